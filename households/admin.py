@@ -1,0 +1,149 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from leaflet.admin import LeafletGeoAdmin
+
+from .models import Household, Member
+
+
+class VillageWithHouseholdsFilter(admin.SimpleListFilter):
+    """Only villages that have households: the full code list has 83,762 villages."""
+
+    title = _("desa/kelurahan")
+    parameter_name = "region"
+
+    def lookups(self, request, model_admin):
+        from villages.models import Region
+
+        codes = Household.objects.order_by().values_list("region_id", flat=True).distinct()
+        return [
+            (region.code, f"{region.name} ({region.code})")
+            for region in Region.objects.filter(code__in=codes).only("code", "name")
+        ]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(region_id=self.value()) if self.value() else queryset
+
+
+class MemberInline(admin.TabularInline):
+    model = Member
+    extra = 0
+    fields = [
+        "nik",
+        "nama",
+        "jenis_kelamin",
+        "tanggal_lahir",
+        "hubungan_keluarga",
+        "partisipasi_sekolah",
+        "jenjang_pendidikan",
+        "ijazah_tertinggi",
+        "disabilitas",
+        "pekerjaan",
+    ]
+
+
+@admin.register(Household)
+class HouseholdAdmin(LeafletGeoAdmin):
+    list_display = [
+        "no_kk",
+        "region",
+        "dusun",
+        "rt",
+        "jumlah_anggota",
+        "tangga_sanitasi",
+        "air_minum_layak",
+        "jumlah_ats",
+        "desil_kesejahteraan",
+        "sumber_data",
+    ]
+    list_filter = [
+        VillageWithHouseholdsFilter,
+        "sumber_data",
+        "tangga_sanitasi",
+        "fasilitas_bab",
+        "air_minum_layak",
+        "sumber_air_minum",
+        "rumah_tidak_layak_huni",
+        "desil_kesejahteraan",
+        "penerima_pkh",
+    ]
+    search_fields = ["no_kk", "=members__nik", "members__nama"]
+    list_select_related = ["region"]
+    autocomplete_fields = ["region"]
+    readonly_fields = [
+        "tangga_sanitasi",
+        "air_minum_layak",
+        "rumah_tidak_layak_huni",
+        "jumlah_anggota",
+        "jumlah_ats",
+        "dibuat",
+        "diubah",
+    ]
+    inlines = [MemberInline]
+    show_full_result_count = False
+    fieldsets = [
+        (None, {"fields": ["no_kk", "region", "dusun", "rw", "rt", "alamat", "lokasi"]}),
+        (_("Survei"), {"fields": ["tanggal_survei", "sumber_data"]}),
+        (
+            _("Sanitasi dan air minum"),
+            {
+                "fields": [
+                    "fasilitas_bab",
+                    "jenis_kloset",
+                    "pembuangan_tinja",
+                    "tangki_septik_disedot",
+                    "sumber_air_minum",
+                    "jarak_sumber_air_tinja",
+                    "sumber_air_mandi",
+                ]
+            },
+        ),
+        (
+            _("Rumah"),
+            {
+                "fields": [
+                    "kepemilikan_rumah",
+                    "lantai",
+                    "dinding",
+                    "atap",
+                    "penerangan",
+                    "bahan_bakar_memasak",
+                ]
+            },
+        ),
+        (
+            _("Kesejahteraan dan bantuan sosial"),
+            {
+                "fields": [
+                    "desil_kesejahteraan",
+                    "desil_sumber",
+                    "desil_tahun",
+                    "penerima_pkh",
+                    "penerima_bpnt",
+                    "penerima_blt_dd",
+                    "penerima_pbi_jk",
+                ]
+            },
+        ),
+        (
+            _("Turunan (dihitung oleh basis data)"),
+            {"fields": readonly_fields},
+        ),
+    ]
+
+
+@admin.register(Member)
+class MemberAdmin(admin.ModelAdmin):
+    list_display = [
+        "nama",
+        "nik",
+        "jenis_kelamin",
+        "tanggal_lahir",
+        "hubungan_keluarga",
+        "partisipasi_sekolah",
+        "household",
+    ]
+    list_filter = ["jenis_kelamin", "hubungan_keluarga", "partisipasi_sekolah", "disabilitas"]
+    search_fields = ["=nik", "nama", "=household__no_kk"]
+    list_select_related = ["household"]
+    raw_id_fields = ["household"]
+    show_full_result_count = False

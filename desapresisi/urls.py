@@ -1,10 +1,29 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
 
+from households import urls as household_urls
 from households import views as household_views
+from villages import urls as village_urls
+
+from .api import api_root
+
+api_v1 = [
+    path("", api_root, name="root"),
+    path("auth/token/", obtain_auth_token, name="token"),
+    *village_urls.api_urlpatterns,
+    *household_urls.api_urlpatterns,
+]
 
 urlpatterns = [
     path("", household_views.home, name="home"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    re_path(r"^api/(?P<version>v1)/", include((api_v1, "api"))),
+    path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+handler404 = "desapresisi.api.not_found"
+handler500 = "desapresisi.api.server_error"

@@ -1,0 +1,3 @@
+"""API routes of households, members, indicators and tiles, mounted under /api/v1/."""
+
+api_urlpatterns: list = []

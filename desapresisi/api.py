@@ -7,6 +7,8 @@ import json
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.views import defaults
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.pagination import CursorPagination
@@ -87,6 +89,7 @@ class StableCursorPagination(CursorPagination):
     ordering = "id"
 
 
+@extend_schema(summary="Akar API / API root", responses={200: OpenApiTypes.OBJECT})
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def api_root(request, version="v1", format=None):

@@ -213,6 +213,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "ENUM_NAME_OVERRIDES": {"WaterSourceEnum": "households.models.WATER_SOURCE_CHOICES"},
 }
 
 # Synthetic demo data is labelled as such wherever it is shown.

@@ -30,6 +30,7 @@ from django.utils import timezone
 from desapresisi.db import copy_csv_text, csv_field
 from villages.models import Kind, Region
 
+from .indicators import indicators_refresh
 from .models import DataSource
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -148,6 +149,7 @@ def households_generate(
     with connection.cursor() as cursor:
         # Fresh statistics, so that the first queries on a new census plan well.
         cursor.execute("ANALYZE households_household, households_member")
+    indicators_refresh()
     return GenerateResult(
         region=region_code,
         villages=sum(1 for v in villages if v.households),

@@ -41,6 +41,10 @@ class DataSource(models.TextChoices):
     MANUAL = "manual", _("Entri operator")
 
 
+# The same code list serves two fields; one name keeps the API schema tidy.
+WATER_SOURCE_CHOICES = cb.choices("sumber_air_minum")
+
+
 def _in_codebook(field: str, variable: str, *, exclude: tuple[int, ...] = ()) -> Q:
     return Q(**{f"{field}__isnull": True}) | Q(
         **{f"{field}__in": cb.codes(variable, exclude=exclude)}
@@ -205,14 +209,9 @@ class Household(models.Model):
         verbose_name = _("rumah tangga")
         verbose_name_plural = _("rumah tangga")
         ordering = ["region_id", "no_kk"]
-        indexes = [
-            models.Index(
-                fields=["region"],
-                name="household_region_prefix_idx",
-                opclasses=["varchar_pattern_ops"],
-            ),
-            models.Index(fields=["tanggal_survei"], name="household_survey_date_idx"),
-        ]
+        # The region foreign key gets Django's varchar_pattern_ops index too, which serves
+        # subtree filters (`region_id LIKE '64.09.%'`).
+        indexes = [models.Index(fields=["tanggal_survei"], name="household_survey_date_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(no_kk__regex=NUMBER_16), name="household_kk_16_digits"
@@ -359,4 +358,99 @@ class Member(models.Model):
         return self.hubungan_keluarga == 1
 
 
-__all__ = ["DataSource", "Household", "Member", "SanitationLevel"]
+__all__ = [
+    "DataSource",
+    "DirtyRegion",
+    "Household",
+    "Indicator",
+    "IndicatorValue",
+    "Member",
+    "SanitationLevel",
+    "Topic",
+]
+
+
+class Topic(models.TextChoices):
+    POPULATION = "kependudukan", _("Kependudukan")
+    SANITATION = "sanitasi", _("Sanitasi")
+    WATER = "air_minum", _("Air minum")
+    HOUSING = "rumah", _("Rumah")
+    EDUCATION = "pendidikan", _("Pendidikan")
+    WELFARE = "kesejahteraan", _("Kesejahteraan")
+
+
+class Indicator(models.Model):
+    """An indicator as data (DHIS2 style): numerator and denominator are filter specs.
+
+    A spec is JSON: {"unit": "household"|"member", "aggregate": "count"|"sum",
+    "field": <for sum>, "where": {lookup: value}, "exclude": {lookup: value},
+    "any": [spec-without-unit, ...]}; see `households/indicators.py` for the lookups
+    allowed. A null denominator makes a plain count or sum (value = numerator x factor).
+    """
+
+    code = models.SlugField(_("kode"), max_length=40, primary_key=True)
+    name_id = models.CharField(_("nama (Indonesia)"), max_length=150)
+    name_en = models.CharField(_("nama (Inggris)"), max_length=150)
+    description_id = models.TextField(_("uraian (Indonesia)"), blank=True)
+    description_en = models.TextField(_("uraian (Inggris)"), blank=True)
+    topic = models.CharField(_("topik"), max_length=20, choices=Topic.choices)
+    numerator = models.JSONField(_("pembilang"))
+    denominator = models.JSONField(_("penyebut"), null=True, blank=True)
+    factor = models.FloatField(_("faktor"), default=100)
+    unit = models.CharField(_("satuan"), max_length=40, default="%")
+    higher_is_better = models.BooleanField(_("makin tinggi makin baik"), default=False)
+    sort_order = models.PositiveSmallIntegerField(_("urutan"), default=100)
+    active = models.BooleanField(_("aktif"), default=True)
+
+    class Meta:
+        verbose_name = _("indikator")
+        verbose_name_plural = _("indikator")
+        ordering = ["sort_order", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.name_id}"
+
+    def name(self, language: str | None = None) -> str:
+        from django.utils.translation import get_language
+
+        language = language or get_language() or "id"
+        return self.name_en if language.startswith("en") else self.name_id
+
+    def clean(self) -> None:
+        from .indicators import validate_spec
+
+        validate_spec(self.numerator, field="numerator")
+        if self.denominator is not None:
+            validate_spec(self.denominator, field="denominator")
+
+
+class IndicatorValue(models.Model):
+    """The rollup: one row per (indicator, area, period), at every level of the tree."""
+
+    # The unique (indicator, period, region) index serves lookups by indicator.
+    indicator = models.ForeignKey(
+        Indicator, on_delete=models.CASCADE, related_name="values", db_index=False
+    )
+    region = models.ForeignKey("villages.Region", on_delete=models.CASCADE, related_name="+")
+    period = models.CharField(_("periode"), max_length=7)
+    numerator = models.FloatField(_("pembilang"))
+    denominator = models.FloatField(_("penyebut"), null=True)
+    value = models.FloatField(_("nilai"), null=True)
+
+    class Meta:
+        verbose_name = _("nilai indikator")
+        verbose_name_plural = _("nilai indikator")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator", "period", "region"], name="indicator_value_unique"
+            )
+        ]
+
+
+class DirtyRegion(models.Model):
+    """Villages whose indicator values are stale. Filled by database triggers on every
+    write to households or members (migration 0004), emptied by `indicators_refresh`."""
+
+    region = models.OneToOneField(
+        "villages.Region", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )

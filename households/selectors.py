@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.db.models import Count, Q, Sum
+from rest_framework.exceptions import ValidationError
 
 from villages.models import Level, Region
 
-from .models import DataSource, Household
+from .filters import CODE_RE
+from .models import DataSource, Household, IndicatorValue
 
 
 def area_summaries(*, parent_code: str) -> list[dict]:
@@ -35,3 +37,47 @@ def area_summaries(*, parent_code: str) -> list[dict]:
         }
         for row in rows
     ]
+
+
+VALUE_COLUMNS = (
+    "indicator", "area_code", "area_name", "level", "period", "numerator", "denominator", "value",
+)  # fmt: skip
+_CHILD_LEVEL = {2: Level.KABUPATEN, 5: Level.KECAMATAN, 8: Level.DESA}
+
+
+def indicator_values_for(
+    *,
+    indicators: list[str],
+    areas: list[str] | None = None,
+    level: str | None = None,
+    parent: str | None = None,
+    periods: list[str] | None = None,
+) -> list[dict]:
+    """Rows of the rollup: indicator, area_code, area_name, level, period, numerator,
+    denominator, value. `parent` selects the areas below it (at `level`, or one level
+    down when no level is given)."""
+    queryset = IndicatorValue.objects.filter(indicator_id__in=indicators)
+    if areas:
+        queryset = queryset.filter(region_id__in=areas)
+    if parent:
+        if not CODE_RE.match(parent):
+            raise ValidationError(
+                {"parent": f"Kode wilayah tidak valid / invalid code: {parent!r}"}
+            )
+        queryset = queryset.filter(region__code__startswith=f"{parent}.")
+        level = level or _CHILD_LEVEL.get(len(parent))
+    if level:
+        queryset = queryset.filter(region__level=level)
+    if periods:
+        queryset = queryset.filter(period__in=periods)
+    rows = queryset.order_by("indicator_id", "period", "region_id").values_list(
+        "indicator_id",
+        "region_id",
+        "region__name",
+        "region__level",
+        "period",
+        "numerator",
+        "denominator",
+        "value",
+    )
+    return [dict(zip(VALUE_COLUMNS, row, strict=True)) for row in rows]

@@ -68,13 +68,9 @@ class Region(models.Model):
         verbose_name = _("wilayah")
         verbose_name_plural = _("wilayah")
         ordering = ["code"]
-        indexes = [
-            # The primary key's index cannot serve LIKE 'prefix%' under a non-C collation.
-            models.Index(
-                fields=["code"], name="region_code_prefix_idx", opclasses=["varchar_pattern_ops"]
-            ),
-            models.Index(fields=["level", "parent"], name="region_level_parent_idx"),
-        ]
+        # Django adds a varchar_pattern_ops index beside the key, which serves
+        # `code LIKE '64.09.%'` (subtree) queries under any collation.
+        indexes = [models.Index(fields=["level", "parent"], name="region_level_parent_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(code__regex=CODE_PATTERN), name="region_code_format"

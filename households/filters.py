@@ -1,0 +1,193 @@
+"""Filters of the household and member lists. The same filter sets serve the JSON and
+GeoJSON lists, the vector tiles and the exports, so a filter means the same everywhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import django_filters as filters
+from django.contrib.gis.geos import Polygon
+from django.db.models import DateField, F, Q, QuerySet, Value
+from rest_framework.exceptions import ValidationError
+
+from .indicators import AgeAt, spec_q, spec_queryset
+from .models import Household, Indicator, Member
+
+CODE_RE = re.compile(r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$")
+
+CODED_HOUSEHOLD_FIELDS = [
+    "fasilitas_bab", "jenis_kloset", "pembuangan_tinja", "sumber_air_minum",
+    "jarak_sumber_air_tinja", "sumber_air_mandi", "kepemilikan_rumah", "lantai", "dinding",
+    "atap", "penerangan", "bahan_bakar_memasak",
+]  # fmt: skip
+
+
+def region_q(code: str, field: str = "region__code") -> Q:
+    """The area with this code and its whole subtree, by code prefix (index-served)."""
+    if not CODE_RE.match(code):
+        raise ValidationError({"region": f"Kode wilayah tidak valid / invalid area code: {code!r}"})
+    if len(code) == 13:
+        return Q(**{field: code})
+    return Q(**{f"{field}__startswith": f"{code}."})
+
+
+def indicator_for(code: str, unit: str) -> Indicator:
+    indicator = Indicator.objects.filter(code=code, active=True).first()
+    if indicator is None:
+        raise ValidationError(
+            {"indicator": f"Indikator tidak dikenal / unknown indicator: {code!r}"}
+        )
+    if indicator.numerator["unit"] != unit:
+        other = "members" if unit == "household" else "households"
+        raise ValidationError(
+            {
+                "indicator": f"Indikator {code!r} menghitung {indicator.numerator['unit']}; "
+                f"gunakan daftar {other}. / It counts {indicator.numerator['unit']}s; "
+                f"use the {other} list."
+            }
+        )
+    return indicator
+
+
+class NumberInFilter(filters.BaseInFilter, filters.NumberFilter):
+    """Comma-separated numbers: `?tangga_sanitasi__in=0,1`."""
+
+
+class HouseholdFilter(filters.FilterSet):
+    region = filters.CharFilter(
+        method="filter_region", help_text="Kode wilayah; seluruh subpohon (64.09.01 = kecamatan)."
+    )
+    indicator = filters.CharFilter(
+        method="filter_indicator",
+        help_text="Kode indikator berbasis rumah tangga: rumah tangga yang dihitung pembilangnya.",
+    )
+    has_ats = filters.BooleanFilter(
+        method="filter_has_ats", help_text="Ada anak 7-18 tahun tidak sekolah."
+    )
+    bbox = filters.CharFilter(
+        method="filter_bbox", help_text="minLon,minLat,maxLon,maxLat (WGS84)."
+    )
+    # Generated columns: declared explicitly, django-filter does not derive them.
+    tangga_sanitasi = filters.NumberFilter(
+        help_text="0 BABS, 1 belum layak, 2 layak bersama, 3 layak sendiri, 4 aman"
+    )
+    tangga_sanitasi__in = NumberInFilter(field_name="tangga_sanitasi", lookup_expr="in")
+    tangga_sanitasi__lte = filters.NumberFilter(field_name="tangga_sanitasi", lookup_expr="lte")
+    tangga_sanitasi__gte = filters.NumberFilter(field_name="tangga_sanitasi", lookup_expr="gte")
+    air_minum_layak = filters.BooleanFilter()
+    rumah_tidak_layak_huni = filters.BooleanFilter()
+    has_location = filters.BooleanFilter(field_name="lokasi", lookup_expr="isnull", exclude=True)
+    survey_from = filters.DateFilter(field_name="tanggal_survei", lookup_expr="gte")
+    survey_to = filters.DateFilter(field_name="tanggal_survei", lookup_expr="lte")
+    ordering = filters.OrderingFilter(
+        fields=[
+            ("id", "id"),
+            ("no_kk", "no_kk"),
+            ("region", "region"),
+            ("jumlah_anggota", "jumlah_anggota"),
+            ("jumlah_ats", "jumlah_ats"),
+            ("desil_kesejahteraan", "desil_kesejahteraan"),
+            ("tanggal_survei", "tanggal_survei"),
+        ]
+    )
+
+    class Meta:
+        model = Household
+        fields = {
+            **{name: ["exact", "in"] for name in CODED_HOUSEHOLD_FIELDS},
+            "tangki_septik_disedot": ["exact"],
+            "desil_kesejahteraan": ["exact", "in", "lte", "gte", "isnull"],
+            "jumlah_anggota": ["exact", "lte", "gte"],
+            "jumlah_ats": ["exact", "gte"],
+            "penerima_pkh": ["exact"],
+            "penerima_bpnt": ["exact"],
+            "penerima_blt_dd": ["exact"],
+            "penerima_pbi_jk": ["exact"],
+            "sumber_data": ["exact"],
+            "dusun": ["exact"],
+            "rw": ["exact"],
+            "rt": ["exact"],
+            "no_kk": ["exact"],
+        }
+
+    def filter_region(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(region_q(value))
+
+    def filter_indicator(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(spec_q(indicator_for(value, "household").numerator))
+
+    def filter_has_ats(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return queryset.filter(jumlah_ats__gt=0) if value else queryset.filter(jumlah_ats=0)
+
+    def filter_bbox(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(lokasi__contained=parse_bbox(value))
+
+
+def parse_bbox(value: str) -> Polygon:
+    try:
+        min_x, min_y, max_x, max_y = (float(part) for part in value.split(","))
+    except ValueError:
+        raise ValidationError(
+            {"bbox": "Format: minLon,minLat,maxLon,maxLat (empat angka / four numbers)."}
+        ) from None
+    if not (-180 <= min_x < max_x <= 180 and -90 <= min_y < max_y <= 90):
+        raise ValidationError({"bbox": "Batas tidak valid / invalid bounds (min < max, WGS84)."})
+    return Polygon.from_bbox((min_x, min_y, max_x, max_y))
+
+
+class MemberFilter(filters.FilterSet):
+    region = filters.CharFilter(method="filter_region", help_text="Kode wilayah (subpohon).")
+    indicator = filters.CharFilter(
+        method="filter_indicator",
+        help_text="Kode indikator berbasis anggota: anggota yang dihitung pembilangnya.",
+    )
+    age_min = filters.NumberFilter(method="filter_age", help_text="Umur minimum (tahun).")
+    age_max = filters.NumberFilter(method="filter_age", help_text="Umur maksimum (tahun).")
+    age_at = filters.DateFilter(
+        method="filter_noop",
+        help_text="Tanggal acuan umur (bawaan: tanggal survei rumah tangganya).",
+    )
+    household = filters.NumberFilter(field_name="household_id")
+    nik = filters.CharFilter(field_name="nik")
+
+    class Meta:
+        model = Member
+        fields = {
+            "jenis_kelamin": ["exact"],
+            "hubungan_keluarga": ["exact", "in"],
+            "partisipasi_sekolah": ["exact", "in", "isnull"],
+            "jenjang_pendidikan": ["exact", "in"],
+            "ijazah_tertinggi": ["exact", "in"],
+            "disabilitas": ["exact"],
+        }
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        # Age is computed at the chosen reference date, not "today" (BPS practice).
+        reference = self.form.cleaned_data.get("age_at")
+        queryset = annotate_age(queryset, reference)
+        return super().filter_queryset(queryset)
+
+    def filter_region(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(region_q(value, field="household__region__code"))
+
+    def filter_indicator(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        indicator = indicator_for(value, "member")
+        # Indicator ages are always at the survey date, whatever age_at says.
+        return queryset.filter(pk__in=spec_queryset(indicator.numerator).values("pk"))
+
+    def filter_age(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        lookup = "umur__gte" if name == "age_min" else "umur__lte"
+        return queryset.filter(**{lookup: int(value)})
+
+    def filter_noop(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        return queryset
+
+
+def annotate_age(queryset: QuerySet, reference: dt.date | None) -> QuerySet:
+    """`umur`: age at `reference`, or at the household's survey date when None."""
+    if reference is None:
+        reference_expr = F("household__tanggal_survei")
+    else:
+        reference_expr = Value(reference, output_field=DateField())
+    return queryset.annotate(umur=AgeAt(reference_expr, F("tanggal_lahir")))

@@ -1,0 +1,104 @@
+"""Household vector tiles: same filters and scope as the list, clusters at low zoom."""
+
+import math
+
+import mapbox_vector_tile
+import pytest
+from django.contrib.auth import get_user_model
+
+from households.tiles import CLUSTER_MAX_ZOOM, tile_bounds
+from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def features(client, z, x, y, query=""):
+    response = client.get(f"/api/v1/tiles/households/{z}/{x}/{y}.pbf?{query}")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/vnd.mapbox-vector-tile"
+    if not response.content:
+        return []
+    return mapbox_vector_tile.decode(response.content)["households"]["features"]
+
+
+@pytest.fixture
+def staff(client):
+    user = get_user_model().objects.create_user("peta", password="x-test-pass-1", is_staff=True)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def homes():
+    return [
+        HouseholdFactory(region_id=PENAJAM_KELURAHAN),
+        HouseholdFactory(region_id=PENAJAM_KELURAHAN, fasilitas_bab=6, jenis_kloset=None,
+                         pembuangan_tinja=None),
+        HouseholdFactory(region_id=BABULU_DESA, desil_kesejahteraan=2),
+    ]  # fmt: skip
+
+
+def test_tile_bounds_of_the_whole_world():
+    west, south, east, north = tile_bounds(0, 0, 0)
+    assert (west, east) == (-180, 180)
+    assert north == pytest.approx(85.0511, abs=1e-4) and south == pytest.approx(-85.0511, abs=1e-4)
+
+
+def test_high_zoom_tile_carries_the_household_without_personal_data(staff, homes):
+    home = homes[1]
+    x, y = tile_of(home.lokasi.x, home.lokasi.y, 16)
+    found = [f for f in features(staff, 16, x, y) if f["properties"]["id"] == home.pk]
+    assert len(found) == 1
+    properties = found[0]["properties"]
+    assert properties["tanpa_jamban"] is True
+    assert not {"no_kk", "nik", "nama", "alamat"} & set(properties)
+
+
+def test_tile_applies_the_list_filters(staff, homes):
+    home = homes[0]
+    x, y = tile_of(home.lokasi.x, home.lokasi.y, 16)
+    assert any(f["properties"]["id"] == home.pk for f in features(staff, 16, x, y))
+    assert not any(
+        f["properties"]["id"] == home.pk for f in features(staff, 16, x, y, "fasilitas_bab=6")
+    )
+
+
+def test_low_zoom_tile_carries_counted_clusters(staff, homes):
+    z = 7  # one tile of 2.8 degrees holds all of PPU
+    assert z <= CLUSTER_MAX_ZOOM
+    x, y = tile_of(116.6, -1.3, z)
+    clusters = features(staff, z, x, y)
+    assert clusters and all("count" in c["properties"] for c in clusters)
+    assert sum(c["properties"]["count"] for c in clusters) == 3
+    assert sum(c["properties"]["tanpa_jamban"] for c in clusters) == 1
+    assert sum(c["properties"]["desil_1_4"] for c in clusters) == 1
+
+
+def test_tile_outside_the_data_is_empty(staff, homes):
+    assert features(staff, 14, 0, 0) == []
+
+
+def test_out_of_range_tile_is_404_and_bad_filter_400(staff):
+    assert staff.get("/api/v1/tiles/households/3/8/0.pbf").status_code == 404
+    response = staff.get("/api/v1/tiles/households/3/1/1.pbf?bbox=x")
+    assert response.status_code == 400
+    assert "bbox" in response.json()["error"]["fields"]
+
+
+def test_tiles_respect_the_access_scope(client, homes):
+    user = get_user_model().objects.create_user("tamu", password="x-test-pass-1")
+    client.force_login(user)
+    home = homes[0]
+    x, y = tile_of(home.lokasi.x, home.lokasi.y, 16)
+    assert features(client, 16, x, y) == []
+
+
+def test_anonymous_visitors_get_no_tiles(client, homes):
+    assert client.get("/api/v1/tiles/households/10/840/519.pbf").status_code in (401, 403)

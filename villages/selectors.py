@@ -1,0 +1,205 @@
+"""Reads of the area tree: filtered lists, one area, and GeoJSON built in PostGIS.
+
+Polygons never travel to Python on these paths: the JSON list carries a bounding box and
+an inner point computed in SQL, and GeoJSON is assembled by PostgreSQL as one text value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+
+from .models import Region
+
+DEFAULT_TOLERANCE = 0.0005  # degrees, about 50 m: village outlines stay recognisable
+MAX_TOLERANCE = 0.1
+GEOJSON_MAX_FEATURES = 5000
+
+LIST_FIELDS = (
+    "code",
+    "name",
+    "level",
+    "kind",
+    "parent",  # values("parent") yields the parent's code, not a Region
+    "area_km2",
+    "bps_code",
+    "code_version",
+)
+
+
+class RegionLimitExceeded(ValueError):
+    """The filters match more areas than one unpaginated GeoJSON answer may carry."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} regions match")
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class RegionFilter:
+    """The filters shared by the JSON list and the GeoJSON collection. Empty means unset."""
+
+    level: str | None = None
+    kind: str | None = None
+    parent: str | None = None
+    within: str | None = None
+    q: str | None = None
+    has_boundary: bool | None = None
+
+    def apply(self, regions: QuerySet[Region]) -> QuerySet[Region]:
+        if self.level:
+            regions = regions.filter(level=self.level)
+        if self.kind:
+            regions = regions.filter(kind=self.kind)
+        if self.parent:
+            regions = regions.filter(parent_id=self.parent)
+        if self.within:
+            # The trailing dot keeps the area itself out and lets region_code_prefix_idx
+            # answer the LIKE.
+            regions = regions.filter(code__startswith=f"{self.within}.")
+        if self.q:
+            regions = regions.filter(Q(name__icontains=self.q) | Q(code__startswith=self.q))
+        if self.has_boundary is not None:
+            regions = regions.filter(boundary__isnull=not self.has_boundary)
+        return regions
+
+
+class _BoundingBox(Func):
+    # Rounded outward, so the 6-decimal box still contains the whole area.
+    template = (
+        "(SELECT ARRAY[floor(ST_XMin(s.box) * 1e6::float8) / 1e6::float8,"
+        " floor(ST_YMin(s.box) * 1e6::float8) / 1e6::float8,"
+        " ceil(ST_XMax(s.box) * 1e6::float8) / 1e6::float8,"
+        " ceil(ST_YMax(s.box) * 1e6::float8) / 1e6::float8]"
+        " FROM Box2D(%(expressions)s) AS s(box) WHERE s.box IS NOT NULL)"
+    )
+    output_field = ArrayField(FloatField())
+
+
+class _InnerPoint(Func):
+    # ST_PointOnSurface, unlike the centroid, lies inside a bent or multi-part village.
+    template = (
+        "(SELECT ARRAY[round(ST_X(s.pt)::numeric, 6)::float8,"
+        " round(ST_Y(s.pt)::numeric, 6)::float8]"
+        " FROM ST_PointOnSurface(%(expressions)s) AS s(pt) WHERE s.pt IS NOT NULL)"
+    )
+    output_field = ArrayField(FloatField())
+
+
+def _with_summary(regions: QuerySet[Region]) -> QuerySet[Region]:
+    return regions.annotate(
+        has_boundary=ExpressionWrapper(Q(boundary__isnull=False), output_field=BooleanField()),
+        bbox=_BoundingBox("boundary"),
+        centroid=_InnerPoint("boundary"),
+    )
+
+
+def regions_list(*, filters: RegionFilter) -> QuerySet:
+    """Rows (dicts) of the areas matching `filters`, ordered by code, ready to paginate."""
+    return _with_summary(filters.apply(Region.objects.all())).values(
+        *LIST_FIELDS, "has_boundary", "bbox", "centroid"
+    )
+
+
+def region_detail(*, code: str) -> dict | None:
+    """One area as a dict (list fields, children_count, boundary_source), or None."""
+    children = (
+        Region.objects.filter(parent_id=OuterRef("code"))
+        .order_by()
+        .values("parent_id")
+        .annotate(n=Count("code"))
+        .values("n")
+    )
+    return (
+        _with_summary(Region.objects.filter(code=code))
+        .annotate(children_count=Coalesce(Subquery(children), Value(0)))
+        .values(
+            *LIST_FIELDS,
+            "has_boundary",
+            "bbox",
+            "centroid",
+            "children_count",
+            "boundary_source",
+        )
+        .first()
+    )
+
+
+# One Feature per row of villages_region r. A region without a boundary keeps its place
+# with "geometry": null (ST_AsGeoJSON(NULL) is NULL). Tolerance 0 leaves every vertex.
+# GEOS hands back a Polygon for a one-part MultiPolygon; ST_Multi keeps one geometry type
+# per collection, which GIS clients (QGIS, GDAL) need to read it as one layer.
+_FEATURE_SQL = """
+json_build_object(
+    'type', 'Feature',
+    'id', r.code,
+    'geometry', ST_AsGeoJSON(ST_Multi(ST_SimplifyPreserveTopology(r.boundary, %s)), 6)::json,
+    'properties', json_build_object(
+        'code', r.code,
+        'name', r.name,
+        'level', r.level,
+        'kind', r.kind,
+        'parent', r.parent_id,
+        'area_km2', r.area_km2
+    )
+)
+"""
+
+# Composed from constants only (S608): request values travel as parameters.
+_COLLECTION_SQL = f"""
+SELECT json_build_object(
+    'type', 'FeatureCollection',
+    'features', COALESCE(json_agg({_FEATURE_SQL} ORDER BY r.code), '[]'::json)
+)::text
+FROM villages_region r
+WHERE r.code IN ({{codes}})
+"""  # noqa: S608
+
+_FEATURE_BY_CODE_SQL = f"""
+SELECT ({_FEATURE_SQL})::text FROM villages_region r WHERE r.code = %s
+"""  # noqa: S608
+
+
+def regions_geojson(
+    *,
+    filters: RegionFilter,
+    tolerance: float = DEFAULT_TOLERANCE,
+    limit: int = GEOJSON_MAX_FEATURES,
+) -> str:
+    """A GeoJSON FeatureCollection (text) of the areas matching `filters`, by code.
+
+    Raises RegionLimitExceeded when more than `limit` areas match: the collection is not
+    paginated, so the caller must narrow the filters instead.
+    """
+    codes = filters.apply(Region.objects.all()).order_by().values("code")
+    if codes[: limit + 1].count() > limit:
+        raise RegionLimitExceeded(limit)
+    # The ORM compiles the shared filters into placeholders plus parameters; only that
+    # compiled text is spliced in, never a value from the request.
+    codes_sql, codes_params = codes.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(_COLLECTION_SQL.format(codes=codes_sql), [tolerance, *codes_params])
+        return cursor.fetchone()[0]
+
+
+def region_geojson(*, code: str, tolerance: float = DEFAULT_TOLERANCE) -> str | None:
+    """One area as a GeoJSON Feature (text), or None when the code is unknown."""
+    with connection.cursor() as cursor:
+        cursor.execute(_FEATURE_BY_CODE_SQL, [tolerance, code])
+        row = cursor.fetchone()
+    return row[0] if row else None

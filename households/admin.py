@@ -1,8 +1,27 @@
 from django.contrib import admin
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
-from .models import Household, Member
+from .indicators import indicators_refresh
+from .models import Household, Indicator, Member
+
+
+class RefreshIndicatorsMixin:
+    """After an edit commits, bring the rollup up to date: the database triggers have
+    already marked the touched villages stale, so the refresh recomputes only those."""
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        transaction.on_commit(indicators_refresh)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        transaction.on_commit(indicators_refresh)
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        transaction.on_commit(indicators_refresh)
 
 
 class VillageWithHouseholdsFilter(admin.SimpleListFilter):
@@ -42,7 +61,7 @@ class MemberInline(admin.TabularInline):
 
 
 @admin.register(Household)
-class HouseholdAdmin(LeafletGeoAdmin):
+class HouseholdAdmin(RefreshIndicatorsMixin, LeafletGeoAdmin):
     list_display = [
         "no_kk",
         "region",
@@ -132,7 +151,7 @@ class HouseholdAdmin(LeafletGeoAdmin):
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(RefreshIndicatorsMixin, admin.ModelAdmin):
     list_display = [
         "nama",
         "nik",
@@ -147,3 +166,16 @@ class MemberAdmin(admin.ModelAdmin):
     list_select_related = ["household"]
     raw_id_fields = ["household"]
     show_full_result_count = False
+
+
+@admin.register(Indicator)
+class IndicatorAdmin(admin.ModelAdmin):
+    list_display = ["code", "name_id", "topic", "unit", "factor", "higher_is_better", "active"]
+    list_filter = ["topic", "active"]
+    search_fields = ["code", "name_id", "name_en"]
+
+    def save_model(self, request, obj, form, change):
+        obj.full_clean()
+        super().save_model(request, obj, form, change)
+        # A changed definition changes every value: recompute all of them.
+        transaction.on_commit(lambda: indicators_refresh(full=True))

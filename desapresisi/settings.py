@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -88,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "desapresisi.urls"
@@ -103,6 +106,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "desapresisi.context_processors.portal",
             ],
         },
     },
@@ -214,6 +218,27 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "ENUM_NAME_OVERRIDES": {"WaterSourceEnum": "households.models.WATER_SOURCE_CHOICES"},
+}
+
+# Content-Security-Policy: scripts only from the portal itself or carrying this
+# request's nonce (django-leaflet's map tags use it); no inline handlers, no CDN.
+_basemap_origin = ""
+if BASEMAP_URL:
+    _parts = urlsplit(BASEMAP_URL.replace("{s}", "a"))
+    _basemap_origin = f"{_parts.scheme or 'https'}://{_parts.netloc.replace('a.', '*.', 1)}"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:", *([_basemap_origin] if _basemap_origin else [])],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
 }
 
 # Synthetic demo data is labelled as such wherever it is shown.

@@ -24,3 +24,8 @@ def members_for(user, queryset: QuerySet | None = None) -> QuerySet:
     if user is not None and user.is_active and user.is_staff:
         return queryset
     return queryset.none()
+
+
+def can_view_household_points(user) -> bool:
+    """Whether the map may show this user individual household points (vector tiles)."""
+    return bool(user is not None and user.is_active and user.is_staff)

@@ -4,7 +4,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.authtoken.views import obtain_auth_token
 
 from households import urls as household_urls
-from households import views as household_views
 from villages import urls as village_urls
 
 from .api import api_root
@@ -17,7 +16,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", household_views.home, name="home"),
+    path("", include("households.page_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     re_path(r"^api/(?P<version>v1)/", include((api_v1, "api"))),

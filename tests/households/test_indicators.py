@@ -48,6 +48,7 @@ def census():
         (BABULU_DESA, {"sumber_air_minum": 5, "jarak_sumber_air_tinja": 1}),
         (SEPAKU_DESA, {"fasilitas_bab": 4, "jenis_kloset": None, "desil_kesejahteraan": 3}),
         (SEPAKU_DESA, {"sumber_air_minum": 9, "atap": 7, "desil_kesejahteraan": 9}),
+        (SEPAKU_DESA, {"pembuangan_tinja": 2, "desil_kesejahteraan": 8}),
         (SEPAKU_DESA, {"fasilitas_bab": 1, "jenis_kloset": 4,
                        "tanggal_survei": dt.date(2024, 8, 1)}),
     ]  # fmt: skip
@@ -73,6 +74,9 @@ def expected_household_counts(code: str, households) -> tuple[float, float | Non
         return float(sum(1 for h in hs if base(h) and selected(h))), float(
             sum(1 for h in hs if base(h))
         )
+
+    def on_rung(level):
+        return (lambda h: h.tangga_sanitasi == level), (lambda h: h.tangga_sanitasi is not None)
 
     ranked = lambda h: h.desil_kesejahteraan is not None  # noqa: E731
     answered = lambda h: h.fasilitas_bab is not None  # noqa: E731
@@ -100,6 +104,10 @@ def expected_household_counts(code: str, households) -> tuple[float, float | Non
             ),
             lambda h: h.sumber_air_minum is not None,
         ),
+        "sanitasi_belum_layak": lambda: share(*on_rung(1)),
+        "sanitasi_layak_bersama": lambda: share(*on_rung(2)),
+        "sanitasi_layak_sendiri": lambda: share(*on_rung(3)),
+        "sanitasi_aman": lambda: share(*on_rung(4)),
         "rtlh": lambda: share(
             lambda h: h.lantai == 8 or h.dinding in (4, 5, 6) or h.atap == 7, lambda h: True
         ),
@@ -141,6 +149,7 @@ def expected_member_counts(code: str, households) -> tuple[float, float | None]:
 HOUSEHOLD_INDICATORS = [
     "jumlah_rumah_tangga", "rata_rata_anggota", "tanpa_jamban", "babs", "sanitasi_layak",
     "air_minum_layak", "rtlh", "desil_1", "desil_1_4", "miskin_tanpa_jamban",
+    "sanitasi_belum_layak", "sanitasi_layak_bersama", "sanitasi_layak_sendiri", "sanitasi_aman",
 ]  # fmt: skip
 MEMBER_INDICATORS = ["jumlah_jiwa", "ats_7_12", "ats_13_15", "ats_16_18", "ats_7_18",
                      "putus_sekolah_7_18"]  # fmt: skip
@@ -217,8 +226,10 @@ def test_incremental_refresh_recomputes_only_the_touched_village(census):
     changed = {key for key in before if before[key] != after.get(key)}
     assert changed == {
         ("tanpa_jamban", code, "2025") for code in (PENAJAM_KELURAHAN, "64.09.01", "64.09", "64")
-    } | {("babs", code, "2025") for code in (PENAJAM_KELURAHAN, "64.09.01", "64.09", "64")} | {
-        ("sanitasi_layak", code, "2025") for code in (PENAJAM_KELURAHAN, "64.09.01", "64.09", "64")
+    } | {
+        (indicator, code, "2025")
+        for indicator in ("babs", "sanitasi_layak", "sanitasi_layak_sendiri")
+        for code in (PENAJAM_KELURAHAN, "64.09.01", "64.09", "64")
     }
     incremental = after
     indicators_refresh(full=True)
@@ -258,7 +269,7 @@ def test_a_new_indicator_needs_no_code_change(census):
     Household.objects.filter(pk=census[1].pk).update(penerima_pkh=True)
     indicators_refresh(full=True)
     row = IndicatorValue.objects.get(indicator_id="penerima_pkh", region_id="64.09", period="2025")
-    assert (row.numerator, row.denominator) == (1, 10)
+    assert (row.numerator, row.denominator) == (1, 11)
 
 
 @pytest.mark.parametrize(

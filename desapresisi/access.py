@@ -1,31 +1,164 @@
-"""Who may see which households: the one function every household/member queryset
-passes through (API, dashboard, tiles, exports, imports, admin). There is no second path.
+"""Who may see which households: the one place that decides.
 
-Until roles and area assignments exist, named records are for staff accounts only;
-everyone else gets an empty queryset, never an unfiltered one.
+Every queryset of households or members passes through `households_for` / `members_for`:
+the API, the dashboard, tiles, exports, imports and the admin. There is no second path.
+
+Roles (see `Role`):
+- administrator: everything, everywhere;
+- SKPD analyst: named records (masked by default) and exports within their areas;
+- official: dashboards and household points within their areas, never names or numbers;
+- village operator: reads and edits the households of their one village;
+- anonymous public: aggregate indicators per village with small-cell suppression only.
+An account without a profile (and not a superuser) sees no named record.
 """
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from functools import reduce
+from operator import or_
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
 
 from households.models import Household, Member
 
+from .masking import mask_number
+from .models import AccessProfile, Role
+
+
+def profile_of(user) -> AccessProfile | None:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    cached = getattr(user, "_access_profile_cache", False)
+    if cached is False:
+        cached = AccessProfile.objects.filter(user=user).first()
+        user._access_profile_cache = cached
+    return cached
+
+
+def role_of(user) -> str | None:
+    """The user's role; None for the anonymous public and accounts with no role."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    if user.is_superuser:
+        return Role.ADMIN
+    profile = profile_of(user)
+    return profile.role if profile else None
+
+
+def areas_of(user) -> list[str] | None:
+    """Area codes the user serves; None means every area (administrators)."""
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return None
+    profile = profile_of(user)
+    return list(profile.areas) if profile else []
+
+
+def _area_q(codes: list[str], field: str) -> Q:
+    """Each code with its subtree (index-served prefix match on the village code)."""
+    clauses = [Q(**{field: code}) | Q(**{f"{field}__startswith": f"{code}."}) for code in codes]
+    return reduce(or_, clauses)
+
 
 def households_for(user, queryset: QuerySet | None = None) -> QuerySet:
+    """The households this user may see (named or as points)."""
     queryset = Household.objects.all() if queryset is None else queryset
-    if user is not None and user.is_active and user.is_staff:
+    if role_of(user) is None:
+        return queryset.none()
+    codes = areas_of(user)
+    if codes is None:
         return queryset
-    return queryset.none()
+    return queryset.filter(_area_q(codes, "region__code")) if codes else queryset.none()
 
 
 def members_for(user, queryset: QuerySet | None = None) -> QuerySet:
     queryset = Member.objects.all() if queryset is None else queryset
-    if user is not None and user.is_active and user.is_staff:
+    if role_of(user) is None:
+        return queryset.none()
+    codes = areas_of(user)
+    if codes is None:
         return queryset
-    return queryset.none()
+    return queryset.filter(_area_q(codes, "household__region__code")) if codes else queryset.none()
 
 
 def can_view_household_points(user) -> bool:
     """Whether the map may show this user individual household points (vector tiles)."""
-    return bool(user is not None and user.is_active and user.is_staff)
+    return role_of(user) is not None
+
+
+def can_view_names(user) -> bool:
+    """Names, addresses and (masked) identity numbers: not for officials or the public."""
+    return role_of(user) in (Role.ADMIN, Role.ANALYST, Role.OPERATOR)
+
+
+def can_unmask(user) -> bool:
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return True
+    profile = profile_of(user)
+    return bool(profile and profile.can_unmask and role in (Role.ANALYST, Role.OPERATOR))
+
+
+def can_export_named(user) -> bool:
+    return role_of(user) in (Role.ADMIN, Role.ANALYST)
+
+
+def can_edit_household(user, household: Household) -> bool:
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return True
+    if role != Role.OPERATOR:
+        return False
+    return households_for(user).filter(pk=household.pk).exists()
+
+
+def can_import(user, region_code: str) -> bool:
+    """Administrators anywhere; operators into their own village only."""
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return True
+    return role == Role.OPERATOR and areas_of(user) == [region_code]
+
+
+__all__ = ["mask_number"]
+
+
+def small_cell_threshold() -> int:
+    return settings.SMALL_CELL_THRESHOLD
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """What a response may reveal of named records to this caller.
+
+    names: names, addresses and (masked) identity numbers; unmasked: full NIK and KK."""
+
+    names: bool
+    unmasked: bool
+
+
+def disclosure_for(user, *, unmask_requested: bool) -> Disclosure:
+    """Raises PermissionError when unmasking is asked for without the right to it."""
+    if unmask_requested and not can_unmask(user):
+        raise PermissionError("unmask")
+    return Disclosure(names=can_view_names(user), unmasked=unmask_requested)
+
+
+def disclose_household(row: dict, disclosure: Disclosure) -> dict:
+    if not disclosure.names:
+        row["no_kk"] = None
+        row["alamat"] = None
+    elif not disclosure.unmasked:
+        row["no_kk"] = mask_number(row.get("no_kk"))
+    return row
+
+
+def disclose_member(row: dict, disclosure: Disclosure) -> dict:
+    if not disclosure.names:
+        row["nik"] = None
+        row["nama"] = None
+    elif not disclosure.unmasked:
+        row["nik"] = mask_number(row.get("nik"))
+    return row

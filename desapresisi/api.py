@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.pagination import CursorPagination
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -45,6 +45,9 @@ def exception_handler(exc, context):
         message = str(detail)
         code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
     response.data = _error_body(response.status_code, str(code), message, fields)
+    if getattr(exc, "current", None):
+        # A conflict says what the record is now, so the client can merge and retry.
+        response.data["error"]["current"] = exc.current
     return response
 
 
@@ -110,3 +113,29 @@ def api_root(request, version="v1", format=None):
             "docs": reverse("api-docs", request=request),
         }
     )
+
+
+class Conflict(exceptions.APIException):
+    """HTTP 409: the caller edited an outdated version; nothing was written."""
+
+    status_code = 409
+    default_detail = "Data telah diubah orang lain. / The record was changed by someone else."
+    default_code = "conflict"
+
+    def __init__(self, detail=None, *, current: dict | None = None):
+        super().__init__(detail)
+        self.current = current or {}
+
+
+class HasPortalRole(BasePermission):
+    """Named-record endpoints: an account without a role gets a clear 403, not emptiness."""
+
+    message = (
+        "Akun ini belum diberi peran dan wilayah tugas. / "
+        "This account has no role and area assigned yet."
+    )
+
+    def has_permission(self, request, view) -> bool:
+        from .access import role_of
+
+        return role_of(request.user) is not None

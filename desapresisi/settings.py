@@ -8,6 +8,7 @@ surfaces at start-up instead of as odd behaviour later.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.contrib.gis",
+    "django.contrib.postgres",
     "leaflet",
     "rest_framework",
     "rest_framework.authtoken",
@@ -76,6 +78,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "desapresisi",
     "villages",
     "households",
 ]
@@ -91,7 +95,28 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "desapresisi.audit.ActorMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its own response.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login rate limiting (pages, admin and the API token endpoint alike): after 5 failures
+# for a username from one address, that pair waits 15 minutes.
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
 
 ROOT_URLCONF = "desapresisi.urls"
 
@@ -131,6 +156,30 @@ if DATABASES["default"]["ENGINE"] not in (
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Sessions end after a working day and with the browser; cookies are not readable by JS.
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+# Request bodies: forms and JSON up to 5 MB in memory; census files have their own limit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+
+# Production mode (behind HTTPS): `manage.py check --deploy` is clean with PRODUCTION=1.
+PRODUCTION = env_bool("PRODUCTION", False)
+if PRODUCTION:
+    if DEBUG:
+        raise ImproperlyConfigured("DEBUG must be off when PRODUCTION=1.")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 
 # Debian 12 ships GDAL 3.6, which cannot block file/network access inside spatial
 # references. The portal never hands user-supplied SRS text to GDAL: every geometry is
@@ -241,6 +290,14 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Public statistics hide counts from 1 to this number (small-cell suppression).
+SMALL_CELL_THRESHOLD = env_int("SMALL_CELL_THRESHOLD", 3)
+# How many reverse proxies in front of the portal add X-Forwarded-For (0: none trusted).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
+
 # Synthetic demo data is labelled as such wherever it is shown.
 DEMO_DATA_LABEL = _("Data demo sintetis - bukan data nyata")
 
@@ -249,4 +306,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # django-axes logs every reset at INFO; lockouts are still logged as warnings.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

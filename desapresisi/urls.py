@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.authtoken.views import obtain_auth_token
@@ -18,6 +19,8 @@ api_v1 = [
 urlpatterns = [
     path("", include("households.page_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("masuk/", auth_views.LoginView.as_view(), name="login"),
+    path("keluar/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     re_path(r"^api/(?P<version>v1)/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),

@@ -3,6 +3,10 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
+from desapresisi import audit
+from desapresisi.access import households_for, mask_number, members_for
+from desapresisi.models import AuditAction
+
 from .indicators import indicators_refresh
 from .models import Household, Indicator, Member
 
@@ -22,6 +26,27 @@ class RefreshIndicatorsMixin:
     def delete_queryset(self, request, queryset):
         super().delete_queryset(request, queryset)
         transaction.on_commit(indicators_refresh)
+
+
+class ScopedAdminMixin:
+    """The admin passes through the same access scope as every other path, masks identity
+    numbers in lists and records each opened household or member in the audit log."""
+
+    scope = staticmethod(households_for)
+
+    def get_queryset(self, request):
+        return self.scope(request.user, super().get_queryset(request))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and getattr(response, "status_code", 200) == 200:
+            audit.record(
+                action=AuditAction.VIEW,
+                request=request,
+                rows=1,
+                detail=f"admin {self.model._meta.model_name} {object_id}",
+            )
+        return response
 
 
 class VillageWithHouseholdsFilter(admin.SimpleListFilter):
@@ -61,9 +86,9 @@ class MemberInline(admin.TabularInline):
 
 
 @admin.register(Household)
-class HouseholdAdmin(RefreshIndicatorsMixin, LeafletGeoAdmin):
+class HouseholdAdmin(ScopedAdminMixin, RefreshIndicatorsMixin, LeafletGeoAdmin):
     list_display = [
-        "no_kk",
+        "kk_masked",
         "region",
         "dusun",
         "rt",
@@ -99,6 +124,11 @@ class HouseholdAdmin(RefreshIndicatorsMixin, LeafletGeoAdmin):
     ]
     inlines = [MemberInline]
     show_full_result_count = False
+
+    @admin.display(description=_("No. KK"), ordering="no_kk")
+    def kk_masked(self, household: Household) -> str:
+        return mask_number(household.no_kk)
+
     fieldsets = [
         (None, {"fields": ["no_kk", "region", "dusun", "rw", "rt", "alamat", "lokasi"]}),
         (_("Survei"), {"fields": ["tanggal_survei", "sumber_data"]}),
@@ -151,10 +181,11 @@ class HouseholdAdmin(RefreshIndicatorsMixin, LeafletGeoAdmin):
 
 
 @admin.register(Member)
-class MemberAdmin(RefreshIndicatorsMixin, admin.ModelAdmin):
+class MemberAdmin(ScopedAdminMixin, RefreshIndicatorsMixin, admin.ModelAdmin):
+    scope = staticmethod(members_for)
     list_display = [
         "nama",
-        "nik",
+        "nik_masked",
         "jenis_kelamin",
         "tanggal_lahir",
         "hubungan_keluarga",
@@ -166,6 +197,10 @@ class MemberAdmin(RefreshIndicatorsMixin, admin.ModelAdmin):
     list_select_related = ["household"]
     raw_id_fields = ["household"]
     show_full_result_count = False
+
+    @admin.display(description=_("NIK"), ordering="nik")
+    def nik_masked(self, member: Member) -> str:
+        return mask_number(member.nik)
 
 
 @admin.register(Indicator)

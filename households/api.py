@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import get_language
@@ -16,20 +17,38 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.filters import OrderingFilter
 from rest_framework.generics import GenericAPIView
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from desapresisi.access import households_for, members_for
-from desapresisi.api import GeoJSONRenderer, StableCursorPagination
+from desapresisi import audit
+from desapresisi.access import (
+    can_edit_household,
+    disclose_household,
+    disclose_member,
+    disclosure_for,
+    households_for,
+    members_for,
+    role_of,
+    small_cell_threshold,
+)
+from desapresisi.api import Conflict, GeoJSONRenderer, HasPortalRole, StableCursorPagination
+from desapresisi.models import AuditAction
 
 from . import codebook as cb
 from .filters import HouseholdFilter, MemberFilter, annotate_age
 from .models import Household, Indicator, Member
 from .selectors import indicator_values_for
+from .services import (
+    HOUSEHOLD_EDITABLE,
+    MEMBER_EDITABLE,
+    StaleEdit,
+    household_update,
+    member_update,
+)
 from .tiles import household_tile, tile_is_valid
 
 HOUSEHOLD_FIELDS = [
@@ -39,12 +58,12 @@ HOUSEHOLD_FIELDS = [
     "lantai", "dinding", "atap", "penerangan", "bahan_bakar_memasak", "desil_kesejahteraan",
     "desil_sumber", "desil_tahun", "penerima_pkh", "penerima_bpnt", "penerima_blt_dd",
     "penerima_pbi_jk", "sumber_data", "tangga_sanitasi", "air_minum_layak",
-    "rumah_tidak_layak_huni", "jumlah_anggota", "jumlah_ats",
+    "rumah_tidak_layak_huni", "jumlah_anggota", "jumlah_ats", "versi",
 ]  # fmt: skip
 MEMBER_FIELDS = [
     "id", "household_id", "nik", "nama", "jenis_kelamin", "tanggal_lahir", "umur",
     "hubungan_keluarga", "partisipasi_sekolah", "jenjang_pendidikan", "ijazah_tertinggi",
-    "disabilitas", "pekerjaan",
+    "disabilitas", "pekerjaan", "versi",
 ]  # fmt: skip
 
 
@@ -69,6 +88,54 @@ class MemberDoc(serializers.ModelSerializer):
 
 class HouseholdDetailDoc(HouseholdDoc):
     members = MemberDoc(many=True)
+
+
+class DisclosureMixin:
+    """Names and identity numbers per role; full NIK/KK only with `?unmask=true`, for
+    roles allowed to, and always written to the audit log."""
+
+    def disclosure(self, request):
+        requested = request.query_params.get("unmask", "").lower() in ("1", "true", "yes")
+        try:
+            return disclosure_for(request.user, unmask_requested=requested)
+        except PermissionError:
+            audit.record(action=AuditAction.ACCESS_DENIED, request=request, detail="unmask")
+            raise PermissionDenied(
+                "Anda tidak berhak membuka NIK/KK. / You may not unmask NIK/KK."
+            ) from None
+
+    def audit_unmasked(self, request, disclosure, rows: int) -> None:
+        if disclosure.unmasked:
+            audit.record(action=AuditAction.UNMASK, request=request, rows=rows)
+
+
+def _expected_version(request) -> int:
+    raw = request.data.get("versi", request.headers.get("If-Match", ""))
+    try:
+        return int(str(raw).strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        raise serializers.ValidationError(
+            {"versi": "Wajib: versi yang dibaca (atau header If-Match). / Required."}
+        ) from None
+
+
+def _reject_unknown_fields(data, edit_form) -> None:
+    """Fields an edit may not touch (No. KK, NIK, the village, derived values) are named
+    in a 400 instead of being ignored silently."""
+    unknown = sorted(set(data) - set(edit_form.Meta.fields))
+    if unknown:
+        raise serializers.ValidationError(
+            {
+                field: ["Kolom ini tidak dapat diubah di sini. / Not editable here."]
+                for field in unknown
+            }
+        )
+
+
+def _edit_errors(exc: DjangoValidationError) -> serializers.ValidationError:
+    return serializers.ValidationError(
+        exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+    )
 
 
 def _household_row(row: dict) -> dict:
@@ -103,8 +170,10 @@ def _feature_collection(rows: list[dict], links: dict) -> str:
     )
 
 
-class HouseholdList(GenericAPIView):
+class HouseholdList(DisclosureMixin, GenericAPIView):
     """Households in the caller's scope, filtered; cursor-paginated; JSON or GeoJSON."""
+
+    permission_classes = [IsAuthenticated, HasPortalRole]
 
     filter_backends = [DjangoFilterBackend, OrderingFilter]
     filterset_class = HouseholdFilter
@@ -125,9 +194,11 @@ class HouseholdList(GenericAPIView):
         parameters=[OpenApiParameter("format", str, enum=["json", "geojson"])],
     )
     def get(self, request, *args, **kwargs):
+        disclosure = self.disclosure(request)
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset.values(*HOUSEHOLD_FIELDS))
-        rows = [_household_row(row) for row in page]
+        rows = [disclose_household(_household_row(row), disclosure) for row in page]
+        self.audit_unmasked(request, disclosure, len(rows))
         if request.accepted_renderer.format == "geojson":
             links = {
                 "next": self.paginator.get_next_link(),
@@ -139,36 +210,85 @@ class HouseholdList(GenericAPIView):
         return self.get_paginated_response(rows)
 
 
-class HouseholdDetail(GenericAPIView):
-    """One household with its members."""
+class HouseholdEdit(serializers.ModelSerializer):
+    lokasi = serializers.ListField(
+        child=serializers.FloatField(), min_length=2, max_length=2, required=False
+    )
+    versi = serializers.IntegerField(required=False, help_text="Versi yang dibaca (atau If-Match)")
+
+    class Meta:
+        model = Household
+        fields = [*sorted(HOUSEHOLD_EDITABLE - {"lokasi"}), "lokasi", "versi"]
+
+
+class HouseholdDetail(DisclosureMixin, GenericAPIView):
+    """One household with its members; village operators edit it with PATCH."""
+
+    permission_classes = [IsAuthenticated, HasPortalRole]
 
     renderer_classes = [JSONRenderer, GeoJSONRenderer]
 
     def get_queryset(self):
         return households_for(self.request.user)
 
-    @extend_schema(summary="Rincian rumah tangga", responses={200: HouseholdDetailDoc})
-    def get(self, request, pk: int, *args, **kwargs):
+    def household(self, request, pk: int, disclosure) -> dict:
         row = get_object_or_404(self.get_queryset().values(*HOUSEHOLD_FIELDS), pk=pk)
-        household = _household_row(row)
+        household = disclose_household(_household_row(row), disclosure)
         members = annotate_age(members_for(request.user).filter(household_id=pk), None)
         household["members"] = [
-            _member_row(member)
+            disclose_member(_member_row(member), disclosure)
             for member in members.order_by("hubungan_keluarga", "tanggal_lahir").values(
                 *MEMBER_FIELDS, "household__region_id"
             )
         ]
+        return household
+
+    @extend_schema(summary="Rincian rumah tangga", responses={200: HouseholdDetailDoc})
+    def get(self, request, pk: int, *args, **kwargs):
+        disclosure = self.disclosure(request)
+        household = self.household(request, pk, disclosure)
+        self.audit_unmasked(request, disclosure, 1 + len(household["members"]))
         if request.accepted_renderer.format == "geojson":
             feature = json.loads(_feature_collection([household], {}))["features"][0]
             return HttpResponse(
                 json.dumps(feature, default=str, ensure_ascii=False),
                 content_type="application/geo+json",
             )
-        return Response(household)
+        response = Response(household)
+        response["ETag"] = f'"{household["versi"]}"'
+        return response
+
+    @extend_schema(
+        summary="Ubah rumah tangga (operator desa)",
+        request=HouseholdEdit,
+        responses={200: HouseholdDetailDoc},
+    )
+    def patch(self, request, pk: int, *args, **kwargs):
+        household = get_object_or_404(self.get_queryset(), pk=pk)
+        if not can_edit_household(request.user, household):
+            raise PermissionDenied("Hanya operator desa ini. / Only this village's operator.")
+        expected = _expected_version(request)
+        _reject_unknown_fields(request.data, HouseholdEdit)
+        edit = HouseholdEdit(household, data=request.data, partial=True)
+        edit.is_valid(raise_exception=True)
+        changes = {key: value for key, value in edit.validated_data.items() if key != "versi"}
+        try:
+            household_update(
+                queryset=self.get_queryset(), pk=pk, changes=changes, expected_version=expected
+            )
+        except StaleEdit as stale:
+            raise Conflict(current={"versi": stale.current_version}) from None
+        except DjangoValidationError as exc:
+            raise _edit_errors(exc) from None
+        response = Response(self.household(request, pk, self.disclosure(request)))
+        response["ETag"] = f'"{response.data["versi"]}"'
+        return response
 
 
-class MemberList(GenericAPIView):
+class MemberList(DisclosureMixin, GenericAPIView):
     """Members in the caller's scope, filtered; cursor-paginated."""
+
+    permission_classes = [IsAuthenticated, HasPortalRole]
 
     filter_backends = [DjangoFilterBackend, OrderingFilter]
     filterset_class = MemberFilter
@@ -181,14 +301,35 @@ class MemberList(GenericAPIView):
 
     @extend_schema(summary="Daftar anggota rumah tangga", responses={200: MemberDoc(many=True)})
     def get(self, request, *args, **kwargs):
+        disclosure = self.disclosure(request)
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset.values(*MEMBER_FIELDS, "household__region_id"))
-        return self.get_paginated_response([_member_row(row) for row in page])
+        rows = [disclose_member(_member_row(row), disclosure) for row in page]
+        self.audit_unmasked(request, disclosure, len(rows))
+        return self.get_paginated_response(rows)
 
 
-class MemberDetail(GenericAPIView):
+class MemberEdit(serializers.ModelSerializer):
+    versi = serializers.IntegerField(required=False)
+
+    class Meta:
+        model = Member
+        fields = [*sorted(MEMBER_EDITABLE), "versi"]
+
+
+class MemberDetail(DisclosureMixin, GenericAPIView):
+    permission_classes = [IsAuthenticated, HasPortalRole]
+
     def get_queryset(self):
         return members_for(self.request.user)
+
+    def member(self, request, pk: int, disclosure) -> dict:
+        filterset = MemberFilter(request.query_params, queryset=self.get_queryset())
+        if not filterset.is_valid():
+            raise serializers.ValidationError(filterset.errors)
+        queryset = annotate_age(self.get_queryset(), filterset.form.cleaned_data.get("age_at"))
+        row = get_object_or_404(queryset.values(*MEMBER_FIELDS, "household__region_id"), pk=pk)
+        return disclose_member(_member_row(row), disclosure)
 
     @extend_schema(
         summary="Rincian anggota",
@@ -196,12 +337,34 @@ class MemberDetail(GenericAPIView):
         parameters=[OpenApiParameter("age_at", OpenApiTypes.DATE)],
     )
     def get(self, request, pk: int, *args, **kwargs):
-        filterset = MemberFilter(request.query_params, queryset=self.get_queryset())
-        if not filterset.is_valid():
-            raise serializers.ValidationError(filterset.errors)
-        queryset = annotate_age(self.get_queryset(), filterset.form.cleaned_data.get("age_at"))
-        row = get_object_or_404(queryset.values(*MEMBER_FIELDS, "household__region_id"), pk=pk)
-        return Response(_member_row(row))
+        disclosure = self.disclosure(request)
+        member = self.member(request, pk, disclosure)
+        self.audit_unmasked(request, disclosure, 1)
+        response = Response(member)
+        response["ETag"] = f'"{member["versi"]}"'
+        return response
+
+    @extend_schema(
+        summary="Ubah anggota (operator desa)", request=MemberEdit, responses={200: MemberDoc}
+    )
+    def patch(self, request, pk: int, *args, **kwargs):
+        member = get_object_or_404(self.get_queryset().select_related("household"), pk=pk)
+        if not can_edit_household(request.user, member.household):
+            raise PermissionDenied("Hanya operator desa ini. / Only this village's operator.")
+        expected = _expected_version(request)
+        _reject_unknown_fields(request.data, MemberEdit)
+        edit = MemberEdit(member, data=request.data, partial=True)
+        edit.is_valid(raise_exception=True)
+        changes = {key: value for key, value in edit.validated_data.items() if key != "versi"}
+        try:
+            member_update(
+                queryset=self.get_queryset(), pk=pk, changes=changes, expected_version=expected
+            )
+        except StaleEdit as stale:
+            raise Conflict(current={"versi": stale.current_version}) from None
+        except DjangoValidationError as exc:
+            raise _edit_errors(exc) from None
+        return Response(self.member(request, pk, self.disclosure(request)))
 
 
 INDICATOR_FIELDS = [
@@ -282,11 +445,17 @@ class IndicatorValueRowDoc(serializers.Serializer):
     numerator = serializers.FloatField()
     denominator = serializers.FloatField(allow_null=True)
     value = serializers.FloatField(allow_null=True)
+    suppressed = serializers.BooleanField()
 
 
 class IndicatorValues(GenericAPIView):
-    """Precomputed indicator values per area and period, with numerator and denominator."""
+    """Precomputed indicator values per area and period, with numerator and denominator.
 
+    Public: for visitors without a role, counts from 1 to the small-cell threshold (and
+    the cells that would reveal them) are suppressed: numerator, denominator and value
+    are null and `suppressed` is true."""
+
+    permission_classes = [AllowAny]
     queryset = Indicator.objects.none()
 
     @extend_schema(
@@ -304,6 +473,7 @@ class IndicatorValues(GenericAPIView):
             level=params.get("level"),
             parent=params.get("parent"),
             periods=params.get("period"),
+            suppress_up_to=None if role_of(request.user) else small_cell_threshold(),
         )
         return Response(rows)
 
@@ -343,6 +513,8 @@ class Codebook(GenericAPIView):
 class HouseholdTile(GenericAPIView):
     """Household points (or counted clusters up to zoom 13) as a Mapbox Vector Tile.
     Accepts every filter of the household list."""
+
+    permission_classes = [IsAuthenticated, HasPortalRole]
 
     filterset_class = HouseholdFilter
     queryset = Household.objects.none()

@@ -128,6 +128,8 @@ def households_generate(
     _allocate(villages, households, rates, np.random.default_rng(seed))
 
     with transaction.atomic(), connection.cursor() as cursor:
+        # Synthetic rows are not records of anybody: no change history for them.
+        cursor.execute("SELECT set_config('desapresisi.history', 'off', true)")
         replaced = _delete_synthetic(cursor, region_code) if replace else 0
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence('households_household', 'id')) "

@@ -18,6 +18,7 @@ from django.db.models.functions import Substr
 from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 
+from desapresisi.masking import mask_number
 from villages.models import Level
 
 from . import codebook as cb
@@ -176,6 +177,8 @@ class Household(models.Model):
     )
     dibuat = models.DateTimeField(_("dibuat"), auto_now_add=True)
     diubah = models.DateTimeField(_("diubah"), auto_now=True)
+    # Raised by a database trigger on every real change: the optimistic lock of edits.
+    versi = models.PositiveIntegerField(_("versi"), default=1, db_default=1, editable=False)
 
     # Derived, kept in step by the database (see the module docstring).
     tangga_sanitasi = models.GeneratedField(
@@ -196,11 +199,12 @@ class Household(models.Model):
         db_persist=True,
     )
     jumlah_anggota = models.PositiveSmallIntegerField(
-        _("jumlah anggota"), default=0, editable=False
+        _("jumlah anggota"), default=0, db_default=0, editable=False
     )
     jumlah_ats = models.PositiveSmallIntegerField(
         _("anak 7-18 tahun tidak sekolah"),
         default=0,
+        db_default=0,
         editable=False,
         help_text=_("Dihitung pada tanggal survei."),
     )
@@ -279,7 +283,8 @@ class Household(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"KK {self.no_kk}"
+        # Shown in admin breadcrumbs, logs and confirmations: never the full number.
+        return f"KK {mask_number(self.no_kk)}"
 
     @property
     def is_synthetic(self) -> bool:
@@ -308,6 +313,7 @@ class Member(models.Model):
     pekerjaan = models.CharField(_("pekerjaan utama"), max_length=100, blank=True)
     dibuat = models.DateTimeField(_("dibuat"), auto_now_add=True)
     diubah = models.DateTimeField(_("diubah"), auto_now=True)
+    versi = models.PositiveIntegerField(_("versi"), default=1, db_default=1, editable=False)
 
     class Meta:
         verbose_name = _("anggota keluarga")

@@ -28,3 +28,50 @@ def client(client):
     """The Django test client, addressed to a host the settings allow."""
     client.defaults["HTTP_HOST"] = "127.0.0.1"
     return client
+
+
+# --- Personas (one per role), shared by every test that needs a caller --------------------
+
+PASSWORD = "x-test-pass-1"
+
+
+def make_user(username: str, *, role: str | None = None, areas=(), can_unmask=False, **flags):
+    from django.contrib.auth import get_user_model
+
+    from desapresisi.models import AccessProfile
+
+    user = get_user_model().objects.create_user(username, password=PASSWORD, **flags)
+    if role:
+        AccessProfile.objects.create(user=user, role=role, areas=list(areas), can_unmask=can_unmask)
+    return user
+
+
+@pytest.fixture
+def personas(db):
+    """An administrator, an SKPD analyst (all of PPU, may unmask), an official (PPU), the
+    operators of desa A (Tanjung Tengah, a kelurahan of Penajam) and desa B (in Babulu),
+    and an account with no role."""
+    from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN
+
+    return {
+        "admin": make_user("admin-uji", is_staff=True, is_superuser=True),
+        "analyst": make_user("analis-uji", role="analis", areas=["64.09"], can_unmask=True),
+        "analyst_waru": make_user("analis-waru", role="analis", areas=["64.09.02"]),
+        "official": make_user("pejabat-uji", role="pejabat", areas=["64.09"]),
+        "operator_a": make_user("operator-a", role="operator", areas=[PENAJAM_KELURAHAN]),
+        "operator_b": make_user("operator-b", role="operator", areas=[BABULU_DESA]),
+        "norole": make_user("tanpa-peran"),
+    }
+
+
+@pytest.fixture
+def as_user(client):
+    """Log the test client in as a persona: `as_user(personas["analyst"])`."""
+
+    def login(user):
+        client.logout()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return login

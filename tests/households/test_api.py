@@ -19,10 +19,9 @@ API = "/api/v1"
 
 
 @pytest.fixture
-def staff(client):
-    user = get_user_model().objects.create_user("analis", password="x-test-pass-1", is_staff=True)
-    client.force_login(user)
-    return client
+def staff(personas, as_user):
+    """An SKPD analyst of all of PPU."""
+    return as_user(personas["analyst"])
 
 
 def all_pages(client, url):
@@ -42,16 +41,19 @@ def ids(client, query):
 # --- authentication and errors ----------------------------------------------------------
 
 
-def test_token_is_issued_for_valid_credentials_and_authenticates(client):
-    get_user_model().objects.create_user("integrasi", password="x-test-pass-1", is_staff=True)
+def test_token_is_issued_for_valid_credentials_and_acts_with_the_users_role(client, personas):
     response = client.post(
-        f"{API}/auth/token/", {"username": "integrasi", "password": "x-test-pass-1"}
+        f"{API}/auth/token/", {"username": "analis-waru", "password": "x-test-pass-1"}
     )
     assert response.status_code == 200
     token = response.json()["token"]
     assert client.get(f"{API}/households/").status_code in (401, 403)
     authorised = client.get(f"{API}/households/", HTTP_AUTHORIZATION=f"Token {token}")
     assert authorised.status_code == 200
+    # The token carries the user's area: an analyst of Waru sees no household of Penajam.
+    HouseholdFactory(region_id=PENAJAM_KELURAHAN)
+    rows = client.get(f"{API}/households/", HTTP_AUTHORIZATION=f"Token {token}").json()
+    assert rows["results"] == []
 
 
 def test_wrong_password_gets_no_token_and_the_error_format(client):
@@ -80,12 +82,13 @@ def test_unknown_household_is_404_in_the_error_format(staff):
     assert response.json()["error"]["status"] == 404
 
 
-def test_non_staff_account_sees_no_named_records(client):
+def test_account_without_a_role_is_told_it_has_none(client, personas):
     HouseholdFactory()
-    user = get_user_model().objects.create_user("tamu", password="x-test-pass-1")
-    client.force_login(user)
-    assert client.get(f"{API}/households/").json()["results"] == []
-    assert client.get(f"{API}/members/").json()["results"] == []
+    client.force_login(personas["norole"])
+    for path in ("households/", "members/"):
+        response = client.get(f"{API}/{path}")
+        assert response.status_code == 403
+        assert "peran" in response.json()["error"]["message"]
 
 
 def test_root_lists_the_collections(client):
@@ -279,7 +282,7 @@ def test_indicator_values_rows_have_the_documented_columns(staff, households):
     assert {row["indicator"] for row in rows} == {"tanpa_jamban", "babs"}
     assert set(rows[0]) == {
         "indicator", "area_code", "area_name", "level", "period", "numerator", "denominator",
-        "value",
+        "value", "suppressed",
     }  # fmt: skip
 
 

@@ -4,7 +4,6 @@ import math
 
 import mapbox_vector_tile
 import pytest
-from django.contrib.auth import get_user_model
 
 from households.tiles import CLUSTER_MAX_ZOOM, tile_bounds
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory
@@ -29,10 +28,8 @@ def features(client, z, x, y, query=""):
 
 
 @pytest.fixture
-def staff(client):
-    user = get_user_model().objects.create_user("peta", password="x-test-pass-1", is_staff=True)
-    client.force_login(user)
-    return client
+def staff(personas, as_user):
+    return as_user(personas["official"])
 
 
 @pytest.fixture
@@ -92,9 +89,8 @@ def test_out_of_range_tile_is_404_and_bad_filter_400(staff):
     assert "bbox" in response.json()["error"]["fields"]
 
 
-def test_tiles_respect_the_access_scope(client, homes):
-    user = get_user_model().objects.create_user("tamu", password="x-test-pass-1")
-    client.force_login(user)
+def test_tiles_respect_the_access_scope(client, homes, personas):
+    client.force_login(personas["analyst_waru"])
     home = homes[0]
     x, y = tile_of(home.lokasi.x, home.lokasi.y, 16)
     assert features(client, 16, x, y) == []

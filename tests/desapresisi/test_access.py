@@ -1,0 +1,609 @@
+"""Access control: a permission matrix generated from the URLconf, personal data kept
+from the public, area scopes, masking, audit, history and optimistic locking.
+
+The matrix walks every URL pattern of the project. A pattern without a rule in RULES (or,
+for the Django admin, without the admin namespace rule) fails the suite: a new endpoint
+cannot ship without deciding who may call it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import pytest
+from django.db import connection, transaction
+from django.db.utils import DatabaseError
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from desapresisi.models import AuditAction, AuditEntry, ChangeRecord
+from households.indicators import indicators_refresh
+from households.models import Household, Member
+from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["anonymous", "norole", "official", "analyst", "analyst_waru", "operator_a",
+         "operator_b", "admin"]  # fmt: skip
+# Which of the two test villages each role serves.
+SERVES = {
+    "official": {"a", "b"},
+    "analyst": {"a", "b"},
+    "analyst_waru": set(),
+    "operator_a": {"a"},
+    "operator_b": {"b"},
+    "admin": {"a", "b"},
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which village's object the URL is called with ('a', 'b' or None)."""
+
+    village: str | None
+
+
+# Expected outcomes
+OK, DENIED, HIDDEN, LOGIN = "ok", "denied", "hidden", "login"
+
+
+def public(role, target):
+    return OK
+
+
+def any_role(role, target):
+    """Lists and tiles: every role gets an answer (already narrowed to its areas)."""
+    return DENIED if role in ("anonymous", "norole") else OK
+
+
+def scoped(role, target):
+    """Single named records: outside the caller's areas they do not exist (404)."""
+    if role in ("anonymous", "norole"):
+        return DENIED
+    return OK if target.village in SERVES[role] else HIDDEN
+
+
+def admin_site(role, target):
+    """The Django admin: administrators only; everyone else is sent to its login."""
+    return OK if role == "admin" else LOGIN
+
+
+def logged_in_page(role, target):
+    return LOGIN if role == "anonymous" else OK
+
+
+RULES = {
+    "home": public,
+    "village": public,  # aggregates for all; its household lists follow the API's scope
+    "login": public,
+    "logout": public,
+    "set_language": public,
+    "api-schema": public,
+    "api-docs": public,
+    "api:root": public,
+    "api:token": public,
+    "api:region-list": public,
+    "api:region-detail": public,
+    "api:indicator-list": public,
+    "api:indicator-detail": public,
+    "api:indicator-values": public,
+    "api:codebook": public,
+    "api:household-list": any_role,
+    "api:member-list": any_role,
+    "api:household-tiles": any_role,
+    "api:household-detail": scoped,
+    "api:member-detail": scoped,
+}
+
+
+# Query strings a route needs to answer at all.
+QUERIES = {"api:indicator-values": "?indicator=babs&level=desa&parent=64.09"}
+
+
+def walk(patterns, prefix="", namespace=""):
+    """(name, route) of every pattern; unnamed ones inside a namespace are named
+    `<namespace>:` so that the namespace's rule covers them."""
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}:{pattern.namespace}" if namespace else (pattern.namespace or "")
+            yield from walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+        elif isinstance(pattern, URLPattern):
+            name = f"{namespace}:{pattern.name or ''}" if namespace else pattern.name
+            yield name, prefix + str(pattern.pattern)
+
+
+ALL_URLS = sorted(set(walk(get_resolver().url_patterns)), key=lambda item: (item[0] or "", item[1]))
+
+
+def rule_for(name: str | None):
+    if name in ("admin:login", "admin:logout"):
+        return public  # the login form itself; logging out harms nobody
+    if name and name.startswith("admin:"):
+        return admin_site
+    return RULES.get(name)
+
+
+def test_every_url_has_an_access_rule():
+    missing = [(name, route) for name, route in ALL_URLS if rule_for(name) is None]
+    assert missing == [], (
+        f"URLs without an access rule in tests/desapresisi/test_access.py: {missing}"
+    )
+
+
+@pytest.fixture
+def world(personas):
+    household_a = HouseholdFactory(region_id=PENAJAM_KELURAHAN, head__nama="Zulkarnain Rahasia")
+    household_b = HouseholdFactory(region_id=BABULU_DESA, head__nama="Marlina Rahasia")
+    member_a = MemberFactory(household=household_a, nama="Anak Rahasia Satu")
+    member_b = MemberFactory(household=household_b, nama="Anak Rahasia Dua")
+    indicators_refresh(full=True)
+    return {
+        "a": {"household": household_a, "member": member_a, "code": PENAJAM_KELURAHAN},
+        "b": {"household": household_b, "member": member_b, "code": BABULU_DESA},
+        "personas": personas,
+    }
+
+
+def tile_of(point, z=16):
+    n = 2**z
+    x = int((point.x + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(point.y))) / math.pi) / 2 * n)
+    return z, x, y
+
+
+def fill(route: str, name: str | None, world, village: str | None) -> str:
+    """A concrete path for a route, pointing at village `village`'s objects."""
+    objects = world[village or "a"]
+    household, member = objects["household"], objects["member"]
+    z, x, y = tile_of(household.lokasi)
+    values = {
+        "version": "v1",
+        "pk": member.pk if name and "member" in name else household.pk,
+        "object_id": household.pk,
+        "code": "babs" if name == "api:indicator-detail" else objects["code"],
+        "z": z,
+        "x": x,
+        "y": y,
+        "app_label": "households",
+        "content_type_id": "1",
+        "fmt": "csv",
+        "url": "",
+    }
+
+    def replace(match):
+        return str(values.get(match.group("name"), "1"))
+
+    # Regex groups first, `(?P<version>v1)`, then path converters, `<int:pk>`.
+    path = re.sub(r"\(\?P<(?P<name>\w+)>[^)]*\)", replace, route)
+    path = re.sub(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>", replace, path)
+    path = path.replace("^", "").replace("$", "").replace("\\Z", "").replace("\\", "")
+    return "/" + path.lstrip("/")
+
+
+def classify(response) -> str:
+    status = response.status_code
+    if status in (401, 403):
+        return DENIED
+    if status == 404:
+        return HIDDEN
+    if status in (301, 302) and "login" in response.get("Location", ""):
+        return LOGIN
+    if status < 400:
+        return OK
+    return f"status {status}"
+
+
+def targets_for(route: str):
+    has_object = any(key in route for key in ("<int:pk>", "<str:code>", "object_id", "<int:z>"))
+    return [Target("a"), Target("b")] if has_object else [Target(None)]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_permission_matrix(role, world, client):
+    failures = []
+    user = None if role == "anonymous" else world["personas"][role]
+    for name, route in ALL_URLS:
+        rule = rule_for(name)
+        for target in targets_for(route):
+            client.logout()
+            if user is not None:
+                client.force_login(user)
+            path = fill(route, name, world, target.village) + QUERIES.get(name, "")
+            response = client.get(path)
+            expected = rule(role, target)
+            got = classify(response)
+            # A route with GET not allowed (POST-only) must still never leak: 405 is fine.
+            if response.status_code == 405:
+                continue
+            # Administrators may meet a 403/404 inside the admin (a model that cannot be added,
+            # an id of another model); what matters there is that nobody else gets in.
+            if (
+                name
+                and name.startswith("admin:")
+                and role == "admin"
+                and got in (OK, HIDDEN, DENIED)
+            ):
+                continue
+            if got != expected:
+                failures.append(f"{role} GET {path} ({name}): expected {expected}, got {got}")
+    assert failures == []
+
+
+SECRETS_PATTERN = re.compile(r"\b640901\d{10}\b|\b640903\d{10}\b|640901\*+\d{4}|640903\*+\d{4}")
+
+
+def test_anonymous_responses_carry_no_personal_data(world, client):
+    names = ["Zulkarnain Rahasia", "Marlina Rahasia", "Anak Rahasia Satu", "Anak Rahasia Dua"]
+    coordinates = []
+    for village in ("a", "b"):
+        point = world[village]["household"].lokasi
+        # The API writes 6 decimals; public boundary vertices may share fewer by chance.
+        coordinates += [f"{point.x:.6f}", f"{point.y:.6f}", repr(point.x), repr(point.y)]
+    checked = 0
+    for name, route in ALL_URLS:
+        for target in targets_for(route):
+            path = fill(route, name, world, target.village)
+            for query in ("", "?format=geojson", "?unmask=true"):
+                response = client.get(path + query)
+                if response.status_code >= 300 or response.get("Content-Type", "").startswith(
+                    "image/"
+                ):
+                    continue
+                body = response.content.decode("utf-8", errors="ignore")
+                checked += 1
+                assert not SECRETS_PATTERN.search(body), f"identity number in {path}{query}"
+                for secret in names + coordinates:
+                    assert secret not in body, f"{secret!r} in anonymous response {path}{query}"
+    assert checked > 10
+
+
+# --- area scope ---------------------------------------------------------------------------
+
+
+def test_operator_cannot_read_other_village_by_id(world, as_user):
+    client = as_user(world["personas"]["operator_a"])
+    other = world["b"]
+    assert client.get(f"/api/v1/households/{other['household'].pk}/").status_code == 404
+    assert client.get(f"/api/v1/members/{other['member'].pk}/").status_code == 404
+    own = client.get(f"/api/v1/households/{world['a']['household'].pk}/")
+    assert own.status_code == 200
+
+
+def test_operator_cannot_change_other_village_by_id(world, as_user):
+    client = as_user(world["personas"]["operator_a"])
+    other = world["b"]["household"]
+    response = client.patch(
+        f"/api/v1/households/{other.pk}/",
+        {"fasilitas_bab": 6, "jenis_kloset": None, "versi": 1},
+        content_type="application/json",
+    )
+    assert response.status_code == 404
+    other.refresh_from_db()
+    assert other.fasilitas_bab == 1
+
+
+def test_operator_lists_and_tiles_hold_only_their_village(world, as_user):
+    client = as_user(world["personas"]["operator_a"])
+    rows = client.get("/api/v1/households/?page_size=1000").json()["results"]
+    assert {row["region"] for row in rows} == {PENAJAM_KELURAHAN}
+    members = client.get("/api/v1/members/?page_size=1000").json()["results"]
+    assert {row["region"] for row in members} == {PENAJAM_KELURAHAN}
+    z, x, y = tile_of(world["b"]["household"].lokasi)
+    tile = client.get(f"/api/v1/tiles/households/{z}/{x}/{y}.pbf")
+    assert tile.status_code == 200 and tile.content == b""
+
+
+def test_operator_is_kept_out_of_the_admin(world, as_user):
+    client = as_user(world["personas"]["operator_a"])
+    url = f"/admin/households/household/{world['b']['household'].pk}/change/"
+    assert classify(client.get(url)) == LOGIN
+
+
+def test_admin_querysets_pass_through_the_scope(world, rf):
+    from django.contrib.admin.sites import site
+
+    from households.models import Household as Model
+
+    model_admin = site._registry[Model]
+    request = rf.get("/admin/households/household/")
+    request.user = world["personas"]["analyst_waru"]
+    assert model_admin.get_queryset(request).count() == 0
+    request.user = world["personas"]["admin"]
+    assert model_admin.get_queryset(request).count() == 2
+
+
+# --- masking, names and the audit log -------------------------------------------------------
+
+
+def test_identity_numbers_are_masked_by_default(world, as_user):
+    client = as_user(world["personas"]["analyst"])
+    household = world["a"]["household"]
+    body = client.get(f"/api/v1/households/{household.pk}/").json()
+    assert body["no_kk"] == household.no_kk[:6] + "******" + household.no_kk[-4:]
+    nik = body["members"][0]["nik"]
+    assert re.fullmatch(r"\d{6}\*{6}\d{4}", nik)
+    assert AuditEntry.objects.filter(action=AuditAction.UNMASK).count() == 0
+
+
+def test_unmasking_shows_full_numbers_and_is_audited(world, as_user):
+    client = as_user(world["personas"]["analyst"])
+    household = world["a"]["household"]
+    body = client.get(
+        f"/api/v1/households/?unmask=true&region={PENAJAM_KELURAHAN}", REMOTE_ADDR="10.1.2.3"
+    ).json()
+    assert body["results"][0]["no_kk"] == household.no_kk
+    entry = AuditEntry.objects.get(action=AuditAction.UNMASK)
+    assert entry.username == "analis-uji"
+    assert entry.address == "10.1.2.3"
+    assert entry.rows == 1
+    assert entry.filters == {"unmask": ["true"], "region": [PENAJAM_KELURAHAN]}
+
+
+def test_unmasking_without_the_right_is_refused_and_audited(world, as_user):
+    client = as_user(world["personas"]["operator_a"])
+    response = client.get(f"/api/v1/households/{world['a']['household'].pk}/?unmask=true")
+    assert response.status_code == 403
+    assert AuditEntry.objects.filter(action=AuditAction.ACCESS_DENIED).exists()
+
+
+def test_official_sees_points_but_no_names_or_numbers(world, as_user):
+    client = as_user(world["personas"]["official"])
+    body = client.get(f"/api/v1/households/{world['a']['household'].pk}/").json()
+    assert body["no_kk"] is None and body["alamat"] is None
+    assert all(member["nik"] is None and member["nama"] is None for member in body["members"])
+    assert body["lokasi"] is not None
+    assert (
+        client.get(f"/api/v1/households/{world['a']['household'].pk}/?unmask=true").status_code
+        == 403
+    )
+
+
+def test_admin_list_masks_and_opening_a_household_is_audited(world, as_user):
+    client = as_user(world["personas"]["admin"])
+    household = world["a"]["household"]
+    listing = client.get("/admin/households/household/").content.decode()
+    assert household.no_kk not in listing
+    assert household.no_kk[:6] + "******" in listing
+    client.get(f"/admin/households/household/{household.pk}/change/")
+    assert AuditEntry.objects.filter(
+        action=AuditAction.VIEW, detail__contains=str(household.pk)
+    ).exists()
+
+
+def test_audit_log_and_history_are_append_only(world):
+    from desapresisi import audit
+
+    entry = audit.record(action=AuditAction.EXPORT, user=world["personas"]["admin"], rows=3)
+    for statement in (
+        "UPDATE desapresisi_auditentry SET rows = 0 WHERE id = %s",
+        "DELETE FROM desapresisi_auditentry WHERE id = %s",
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement, [entry.pk])
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM desapresisi_changerecord")
+
+
+def test_audit_log_is_for_administrators_only(world, as_user):
+    assert (
+        as_user(world["personas"]["admin"]).get("/admin/desapresisi/auditentry/").status_code == 200
+    )
+    analyst = as_user(world["personas"]["analyst"])
+    assert classify(analyst.get("/admin/desapresisi/auditentry/")) == LOGIN
+
+
+# --- edits: optimistic locking and history --------------------------------------------------
+
+
+def patch(client, url, data, **headers):
+    return client.patch(url, data, content_type="application/json", **headers)
+
+
+def test_operator_edits_own_household_and_history_keeps_old_and_new(world, as_user):
+    client = as_user(world["personas"]["operator_a"])
+    household = world["a"]["household"]
+    url = f"/api/v1/households/{household.pk}/"
+    version = client.get(url).json()["versi"]
+    response = patch(client, url, {"fasilitas_bab": 6, "jenis_kloset": None, "versi": version})
+    assert response.status_code == 200, response.json()
+    assert response.json()["versi"] == version + 1
+    assert response.json()["tangga_sanitasi"] == 0
+    record = ChangeRecord.objects.get(table="household", row_id=household.pk, action="update")
+    assert record.changes == {"fasilitas_bab": [1, 6], "jenis_kloset": [1, None]}
+    assert record.actor.startswith(f"{world['personas']['operator_a'].pk}:operator-a@")
+
+
+def test_stale_edit_gets_409_and_nothing_is_lost(world, as_user):
+    client = as_user(world["personas"]["operator_a"])
+    household = world["a"]["household"]
+    url = f"/api/v1/households/{household.pk}/"
+    version = client.get(url).json()["versi"]
+    first = patch(client, url, {"lantai": 8, "versi": version})
+    assert first.status_code == 200
+    stale = patch(client, url, {"atap": 7, "versi": version})
+    assert stale.status_code == 409
+    assert stale.json()["error"]["current"] == {"versi": version + 1}
+    household.refresh_from_db()
+    assert (household.lantai, household.atap) == (
+        8,
+        3,
+    )  # the first edit kept, the stale not applied
+
+
+def test_if_match_header_carries_the_version(world, as_user):
+    client = as_user(world["personas"]["operator_a"])
+    url = f"/api/v1/households/{world['a']['household'].pk}/"
+    etag = client.get(url)["ETag"]
+    assert patch(client, url, {"lantai": 5}, HTTP_IF_MATCH=etag).status_code == 200
+    assert patch(client, url, {"lantai": 6}, HTTP_IF_MATCH=etag).status_code == 409
+
+
+def test_edit_without_version_is_400(world, as_user):
+    client = as_user(world["personas"]["operator_a"])
+    url = f"/api/v1/households/{world['a']['household'].pk}/"
+    response = patch(client, url, {"lantai": 5})
+    assert response.status_code == 400
+    assert "versi" in response.json()["error"]["fields"]
+
+
+def test_edits_are_validated_before_writing(world, as_user):
+    client = as_user(world["personas"]["operator_a"])
+    household = world["a"]["household"]
+    url = f"/api/v1/households/{household.pk}/"
+    bad_code = patch(client, url, {"lantai": 99, "versi": 1})
+    assert bad_code.status_code == 400 and "lantai" in bad_code.json()["error"]["fields"]
+    skip_rule = patch(client, url, {"fasilitas_bab": 6, "versi": 1})  # toilet type still set
+    assert skip_rule.status_code == 400
+    point = household.lokasi
+    swapped = patch(client, url, {"lokasi": [point.y, point.x], "versi": 1})
+    assert swapped.status_code == 400
+    assert "tertukar" in str(swapped.json()["error"]["fields"]["lokasi"])
+    not_editable = patch(client, url, {"no_kk": "6409019999990001", "versi": 1})
+    assert not_editable.status_code == 400
+    household.refresh_from_db()
+    assert household.versi == 1
+
+
+def test_member_edit_uses_its_own_version(world, as_user):
+    client = as_user(world["personas"]["operator_a"])
+    member = world["a"]["member"]
+    url = f"/api/v1/members/{member.pk}/"
+    assert patch(client, url, {"pekerjaan": "Nelayan", "versi": 1}).status_code == 200
+    assert patch(client, url, {"pekerjaan": "Petani", "versi": 1}).status_code == 409
+    assert Member.objects.get(pk=member.pk).pekerjaan == "Nelayan"
+
+
+@pytest.mark.parametrize("role", ["analyst", "official", "norole"])
+def test_only_operators_and_administrators_edit(world, as_user, role):
+    client = as_user(world["personas"][role])
+    url = f"/api/v1/households/{world['a']['household'].pk}/"
+    assert patch(client, url, {"lantai": 5, "versi": 1}).status_code in (403, 404)
+    assert Household.objects.get(pk=world["a"]["household"].pk).lantai == 2
+
+
+# --- public statistics ------------------------------------------------------------------------
+
+
+def test_public_values_hide_small_cells(world, client):
+    url = "/api/v1/indicators/values/?indicator=jumlah_rumah_tangga&level=desa&parent=64.09"
+    rows = client.get(url).json()
+    assert {row["area_code"] for row in rows} == {PENAJAM_KELURAHAN, BABULU_DESA}
+    assert all(
+        row["suppressed"] and row["numerator"] is None and row["value"] is None for row in rows
+    )
+
+
+def test_secondary_suppression_protects_a_lone_small_cell(personas, client):
+    HouseholdFactory.create_batch(5, region_id=PENAJAM_KELURAHAN)
+    HouseholdFactory.create_batch(6, region_id="64.09.01.1002")
+    HouseholdFactory(region_id="64.09.01.1003")  # alone: 1 household
+    indicators_refresh(full=True)
+    url = "/api/v1/indicators/values/?indicator=jumlah_rumah_tangga&level=desa&parent=64.09.01"
+    rows = {row["area_code"]: row for row in client.get(url).json()}
+    assert rows["64.09.01.1003"]["suppressed"]
+    # Otherwise 1003 = kecamatan total - the others; the smallest other is hidden too.
+    assert rows[PENAJAM_KELURAHAN]["suppressed"]
+    assert not rows["64.09.01.1002"]["suppressed"]
+    assert rows["64.09.01.1002"]["numerator"] == 6
+
+
+def test_suppression_threshold_is_configurable(personas, client, settings):
+    HouseholdFactory.create_batch(2, region_id=PENAJAM_KELURAHAN)
+    HouseholdFactory.create_batch(2, region_id="64.09.01.1002")
+    indicators_refresh(full=True)
+    settings.SMALL_CELL_THRESHOLD = 1
+    url = "/api/v1/indicators/values/?indicator=jumlah_rumah_tangga&level=desa&parent=64.09.01"
+    rows = client.get(url).json()
+    assert not any(row["suppressed"] for row in rows)
+
+
+def test_roles_see_exact_counts(world, as_user):
+    client = as_user(world["personas"]["official"])
+    url = "/api/v1/indicators/values/?indicator=jumlah_rumah_tangga&level=desa&parent=64.09"
+    rows = client.get(url).json()
+    assert not any(row["suppressed"] for row in rows)
+    assert sorted(row["numerator"] for row in rows) == [1, 1]
+
+
+# --- hardening --------------------------------------------------------------------------------
+
+
+def test_login_is_rate_limited(personas, client, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    for _ in range(3):
+        client.post("/masuk/", {"username": "analis-uji", "password": "salah"})
+    locked = client.post("/masuk/", {"username": "analis-uji", "password": "x-test-pass-1"})
+    assert locked.status_code == 429
+    token = client.post(
+        "/api/v1/auth/token/", {"username": "analis-uji", "password": "x-test-pass-1"}
+    )
+    assert token.status_code in (400, 429)  # refused even with the right password
+    assert "token" not in token.json()
+
+
+def test_login_page_signs_in_a_role_user(personas, client):
+    response = client.post("/masuk/", {"username": "pejabat-uji", "password": "x-test-pass-1"})
+    assert response.status_code == 302
+    assert client.get("/api/v1/households/").status_code == 200
+
+
+def test_pages_carry_a_content_security_policy_without_inline_handlers(client):
+    response = client.get("/")
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+    body = response.content.decode()
+    assert not re.search(r"\son[a-z]+=\"", body), "inline event handler"
+    for tag in re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", body):
+        assert "nonce=" in tag or 'type="application/json"' in tag, tag
+
+
+def test_forms_carry_csrf_tokens(client):
+    body = client.get("/masuk/").content.decode()
+    assert "csrfmiddlewaretoken" in body
+
+
+def test_no_secret_or_token_is_rendered_into_a_page(personas, as_user, settings):
+    import secrets
+
+    from rest_framework.authtoken.models import Token
+
+    settings.SECRET_KEY = secrets.token_urlsafe(50)
+    token = Token.objects.create(user=personas["analyst"])
+    client = as_user(personas["analyst"])
+    for path in ("/", "/masuk/", "/api/docs/"):
+        body = client.get(path).content.decode()
+        assert token.key not in body
+        assert settings.SECRET_KEY not in body
+
+
+def test_upload_size_is_limited(settings):
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE <= 10 * 1024 * 1024
+    assert settings.IMPORT_MAX_BYTES <= 100 * 1024 * 1024
+
+
+def test_check_deploy_is_clean_in_production_mode(tmp_path):
+    import os
+    import secrets
+
+    # Browser tests in this process allow async-unsafe ORM calls; a deployment never does.
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {
+        **inherited,
+        "PRODUCTION": "1",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "ALLOWED_HOSTS": "desapresisi.example.go.id",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api
+from . import api, io_urls
 
 api_urlpatterns = [
     path("households/", api.HouseholdList.as_view(), name="household-list"),
@@ -19,3 +19,4 @@ api_urlpatterns = [
         name="household-tiles",
     ),
 ]
+api_urlpatterns += io_urls.api_urlpatterns

@@ -103,12 +103,14 @@ def households_generate(
     households: int,
     seed: int,
     replace: bool = True,
+    refresh: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> GenerateResult:
     """Generate `households` synthetic households spread over the villages of a region.
 
     With `replace`, earlier synthetic households of the region are removed first; real
-    (imported or entered) households are never touched. All-or-nothing.
+    (imported or entered) households are never touched. All-or-nothing. `refresh=False`
+    leaves the touched villages marked stale for a later `indicators_refresh()`.
     """
     started = time.perf_counter()
     if households < 1:
@@ -151,7 +153,8 @@ def households_generate(
     with connection.cursor() as cursor:
         # Fresh statistics, so that the first queries on a new census plan well.
         cursor.execute("ANALYZE households_household, households_member")
-    indicators_refresh()
+    if refresh:
+        indicators_refresh()
     return GenerateResult(
         region=region_code,
         villages=sum(1 for v in villages if v.households),

@@ -6,4 +6,5 @@ from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("desa/<str:code>/", views.village, name="village"),
 ]

@@ -1,25 +1,188 @@
+"""Pages of the portal: the map dashboard (home) and the village page.
+
+Thin views: they ask `households.dashboard` for the little the page carries itself and
+hand the browser the API addresses it reads the rest from (values, boundaries, tiles).
+"""
+
+from __future__ import annotations
+
 from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
-from villages.models import Region
+from desapresisi.access import can_export_named, can_view_household_points
+from villages.models import Kind
 
-from .selectors import area_summaries
+from .api import IndicatorValues
+from .dashboard import (
+    api_readable,
+    indicator_catalogue,
+    kabupaten_overview,
+    latest_period,
+    village_overview,
+)
+from .models import SanitationLevel, Topic
 
 HOME_KABUPATEN = "64.09"
+DEFAULT_INDICATOR = "tanpa_jamban"
+# Charts of the home page: the sanitation ladder (worst rung first) and out-of-school
+# children per age band.
+LADDER = [
+    "babs", "sanitasi_belum_layak", "sanitasi_layak_bersama", "sanitasi_layak_sendiri",
+    "sanitasi_aman",
+]  # fmt: skip
+OUT_OF_SCHOOL = ["ats_7_12", "ats_13_15", "ats_16_18"]
+
+# Text the scripts show, translated here like any template text.
+UI_STRINGS = {
+    "value": _("Nilai"),
+    "numerator": _("Pembilang"),
+    "denominator": _("Penyebut"),
+    "rank": _("Peringkat"),
+    "village": _("Desa/kelurahan"),
+    "kecamatan": _("Kecamatan"),
+    "kabupaten": _("Kabupaten"),
+    "suppressed": _("Data disembunyikan"),
+    "suppressed_hint": _("Disembunyikan untuk melindungi privasi (sel kecil)."),
+    "no_data": _("Tidak ada data"),
+    "loading": _("Memuat..."),
+    "load_failed": _("Data gagal dimuat. Coba muat ulang halaman."),
+    "login_for_values": _("Masuk untuk melihat nilai indikator per wilayah."),
+    "legend_quantile": _("Kelas kuantil dari nilai wilayah"),
+    "darker_worse": _("Warna lebih gelap = kondisi lebih buruk"),
+    "darker_more": _("Warna lebih gelap = nilai lebih tinggi"),
+    "worst": _("Terburuk"),
+    "vs_kabupaten": _("Kabupaten"),
+    "click_village": _("Klik desa untuk membuka halaman desa"),
+    "click_kecamatan": _("Klik kecamatan untuk melihat desanya"),
+    "ats_7_12": _("7-12 tahun"),
+    "ats_13_15": _("13-15 tahun"),
+    "ats_16_18": _("16-18 tahun"),
+    "share_households": _("Rumah tangga (%)"),
+    "share_children": _("Anak pada kelompok umur (%)"),
+    "household_points": _("Titik rumah tangga"),
+    "criterion_tanpa_jamban": _("Tanpa jamban"),
+    "criterion_ats": _("Ada anak tidak sekolah"),
+    "criterion_desil": _("Desil 1-4"),
+    "matches": _("Memenuhi kriteria"),
+    "others": _("Lainnya"),
+    "cluster_share": _("Kelompok: bagian yang memenuhi kriteria"),
+    "cluster_size": _("Ukuran lingkaran = jumlah rumah tangga"),
+    "cluster_hint": _("Perbesar peta untuk melihat tiap rumah tangga"),
+    "head": _("Kepala rumah tangga"),
+    "members": _("Anggota"),
+    "coordinates": _("Koordinat"),
+    "no_kk": _("No. KK"),
+    "address": _("Alamat"),
+    "rt_rw": _("RT/RW"),
+    "dusun": _("Dusun/lingkungan"),
+    "ats": _("Anak tidak sekolah"),
+    "desil": _("Desil"),
+    "sanitation": _("Sanitasi"),
+    "water": _("Air minum layak"),
+    "yes": _("Ya"),
+    "no": _("Tidak"),
+    "open_admin": _("Buka di admin"),
+    "open_village": _("Halaman desa"),
+    "show_on_map": _("Peta"),
+    "hidden": _("(tidak ditampilkan)"),
+    "no_households": _("Tidak ada rumah tangga pada daftar ini."),
+    "worse_than_kabupaten": _("lebih buruk dari kabupaten"),
+    "better_than_kabupaten": _("lebih baik dari kabupaten"),
+    "sort_by": _("Urutkan menurut"),
+}
 
 
-def home(request):
-    kabupaten = Region.objects.filter(code=HOME_KABUPATEN).only("code", "name").first()
-    summaries = area_summaries(parent_code=HOME_KABUPATEN) if kabupaten else []
+def _url_template(name: str, placeholder: str, **kwargs) -> str:
+    """A reversed API address with `{placeholder}` in place of its last numeric part."""
+    url = reverse(f"api:{name}", kwargs={"version": "v1", **kwargs})
+    return url.replace("/0/", "/{" + placeholder + "}/")
+
+
+def _page_config(request: HttpRequest) -> dict:
+    """What every dashboard page hands its script: addresses, indicators and labels."""
+    show_points = can_view_household_points(request.user)
+    tiles = reverse("api:household-tiles", kwargs={"version": "v1", "z": 0, "x": 0, "y": 0})
+    return {
+        "language": get_language() or settings.LANGUAGE_CODE,
+        "indicators": indicator_catalogue(language=get_language() or settings.LANGUAGE_CODE),
+        "topics": {code: str(label) for code, label in Topic.choices},
+        "period": latest_period(),
+        "valuesAllowed": api_readable(request=request, view_class=IndicatorValues),
+        "basemap": {"url": settings.BASEMAP_URL, "attribution": settings.BASEMAP_ATTRIBUTION},
+        "urls": {
+            "regions": reverse("api:region-list", kwargs={"version": "v1"}),
+            "region": reverse("api:region-detail", kwargs={"version": "v1", "code": "CODE"}),
+            "values": reverse("api:indicator-values", kwargs={"version": "v1"}),
+            "village": reverse("village", kwargs={"code": "CODE"}),
+            "home": reverse("home"),
+        },
+        "households": {
+            "allowed": show_points,
+            "tiles": tiles.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf") if show_points else "",
+            "list": reverse("api:household-list", kwargs={"version": "v1"}) if show_points else "",
+            "detail": _url_template("household-detail", "id", pk=0) if show_points else "",
+            "admin": (
+                reverse("admin:households_household_change", args=[0]).replace("/0/", "/{id}/")
+                if show_points and request.user.is_staff
+                else ""
+            ),
+        },
+        "sanitationLevels": {str(value): str(label) for value, label in SanitationLevel.choices},
+        "strings": {key: str(text) for key, text in UI_STRINGS.items()},
+    }
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    overview = kabupaten_overview(code=HOME_KABUPATEN)
+    config = _page_config(request)
+    config.update(
+        {
+            "kabupaten": {"code": overview["code"], "name": overview["name"]} if overview else None,
+            "kecamatan": overview["kecamatan"] if overview else [],
+            "totals": (
+                {"households": overview["households"], "members": overview["members"]}
+                if overview
+                else {"households": 0, "members": 0}
+            ),
+            "defaultIndicator": DEFAULT_INDICATOR,
+            "ladder": LADDER,
+            "outOfSchool": OUT_OF_SCHOOL,
+        }
+    )
     return render(
         request,
-        "households/home.html",
+        "dashboard/home.html",
         {
-            "kabupaten": kabupaten,
-            "summaries": summaries,
-            "total_households": sum(row["households"] for row in summaries),
-            "total_members": sum(row["members"] for row in summaries),
-            "has_synthetic": any(row["synthetic"] for row in summaries),
+            "overview": overview,
+            "config": config,
+            "show_points": config["households"]["allowed"],
+            "demo_label": settings.DEMO_DATA_LABEL,
+        },
+    )
+
+
+def village(request: HttpRequest, code: str) -> HttpResponse:
+    overview = village_overview(code=code)
+    if overview is None:
+        raise Http404("Bukan kode desa/kelurahan yang dikenal.")
+    config = _page_config(request)
+    config["village"] = {
+        key: overview[key] for key in ("code", "name", "kind", "kecamatan", "kabupaten")
+    }
+    kind_label = Kind(overview["kind"]).label if overview["kind"] in Kind.values else ""
+    return render(
+        request,
+        "dashboard/village.html",
+        {
+            "village": overview,
+            "kind_label": kind_label,
+            "config": config,
+            "show_points": config["households"]["allowed"],
+            "show_exports": can_export_named(request.user),
             "demo_label": settings.DEMO_DATA_LABEL,
         },
     )

@@ -84,3 +84,147 @@ def test_admin_edit_refreshes_the_indicators(
     assert response.status_code == 302, response.context["adminform"].form.errors
     value = IndicatorValue.objects.get(indicator_id="tanpa_jamban", region_id=household.region_id)
     assert value.numerator == 1
+
+
+# --- Map dashboard and village pages ------------------------------------------------------
+
+VILLAGE = "64.09.01.1001"
+
+
+def page_config(response) -> dict:
+    import json
+    import re
+
+    match = re.search(
+        r'<script id="dashboard-config" type="application/json">(.*?)</script>',
+        response.text,
+        re.S,
+    )
+    assert match, "the page carries its configuration as json_script"
+    return json.loads(match.group(1))
+
+
+@pytest.fixture
+def superuser(db):
+    return get_user_model().objects.create_superuser("kabid", "kabid@example.org", "x-test-pass-1")
+
+
+def test_home_is_the_map_dashboard(client):
+    HouseholdFactory()
+    response = client.get("/")
+    assert response.status_code == 200
+    assert 'id="map"' in response.text
+    assert "vendor/chartjs-4.6.1/chart.umd.min.js" in response.text
+    config = page_config(response)
+    assert config["kabupaten"]["code"] == "64.09"
+    assert [row["code"] for row in config["kecamatan"]] == [
+        "64.09.01", "64.09.02", "64.09.03", "64.09.04",
+    ]  # fmt: skip
+    assert {"tanpa_jamban", "air_minum_layak"} <= {row["code"] for row in config["indicators"]}
+    assert config["ladder"][0] == "babs" and config["outOfSchool"] == [
+        "ats_7_12", "ats_13_15", "ats_16_18",
+    ]  # fmt: skip
+
+
+def test_anonymous_home_has_no_household_layer(client):
+    response = client.get("/")
+    config = page_config(response)
+    assert config["households"] == {
+        "allowed": False, "tiles": "", "list": "", "detail": "", "admin": "",
+    }  # fmt: skip
+    assert 'id="household-toggle"' not in response.text
+    assert "Leaflet.VectorGrid" not in response.text
+
+
+def test_staff_home_offers_the_household_layer(client, superuser):
+    client.force_login(superuser)
+    response = client.get("/")
+    households = page_config(response)["households"]
+    assert households["allowed"] is True
+    assert households["tiles"] == "/api/v1/tiles/households/{z}/{x}/{y}.pbf"
+    assert households["detail"] == "/api/v1/households/{id}/"
+    assert households["admin"] == "/admin/households/household/{id}/change/"
+    assert 'id="household-toggle"' in response.text
+    assert "vendor/leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js" in response.text
+
+
+def test_pages_carry_no_inline_handlers_styles_or_unsigned_scripts(client, superuser):
+    import re
+
+    client.force_login(superuser)
+    for url in ("/", f"/desa/{VILLAGE}/"):
+        response = client.get(url)
+        html = response.text
+        assert not re.search(r"<[^>]+\son[a-z]+\s*=", html), url
+        assert not re.search(r"<[^>]+\sstyle\s*=", html), url
+        nonce = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"]).group(1)
+        for attributes in re.findall(r"<script([^>]*)>", html):
+            if "src=" in attributes or 'type="application/json"' in attributes:
+                continue
+            assert f'nonce="{nonce}"' in attributes, (url, attributes)
+
+
+def test_village_page_shows_the_village(client):
+    HouseholdFactory(region_id=VILLAGE, sumber_data="sintetis")
+    response = client.get(f"/desa/{VILLAGE}/")
+    assert response.status_code == 200
+    assert "Tanjung Tengah" in response.text
+    assert "Data demo sintetis" in response.text
+    config = page_config(response)
+    assert config["village"]["code"] == VILLAGE
+    assert config["village"]["kecamatan"] == {"code": "64.09.01", "name": "Penajam"}
+    assert config["village"]["kabupaten"]["code"] == "64.09"
+
+
+@pytest.mark.parametrize("code", ["64.09.01", "64.09", "99.99.99.9999", "not-a-code"])
+def test_village_page_is_404_for_unknown_or_non_village_codes(client, code):
+    assert client.get(f"/desa/{code}/").status_code == 404
+
+
+def test_village_target_households_only_for_those_allowed(client, superuser):
+    assert 'id="households-table"' not in client.get(f"/desa/{VILLAGE}/").text
+    client.force_login(superuser)
+    assert 'id="households-table"' in client.get(f"/desa/{VILLAGE}/").text
+
+
+def test_village_export_buttons_follow_the_export_routes(client, superuser):
+    """A button per export route that exists (they arrive separately), none otherwise."""
+    from django.urls import NoReverseMatch, reverse
+
+    def resolves(name, **kwargs):
+        try:
+            return reverse(name, kwargs={"version": "v1", **kwargs})
+        except NoReverseMatch:
+            return None
+
+    client.force_login(superuser)
+    html = client.get(f"/desa/{VILLAGE}/").text
+    for fmt in ("csv", "xlsx", "geojson"):
+        url = resolves("api:export-households", fmt=fmt)
+        if url:
+            assert f'href="{url}?region={VILLAGE}"' in html, fmt
+        else:
+            assert f">{fmt.upper() if fmt != 'geojson' else 'GeoJSON'}</a>" not in html, fmt
+    profile = resolves("api:export-village-profile", code=VILLAGE)
+    if profile:
+        assert f'href="{profile}"' in html
+    else:
+        assert "(PDF)" not in html
+
+
+def test_dashboard_names_follow_the_language(client):
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    config = page_config(client.get("/"))
+    names = {row["code"]: row["name"] for row in config["indicators"]}
+    assert names["tanpa_jamban"] == "Households without a latrine"
+    assert config["language"] == "en"
+
+
+def test_household_export_buttons_only_for_those_who_may_export(client):
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        csv_url = reverse("api:export-households", kwargs={"version": "v1", "fmt": "csv"})
+    except NoReverseMatch:
+        pytest.skip("the export routes are not there yet")
+    assert f"{csv_url}?region=" not in client.get(f"/desa/{VILLAGE}/").text

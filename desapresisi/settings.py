@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "desapresisi",
     "villages",
     "households",
@@ -168,6 +170,16 @@ X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+
+# Background jobs (large census imports) queue in PostgreSQL: no extra server. The worker is
+# `manage.py db_worker` (started by scripts/run). django-tasks 0.12 moved its database
+# backend into the separate django-tasks-db package.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
 
 # Production mode (behind HTTPS): `manage.py check --deploy` is clean with PRODUCTION=1.
 PRODUCTION = env_bool("PRODUCTION", False)

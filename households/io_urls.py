@@ -1,5 +1,29 @@
 """Routes of census imports and report exports: `api_urlpatterns` are mounted under
 /api/v1/ (households/urls.py), `page_urlpatterns` at the site root (desapresisi/urls.py)."""
 
-api_urlpatterns: list = []
-page_urlpatterns: list = []
+from django.urls import path
+
+from . import io_api
+
+api_urlpatterns: list = [
+    path(
+        "exports/households.<str:fmt>",
+        io_api.ExportHouseholds.as_view(),
+        name="export-households",
+    ),
+    path("exports/members.<str:fmt>", io_api.ExportMembers.as_view(), name="export-members"),
+    path(
+        "exports/indicators.<str:fmt>",
+        io_api.ExportIndicators.as_view(),
+        name="export-indicators",
+    ),
+    path(
+        "exports/village-profile/<str:code>.pdf",
+        io_api.VillageProfile.as_view(),
+        name="export-village-profile",
+    ),
+    path("imports/template.xlsx", io_api.ImportTemplate.as_view(), name="import-template"),
+    path("imports/", io_api.ImportList.as_view(), name="import-list"),
+    path("imports/<int:pk>/", io_api.ImportDetail.as_view(), name="import-detail"),
+]
+page_urlpatterns: list = [path("impor/", io_api.import_page, name="import-page")]

@@ -460,3 +460,6 @@ class DirtyRegion(models.Model):
     region = models.OneToOneField(
         "villages.Region", on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
+
+
+from .io_models import ImportJob  # noqa: E402,F401

@@ -96,11 +96,30 @@ RULES = {
     "api:household-tiles": any_role,
     "api:household-detail": scoped,
     "api:member-detail": scoped,
+    # Named-record exports: administrators and SKPD analysts only (within their areas).
+    "api:export-households": lambda role, target: (
+        OK if role in ("analyst", "analyst_waru", "admin") else DENIED
+    ),
+    "api:export-members": lambda role, target: (
+        OK if role in ("analyst", "analyst_waru", "admin") else DENIED
+    ),
+    "api:export-indicators": public,  # suppressed for visitors without a role
+    "api:export-village-profile": public,  # aggregates only, suppressed likewise
+    "api:import-template": public,
+    "api:import-list": any_role,  # GET lists the caller's own jobs
+    # Jobs are the uploader's (administrators see all); none exists with the test's id.
+    "api:import-detail": lambda role, target: DENIED if role in ("anonymous", "norole") else HIDDEN,
+    # Anonymous visitors are redirected to /masuk/ (the matrix counts any 302 outside an
+    # URL containing "login" as an answer); test_imports checks the redirect itself.
+    "import-page": public,
 }
 
 
 # Query strings a route needs to answer at all.
-QUERIES = {"api:indicator-values": "?indicator=babs&level=desa&parent=64.09"}
+QUERIES = {
+    "api:indicator-values": "?indicator=babs&level=desa&parent=64.09",
+    "api:export-indicators": "?indicator=babs&level=desa&parent=64.09",
+}
 
 
 def walk(patterns, prefix="", namespace=""):
@@ -240,8 +259,13 @@ def test_anonymous_responses_carry_no_personal_data(world, client):
     coordinates = []
     for village in ("a", "b"):
         point = world[village]["household"].lokasi
-        # The API writes 6 decimals; public boundary vertices may share fewer by chance.
-        coordinates += [f"{point.x:.6f}", f"{point.y:.6f}", repr(point.x), repr(point.y)]
+        # As pairs: one number alone may equal a vertex of a public boundary by chance.
+        coordinates += [
+            f"{point.x:.6f},{point.y:.6f}",
+            f"{point.x:.6f}, {point.y:.6f}",
+            f"{point.x!r},{point.y!r}",
+            f"{point.x!r}, {point.y!r}",
+        ]
     checked = 0
     for name, route in ALL_URLS:
         for target in targets_for(route):

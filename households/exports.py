@@ -1,0 +1,238 @@
+"""Exports of household and member lists and of indicator tables (reads only).
+
+The column names are those of the import template, so an export (unmasked, by an
+administrator) imports back unchanged. Coded answers carry their label in the chosen
+language in a `<column>_label` column beside the code. Rows are read with a server-side
+cursor in chunks and written out as they come: CSV and GeoJSON are streamed with constant
+memory, XLSX is written by openpyxl's write-only mode into a temporary file.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import tempfile
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.db.models import F, QuerySet
+from openpyxl import Workbook
+
+from desapresisi.access import Disclosure, disclose_household, disclose_member
+from desapresisi.masking import mask_number
+
+from . import codebook as cb
+from .filters import annotate_age
+from .imports import HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET, MEMBER_COLUMNS, MEMBER_SHEET
+from .models import SanitationLevel
+
+CHUNK_ROWS = 2000
+
+_HOUSEHOLD_VALUES = [
+    "id", "no_kk", "region_id", "dusun", "rw", "rt", "alamat", "lokasi", "tanggal_survei",
+    "fasilitas_bab", "jenis_kloset", "pembuangan_tinja", "tangki_septik_disedot",
+    "sumber_air_minum", "jarak_sumber_air_tinja", "sumber_air_mandi", "kepemilikan_rumah",
+    "lantai", "dinding", "atap", "penerangan", "bahan_bakar_memasak", "desil_kesejahteraan",
+    "desil_sumber", "desil_tahun", "penerima_pkh", "penerima_bpnt", "penerima_blt_dd",
+    "penerima_pbi_jk", "sumber_data", "tangga_sanitasi", "air_minum_layak",
+    "rumah_tidak_layak_huni", "jumlah_anggota", "jumlah_ats",
+]  # fmt: skip
+_MEMBER_VALUES = [
+    "id", "household_id", "nik", "nama", "jenis_kelamin", "tanggal_lahir", "umur",
+    "hubungan_keluarga", "partisipasi_sekolah", "jenjang_pendidikan", "ijazah_tertinggi",
+    "disabilitas", "pekerjaan",
+]  # fmt: skip
+_HOUSEHOLD_EXTRA = [
+    "tangga_sanitasi", "tangga_sanitasi_label", "air_minum_layak", "rumah_tidak_layak_huni",
+    "jumlah_anggota", "jumlah_ats", "sumber_data", "id",
+]  # fmt: skip
+_MEMBER_EXTRA = ["umur", "kode_desa", "id", "household_id"]
+
+
+def _with_labels(columns) -> list[str]:
+    headers = []
+    for column in columns:
+        headers.append(column.name)
+        if column.kind == "coded":
+            headers.append(f"{column.name}_label")
+    return headers
+
+
+HOUSEHOLD_HEADERS = _with_labels(HOUSEHOLD_COLUMNS) + _HOUSEHOLD_EXTRA
+MEMBER_HEADERS = _with_labels(MEMBER_COLUMNS) + _MEMBER_EXTRA
+
+
+def _cell(value: Any) -> Any:
+    if value is True:
+        return 1
+    if value is False:
+        return 0
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _labelled(row: dict, columns, language: str) -> dict:
+    for column in columns:
+        if column.kind == "coded":
+            row[f"{column.name}_label"] = cb.label(column.variable, row[column.name], language)
+    return row
+
+
+# Coordinates keep full precision so that an export imports back without a change.
+def household_rows(*, queryset: QuerySet, disclosure: Disclosure, language: str) -> Iterator[dict]:
+    """Households as export rows (template columns, labels, derived values)."""
+    ladder = dict(SanitationLevel.choices)
+    for row in queryset.order_by("id").values(*_HOUSEHOLD_VALUES).iterator(CHUNK_ROWS):
+        point = row.pop("lokasi")
+        row = disclose_household(row, disclosure)
+        row["kode_desa"] = row.pop("region_id")
+        row["lintang"] = point.y if point else None
+        row["bujur"] = point.x if point else None
+        level = row["tangga_sanitasi"]
+        row["tangga_sanitasi_label"] = str(ladder[level]) if level is not None else ""
+        yield _labelled(row, HOUSEHOLD_COLUMNS, language)
+
+
+def member_rows(
+    *, queryset: QuerySet, disclosure: Disclosure, language: str, with_location: bool = False
+) -> Iterator[dict]:
+    """Members as export rows; `with_location` adds their household's point (GeoJSON)."""
+    if "umur" not in queryset.query.annotations:
+        queryset = annotate_age(queryset, None)
+    extra = {"no_kk": F("household__no_kk"), "kode_desa": F("household__region_id")}
+    if with_location:
+        extra["lokasi"] = F("household__lokasi")
+    values = queryset.order_by("household_id", "hubungan_keluarga", "id").values(
+        *_MEMBER_VALUES, **extra
+    )
+    for row in values.iterator(CHUNK_ROWS):
+        row = disclose_member(row, disclosure)
+        if not disclosure.unmasked:
+            row["no_kk"] = mask_number(row["no_kk"])
+        if with_location:
+            point = row.pop("lokasi")
+            row["lintang"] = point.y if point else None
+            row["bujur"] = point.x if point else None
+        yield _labelled(row, MEMBER_COLUMNS, language)
+
+
+def csv_stream(*, headers: list[str], rows: Iterable[dict]) -> Iterator[str]:
+    """CSV text in pieces; the BOM makes Excel read UTF-8 (the importer accepts it)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")
+    writer.writerow(headers)
+    for index, row in enumerate(rows, start=1):
+        writer.writerow([_cell(row.get(header)) for header in headers])
+        if index % 500 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def geojson_stream(*, rows: Iterable[dict], headers: list[str]) -> Iterator[str]:
+    """A FeatureCollection in WGS84 (RFC 7946: EPSG:4326 lon/lat), one feature a row."""
+    yield '{"type":"FeatureCollection","features":['
+    first = True
+    properties = [h for h in headers if h not in ("lintang", "bujur")]
+    for row in rows:
+        lon, lat = row.get("bujur"), row.get("lintang")
+        feature = {
+            "type": "Feature",
+            "geometry": None if lon is None else {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {key: _cell(row.get(key)) for key in properties},
+        }
+        yield ("" if first else ",") + json.dumps(feature, ensure_ascii=False, default=str)
+        first = False
+    yield "]}"
+
+
+def codebook_rows() -> Iterator[list]:
+    for variable, entries in cb.codebook().items():
+        for entry in entries:
+            yield [variable, entry.code, entry.label_id, entry.label_en, entry.source]
+
+
+def workbook_write(
+    *,
+    summary: list[tuple[str, Any]],
+    sheets: list[tuple[str, list[str], Iterable[dict]]],
+    with_codebook: bool = True,
+):
+    """A real XLSX (write-only mode) in a temporary file, rewound; the caller closes it."""
+    workbook = Workbook(write_only=True)
+    ringkasan = workbook.create_sheet("ringkasan")
+    for key, value in summary:
+        ringkasan.append([key, _cell(value)])
+    for title, headers, rows in sheets:
+        sheet = workbook.create_sheet(title)
+        sheet.append(headers)
+        for row in rows:
+            sheet.append([_cell(row.get(header)) for header in headers])
+    if with_codebook:
+        sheet = workbook.create_sheet("kodebook")
+        sheet.append(["variabel", "kode", "label_id", "label_en", "sumber"])
+        for row in codebook_rows():
+            sheet.append(row)
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the response, which closes it
+    workbook.save(handle)
+    handle.seek(0)
+    return handle
+
+
+def template_workbook():
+    """The import template: both sheets with their headers, notes and the codebook."""
+    notes = [
+        ("Templat impor sensus Desa Presisi / Census import template", ""),
+        (
+            "Lembar / sheets",
+            f"{HOUSEHOLD_SHEET} (satu baris per KK), {MEMBER_SHEET} (satu baris per orang)",
+        ),
+        (
+            "NIK dan No. KK / NIK and KK",
+            "16 digit, kolom berformat Teks (bukan angka) / 16 digits, Text-formatted column",
+        ),
+        ("Tanggal / dates", "YYYY-MM-DD"),
+        ("Ya/tidak / yes/no", "1 / 0"),
+        ("Koordinat / coordinates", "lintang (latitude) dan bujur (longitude), WGS84"),
+        ("Kode / codes", "lihat lembar kodebook / see the kodebook sheet"),
+        ("CSV", "satu berkas per lembar, kolom sama; pemisah koma atau titik koma, UTF-8"),
+    ]
+    for column in HOUSEHOLD_COLUMNS + MEMBER_COLUMNS:
+        if column.help_id:
+            notes.append((column.name, column.help_id))
+    workbook = Workbook()
+    info = workbook.active
+    info.title = "petunjuk"
+    for row in notes:
+        info.append(list(row))
+    for title, columns in ((HOUSEHOLD_SHEET, HOUSEHOLD_COLUMNS), (MEMBER_SHEET, MEMBER_COLUMNS)):
+        sheet = workbook.create_sheet(title)
+        sheet.append([column.name for column in columns])
+        for index, column in enumerate(columns, start=1):
+            # Text format on whole columns keeps Excel from turning NIK/KK into numbers.
+            if column.kind in ("kk", "nik", "text", "region"):
+                letter = sheet.cell(row=1, column=index).column_letter
+                for cell_row in range(2, 1002):
+                    sheet[f"{letter}{cell_row}"].number_format = "@"
+    codebook = workbook.create_sheet("kodebook")
+    codebook.append(["variabel", "kode", "label_id", "label_en", "sumber"])
+    for row in codebook_rows():
+        codebook.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+INDICATOR_HEADERS = [
+    "indicator", "indicator_name", "area_code", "area_name", "level", "period", "numerator",
+    "denominator", "value", "suppressed",
+]  # fmt: skip
+
+
+def indicator_rows(*, rows: list[dict], names: dict[str, str]) -> list[dict]:
+    return [{**row, "indicator_name": names.get(row["indicator"], "")} for row in rows]

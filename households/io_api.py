@@ -1,0 +1,467 @@
+"""Endpoints of census imports and report exports, and the import page.
+
+Thin views: they check the caller's rights, pass querysets through the access scope
+(`households_for` / `members_for`) and the list filters, and hand the rows to the
+streams in `exports.py`, the PDF in `profile_pdf.py` or the import service in `imports.py`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied
+from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.response import Response
+
+from desapresisi import audit
+from desapresisi.access import (
+    can_export_named,
+    households_for,
+    members_for,
+    role_of,
+    small_cell_threshold,
+)
+from desapresisi.api import HasPortalRole
+from desapresisi.models import AuditAction, Role
+from villages.models import Level, Region
+
+from . import exports
+from .api import DisclosureMixin, IndicatorValuesQuery
+from .filters import HouseholdFilter, MemberFilter
+from .imports import (
+    HOUSEHOLD_SHEET,
+    KEEP,
+    MEMBER_SHEET,
+    REMOVE,
+    import_job_create,
+    import_job_start,
+)
+from .io_models import ImportJob, ImportStatus
+from .models import Household, Indicator
+from .profile_pdf import village_profile_pdf
+from .selectors import indicator_values_for
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+NAMED_FORMATS = {"csv": "text/csv", "xlsx": XLSX, "geojson": "application/geo+json"}
+TABLE_FORMATS = {"csv": "text/csv", "xlsx": XLSX}
+
+
+class PayloadTooLarge(APIException):
+    status_code = 413
+    default_code = "too_large"
+
+
+class CanExportNamed(BasePermission):
+    message = (
+        "Ekspor data bernama hanya untuk administrator dan analis SKPD. / "
+        "Named-record exports are for administrators and SKPD analysts only."
+    )
+
+    def has_permission(self, request, view) -> bool:
+        return can_export_named(request.user)
+
+
+class CanImport(BasePermission):
+    message = (
+        "Impor hanya untuk administrator dan operator desa. / "
+        "Imports are for administrators and village operators only."
+    )
+
+    def has_permission(self, request, view) -> bool:
+        if request.method == "GET":
+            return True
+        return role_of(request.user) in (Role.ADMIN, Role.OPERATOR)
+
+
+def _file_name(stem: str, fmt: str) -> str:
+    return f"{stem}-{timezone.localdate().isoformat()}.{fmt}"
+
+
+def _attachment(response, name: str):
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _filtered(filter_class, request, queryset):
+    filterset = filter_class(request.query_params, queryset=queryset)
+    if not filterset.is_valid():
+        raise serializers.ValidationError(filterset.errors)
+    return filterset.qs
+
+
+def _summary(request, kind: str, rows: int, disclosure) -> list[tuple[str, object]]:
+    return [
+        ("Desa Presisi", f"ekspor {kind} / {kind} export"),
+        ("dibuat / generated", timezone.localtime().isoformat(timespec="seconds")),
+        ("oleh / by", request.user.get_username()),
+        ("filter", request.META.get("QUERY_STRING", "") or "-"),
+        ("baris / rows", rows),
+        ("NIK/KK", "lengkap / full" if disclosure.unmasked else "disamarkan / masked"),
+        ("data pribadi", "UU PDP 27/2022: simpan dan bagikan seperlunya / need-to-know only"),
+    ]
+
+
+class _NamedExport(DisclosureMixin, GenericAPIView):
+    permission_classes = [IsAuthenticated, CanExportNamed]
+    queryset = Household.objects.none()
+    kind = ""
+
+    def rows_queryset(self, request):
+        raise NotImplementedError
+
+    def export(self, request, fmt: str):
+        if fmt not in NAMED_FORMATS:
+            raise NotFound("Format: csv, xlsx, geojson.")
+        disclosure = self.disclosure(request)
+        queryset = self.rows_queryset(request)
+        count = queryset.count()
+        audit.record(
+            action=AuditAction.EXPORT, request=request, rows=count, detail=f"{self.kind}.{fmt}"
+        )
+        self.audit_unmasked(request, disclosure, count)
+        # The stream runs after the view returns, when the request's language is reset.
+        language = get_language() or "id"
+        name = _file_name(self.kind, fmt)
+        return _attachment(self.build(request, fmt, queryset, disclosure, language, count), name)
+
+
+class ExportHouseholds(_NamedExport):
+    """Households for any filter of the household list, as CSV, XLSX or GeoJSON."""
+
+    kind = "rumah-tangga"
+    filterset_class = HouseholdFilter
+
+    def rows_queryset(self, request):
+        return _filtered(HouseholdFilter, request, households_for(request.user))
+
+    def build(self, request, fmt, queryset, disclosure, language, count):
+        rows = exports.household_rows(queryset=queryset, disclosure=disclosure, language=language)
+        if fmt == "csv":
+            stream = exports.csv_stream(headers=exports.HOUSEHOLD_HEADERS, rows=rows)
+            return StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
+        if fmt == "geojson":
+            stream = exports.geojson_stream(rows=rows, headers=exports.HOUSEHOLD_HEADERS)
+            return StreamingHttpResponse(stream, content_type="application/geo+json")
+        members = members_for(request.user).filter(household_id__in=queryset.values("id"))
+        handle = exports.workbook_write(
+            summary=_summary(request, "rumah tangga / households", count, disclosure),
+            sheets=[
+                (HOUSEHOLD_SHEET, exports.HOUSEHOLD_HEADERS, rows),
+                (
+                    MEMBER_SHEET,
+                    exports.MEMBER_HEADERS,
+                    exports.member_rows(queryset=members, disclosure=disclosure, language=language),
+                ),
+            ],
+        )
+        return FileResponse(handle, content_type=XLSX)
+
+    @extend_schema(
+        summary="Ekspor rumah tangga (CSV, XLSX, GeoJSON)",
+        operation_id="exports_households",
+        parameters=[OpenApiParameter("unmask", bool)],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, fmt: str, *args, **kwargs):
+        return self.export(request, fmt)
+
+
+class ExportMembers(_NamedExport):
+    """Members for any filter of the member list, as CSV, XLSX or GeoJSON (household
+    point)."""
+
+    kind = "anggota"
+    filterset_class = MemberFilter
+
+    def rows_queryset(self, request):
+        return _filtered(MemberFilter, request, members_for(request.user))
+
+    def build(self, request, fmt, queryset, disclosure, language, count):
+        rows = exports.member_rows(
+            queryset=queryset,
+            disclosure=disclosure,
+            language=language,
+            with_location=fmt == "geojson",
+        )
+        if fmt == "csv":
+            stream = exports.csv_stream(headers=exports.MEMBER_HEADERS, rows=rows)
+            return StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
+        if fmt == "geojson":
+            headers = [*exports.MEMBER_HEADERS, "lintang", "bujur"]
+            stream = exports.geojson_stream(rows=rows, headers=headers)
+            return StreamingHttpResponse(stream, content_type="application/geo+json")
+        handle = exports.workbook_write(
+            summary=_summary(request, "anggota / members", count, disclosure),
+            sheets=[(MEMBER_SHEET, exports.MEMBER_HEADERS, rows)],
+        )
+        return FileResponse(handle, content_type=XLSX)
+
+    @extend_schema(
+        summary="Ekspor anggota (CSV, XLSX, GeoJSON)",
+        operation_id="exports_members",
+        parameters=[OpenApiParameter("unmask", bool)],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, fmt: str, *args, **kwargs):
+        return self.export(request, fmt)
+
+
+class ExportIndicators(GenericAPIView):
+    """Indicator values per area as CSV or XLSX: the parameters and the small-cell
+    suppression of /indicators/values/."""
+
+    permission_classes = [AllowAny]
+    queryset = Indicator.objects.none()
+
+    @extend_schema(
+        summary="Ekspor nilai indikator (CSV, XLSX)",
+        operation_id="exports_indicators",
+        parameters=[IndicatorValuesQuery],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, fmt: str, *args, **kwargs):
+        if fmt not in TABLE_FORMATS:
+            raise NotFound("Format: csv, xlsx.")
+        query = IndicatorValuesQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        values = indicator_values_for(
+            indicators=params["indicator"],
+            areas=params.get("area"),
+            level=params.get("level"),
+            parent=params.get("parent"),
+            periods=params.get("period"),
+            suppress_up_to=None if role_of(request.user) else small_cell_threshold(),
+        )
+        language = get_language() or "id"
+        names = {
+            indicator.code: indicator.name(language)
+            for indicator in Indicator.objects.filter(code__in=params["indicator"])
+        }
+        rows = exports.indicator_rows(rows=values, names=names)
+        name = _file_name("indikator", fmt)
+        if fmt == "csv":
+            body = "".join(exports.csv_stream(headers=exports.INDICATOR_HEADERS, rows=rows))
+            return _attachment(HttpResponse(body, content_type="text/csv; charset=utf-8"), name)
+        handle = exports.workbook_write(
+            summary=[
+                ("Desa Presisi", "nilai indikator / indicator values"),
+                ("filter", request.META.get("QUERY_STRING", "") or "-"),
+                ("baris / rows", len(rows)),
+            ],
+            sheets=[("indikator", exports.INDICATOR_HEADERS, rows)],
+            with_codebook=False,
+        )
+        return _attachment(FileResponse(handle, content_type=XLSX), name)
+
+
+class VillageProfile(GenericAPIView):
+    """A one-page printable PDF profile of a village (aggregates only)."""
+
+    permission_classes = [AllowAny]
+    queryset = Indicator.objects.none()
+
+    @extend_schema(
+        summary="Profil desa (PDF satu halaman)",
+        operation_id="exports_village_profile",
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, code: str, *args, **kwargs):
+        region = Region.objects.filter(code=code, level=Level.DESA).first()
+        if region is None:
+            raise NotFound("Desa/kelurahan tidak ditemukan. / Village not found.")
+        pdf = village_profile_pdf(
+            region=region,
+            suppress_up_to=None if role_of(request.user) else small_cell_threshold(),
+            language=get_language() or "id",
+        )
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="profil-{code}.pdf"'
+        return response
+
+
+class ImportTemplate(GenericAPIView):
+    """The XLSX import template: both sheets, instructions and the codebook."""
+
+    permission_classes = [AllowAny]
+    queryset = Indicator.objects.none()
+
+    @extend_schema(
+        summary="Templat impor sensus (XLSX)",
+        operation_id="imports_template",
+        responses={(200, XLSX): OpenApiTypes.BINARY},
+    )
+    def get(self, request, *args, **kwargs):
+        response = HttpResponse(exports.template_workbook(), content_type=XLSX)
+        response["Content-Disposition"] = 'attachment; filename="templat-impor-sensus.xlsx"'
+        return response
+
+
+JOB_FIELDS = [
+    "id", "status", "dry_run", "options", "file_name", "created", "updated", "progress_rows",
+    "progress_total", "progress_percent", "counts", "errors", "error_count", "missing_members",
+    "message",
+]  # fmt: skip
+
+
+class ImportJobDoc(serializers.ModelSerializer):
+    status_label = serializers.CharField()
+    url = serializers.CharField()
+
+    class Meta:
+        model = ImportJob
+        fields = [*JOB_FIELDS, "status_label", "url"]
+
+
+class ImportUpload(serializers.Serializer):
+    file = serializers.FileField(help_text="XLSX (lembar rumah_tangga + anggota) atau CSV")
+    members_file = serializers.FileField(required=False, help_text="CSV anggota (untuk CSV)")
+    dry_run = serializers.BooleanField(default=True)
+    missing_members = serializers.ChoiceField(choices=[KEEP, REMOVE], default=KEEP)
+
+
+def _job_row(request, job: ImportJob) -> dict:
+    row = {field: getattr(job, field) for field in JOB_FIELDS}
+    row["status_label"] = str(job.get_status_display())
+    row["url"] = reverse("api:import-detail", kwargs={"version": "v1", "pk": job.pk})
+    return row
+
+
+def _jobs_of(user):
+    jobs = ImportJob.objects.defer("file_data", "members_file_data")
+    return jobs if role_of(user) == Role.ADMIN else jobs.filter(user=user)
+
+
+def _check_size(request) -> None:
+    limit = settings.IMPORT_MAX_BYTES
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit + 1024 * 1024:
+        raise PayloadTooLarge(_too_large(limit))
+
+
+def _too_large(limit: int) -> str:
+    megabytes = limit / 1024 / 1024
+    return (
+        f"Berkas terlalu besar (maks. {megabytes:.0f} MB); pecah per desa. / "
+        f"File too large (max. {megabytes:.0f} MB); split it by village."
+    )
+
+
+class ImportList(GenericAPIView):
+    """GET: the caller's import jobs. POST: upload a census file (dry run by default)."""
+
+    permission_classes = [IsAuthenticated, HasPortalRole, CanImport]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    queryset = ImportJob.objects.none()
+    serializer_class = ImportUpload
+
+    @extend_schema(summary="Daftar impor saya", responses={200: ImportJobDoc(many=True)})
+    def get(self, request, *args, **kwargs):
+        jobs = _jobs_of(request.user)[:50]
+        return Response([_job_row(request, job) for job in jobs])
+
+    @extend_schema(
+        summary="Unggah berkas sensus (uji coba atau simpan)",
+        request={"multipart/form-data": ImportUpload},
+        responses={201: ImportJobDoc, 202: ImportJobDoc, 413: OpenApiResponse()},
+    )
+    def post(self, request, *args, **kwargs):
+        _check_size(request)
+        upload = ImportUpload(data=request.data)
+        upload.is_valid(raise_exception=True)
+        data = upload.validated_data
+        files = [data["file"], *([data["members_file"]] if data.get("members_file") else [])]
+        if sum(item.size for item in files) > settings.IMPORT_MAX_BYTES:
+            raise PayloadTooLarge(_too_large(settings.IMPORT_MAX_BYTES))
+        job = import_job_create(
+            user=request.user,
+            file_name=data["file"].name,
+            data=data["file"].read(),
+            members_data=data["members_file"].read() if data.get("members_file") else None,
+            dry_run=data["dry_run"],
+            missing_members=data["missing_members"],
+        )
+        queued = import_job_start(job=job)
+        job.refresh_from_db()
+        return Response(_job_row(request, job), status=202 if queued else 201)
+
+
+class ImportAction(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["commit"])
+
+
+class ImportDetail(GenericAPIView):
+    """One import job: status, progress, counts and errors. POST {"action": "commit"}
+    saves a validated dry run (re-checked against the database as it is now)."""
+
+    permission_classes = [IsAuthenticated, HasPortalRole, CanImport]
+    parser_classes = [JSONParser, FormParser]
+    queryset = ImportJob.objects.none()
+    serializer_class = ImportAction
+
+    def job(self, request, pk: int) -> ImportJob:
+        return get_object_or_404(_jobs_of(request.user), pk=pk)
+
+    @extend_schema(summary="Status impor", responses={200: ImportJobDoc})
+    def get(self, request, pk: int, *args, **kwargs):
+        return Response(_job_row(request, self.job(request, pk)))
+
+    @extend_schema(
+        summary="Simpan hasil uji coba",
+        operation_id="imports_commit",
+        request=ImportAction,
+        responses=ImportJobDoc,
+    )
+    def post(self, request, pk: int, *args, **kwargs):
+        action = ImportAction(data=request.data)
+        action.is_valid(raise_exception=True)
+        job = self.job(request, pk)
+        if job.user_id != request.user.pk:
+            raise PermissionDenied("Hanya pengunggahnya. / Only the uploader.")
+        if job.status != ImportStatus.VALIDATED or not job.dry_run:
+            raise serializers.ValidationError(
+                {
+                    "action": "Hanya uji coba tanpa kesalahan yang dapat disimpan. / "
+                    "Only a dry run without errors can be committed."
+                }
+            )
+        ImportJob.objects.filter(pk=job.pk).update(
+            dry_run=False, status=ImportStatus.QUEUED, progress_percent=0
+        )
+        job.refresh_from_db()
+        queued = import_job_start(job=job)
+        job.refresh_from_db()
+        return Response(_job_row(request, job), status=202 if queued else 200)
+
+
+@login_required
+def import_page(request):
+    """Upload a census file, see the dry-run preview, commit it, follow the progress."""
+    config = {
+        "upload_url": reverse("api:import-list", kwargs={"version": "v1"}),
+        "template_url": reverse("api:import-template", kwargs={"version": "v1"}),
+        "max_bytes": settings.IMPORT_MAX_BYTES,
+    }
+    return render(
+        request,
+        "imports/import.html",
+        {
+            "config": config,
+            "can_import": role_of(request.user) in (Role.ADMIN, Role.OPERATOR),
+            "max_megabytes": settings.IMPORT_MAX_BYTES // (1024 * 1024),
+        },
+    )

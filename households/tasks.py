@@ -1,0 +1,12 @@
+"""Background tasks (django-tasks; `manage.py db_worker` runs them from PostgreSQL)."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from .imports import import_job_run
+
+
+@task()
+def import_census_task(job_id: int) -> None:
+    import_job_run(job_id=job_id)

@@ -1,0 +1,486 @@
+"""Census import: every error class with a file that triggers it, atomicity, idempotence,
+access, the API, the background job and the command."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from django.core.management import call_command
+from openpyxl import Workbook, load_workbook
+
+from desapresisi.models import AuditAction, AuditEntry, ChangeRecord
+from households import imports
+from households.imports import HOUSEHOLD_COLUMNS, MEMBER_COLUMNS, census_import, census_read
+from households.io_models import ImportJob, ImportStatus
+from households.models import DataSource, Household, Member
+from tests.factories import (
+    BABULU_DESA,
+    PENAJAM_KELURAHAN,
+    HouseholdFactory,
+    MemberFactory,
+    nik_for,
+    point_in_village,
+)
+
+pytestmark = pytest.mark.django_db
+
+HH_HEADERS = [column.name for column in HOUSEHOLD_COLUMNS]
+M_HEADERS = [column.name for column in MEMBER_COLUMNS]
+
+
+def household(kk="6409010101250001", village=PENAJAM_KELURAHAN, seed=1, **changes) -> dict:
+    point = point_in_village(village, seed)
+    row = dict.fromkeys(HH_HEADERS, "")
+    row.update(
+        no_kk=kk,
+        kode_desa=village,
+        dusun="Lingkungan I",
+        rw="001",
+        rt="002",
+        alamat="Jl. Uji",
+        lintang=f"{point.y:.6f}",
+        bujur=f"{point.x:.6f}",
+        tanggal_survei="2025-10-15",
+        fasilitas_bab="1",
+        jenis_kloset="1",
+        pembuangan_tinja="1",
+        sumber_air_minum="3",
+        lantai="2",
+        dinding="1",
+        atap="3",
+        penerangan="1",
+        bahan_bakar_memasak="4",
+        desil_kesejahteraan="6",
+        desil_sumber="DTSEN",
+        desil_tahun="2025",
+        penerima_pkh="0",
+        penerima_bpnt="0",
+        penerima_blt_dd="0",
+        penerima_pbi_jk="1",
+    )
+    row.update(changes)
+    return row
+
+
+def member(kk="6409010101250001", serial=1, sex=1, birth=dt.date(1985, 3, 9), head=True, **ch):
+    village = ch.pop("village", PENAJAM_KELURAHAN)
+    row = dict.fromkeys(M_HEADERS, "")
+    row.update(
+        no_kk=kk,
+        nik=nik_for(village, birth, sex, serial),
+        nama=f"Warga Impor {serial}",
+        jenis_kelamin=str(sex),
+        tanggal_lahir=birth.isoformat(),
+        hubungan_keluarga="1" if head else "4",
+        partisipasi_sekolah="3",
+        jenjang_pendidikan="13",
+        ijazah_tertinggi="13",
+        disabilitas="0",
+        pekerjaan="Nelayan",
+    )
+    row.update(ch)
+    return row
+
+
+def family(kk="6409010101250001", base=1, village=PENAJAM_KELURAHAN, seed=1):
+    return (
+        [household(kk, village=village, seed=seed)],
+        [
+            member(kk, base, village=village),
+            member(kk, base + 1, sex=2, birth=dt.date(2012, 7, 21), head=False, village=village),
+        ],
+    )
+
+
+def xlsx(households, members, *, numeric_nik=False) -> bytes:
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, headers, rows in (
+        ("rumah_tangga", HH_HEADERS, households),
+        ("anggota", M_HEADERS, members),
+    ):
+        sheet = workbook.create_sheet(title)
+        sheet.append(headers)
+        for row in rows:
+            values = [row.get(h, "") for h in headers]
+            if numeric_nik and "nik" in headers:
+                index = headers.index("nik")
+                values[index] = float(values[index])
+            sheet.append(values)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def csv_bytes(headers, rows, *, delimiter=",", encoding="utf-8") -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter)
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow([row.get(h, "") for h in headers])
+    return buffer.getvalue().encode(encoding)
+
+
+def run(households, members, *, user=None, dry_run=False, missing="keep", **kwargs):
+    sheets = census_read(name="sensus.xlsx", data=xlsx(households, members, **kwargs))
+    return census_import(sheets=sheets, user=user, dry_run=dry_run, missing_members=missing)
+
+
+def messages(result, column=None):
+    return [e.message for e in result.errors if column is None or e.column == column]
+
+
+# --- happy path, idempotence, atomicity ------------------------------------------------------
+
+
+def test_dry_run_previews_counts_and_writes_nothing():
+    households, members = family()
+    result = run(households, members, dry_run=True)
+    assert result.ok, messages(result)
+    assert result.counts["households"] == {"total": 1, "rejected": 0, "new": 1, "updated": 0,
+                                           "unchanged": 0}  # fmt: skip
+    assert result.counts["members"]["new"] == 2
+    assert not result.committed
+    assert Household.objects.count() == 0 and Member.objects.count() == 0
+
+
+def test_commit_writes_imported_rows_with_derived_fields():
+    households, members = family()
+    result = run(households, members)
+    assert result.committed, messages(result)
+    stored = Household.objects.get(no_kk="6409010101250001")
+    assert stored.sumber_data == DataSource.IMPORT
+    assert stored.jumlah_anggota == 2
+    assert stored.tangga_sanitasi is not None
+    assert stored.lokasi is not None
+
+
+def test_reimporting_the_same_file_changes_nothing():
+    households, members = family()
+    run(households, members)
+    versions = list(Household.objects.values_list("versi", flat=True))
+    history = ChangeRecord.objects.count()
+    again = run(households, members)
+    assert again.committed
+    assert again.counts["households"]["unchanged"] == 1
+    assert again.counts["households"]["new"] == again.counts["households"]["updated"] == 0
+    assert again.counts["members"]["unchanged"] == 2
+    assert list(Household.objects.values_list("versi", flat=True)) == versions
+    assert ChangeRecord.objects.count() == history
+    assert Member.objects.count() == 2
+
+
+def test_same_kk_is_an_update():
+    households, members = family()
+    run(households, members)
+    households[0]["lantai"] = "8"
+    result = run(households, members)
+    assert result.counts["households"]["updated"] == 1
+    stored = Household.objects.get()
+    assert stored.lantai == 8 and stored.rumah_tidak_layak_huni is True and stored.versi == 2
+
+
+def test_failure_in_the_middle_changes_no_row(monkeypatch):
+    households, members = family()
+
+    def boom(cursor):
+        raise RuntimeError("crash after the household upsert")
+
+    monkeypatch.setattr(imports, "_upsert_members", boom)
+    with pytest.raises(RuntimeError):
+        run(households, members)
+    assert Household.objects.count() == 0 and Member.objects.count() == 0
+
+
+def test_any_error_means_nothing_is_written():
+    households, members = family()
+    more_h, more_m = family("6409010101250002", base=10, seed=2)
+    more_h[0]["lantai"] = "99"
+    result = run(households + more_h, members + more_m)
+    assert not result.committed
+    assert result.counts["households"]["rejected"] == 1
+    assert Household.objects.count() == 0
+
+
+# --- identity numbers --------------------------------------------------------------------
+
+
+def test_nik_mangled_by_excel_into_a_number_is_rejected_with_the_reason():
+    households, members = family()
+    result = run(households, members, numeric_nik=True)
+    assert not result.committed
+    assert any("Excel" in m and "Teks" in m for m in messages(result, "nik"))
+
+
+def test_scientific_notation_and_lost_leading_zeros_are_named():
+    households, members = family()
+    members[0]["nik"] = "6.40901E+15"
+    members[1]["nik"] = members[1]["nik"][1:]
+    result = run(households, members)
+    found = messages(result, "nik")
+    assert any("notasi ilmiah" in m for m in found)
+    assert any("15 digit" in m and "0 di depan" in m for m in found)
+
+
+def test_nik_prefix_must_match_the_kecamatan():
+    households, members = family()
+    members[1]["nik"] = nik_for(BABULU_DESA, dt.date(2012, 7, 21), 2, 5)
+    result = run(households, members)
+    assert any("kecamatan" in m for m in messages(result, "nik"))
+
+
+def test_birth_date_and_sex_must_match_the_nik():
+    households, members = family()
+    members[1]["tanggal_lahir"] = "2012-07-22"
+    result = run(households, members)
+    assert any("tidak cocok dengan NIK" in m for m in messages(result, "tanggal_lahir"))
+    households, members = family()
+    members[1]["jenis_kelamin"] = "1"
+    result = run(households, members)
+    assert any("+40" in m for m in messages(result))
+
+
+def test_implausible_birth_date():
+    households, members = family()
+    members[0]["tanggal_lahir"] = "2030-01-01"
+    result = run(households, members)
+    assert any("tidak masuk akal" in m for m in messages(result, "tanggal_lahir"))
+
+
+# --- codes and skip rules ------------------------------------------------------------------
+
+
+def test_codes_must_be_in_the_codebook():
+    households, members = family()
+    households[0]["lantai"] = "99"
+    members[0]["hubungan_keluarga"] = "77"
+    result = run(households, members)
+    assert any("kodebook" in m for m in messages(result, "lantai"))
+    assert any("kodebook" in m for m in messages(result, "hubungan_keluarga"))
+
+
+def test_skip_rules_toilet_type_and_school_level():
+    households, members = family()
+    households[0]["fasilitas_bab"] = "5"
+    members[1]["partisipasi_sekolah"] = "1"
+    result = run(households, members)
+    assert any("309a" in m for m in messages(result, "jenis_kloset"))
+    assert any("412" in m for m in messages(result, "jenjang_pendidikan"))
+
+
+@pytest.mark.parametrize("heads", [0, 2])
+def test_exactly_one_head_per_household(heads):
+    households, members = family()
+    members[0]["hubungan_keluarga"] = "1" if heads else "4"
+    members[1]["hubungan_keluarga"] = "1" if heads == 2 else "4"
+    result = run(households, members)
+    assert any(f"(ada {heads})" in m for m in messages(result))
+
+
+# --- locations -----------------------------------------------------------------------------
+
+
+def test_swapped_latitude_and_longitude_are_detected():
+    households, members = family()
+    row = households[0]
+    row["lintang"], row["bujur"] = row["bujur"], row["lintang"]
+    result = run(households, members)
+    assert any("tertukar" in m for m in messages(result, "lintang"))
+
+
+def test_point_outside_the_village_is_rejected():
+    households, members = family()
+    point = point_in_village(BABULU_DESA, 3)
+    households[0].update(lintang=f"{point.y:.6f}", bujur=f"{point.x:.6f}")
+    result = run(households, members)
+    assert any("di luar desa" in m for m in messages(result, "lintang"))
+
+
+# --- duplicates and stored data --------------------------------------------------------------
+
+
+def test_duplicates_within_the_file():
+    households, members = family()
+    result = run(households * 2, [*members, members[1]])
+    assert any("No. KK ganda" in m for m in messages(result, "no_kk"))
+    assert any("NIK ganda" in m for m in messages(result, "nik"))
+
+
+def test_nik_registered_in_another_household_is_an_error():
+    other = HouseholdFactory(region_id=PENAJAM_KELURAHAN)
+    stored = MemberFactory(household=other)
+    households, members = family()
+    members[1].update(
+        nik=stored.nik,
+        tanggal_lahir=stored.tanggal_lahir.isoformat(),
+        jenis_kelamin="1",
+    )
+    result = run(households, members)
+    assert any("KK lain" in m for m in messages(result, "nik"))
+
+
+def test_missing_members_are_reported_and_kept_or_removed_on_request():
+    households, members = family()
+    run(households, members)
+    kept = run(households, members[:1])
+    assert kept.counts["members"]["missing"] == 1
+    assert kept.missing_members[0]["nik"].count("*") == 6
+    assert Member.objects.count() == 2
+    removed = run(households, members[:1], missing="remove")
+    assert removed.counts["members"]["removed"] == 1
+    assert Member.objects.count() == 1
+
+
+# --- files ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("encoding", "delimiter"), [("utf-8", ","), ("utf-8-sig", ";"), ("cp1252", ";")]
+)
+def test_csv_encodings_and_delimiters_are_detected(encoding, delimiter):
+    households, members = family()
+    members[0]["nama"] = "Désirée Sitompul"
+    sheets = census_read(
+        name="rumah_tangga.csv",
+        data=csv_bytes(HH_HEADERS, households, delimiter=delimiter, encoding=encoding),
+        members_data=csv_bytes(M_HEADERS, members, delimiter=delimiter, encoding=encoding),
+    )
+    result = census_import(sheets=sheets, user=None, dry_run=False)
+    assert result.committed, messages(result)
+    assert Member.objects.filter(nama="Désirée Sitompul").exists()
+
+
+def test_missing_headers_are_named():
+    households, _members = family()
+    for row in households:
+        row.pop("lantai")
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    sheet = workbook.create_sheet("rumah_tangga")
+    headers = [h for h in HH_HEADERS if h != "lantai"]
+    sheet.append(headers)
+    sheet.append([households[0][h] for h in headers])
+    sheet = workbook.create_sheet("anggota")
+    sheet.append(M_HEADERS)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    result = census_import(sheets=census_read(name="x.xlsx", data=buffer.getvalue()))
+    assert any("lantai" in m for m in messages(result))
+
+
+# --- access, API, jobs, command ----------------------------------------------------------------
+
+
+def test_operator_b_cannot_import_into_village_a(personas):
+    households, members = family()
+    result = run(households, members, user=personas["operator_b"])
+    assert not result.committed
+    assert any("tidak berhak" in m for m in messages(result, "kode_desa"))
+    assert Household.objects.count() == 0
+
+
+def test_operator_imports_into_own_village(personas):
+    households, members = family()
+    result = run(households, members, user=personas["operator_a"])
+    assert result.committed, messages(result)
+
+
+def upload(client, data, **fields):
+    body = {"file": _named(data, "sensus.xlsx"), **fields}
+    return client.post("/api/v1/imports/", body)
+
+
+def _named(data: bytes, name: str):
+    handle = io.BytesIO(data)
+    handle.name = name
+    return handle
+
+
+def test_api_dry_run_then_commit_and_audit(personas, as_user):
+    client = as_user(personas["operator_a"])
+    response = upload(client, xlsx(*family()))
+    assert response.status_code == 201, response.content
+    job = response.json()
+    assert job["status"] == ImportStatus.VALIDATED and job["dry_run"]
+    assert job["counts"]["households"]["new"] == 1
+    assert Household.objects.count() == 0
+    committed = client.post(job["url"], {"action": "commit"}, content_type="application/json")
+    assert committed.status_code == 200
+    assert committed.json()["status"] == ImportStatus.DONE
+    assert Household.objects.count() == 1
+    assert AuditEntry.objects.filter(action=AuditAction.IMPORT).count() == 2
+    assert client.get("/api/v1/imports/").json()[0]["id"] == job["id"]
+
+
+def test_api_rejected_file_lists_row_errors(personas, as_user):
+    households, members = family()
+    households[0]["lantai"] = "99"
+    client = as_user(personas["operator_a"])
+    job = upload(client, xlsx(households, members), dry_run="false").json()
+    assert job["status"] == ImportStatus.REJECTED
+    error = job["errors"][0]
+    assert error["sheet"] == "rumah_tangga" and error["row"] == 2 and error["column"] == "lantai"
+    assert " / " in error["message"]
+
+
+@pytest.mark.parametrize("role", ["analyst", "official", "norole"])
+def test_only_administrators_and_operators_upload(personas, as_user, role):
+    response = upload(as_user(personas[role]), xlsx(*family()))
+    assert response.status_code == 403
+
+
+def test_upload_size_limit_gives_413(personas, as_user, settings):
+    settings.IMPORT_MAX_BYTES = 1000
+    response = upload(as_user(personas["admin"]), xlsx(*family()))
+    assert response.status_code == 413
+    assert "MB" in response.json()["error"]["message"]
+
+
+def test_large_file_runs_as_a_background_job(personas, as_user, settings, monkeypatch):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    monkeypatch.setattr(imports, "SYNC_MAX_BYTES", 10)
+    response = upload(as_user(personas["admin"]), xlsx(*family()), dry_run="false")
+    assert response.status_code == 202
+    job = ImportJob.objects.get(pk=response.json()["id"])
+    assert job.status == ImportStatus.DONE and job.progress_percent == 100
+    assert job.file_data is None
+    assert Household.objects.count() == 1
+
+
+def test_template_has_both_sheets_and_the_codebook(client):
+    response = client.get("/api/v1/imports/template.xlsx")
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(response.content))
+    assert {"rumah_tangga", "anggota", "kodebook"} <= set(workbook.sheetnames)
+    assert [c.value for c in workbook["anggota"][1]] == M_HEADERS
+
+
+def test_empty_template_is_rejected_not_validated(client):
+    template = client.get("/api/v1/imports/template.xlsx").content
+    result = census_import(sheets=census_read(name="templat.xlsx", data=template))
+    assert any("tidak berisi data" in m for m in messages(result))
+
+
+def test_import_page_has_a_form_with_csrf(personas, as_user):
+    anonymous = as_user(None).get("/impor/")
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/masuk/")
+    body = as_user(personas["operator_a"]).get("/impor/").content.decode()
+    assert "csrfmiddlewaretoken" in body and 'id="import-config"' in body
+
+
+def test_command_imports_xlsx_and_csv(tmp_path):
+    households, members = family()
+    path = tmp_path / "sensus.xlsx"
+    path.write_bytes(xlsx(households, members))
+    out = io.StringIO()
+    call_command("import_census", str(path), "--dry-run", stdout=out)
+    assert Household.objects.count() == 0 and "new" in out.getvalue()
+    hh, mm = tmp_path / "rt.csv", tmp_path / "ang.csv"
+    hh.write_bytes(csv_bytes(HH_HEADERS, households))
+    mm.write_bytes(csv_bytes(M_HEADERS, members))
+    call_command("import_census", str(hh), "--members", str(mm), stdout=out)
+    assert Household.objects.count() == 1
+    assert AuditEntry.objects.filter(action=AuditAction.IMPORT).exists()

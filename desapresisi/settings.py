@@ -56,7 +56,11 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key" if DEBUG else None)
+# Production mode (behind HTTPS): `manage.py check --deploy` is clean with PRODUCTION=1.
+PRODUCTION = env_bool("PRODUCTION", False)
+# Required in production; elsewhere (tests, management commands on a developer machine) an
+# obviously insecure key lets the project start. scripts/run generates a real one.
+SECRET_KEY = env_str("SECRET_KEY", None if PRODUCTION else "django-insecure-development-only")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -181,8 +185,6 @@ TASKS = {
     }
 }
 
-# Production mode (behind HTTPS): `manage.py check --deploy` is clean with PRODUCTION=1.
-PRODUCTION = env_bool("PRODUCTION", False)
 if PRODUCTION:
     if DEBUG:
         raise ImproperlyConfigured("DEBUG must be off when PRODUCTION=1.")

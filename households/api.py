@@ -138,6 +138,24 @@ def _edit_errors(exc: DjangoValidationError) -> serializers.ValidationError:
     )
 
 
+def _edit(request, *, instance, household, form_class, service, queryset) -> None:
+    """What every edit shares: the caller's right to edit this household, the version it
+    read, only known and valid fields, then the write service; a stale version is 409."""
+    if not can_edit_household(request.user, household):
+        raise PermissionDenied("Hanya operator desa ini. / Only this village's operator.")
+    expected = _expected_version(request)
+    _reject_unknown_fields(request.data, form_class)
+    form = form_class(instance, data=request.data, partial=True)
+    form.is_valid(raise_exception=True)
+    changes = {key: value for key, value in form.validated_data.items() if key != "versi"}
+    try:
+        service(queryset=queryset, pk=instance.pk, changes=changes, expected_version=expected)
+    except StaleEdit as stale:
+        raise Conflict(current={"versi": stale.current_version}) from None
+    except DjangoValidationError as exc:
+        raise _edit_errors(exc) from None
+
+
 def _household_row(row: dict) -> dict:
     point = row.pop("lokasi")
     row["region"] = row.pop("region_id")
@@ -265,21 +283,14 @@ class HouseholdDetail(DisclosureMixin, GenericAPIView):
     )
     def patch(self, request, pk: int, *args, **kwargs):
         household = get_object_or_404(self.get_queryset(), pk=pk)
-        if not can_edit_household(request.user, household):
-            raise PermissionDenied("Hanya operator desa ini. / Only this village's operator.")
-        expected = _expected_version(request)
-        _reject_unknown_fields(request.data, HouseholdEdit)
-        edit = HouseholdEdit(household, data=request.data, partial=True)
-        edit.is_valid(raise_exception=True)
-        changes = {key: value for key, value in edit.validated_data.items() if key != "versi"}
-        try:
-            household_update(
-                queryset=self.get_queryset(), pk=pk, changes=changes, expected_version=expected
-            )
-        except StaleEdit as stale:
-            raise Conflict(current={"versi": stale.current_version}) from None
-        except DjangoValidationError as exc:
-            raise _edit_errors(exc) from None
+        _edit(
+            request,
+            instance=household,
+            household=household,
+            form_class=HouseholdEdit,
+            service=household_update,
+            queryset=self.get_queryset(),
+        )
         response = Response(self.household(request, pk, self.disclosure(request)))
         response["ETag"] = f'"{response.data["versi"]}"'
         return response
@@ -349,21 +360,14 @@ class MemberDetail(DisclosureMixin, GenericAPIView):
     )
     def patch(self, request, pk: int, *args, **kwargs):
         member = get_object_or_404(self.get_queryset().select_related("household"), pk=pk)
-        if not can_edit_household(request.user, member.household):
-            raise PermissionDenied("Hanya operator desa ini. / Only this village's operator.")
-        expected = _expected_version(request)
-        _reject_unknown_fields(request.data, MemberEdit)
-        edit = MemberEdit(member, data=request.data, partial=True)
-        edit.is_valid(raise_exception=True)
-        changes = {key: value for key, value in edit.validated_data.items() if key != "versi"}
-        try:
-            member_update(
-                queryset=self.get_queryset(), pk=pk, changes=changes, expected_version=expected
-            )
-        except StaleEdit as stale:
-            raise Conflict(current={"versi": stale.current_version}) from None
-        except DjangoValidationError as exc:
-            raise _edit_errors(exc) from None
+        _edit(
+            request,
+            instance=member,
+            household=member.household,
+            form_class=MemberEdit,
+            service=member_update,
+            queryset=self.get_queryset(),
+        )
         return Response(self.member(request, pk, self.disclosure(request)))
 
 

@@ -48,7 +48,8 @@ def browser(django_db_blocker):
     DJANGO_ALLOW_ASYNC_UNSAFE is set: it is set while the loop runs (not at import, where
     it would leak into every process the session starts, e.g. `manage.py check --deploy`)."""
     if not shutil.which(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed")
+        # A silent skip would let a broken setup pass: scripts/test installs it.
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (scripts/test does).")
     from django.db import connections
     from playwright.sync_api import sync_playwright
 

@@ -129,6 +129,12 @@ def small_cell_threshold() -> int:
     return settings.SMALL_CELL_THRESHOLD
 
 
+def suppression_for(user) -> int | None:
+    """Up to which count public statistics are hidden for this caller: None (exact figures)
+    for every role, the small-cell threshold for the public."""
+    return None if role_of(user) else small_cell_threshold()
+
+
 @dataclass(frozen=True)
 class Disclosure:
     """What a response may reveal of named records to this caller.

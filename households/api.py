@@ -32,8 +32,7 @@ from desapresisi.access import (
     disclosure_for,
     households_for,
     members_for,
-    role_of,
-    small_cell_threshold,
+    suppression_for,
 )
 from desapresisi.api import Conflict, GeoJSONRenderer, HasPortalRole, StableCursorPagination
 from desapresisi.models import AuditAction
@@ -440,6 +439,22 @@ class IndicatorValuesQuery(serializers.Serializer):
         return attrs
 
 
+def indicator_values_for_request(request) -> list[dict]:
+    """The rows a request for indicator values gets: the one place that parses the query
+    and decides who sees suppressed cells (the API and the table exports both use it)."""
+    query = IndicatorValuesQuery(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    params = query.validated_data
+    return indicator_values_for(
+        indicators=params["indicator"],
+        areas=params.get("area"),
+        level=params.get("level"),
+        parent=params.get("parent"),
+        periods=params.get("period"),
+        suppress_up_to=suppression_for(request.user),
+    )
+
+
 class IndicatorValueRowDoc(serializers.Serializer):
     indicator = serializers.CharField()
     area_code = serializers.CharField()
@@ -468,18 +483,7 @@ class IndicatorValues(GenericAPIView):
         responses={200: IndicatorValueRowDoc(many=True)},
     )
     def get(self, request, *args, **kwargs):
-        query = IndicatorValuesQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
-        rows = indicator_values_for(
-            indicators=params["indicator"],
-            areas=params.get("area"),
-            level=params.get("level"),
-            parent=params.get("parent"),
-            periods=params.get("period"),
-            suppress_up_to=None if role_of(request.user) else small_cell_threshold(),
-        )
-        return Response(rows)
+        return Response(indicator_values_for_request(request))
 
 
 class Codebook(GenericAPIView):

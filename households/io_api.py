@@ -29,14 +29,14 @@ from desapresisi.access import (
     households_for,
     members_for,
     role_of,
-    small_cell_threshold,
+    suppression_for,
 )
 from desapresisi.api import HasPortalRole
 from desapresisi.models import AuditAction, Role
 from villages.models import Level, Region
 
 from . import exports
-from .api import DisclosureMixin, IndicatorValuesQuery
+from .api import DisclosureMixin, IndicatorValuesQuery, indicator_values_for_request
 from .filters import HouseholdFilter, MemberFilter
 from .imports import (
     HOUSEHOLD_SHEET,
@@ -49,7 +49,6 @@ from .imports import (
 from .io_models import ImportJob, ImportStatus
 from .models import Household, Indicator
 from .profile_pdf import village_profile_pdf
-from .selectors import indicator_values_for
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NAMED_FORMATS = {"csv": "text/csv", "xlsx": XLSX, "geojson": "application/geo+json"}
@@ -233,21 +232,11 @@ class ExportIndicators(GenericAPIView):
     def get(self, request, fmt: str, *args, **kwargs):
         if fmt not in TABLE_FORMATS:
             raise NotFound("Format: csv, xlsx.")
-        query = IndicatorValuesQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
-        values = indicator_values_for(
-            indicators=params["indicator"],
-            areas=params.get("area"),
-            level=params.get("level"),
-            parent=params.get("parent"),
-            periods=params.get("period"),
-            suppress_up_to=None if role_of(request.user) else small_cell_threshold(),
-        )
+        values = indicator_values_for_request(request)
         language = get_language() or "id"
         names = {
             indicator.code: indicator.name(language)
-            for indicator in Indicator.objects.filter(code__in=params["indicator"])
+            for indicator in Indicator.objects.filter(code__in={row["indicator"] for row in values})
         }
         rows = exports.indicator_rows(rows=values, names=names)
         name = _file_name("indikator", fmt)
@@ -283,7 +272,7 @@ class VillageProfile(GenericAPIView):
             raise NotFound("Desa/kelurahan tidak ditemukan. / Village not found.")
         pdf = village_profile_pdf(
             region=region,
-            suppress_up_to=None if role_of(request.user) else small_cell_threshold(),
+            suppress_up_to=suppression_for(request.user),
             language=get_language() or "id",
         )
         response = HttpResponse(pdf, content_type="application/pdf")

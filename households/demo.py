@@ -216,10 +216,16 @@ def _allocate(villages: list[_Village], total: int, rates: dict, rng: np.random.
     )
     population = rates["kecamatan_population"]
     kecamatan = np.array([v.kecamatan for v in villages])
-    for kec in set(kecamatan):
-        if kec in population:
+    known = [kec for kec in sorted(set(kecamatan)) if kec in population]
+    if known:
+        # Population moves households between the kecamatan it is known for; their
+        # combined weight stays what it was, so areas without figures (the rest of the
+        # province) keep their share instead of being swamped by people counts.
+        in_known = np.isin(kecamatan, known)
+        scale = weights[in_known].sum() / sum(population[kec] for kec in known)
+        for kec in known:
             mask = kecamatan == kec
-            weights[mask] = weights[mask] / weights[mask].sum() * population[kec]
+            weights[mask] = weights[mask] / weights[mask].sum() * population[kec] * scale
     shares = weights / weights.sum() * total
     counts = np.floor(shares).astype(int)
     # Largest remainder keeps the total exact and the result deterministic.
@@ -434,7 +440,8 @@ def _generate_village(
     points, cluster = _place(village, n, rates, rng)
     order = np.lexsort((points[:, 0], cluster))  # RT numbers follow settlements
     kind_key = "kelurahan" if village.is_urban else "desa"
-    per_rt = rates["households_per_rt"][kind_key]
+    # RT numbers have three digits: a very large village gets larger RTs.
+    per_rt = max(rates["households_per_rt"][kind_key], math.ceil(n / 999))
     rt_of = np.empty(n, dtype=int)
     rt_of[order] = np.arange(n) // per_rt + 1
     rw_of = (rt_of - 1) // rates["rt_per_rw"] + 1

@@ -182,3 +182,23 @@ def test_unknown_region_is_a_clear_error():
 
     with pytest.raises(CommandError, match="not loaded"):
         call_command("generate_households", region="99.99", households=10, seed=1)
+
+
+def test_population_figures_do_not_swamp_areas_without_them():
+    # PPU's kecamatan have published population; a neighbour kabupaten has none. Its
+    # villages must keep a share like PPU's, not the crumbs left after people counts.
+    import numpy as np
+
+    from households.demo import _allocate, _Village, load_rates
+
+    rates = load_rates()
+    ppu = [_Village(f"64.09.0{k}.20{i:02d}", "desa", None, 0.5) for k in (1, 3) for i in range(5)]
+    other = [_Village(f"64.01.01.20{i:02d}", "desa", None, 0.5) for i in range(10)]
+    _allocate(ppu + other, 10_000, rates, np.random.default_rng(3))
+    in_ppu = sum(v.households for v in ppu)
+    assert sum(v.households for v in ppu + other) == 10_000
+    assert 2_000 < in_ppu < 8_000
+    # Within PPU, the kecamatan with the larger population gets more households.
+    penajam = sum(v.households for v in ppu if v.kecamatan == "64.09.01")
+    babulu = sum(v.households for v in ppu if v.kecamatan == "64.09.03")
+    assert penajam > babulu

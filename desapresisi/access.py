@@ -2,6 +2,8 @@
 
 Every queryset of households or members passes through `households_for` / `members_for`:
 the API, the dashboard, tiles, exports, imports and the admin. There is no second path.
+The map's cluster cells (counts of households per village and grid cell) pass through
+`tile_cells_for`, which applies the same area rule.
 
 Roles (see `Role`):
 - administrator: everything, everywhere;
@@ -21,7 +23,7 @@ from operator import or_
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from households.models import Household, Member
+from households.models import Household, Member, TileCell
 
 from .masking import mask_number
 from .models import AccessProfile, Role
@@ -65,6 +67,17 @@ def _area_q(codes: list[str], field: str) -> Q:
 def households_for(user, queryset: QuerySet | None = None) -> QuerySet:
     """The households this user may see (named or as points)."""
     queryset = Household.objects.all() if queryset is None else queryset
+    if role_of(user) is None:
+        return queryset.none()
+    codes = areas_of(user)
+    if codes is None:
+        return queryset
+    return queryset.filter(_area_q(codes, "region__code")) if codes else queryset.none()
+
+
+def tile_cells_for(user) -> QuerySet:
+    """The map's cluster cells of the households this user may see (same areas)."""
+    queryset = TileCell.objects.all()
     if role_of(user) is None:
         return queryset.none()
     codes = areas_of(user)

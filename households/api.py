@@ -33,12 +33,13 @@ from desapresisi.access import (
     households_for,
     members_for,
     suppression_for,
+    tile_cells_for,
 )
 from desapresisi.api import Conflict, GeoJSONRenderer, HasPortalRole, StableCursorPagination
 from desapresisi.models import AuditAction
 
 from . import codebook as cb
-from .filters import HouseholdFilter, MemberFilter, annotate_age
+from .filters import HouseholdFilter, MemberFilter, annotate_age, region_q
 from .models import Household, Indicator, Member
 from .selectors import indicator_values_for
 from .services import (
@@ -48,7 +49,7 @@ from .services import (
     household_update,
     member_update,
 )
-from .tiles import household_tile, tile_is_valid
+from .tiles import CLUSTER_MAX_ZOOM, cluster_tile, household_tile, tile_is_valid
 
 HOUSEHOLD_FIELDS = [
     "id", "no_kk", "region_id", "dusun", "rw", "rt", "alamat", "lokasi", "tanggal_survei",
@@ -518,6 +519,15 @@ class Codebook(GenericAPIView):
         )
 
 
+def _area_only(cleaned: dict) -> bool:
+    """Whether a household filter narrows by area alone (what the cluster cells answer)."""
+    return not any(
+        value not in (None, "", [])
+        for name, value in cleaned.items()
+        if name not in ("region", "ordering")
+    )
+
+
 class HouseholdTile(GenericAPIView):
     """Household points (or counted clusters up to zoom 13) as a Mapbox Vector Tile.
     Accepts every filter of the household list."""
@@ -537,7 +547,13 @@ class HouseholdTile(GenericAPIView):
         filterset = HouseholdFilter(request.query_params, queryset=households_for(request.user))
         if not filterset.is_valid():
             raise serializers.ValidationError(filterset.errors)
-        tile = household_tile(queryset=filterset.qs, z=z, x=x, y=y)
+        if z <= CLUSTER_MAX_ZOOM and _area_only(filterset.form.cleaned_data):
+            cells = tile_cells_for(request.user)
+            if region := filterset.form.cleaned_data.get("region"):
+                cells = cells.filter(region_q(region, field="region__code"))
+            tile = cluster_tile(cells=cells, z=z, x=x, y=y)
+        else:
+            tile = household_tile(queryset=filterset.qs, z=z, x=x, y=y)
         response = HttpResponse(tile, content_type="application/vnd.mapbox-vector-tile")
         # Tiles depend on the caller's scope: never shared by a proxy.
         response["Cache-Control"] = "private, max-age=60"

@@ -11,9 +11,26 @@ def _load_missing_indicators(sender, **kwargs):
     indicator_definitions_load(update=False)
 
 
+def _fill_tile_cells(sender, using="default", **kwargs):
+    # Databases from before the cluster cells (migration 0008) have households and no
+    # cells: count them once, so low-zoom tiles are not empty until the next refresh.
+    from django.db import connections, transaction
+
+    from .models import Household, TileCell
+    from .tiles import tile_cells_refresh
+
+    if TileCell.objects.using(using).exists():
+        return
+    if not Household.objects.using(using).filter(lokasi__isnull=False).exists():
+        return
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        tile_cells_refresh(cursor, None)
+
+
 class HouseholdsConfig(AppConfig):
     name = "households"
     verbose_name = _("Rumah tangga")
 
     def ready(self):
         post_migrate.connect(_load_missing_indicators, sender=self)
+        post_migrate.connect(_fill_tile_cells, sender=self)

@@ -34,6 +34,7 @@ from django.db.models.functions import ExtractYear
 from desapresisi.db import copy_rows
 
 from .models import Household, Indicator, IndicatorValue, Member
+from .tiles import tile_cells_refresh
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "indicators.json"
 
@@ -331,6 +332,9 @@ def indicators_refresh(*, full: bool = False) -> RefreshResult:
                 {"length": length, "ancestors": ancestors},
             )
             rows += cursor.rowcount
+        # The map's cluster cells are counts of the same households: same villages, same
+        # transaction, so the map and the figures never disagree after a refresh.
+        tile_cells_refresh(cursor, villages)
     return RefreshResult(
         villages=len(affected), rows=rows, seconds=time.perf_counter() - started, full=full
     )

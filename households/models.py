@@ -453,6 +453,38 @@ class IndicatorValue(models.Model):
         ]
 
 
+class TileCell(models.Model):
+    """Households of one village counted in one cell of the map's cluster grid.
+
+    The grid is the one low-zoom vector tiles draw: at zoom z a tile is CLUSTER_CELLS x
+    CLUSTER_CELLS cells of Web Mercator, counted from the top-left corner of the world, so
+    a tile (z, x, y) holds the cells 32x..32x+31 by 32y..32y+31 and the cells of zoom z are
+    the cells of zoom z+1 halved. Kept by `indicators_refresh` for the villages it
+    recomputes (see `tiles.tile_cells_refresh`), so a province at zoom 8 is a few thousand
+    rows instead of a million points. Coordinates are sums so that cells add up to the
+    mean point of their households."""
+
+    region = models.ForeignKey("villages.Region", on_delete=models.CASCADE, related_name="+")
+    z = models.PositiveSmallIntegerField()
+    cx = models.IntegerField()
+    cy = models.IntegerField()
+    households = models.IntegerField()
+    tanpa_jamban = models.IntegerField()
+    babs = models.IntegerField()
+    ada_ats = models.IntegerField()
+    desil_1_4 = models.IntegerField()
+    jiwa = models.IntegerField()
+    sum_x = models.FloatField()
+    sum_y = models.FloatField()
+
+    class Meta:
+        verbose_name = _("sel peta")
+        verbose_name_plural = _("sel peta")
+        constraints = [
+            models.UniqueConstraint(fields=["z", "cx", "cy", "region"], name="tile_cell_unique")
+        ]
+
+
 class DirtyRegion(models.Model):
     """Villages whose indicator values are stale. Filled by database triggers on every
     write to households or members (migration 0004), emptied by `indicators_refresh`."""

@@ -1,10 +1,19 @@
 """Household points as Mapbox Vector Tiles, built by PostGIS (ST_AsMVT).
 
-A tile takes the same filtered, access-scoped queryset as the household list, narrowed to
-the tile's bounds (served by the GiST index on the WGS84 point). Up to CLUSTER_MAX_ZOOM a
-tile carries counted clusters on a grid instead of every point, so that a kabupaten or a
-province stays light at low zoom whatever the number of households; beyond it, one feature
-per household with the attributes the map styles on (never a name or an identity number).
+Up to CLUSTER_MAX_ZOOM a tile carries counted clusters on a grid of CLUSTER_CELLS x
+CLUSTER_CELLS cells instead of every point, so that a kabupaten or a province stays light
+at low zoom whatever the number of households; beyond it, one feature per household with
+the attributes the map styles on (never a name or an identity number).
+
+Clusters come from one of two places, with the same grid and the same attributes:
+- `cluster_tile`: the `TileCell` table, the households of each village counted per cell
+  and kept by the indicator rollup (`tile_cells_refresh`). A province at zoom 8 is a few
+  thousand rows there instead of a million points, so the map's usual request (its area
+  and nothing else) costs milliseconds whatever the scale.
+- `household_tile`: the same filtered, access-scoped queryset as the household list,
+  narrowed to the tile's bounds (GiST index on the WGS84 point), grouped per request. Used
+  for points, and for clusters when the caller filters on anything but the area, which the
+  cells cannot answer.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ BUFFER = 64
 CLUSTER_MAX_ZOOM = 13
 CLUSTER_CELLS = 32  # clusters per tile side: one per 8 px of a 256 px tile
 WEB_MERCATOR_WIDTH = 40_075_016.685578488
+HALF_WIDTH = WEB_MERCATOR_WIDTH / 2
 LAYER = "households"
 POINT_COLUMNS = [
     "id", "lokasi", "tangga_sanitasi", "air_minum_layak", "rumah_tidak_layak_huni",
@@ -48,7 +58,7 @@ SELECT ST_AsMVT(t, %(layer)s, %(extent)s, 'geom') FROM (
            f.id, f.tangga_sanitasi, f.air_minum_layak, f.rumah_tidak_layak_huni,
            f.jumlah_anggota, f.jumlah_ats, f.desil_kesejahteraan,
            (f.fasilitas_bab = 6) AS tanpa_jamban
-    FROM ({households}) f
+    FROM ({rows}) f
 ) t WHERE t.geom IS NOT NULL
 """
 
@@ -65,9 +75,9 @@ SELECT ST_AsMVT(t, %(layer)s, %(extent)s, 'geom') FROM (
     FROM (
         SELECT ST_X(m.g) AS mx, ST_Y(m.g) AS my, m.fasilitas_bab, m.tangga_sanitasi,
                m.jumlah_ats, m.desil_kesejahteraan, m.jumlah_anggota
-        FROM (SELECT ST_Transform(f.lokasi, 3857) AS g, f.* FROM ({households}) f) m
+        FROM (SELECT ST_Transform(f.lokasi, 3857) AS g, f.* FROM ({rows}) f) m
     ) p
-    GROUP BY floor(p.mx / %(cell)s), floor(p.my / %(cell)s)
+    GROUP BY floor((p.mx + %(half)s) / %(cell)s), floor((%(half)s - p.my) / %(cell)s)
 ) t WHERE t.geom IS NOT NULL
 """
 
@@ -91,16 +101,115 @@ def household_tile(*, queryset: QuerySet, z: int, x: int, y: int) -> bytes:
         "z": z,
         "x": x,
         "y": y,
-        "cell": WEB_MERCATOR_WIDTH / 2**z / CLUSTER_CELLS,
+        "cell": cell_size(z),
+        "half": HALF_WIDTH,
     }
+    return _render(template, households, params)
+
+
+def _render(template: str, queryset: QuerySet, params: dict) -> bytes:
+    """Run an ST_AsMVT template around a queryset's SQL; b"" when nothing is in scope."""
     try:
-        inner_sql, inner_params = households.query.sql_with_params()
+        inner_sql, inner_params = queryset.query.sql_with_params()
     except EmptyResultSet:  # nothing in scope: an empty tile, not an error
         return b""
     with connection.cursor() as cursor:
         # psycopg2 binds the inner query's values (quoting them itself); the result is
         # escaped for the outer query's own named parameters.
         inner = cursor.mogrify(inner_sql, inner_params).decode().replace("%", "%%")
-        cursor.execute(template.format(households=inner), params)
+        cursor.execute(template.format(rows=inner), params)
         row = cursor.fetchone()
     return bytes(row[0]) if row and row[0] is not None else b""
+
+
+def cell_size(z: int) -> float:
+    """Side of a cluster cell at zoom z, in Web Mercator metres."""
+    return WEB_MERCATOR_WIDTH / 2**z / CLUSTER_CELLS
+
+
+_CELLS_SQL = """
+SELECT ST_AsMVT(t, %(layer)s, %(extent)s, 'geom') FROM (
+    SELECT ST_AsMVTGeom(
+               ST_SetSRID(ST_MakePoint(sum(c.sum_x) / sum(c.households),
+                                       sum(c.sum_y) / sum(c.households)), 3857),
+               ST_TileEnvelope(%(z)s, %(x)s, %(y)s), %(extent)s, %(buffer)s, true) AS geom,
+           sum(c.households) AS count, sum(c.tanpa_jamban) AS tanpa_jamban, sum(c.babs) AS babs,
+           sum(c.ada_ats) AS ada_ats, sum(c.desil_1_4) AS desil_1_4, sum(c.jiwa) AS jiwa
+    FROM ({rows}) c
+    GROUP BY c.cx, c.cy
+) t WHERE t.geom IS NOT NULL
+"""
+
+
+def cluster_tile(*, cells: QuerySet, z: int, x: int, y: int) -> bytes:
+    """The MVT bytes of a cluster tile (z <= CLUSTER_MAX_ZOOM) from an access-scoped
+    queryset of `TileCell`: the tile's own cells and a ring of neighbours, whose symbols
+    may reach into it."""
+    if z > CLUSTER_MAX_ZOOM:
+        raise ValueError(f"cluster tiles stop at zoom {CLUSTER_MAX_ZOOM}")
+    first_x, first_y = x * CLUSTER_CELLS, y * CLUSTER_CELLS
+    rows = (
+        cells.filter(
+            z=z,
+            cx__range=(first_x - 1, first_x + CLUSTER_CELLS),
+            cy__range=(first_y - 1, first_y + CLUSTER_CELLS),
+        )
+        .order_by()
+        .values(*_CELL_COLUMNS)
+    )
+    params = {"layer": LAYER, "extent": EXTENT, "buffer": BUFFER, "z": z, "x": x, "y": y}
+    return _render(_CELLS_SQL, rows, params)
+
+
+_CELL_COLUMNS = [
+    "cx", "cy", "households", "tanpa_jamban", "babs", "ada_ats", "desil_1_4", "jiwa",
+    "sum_x", "sum_y",
+]  # fmt: skip
+
+# Households counted at the finest cluster zoom, then every coarser zoom from those
+# counts (a cell of zoom z is 2 x 2 cells of zoom z+1, hence the shifts).
+_CELLS_REFRESH_SQL = """
+INSERT INTO households_tilecell
+    (region_id, z, cx, cy, households, tanpa_jamban, babs, ada_ats, desil_1_4, jiwa,
+     sum_x, sum_y)
+SELECT f.region_id, zoom.z, f.cx >> (%(finest)s - zoom.z), f.cy >> (%(finest)s - zoom.z),
+       sum(f.households), sum(f.tanpa_jamban), sum(f.babs), sum(f.ada_ats), sum(f.desil_1_4),
+       sum(f.jiwa), sum(f.sum_x), sum(f.sum_y)
+FROM (
+    SELECT p.region_id,
+           floor((ST_X(p.g) + %(half)s) / %(cell)s)::int AS cx,
+           floor((%(half)s - ST_Y(p.g)) / %(cell)s)::int AS cy,
+           count(*) AS households,
+           count(*) FILTER (WHERE p.fasilitas_bab = 6) AS tanpa_jamban,
+           count(*) FILTER (WHERE p.tangga_sanitasi = 0) AS babs,
+           count(*) FILTER (WHERE p.jumlah_ats > 0) AS ada_ats,
+           count(*) FILTER (WHERE p.desil_kesejahteraan <= 4) AS desil_1_4,
+           coalesce(sum(p.jumlah_anggota), 0) AS jiwa,
+           sum(ST_X(p.g)) AS sum_x, sum(ST_Y(p.g)) AS sum_y
+    FROM (
+        SELECT h.region_id, ST_Transform(h.lokasi, 3857) AS g, h.fasilitas_bab,
+               h.tangga_sanitasi, h.jumlah_ats, h.desil_kesejahteraan, h.jumlah_anggota
+        FROM households_household h
+        WHERE h.lokasi IS NOT NULL {villages}
+    ) p
+    GROUP BY 1, 2, 3
+) f CROSS JOIN generate_series(0, %(finest)s) AS zoom(z)
+GROUP BY 1, 2, 3, 4
+"""
+
+
+def tile_cells_refresh(cursor, villages: list[str] | None) -> int:
+    """Recount the cluster cells of these villages (all when None) inside the caller's
+    transaction; returns the number of cells written."""
+    params = {"finest": CLUSTER_MAX_ZOOM, "half": HALF_WIDTH, "cell": cell_size(CLUSTER_MAX_ZOOM)}
+    if villages is None:
+        # DELETE, not TRUNCATE: tiles keep reading the old cells until the commit.
+        cursor.execute("DELETE FROM households_tilecell")
+        cursor.execute(_CELLS_REFRESH_SQL.format(villages=""), params)
+    else:
+        cursor.execute("DELETE FROM households_tilecell WHERE region_id = ANY(%s)", [villages])
+        cursor.execute(
+            _CELLS_REFRESH_SQL.format(villages="AND h.region_id = ANY(%(villages)s)"),
+            {**params, "villages": villages},
+        )
+    return cursor.rowcount

@@ -4,7 +4,11 @@ import math
 
 import mapbox_vector_tile
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from households.indicators import indicators_refresh
+from households.models import Household, TileCell
 from households.tiles import CLUSTER_MAX_ZOOM, tile_bounds
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory
 
@@ -34,12 +38,25 @@ def staff(personas, as_user):
 
 @pytest.fixture
 def homes():
-    return [
+    created = [
         HouseholdFactory(region_id=PENAJAM_KELURAHAN),
         HouseholdFactory(region_id=PENAJAM_KELURAHAN, fasilitas_bab=6, jenis_kloset=None,
                          pembuangan_tinja=None),
         HouseholdFactory(region_id=BABULU_DESA, desil_kesejahteraan=2),
     ]  # fmt: skip
+    indicators_refresh()  # what every writer does after its commit; it counts the cells
+    return created
+
+
+def cluster_summary(clusters):
+    """Clusters as comparable tuples: position and every count."""
+    return sorted(
+        (
+            tuple(c["geometry"]["coordinates"]),
+            *(c["properties"][key] for key in sorted(c["properties"])),
+        )
+        for c in clusters
+    )
 
 
 def test_tile_bounds_of_the_whole_world():
@@ -98,3 +115,48 @@ def test_tiles_respect_the_access_scope(client, homes, personas):
 
 def test_anonymous_visitors_get_no_tiles(client, homes):
     assert client.get("/api/v1/tiles/households/10/840/519.pbf").status_code in (401, 403)
+
+
+PPU_Z7 = (7, *tile_of(116.6, -1.3, 7))
+
+
+@pytest.mark.parametrize("z", [7, 10, 13])
+def test_cluster_cells_give_the_same_tile_as_grouping_the_households(staff, z):
+    # Many households around one kelurahan, so clusters hold several each.
+    created = [HouseholdFactory(region_id=PENAJAM_KELURAHAN) for _ in range(30)]
+    created += [HouseholdFactory(region_id=BABULU_DESA, fasilitas_bab=6, jenis_kloset=None,
+                                 pembuangan_tinja=None) for _ in range(10)]  # fmt: skip
+    indicators_refresh()
+    home = created[0]
+    x, y = tile_of(home.lokasi.x, home.lokasi.y, z)
+    with CaptureQueriesContext(connection) as queries:
+        from_cells = features(staff, z, x, y)
+    assert "households_tilecell" in queries.captured_queries[-1]["sql"]
+    # Any filter besides the area sends the tile to the per-request grouping of households.
+    with CaptureQueriesContext(connection) as queries:
+        grouped = features(staff, z, x, y, "has_location=true")
+    assert "households_tilecell" not in queries.captured_queries[-1]["sql"]
+    assert from_cells and cluster_summary(from_cells) == cluster_summary(grouped)
+
+
+def test_cluster_cells_follow_the_access_scope_and_the_area_filter(client, homes, personas):
+    client.force_login(personas["analyst_waru"])  # Waru: none of the three households
+    assert features(client, *PPU_Z7) == []
+    client.force_login(personas["official"])  # all of PPU
+    assert sum(c["properties"]["count"] for c in features(client, *PPU_Z7)) == 3
+    only_babulu = features(client, *PPU_Z7, f"region={BABULU_DESA}")
+    assert sum(c["properties"]["count"] for c in only_babulu) == 1
+    outside = features(client, *PPU_Z7, "region=64.09.02")
+    assert outside == []
+
+
+def test_cluster_cells_follow_edits_after_the_refresh(staff, homes):
+    def total():
+        return sum(c["properties"]["count"] for c in features(staff, *PPU_Z7))
+
+    assert total() == 3
+    Household.objects.filter(pk=homes[2].pk).delete()
+    indicators_refresh()  # the touched village only
+    assert total() == 2
+    assert not TileCell.objects.filter(region_id=BABULU_DESA).exists()
+    assert TileCell.objects.filter(region_id=PENAJAM_KELURAHAN, z=0).get().households == 2

@@ -69,6 +69,11 @@ def _apply(
     except IntegrityError as exc:
         raise ValidationError(str(exc).split("\n")[0]) from exc
     instance.refresh_from_db(fields=["versi"])
+    # Triggers marked the village stale; the worker brings its figures and map cells up to
+    # date once this edit is committed, without holding up the request.
+    from .tasks import indicators_refresh_task
+
+    transaction.on_commit(indicators_refresh_task.enqueue)
     return EditResult(instance.pk, instance.versi, changed)
 
 

@@ -440,6 +440,33 @@ def test_operator_edits_own_household_and_history_keeps_old_and_new(world, as_us
     assert record.actor.startswith(f"{world['personas']['operator_a'].pk}:operator-a@")
 
 
+def test_an_edit_brings_figures_and_map_cells_up_to_date_after_commit(
+    world, as_user, settings, django_capture_on_commit_callbacks
+):
+    from households.indicators import indicators_refresh
+    from households.models import IndicatorValue, TileCell
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    household = world["a"]["household"]
+    indicators_refresh(full=True)
+
+    def no_latrine():
+        return IndicatorValue.objects.get(
+            indicator_id="tanpa_jamban", region_id=household.region_id
+        ).numerator
+
+    before = no_latrine()
+    client = as_user(world["personas"]["operator_a"])
+    url = f"/api/v1/households/{household.pk}/"
+    version = client.get(url).json()["versi"]
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = patch(client, url, {"fasilitas_bab": 6, "jenis_kloset": None, "versi": version})
+    assert response.status_code == 200 and len(callbacks) == 1
+    assert no_latrine() == before + 1
+    cell = TileCell.objects.get(region_id=household.region_id, z=0)
+    assert cell.tanpa_jamban == before + 1
+
+
 def test_stale_edit_gets_409_and_nothing_is_lost(world, as_user):
     client = as_user(world["personas"]["operator_a"])
     household = world["a"]["household"]

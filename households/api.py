@@ -430,13 +430,7 @@ class IndicatorValuesQuery(serializers.Serializer):
         for key in ("indicator", "area", "period"):
             if attrs.get(key):
                 attrs[key] = [part.strip() for part in attrs[key].split(",") if part.strip()]
-        unknown = set(attrs["indicator"]) - set(
-            Indicator.objects.filter(code__in=attrs["indicator"]).values_list("code", flat=True)
-        )
-        if unknown:
-            raise serializers.ValidationError(
-                {"indicator": f"Indikator tidak dikenal / unknown: {sorted(unknown)}"}
-            )
+        # Unknown codes are reported by the selector, which learns them from its one query.
         return attrs
 
 

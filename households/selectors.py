@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import Count, Q, Sum
 from rest_framework.exceptions import ValidationError
 
 from villages.models import Level, Region
 
 from .filters import CODE_RE
-from .models import DataSource, Household, IndicatorValue
+from .models import DataSource, Household, Indicator, IndicatorValue
 
 
 def area_summaries(*, parent_code: str) -> list[dict]:
@@ -45,6 +47,61 @@ VALUE_COLUMNS = (
 )  # fmt: skip
 _CHILD_LEVEL = {2: Level.KABUPATEN, 5: Level.KECAMATAN, 8: Level.DESA}
 
+# One statement: the wanted rows and, for the public, which of them to hide. A cell is
+# small when its numerator or denominator is between 1 and the limit (primary
+# suppression). Where a group of sibling areas (same parent, indicator and period) has
+# exactly one small cell, its parent's total would give it away by subtraction, so the
+# smallest other non-zero sibling is hidden too (secondary suppression). Groups are whole
+# sibling sets, whatever slice of them the request asks for; areas without a parent
+# (provinces) get the primary rule only.
+_VALUES_SQL = """
+WITH wanted (indicator_id, region_id, name, level, period, numerator, denominator, value,
+             parent_id) AS ({wanted}),
+groups AS (
+    SELECT DISTINCT w.indicator_id, w.period, w.parent_id FROM wanted w
+    WHERE %(limit)s > 0 AND w.parent_id IS NOT NULL
+),
+siblings AS (
+    SELECT s.indicator_id, s.period, g.parent_id, s.region_id, s.numerator,
+           {small_s} AS small
+    FROM groups g
+    JOIN villages_region sr ON sr.parent_id = g.parent_id
+    JOIN households_indicatorvalue s
+      ON s.region_id = sr.code AND s.indicator_id = g.indicator_id AND s.period = g.period
+),
+ranked AS (
+    SELECT s.*,
+           count(*) FILTER (WHERE s.small) OVER family AS small_cells,
+           count(*) OVER family AS cells,
+           row_number() OVER (
+               PARTITION BY s.indicator_id, s.period, s.parent_id,
+                            (NOT s.small AND coalesce(s.numerator, 0) <> 0)
+               ORDER BY s.numerator, s.region_id
+           ) AS rank_in_kind,
+           (NOT s.small AND coalesce(s.numerator, 0) <> 0) AS other
+    FROM siblings s
+    WINDOW family AS (PARTITION BY s.indicator_id, s.period, s.parent_id)
+),
+hidden AS (
+    SELECT r.indicator_id, r.period, r.region_id FROM ranked r
+    WHERE r.small OR (r.small_cells = 1 AND r.cells > 1 AND r.other AND r.rank_in_kind = 1)
+)
+SELECT w.indicator_id, w.region_id, w.name, w.level, w.period, w.numerator, w.denominator,
+       w.value,
+       %(limit)s > 0 AND (h.region_id IS NOT NULL OR (w.parent_id IS NULL AND {small_w}))
+FROM wanted w
+LEFT JOIN hidden h
+  ON h.indicator_id = w.indicator_id AND h.period = w.period AND h.region_id = w.region_id
+ORDER BY w.indicator_id, w.period, w.region_id
+"""
+
+
+def _small(alias: str) -> str:
+    return (
+        f"(coalesce({alias}.numerator, 0) BETWEEN 1 AND %(limit)s"
+        f" OR coalesce({alias}.denominator, 0) BETWEEN 1 AND %(limit)s)"
+    )
+
 
 def indicator_values_for(
     *,
@@ -58,7 +115,7 @@ def indicator_values_for(
     """Rows of the rollup: indicator, area_code, area_name, level, period, numerator,
     denominator, value, suppressed. `parent` selects the areas below it (at `level`, or
     one level down when no level is given). With `suppress_up_to`, small cells are hidden
-    (see `_suppressed`)."""
+    (see `_VALUES_SQL`). Unknown indicator codes are a ValidationError."""
     queryset = IndicatorValue.objects.filter(indicator_id__in=indicators)
     if areas:
         queryset = queryset.filter(region_id__in=areas)
@@ -73,7 +130,7 @@ def indicator_values_for(
         queryset = queryset.filter(region__level=level)
     if periods:
         queryset = queryset.filter(period__in=periods)
-    rows = queryset.order_by("indicator_id", "period", "region_id").values_list(
+    wanted = queryset.order_by().values_list(
         "indicator_id",
         "region_id",
         "region__name",
@@ -82,51 +139,42 @@ def indicator_values_for(
         "numerator",
         "denominator",
         "value",
+        "region__parent_id",
     )
-    result = [dict(zip(VALUE_COLUMNS, row, strict=True)) for row in rows]
-    hidden = _suppressed(result, suppress_up_to) if suppress_up_to else set()
-    for row in result:
-        row["suppressed"] = (row["indicator"], row["period"], row["area_code"]) in hidden
-        if row["suppressed"]:
+    rows = _run_values_sql(wanted, suppress_up_to or 0)
+    _check_indicator_codes(indicators, {row[0] for row in rows})
+    result = []
+    for *values, suppressed in rows:
+        row = dict(zip(VALUE_COLUMNS, values, strict=True))
+        row["suppressed"] = suppressed
+        if suppressed:
             row["numerator"] = row["denominator"] = row["value"] = None
+        result.append(row)
     return result
 
 
-def _is_small(numerator: float | None, denominator: float | None, limit: int) -> bool:
-    return 1 <= (numerator or 0) <= limit or (denominator is not None and 1 <= denominator <= limit)
+def _run_values_sql(wanted, limit: int) -> list[tuple]:
+    try:
+        wanted_sql, wanted_params = wanted.query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    with connection.cursor() as cursor:
+        # The inner query's values are bound by psycopg2 and escaped for the outer query's
+        # named parameters (the same technique as the tiles).
+        inner = cursor.mogrify(wanted_sql, wanted_params).decode().replace("%", "%%")
+        sql = _VALUES_SQL.format(wanted=inner, small_s=_small("s"), small_w=_small("w"))
+        cursor.execute(sql, {"limit": limit})
+        return cursor.fetchall()
 
 
-def _suppressed(rows: list[dict], limit: int) -> set[tuple[str, str, str]]:
-    """Cells to hide from the public: counts from 1 to `limit` (primary), and, where a
-    group of sibling areas would otherwise have one hidden cell that could be recovered
-    by subtraction from their parent's total, the smallest other sibling (secondary).
-
-    Computed over whole sibling groups (all areas with the same parent), so the answer
-    does not depend on which slice of them a request asks for."""
-    if not rows:
-        return set()
-    keys = {(row["indicator"], row["period"]) for row in rows}
-    parents = {row["area_code"].rpartition(".")[0] for row in rows if "." in row["area_code"]}
-    siblings = IndicatorValue.objects.filter(
-        indicator_id__in={indicator for indicator, _ in keys},
-        period__in={period for _, period in keys},
-        region__parent_id__in=parents,
-    ).values_list("indicator_id", "period", "region_id", "numerator", "denominator")
-    groups: dict[tuple[str, str, str], list[tuple[str, float, float | None]]] = {}
-    for indicator, period, code, numerator, denominator in siblings:
-        groups.setdefault((indicator, period, code.rpartition(".")[0]), []).append(
-            (code, numerator, denominator)
+def _check_indicator_codes(indicators: list[str], found: set[str]) -> None:
+    """Codes with no values are either unknown (an error) or not computed yet (no rows).
+    Only those are looked up, so a normal request costs no extra query."""
+    missing = set(indicators) - found
+    if not missing:
+        return
+    known = set(Indicator.objects.filter(code__in=missing).values_list("code", flat=True))
+    if unknown := missing - known:
+        raise ValidationError(
+            {"indicator": f"Indikator tidak dikenal / unknown: {sorted(unknown)}"}
         )
-    hidden: set[tuple[str, str, str]] = set()
-    for (indicator, period, _parent), members in groups.items():
-        small = {code for code, num, den in members if _is_small(num, den, limit)}
-        if len(small) == 1 and len(members) > 1:
-            others = sorted((num, code) for code, num, den in members if code not in small and num)
-            if others:
-                small.add(others[0][1])
-        hidden |= {(indicator, period, code) for code in small}
-    # Top-level areas (provinces) have no siblings here; apply the primary rule to them.
-    for row in rows:
-        if "." not in row["area_code"] and _is_small(row["numerator"], row["denominator"], limit):
-            hidden.add((row["indicator"], row["period"], row["area_code"]))
-    return hidden

@@ -10,6 +10,10 @@ upserted with set-based SQL (households on `no_kk`, then members on `nik`), only
 really change are updated, so re-importing a file changes nothing. A dry run does the very
 same work and rolls it back, which is how its counts of new, updated and unchanged rows are
 exact.
+
+Errors block the commit; warnings do not. A warning marks a value that is legitimate but
+worth a look, such as a NIK issued in another kecamatan (people move, and a NIK is kept for
+life), and is reported with its row, column and value like an error.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from desapresisi.audit import actor_label
 from desapresisi.db import copy_rows
 from desapresisi.masking import mask_number
 from villages.models import Level, Region
+from villages.selectors import kecamatan_of_identity_prefix
 
 from . import codebook as cb
 from .indicators import indicators_refresh
@@ -153,6 +158,7 @@ class ImportResult:
     errors: list[RowError]
     missing_members: list[dict] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -339,6 +345,7 @@ class _Validator:
         self.user = user
         self.check_access = check_access
         self.errors: list[RowError] = []
+        self.warnings: list[RowError] = []
         self.bad_rows: dict[str, set[int]] = defaultdict(set)
         self.villages = set(Region.objects.filter(level=Level.DESA).values_list("code", flat=True))
 
@@ -346,6 +353,10 @@ class _Validator:
         self.errors.append(RowError(sheet, row, column, value, message))
         if row is not None:
             self.bad_rows[sheet].add(row)
+
+    def warn(self, sheet: str, row: int | None, column: str, value: str, message: str) -> None:
+        """Reported like an error, but the row is still written."""
+        self.warnings.append(RowError(sheet, row, column, value, message))
 
     def headers(self, sheet: SheetRows, columns: list[Column]) -> bool:
         missing = [column.name for column in columns if column.name not in sheet.headers]
@@ -463,16 +474,7 @@ def _household_rules(v: _Validator, rows: list[tuple[int, dict]]) -> None:
                 )
             else:
                 first_row[kk] = number
-            if row["kode_desa"] and kk[:6] != row["kode_desa"][:8].replace(".", ""):
-                v.error(
-                    sheet,
-                    number,
-                    "no_kk",
-                    mask_number(kk),
-                    f"6 digit awal No. KK ({kk[:6]}) bukan kode kecamatan desa ini "
-                    f"({row['kode_desa'][:8]}). / The first 6 digits of the No. KK are not "
-                    "the kecamatan of this village.",
-                )
+            _check_issuing_kecamatan(v, sheet, number, "no_kk", kk, "No. KK", home=row["kode_desa"])
         if row["jenis_kloset"] is not None and row["fasilitas_bab"] not in (1, 2, 3):
             v.error(
                 sheet,
@@ -602,18 +604,9 @@ def _member_rules(
                 )
             else:
                 first_row[nik] = number
-            if household and household["kode_desa"]:
-                kecamatan = household["kode_desa"][:8].replace(".", "")
-                if nik[:6] != kecamatan:
-                    v.error(
-                        sheet,
-                        number,
-                        "nik",
-                        mask_number(nik),
-                        f"6 digit awal NIK ({nik[:6]}) bukan kode kecamatan rumah tangganya "
-                        f"({household['kode_desa'][:8]}). / The first 6 digits of the NIK are "
-                        "not the kecamatan of the household.",
-                    )
+            _check_issuing_kecamatan(
+                v, sheet, number, "nik", nik, "NIK", home=(household or {}).get("kode_desa")
+            )
             _check_birth(v, number, row, household)
         if row["hubungan_keluarga"] == 1 and kk:
             heads[kk].append(number)
@@ -639,6 +632,48 @@ def _member_rules(
                 f"(ada {count}). / A household needs exactly one head in the members sheet "
                 f"(found {count}).",
             )
+
+
+def _check_issuing_kecamatan(
+    v: _Validator,
+    sheet: str,
+    number: int,
+    column: str,
+    identity: str,
+    label: str,
+    *,
+    home: str | None,
+) -> None:
+    """The first 6 digits of a NIK or No. KK: the kecamatan where it was issued.
+
+    A prefix that is no kecamatan of Indonesia is a typing error. A real kecamatan other
+    than the household's is only a warning: digits 1-6 are the kecamatan of registration,
+    not of residence, a NIK is kept for life when its holder moves, and a family card is
+    not reissued for every move either."""
+    prefix = identity[:6]
+    issued_in = kecamatan_of_identity_prefix().get(prefix)
+    if issued_in is None:
+        v.error(
+            sheet,
+            number,
+            column,
+            mask_number(identity),
+            f"6 digit awal {label} ({prefix}) bukan kode kecamatan Kemendagri mana pun; "
+            f"periksa pengetikannya. / The first 6 digits of the {label} ({prefix}) are not "
+            "a Kemendagri kecamatan code; check how it was typed.",
+        )
+        return
+    if home and prefix != home[:8].replace(".", ""):
+        v.warn(
+            sheet,
+            number,
+            column,
+            mask_number(identity),
+            f"{label} diterbitkan di kecamatan lain ({prefix}: {issued_in}), bukan kecamatan "
+            f"rumah tangga ini ({home[:8]}): wajar bagi pendatang, periksa bila bukan. / The "
+            f"{label} was issued in another kecamatan ({prefix}: {issued_in}), not this "
+            f"household's ({home[:8]}): normal for people who moved, check it otherwise.",
+        )
 
 
 def _check_birth(v: _Validator, number: int, row: dict, household: dict | None) -> None:
@@ -1006,6 +1041,8 @@ def census_import(
             )
         counts["members"]["removed"] = written["members_removed"]
     counts["members"]["missing"] = len(missing)
+    for unit, sheet in (("households", HOUSEHOLD_SHEET), ("members", MEMBER_SHEET)):
+        counts[unit]["warnings"] = sum(1 for w in validator.warnings if w.sheet == sheet)
     report(total, total, "write")
     regions = sorted({row["kode_desa"] for _n, row in households_rows if row["kode_desa"]})
     if commit:
@@ -1017,6 +1054,7 @@ def census_import(
         errors=validator.errors,
         missing_members=missing,
         regions=regions,
+        warnings=validator.warnings,
     )
 
 
@@ -1092,6 +1130,8 @@ def import_job_run(*, job_id: int) -> None:
         "counts": result.counts,
         "errors": errors_as_dicts(result.errors[:MAX_STORED_ERRORS]),
         "error_count": len(result.errors),
+        "warnings": errors_as_dicts(result.warnings[:MAX_STORED_ERRORS]),
+        "warning_count": len(result.warnings),
         "missing_members": result.missing_members[:MAX_STORED_ERRORS],
         "progress_percent": 100,
         "progress_rows": result.rows,

@@ -299,8 +299,8 @@ class ImportTemplate(GenericAPIView):
 
 JOB_FIELDS = [
     "id", "status", "dry_run", "options", "file_name", "created", "updated", "progress_rows",
-    "progress_total", "progress_percent", "counts", "errors", "error_count", "missing_members",
-    "message",
+    "progress_total", "progress_percent", "progress_phase", "counts", "errors", "error_count",
+    "warnings", "warning_count", "missing_members", "message",
 ]  # fmt: skip
 
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 
 from desapresisi.access import can_import
 from desapresisi.audit import actor_label
@@ -789,6 +789,10 @@ def _against_database(
 
 # --- writing -----------------------------------------------------------------------------
 
+# progress(done, total, phase): rows done of total in a phase; the phases, in order, are
+# validate, stage (COPY into the staging tables), upsert and refresh (indicators).
+Progress = Callable[[int, int, str], None]
+
 # ON COMMIT DROP cleans up after a real commit; the DROP covers a caller's outer
 # transaction (tests, a command run inside atomic) where a second import follows.
 _STAGING_SQL = """
@@ -896,6 +900,17 @@ def _household_copy_row(row: dict) -> list:
     return [values[c] for c in _HOUSEHOLD_DB]
 
 
+STAGE_CHUNK_ROWS = 5000
+
+
+def _stage(cursor, *, table: str, columns: list[str], rows: list[list], step) -> None:
+    """COPY in chunks, reporting after each so that a large file shows it is moving."""
+    for start in range(0, len(rows), STAGE_CHUNK_ROWS):
+        chunk = rows[start : start + STAGE_CHUNK_ROWS]
+        copy_rows(table=table, columns=columns, rows=chunk, cursor=cursor)
+        step(len(chunk))
+
+
 def _write(
     *,
     households: list[dict],
@@ -903,28 +918,46 @@ def _write(
     missing_members: str,
     keep: bool,
     actor: str,
+    progress: Progress,
 ) -> dict[str, int]:
-    """Stage and upsert; rolled back unless `keep`. Returns the write counts."""
+    """Stage and upsert; rolled back unless `keep`. Returns the write counts.
+
+    `progress` is called from inside the transaction: the job writes it through a
+    connection of its own (see `_JobProgress`), or pollers would see nothing until the
+    commit."""
+    total = len(households) + len(members)
+    staged = 0
+
+    def step(rows: int) -> None:
+        nonlocal staged
+        staged += rows
+        progress(staged, total, "stage")
+
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT set_config('desapresisi.actor', %s, true)", [actor])
         cursor.execute(_STAGING_SQL)
-        copy_rows(
+        _stage(
+            cursor,
             table="import_household",
             columns=_HOUSEHOLD_DB,
-            rows=(_household_copy_row(row) for row in households),
-            cursor=cursor,
+            rows=[_household_copy_row(row) for row in households],
+            step=step,
         )
-        copy_rows(
+        _stage(
+            cursor,
             table="import_member",
             columns=_MEMBER_DB,
-            rows=([row[c] for c in _MEMBER_DB] for row in members),
-            cursor=cursor,
+            rows=[[row[c] for c in _MEMBER_DB] for row in members],
+            step=step,
         )
+        progress(0, total, "upsert")
         removed = _remove_missing_members(cursor) if missing_members == REMOVE else 0
         hh_new, hh_updated = _upsert_households(cursor)
+        progress(len(households), total, "upsert")
         m_new, m_updated = _upsert_members(cursor)
         # Deferred checks (one head per household) run now, so a dry run catches them too.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        progress(total, total, "upsert")
         if not keep:
             transaction.set_rollback(True)
     return {
@@ -937,8 +970,6 @@ def _write(
 
 
 # --- the service -------------------------------------------------------------------------
-
-Progress = Callable[[int, int, str], None]
 
 
 def census_import(
@@ -1008,7 +1039,6 @@ def census_import(
         "members": {"total": len(member_rows), "rejected": len(bad_members)},
     }
     commit = not dry_run and not validator.errors
-    report(0, total, "write")
     written = None
     if good_households:
         try:
@@ -1018,6 +1048,7 @@ def census_import(
                 missing_members=missing_members,
                 keep=commit,
                 actor=actor_label(user) or "import_census",
+                progress=report,
             )
         except DatabaseError as exc:
             # Nothing was written (the transaction rolled back). With rejected rows this
@@ -1043,9 +1074,9 @@ def census_import(
     counts["members"]["missing"] = len(missing)
     for unit, sheet in (("households", HOUSEHOLD_SHEET), ("members", MEMBER_SHEET)):
         counts[unit]["warnings"] = sum(1 for w in validator.warnings if w.sheet == sheet)
-    report(total, total, "write")
     regions = sorted({row["kode_desa"] for _n, row in households_rows if row["kode_desa"]})
     if commit:
+        report(0, 1, "refresh")
         indicators_refresh()
     return ImportResult(
         dry_run=dry_run,
@@ -1069,26 +1100,79 @@ def error_summary(errors: list[RowError]) -> dict[str, int]:
 # --- jobs --------------------------------------------------------------------------------
 
 
+# Share of the whole job each phase covers, in percent: validation is about half of the
+# work, staging (COPY) and the upserts most of the rest.
+PHASE_PERCENT = {"validate": (0, 50), "stage": (50, 80), "upsert": (80, 96), "refresh": (96, 99)}
+
+
+class _JobProgress:
+    """Writes a job's progress so that other sessions (the page, the API) see it at once.
+
+    Outside the import's transaction an ordinary UPDATE does. Inside it (staging and
+    upserts, which can take minutes) an UPDATE on the same connection would stay invisible
+    until the commit, so it goes through a second connection of its own, in autocommit.
+    SKIP LOCKED makes that write give way instead of waiting when the job row is locked by
+    the importing transaction itself (a caller's outer transaction), which would deadlock.
+    The data stays all-or-nothing: only the job row is written on the side."""
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+        # A caller's own transaction (a test, a command run inside atomic) is not ours.
+        self.base_depth = len(connection.atomic_blocks)
+        self.side = None
+
+    def __call__(self, done: int, total: int, phase: str) -> None:
+        low, high = PHASE_PERCENT[phase]
+        share = min(done / total, 1.0) if total else 1.0
+        fields = {
+            "progress_rows": done,
+            "progress_total": total,
+            "progress_percent": int(low + (high - low) * share),
+            "progress_phase": phase,
+        }
+        if len(connection.atomic_blocks) <= self.base_depth:
+            from .io_models import ImportJob
+
+            ImportJob.objects.filter(pk=self.job_id).update(**fields)
+            return
+        if self.side is None:
+            self.side = connections.create_connection(DEFAULT_DB_ALIAS)
+        with self.side.cursor() as cursor:
+            cursor.execute(
+                """
+                UPDATE households_importjob SET progress_rows = %s, progress_total = %s,
+                       progress_percent = %s, progress_phase = %s, updated = now()
+                WHERE id = (SELECT id FROM households_importjob WHERE id = %s
+                            FOR UPDATE SKIP LOCKED)
+                """,
+                [*fields.values(), self.job_id],
+            )
+
+    def close(self) -> None:
+        if self.side is not None:
+            self.side.close()
+            self.side = None
+
+
 def import_job_run(*, job_id: int) -> None:
     """Run a stored job (in the request, or in the background worker) and record the
-    outcome on it. Progress is saved outside the import transaction so pollers see it."""
-    from desapresisi import audit
-    from desapresisi.models import AuditAction
-
+    outcome on it, with its progress visible to pollers throughout (`_JobProgress`)."""
     from .io_models import ImportJob, ImportStatus
 
     job = ImportJob.objects.select_related("user").get(pk=job_id)
     ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING)
+    progress = _JobProgress(job.pk)
+    try:
+        _import_job_execute(job, progress)
+    finally:
+        progress.close()
 
-    def progress(done: int, total: int, phase: str) -> None:
-        # Validation is the first half of the work, writing the second.
-        share = done / total if total else 1.0
-        percent = int(50 * share) + (50 if phase == "write" else 0)
-        if connection.in_atomic_block and not connection.get_autocommit():
-            return
-        ImportJob.objects.filter(pk=job.pk).update(
-            progress_rows=done, progress_total=total, progress_percent=min(percent, 100)
-        )
+
+def _import_job_execute(job, progress: _JobProgress) -> None:
+    from desapresisi import audit
+    from desapresisi.models import AuditAction
+
+    from .io_models import ImportJob, ImportStatus
 
     try:
         sheets = census_read(
@@ -1117,6 +1201,7 @@ def import_job_run(*, job_id: int) -> None:
             status=ImportStatus.FAILED,
             message=f"Kesalahan tak terduga; tidak ada yang disimpan. / Unexpected error; "
             f"nothing was saved. ({type(exc).__name__})",
+            progress_phase="",
         )
         raise
     if result.committed:
@@ -1136,6 +1221,7 @@ def import_job_run(*, job_id: int) -> None:
         "progress_percent": 100,
         "progress_rows": result.rows,
         "progress_total": result.rows,
+        "progress_phase": "",
     }
     if result.committed:
         # The data now lives in the tables; the upload itself is personal data to drop.

@@ -15,6 +15,12 @@
   var current = null;
   var csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   var FINAL = ["tervalidasi", "ditolak", "selesai", "gagal"];
+  var PHASES = {
+    validate: "memeriksa baris / validating rows",
+    stage: "menyalin ke basis data / copying into the database",
+    upsert: "menyimpan / writing",
+    refresh: "memperbarui indikator / refreshing indicators"
+  };
 
   function cell(row, text) {
     var td = document.createElement("td");
@@ -38,7 +44,9 @@
     box.hidden = false;
     bar.value = job.progress_percent || 0;
     var running = FINAL.indexOf(job.status) === -1;
-    message.textContent = job.status_label + (job.message ? " - " + job.message : "") +
+    var phase = running && job.progress_phase ? " - " + (PHASES[job.progress_phase] || job.progress_phase) +
+      " " + job.progress_rows + " / " + job.progress_total + " (" + job.progress_percent + "%)" : "";
+    message.textContent = job.status_label + phase + (job.message ? " - " + job.message : "") +
       (job.error_count ? " (" + job.error_count + " kesalahan / errors)" : "") +
       (job.warning_count ? " (" + job.warning_count + " peringatan / warnings)" : "");
     counts.textContent = "";

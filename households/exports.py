@@ -18,14 +18,23 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db.models import F, QuerySet
+from django.utils import timezone
 from openpyxl import Workbook
+from rest_framework.exceptions import ValidationError
 
-from desapresisi.access import Disclosure, disclose_household, disclose_member
+from desapresisi.access import (
+    Disclosure,
+    disclose_household,
+    disclose_member,
+    households_for,
+    members_for,
+)
 from desapresisi.masking import mask_number
 
 from . import codebook as cb
-from .filters import annotate_age
+from .filters import HouseholdFilter, MemberFilter, annotate_age
 from .imports import HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET, MEMBER_COLUMNS, MEMBER_SHEET
+from .io_models import ExportKind
 from .models import SanitationLevel
 
 CHUNK_ROWS = 2000
@@ -182,6 +191,79 @@ def workbook_write(
     workbook.save(handle)
     handle.seek(0)
     return handle
+
+
+# --- named-record workbooks (households and members) ---------------------------------------
+
+
+def export_queryset(*, kind: str, user, query) -> QuerySet:
+    """The rows of a named export: the user's access scope, then the list's filters.
+
+    `query` is the request's query parameters (a QueryDict or a MultiValueDict); invalid
+    filters raise DRF's ValidationError, as in the lists."""
+    if kind == ExportKind.HOUSEHOLDS:
+        filterset = HouseholdFilter(query, queryset=households_for(user))
+    elif kind == ExportKind.MEMBERS:
+        filterset = MemberFilter(query, queryset=members_for(user))
+    else:
+        raise ValueError(f"unknown export kind {kind!r}")
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    return filterset.qs
+
+
+def named_sheets(
+    *, kind: str, user, queryset: QuerySet, disclosure: Disclosure, language: str
+) -> tuple[list[tuple[str, list[str], Iterable[dict]]], dict[str, int]]:
+    """The households and members sheets of a named XLSX export, and their row counts.
+
+    Either export carries both sheets, like the import template: a households export
+    the members of those households, a members export the households of those members.
+    The other sheet passes through the same access scope and disclosure."""
+    if kind == ExportKind.HOUSEHOLDS:
+        households = queryset
+        members = members_for(user).filter(household_id__in=queryset.values("id"))
+    else:
+        members = queryset
+        households = households_for(user).filter(id__in=queryset.values("household_id"))
+    counts = {HOUSEHOLD_SHEET: households.count(), MEMBER_SHEET: members.count()}
+    sheets = [
+        (
+            HOUSEHOLD_SHEET,
+            HOUSEHOLD_HEADERS,
+            household_rows(queryset=households, disclosure=disclosure, language=language),
+        ),
+        (
+            MEMBER_SHEET,
+            MEMBER_HEADERS,
+            member_rows(queryset=members, disclosure=disclosure, language=language),
+        ),
+    ]
+    return sheets, counts
+
+
+def export_summary(
+    *,
+    kind: str,
+    username: str,
+    query_string: str,
+    disclosure: Disclosure,
+    counts: dict[str, int],
+) -> list[tuple[str, Any]]:
+    indonesian, english = {
+        ExportKind.HOUSEHOLDS: ("rumah tangga", "households"),
+        ExportKind.MEMBERS: ("anggota", "members"),
+    }[kind]
+    return [
+        ("Desa Presisi", f"ekspor {indonesian} / {english} export"),
+        ("dibuat / generated", timezone.localtime().isoformat(timespec="seconds")),
+        ("oleh / by", username),
+        ("filter", query_string or "-"),
+        ("baris rumah tangga / household rows", counts[HOUSEHOLD_SHEET]),
+        ("baris anggota / member rows", counts[MEMBER_SHEET]),
+        ("NIK/KK", "lengkap / full" if disclosure.unmasked else "disamarkan / masked"),
+        ("data pribadi", "UU PDP 27/2022: simpan dan bagikan seperlunya / need-to-know only"),
+    ]
 
 
 def template_workbook():

@@ -26,8 +26,6 @@ from rest_framework.response import Response
 from desapresisi import audit
 from desapresisi.access import (
     can_export_named,
-    households_for,
-    members_for,
     role_of,
     suppression_for,
 )
@@ -39,14 +37,12 @@ from . import exports
 from .api import DisclosureMixin, IndicatorValuesQuery, indicator_values_for_request
 from .filters import HouseholdFilter, MemberFilter
 from .imports import (
-    HOUSEHOLD_SHEET,
     KEEP,
-    MEMBER_SHEET,
     REMOVE,
     import_job_create,
     import_job_start,
 )
-from .io_models import ImportJob, ImportStatus
+from .io_models import ExportKind, ImportJob, ImportStatus
 from .models import Household, Indicator
 from .profile_pdf import village_profile_pdf
 
@@ -92,23 +88,26 @@ def _attachment(response, name: str):
     return response
 
 
-def _filtered(filter_class, request, queryset):
-    filterset = filter_class(request.query_params, queryset=queryset)
-    if not filterset.is_valid():
-        raise serializers.ValidationError(filterset.errors)
-    return filterset.qs
-
-
-def _summary(request, kind: str, rows: int, disclosure) -> list[tuple[str, object]]:
-    return [
-        ("Desa Presisi", f"ekspor {kind} / {kind} export"),
-        ("dibuat / generated", timezone.localtime().isoformat(timespec="seconds")),
-        ("oleh / by", request.user.get_username()),
-        ("filter", request.META.get("QUERY_STRING", "") or "-"),
-        ("baris / rows", rows),
-        ("NIK/KK", "lengkap / full" if disclosure.unmasked else "disamarkan / masked"),
-        ("data pribadi", "UU PDP 27/2022: simpan dan bagikan seperlunya / need-to-know only"),
-    ]
+def _xlsx_response(request, kind: str, queryset, disclosure, language: str):
+    """A named-record workbook built in the request (small exports)."""
+    sheets, counts = exports.named_sheets(
+        kind=kind,
+        user=request.user,
+        queryset=queryset,
+        disclosure=disclosure,
+        language=language,
+    )
+    handle = exports.workbook_write(
+        summary=exports.export_summary(
+            kind=kind,
+            username=request.user.get_username(),
+            query_string=request.META.get("QUERY_STRING", ""),
+            disclosure=disclosure,
+            counts=counts,
+        ),
+        sheets=sheets,
+    )
+    return FileResponse(handle, content_type=XLSX)
 
 
 class _NamedExport(DisclosureMixin, GenericAPIView):
@@ -116,77 +115,63 @@ class _NamedExport(DisclosureMixin, GenericAPIView):
     queryset = Household.objects.none()
     kind = ""
 
-    def rows_queryset(self, request):
-        raise NotImplementedError
-
     def export(self, request, fmt: str):
         if fmt not in NAMED_FORMATS:
             raise NotFound("Format: csv, xlsx, geojson.")
         disclosure = self.disclosure(request)
-        queryset = self.rows_queryset(request)
+        queryset = exports.export_queryset(
+            kind=self.kind, user=request.user, query=request.query_params
+        )
         count = queryset.count()
+        # The stream runs after the view returns, when the request's language is reset.
+        language = get_language() or "id"
         audit.record(
             action=AuditAction.EXPORT, request=request, rows=count, detail=f"{self.kind}.{fmt}"
         )
         self.audit_unmasked(request, disclosure, count)
-        # The stream runs after the view returns, when the request's language is reset.
-        language = get_language() or "id"
         name = _file_name(self.kind, fmt)
-        return _attachment(self.build(request, fmt, queryset, disclosure, language, count), name)
+        return _attachment(self.build(request, fmt, queryset, disclosure, language), name)
+
+
+EXPORT_RESPONSES = {(200, "application/octet-stream"): OpenApiTypes.BINARY}
 
 
 class ExportHouseholds(_NamedExport):
     """Households for any filter of the household list, as CSV, XLSX or GeoJSON."""
 
-    kind = "rumah-tangga"
+    kind = ExportKind.HOUSEHOLDS
     filterset_class = HouseholdFilter
 
-    def rows_queryset(self, request):
-        return _filtered(HouseholdFilter, request, households_for(request.user))
-
-    def build(self, request, fmt, queryset, disclosure, language, count):
+    def build(self, request, fmt, queryset, disclosure, language):
+        if fmt == "xlsx":
+            return _xlsx_response(request, self.kind, queryset, disclosure, language)
         rows = exports.household_rows(queryset=queryset, disclosure=disclosure, language=language)
         if fmt == "csv":
             stream = exports.csv_stream(headers=exports.HOUSEHOLD_HEADERS, rows=rows)
             return StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
-        if fmt == "geojson":
-            stream = exports.geojson_stream(rows=rows, headers=exports.HOUSEHOLD_HEADERS)
-            return StreamingHttpResponse(stream, content_type="application/geo+json")
-        members = members_for(request.user).filter(household_id__in=queryset.values("id"))
-        handle = exports.workbook_write(
-            summary=_summary(request, "rumah tangga / households", count, disclosure),
-            sheets=[
-                (HOUSEHOLD_SHEET, exports.HOUSEHOLD_HEADERS, rows),
-                (
-                    MEMBER_SHEET,
-                    exports.MEMBER_HEADERS,
-                    exports.member_rows(queryset=members, disclosure=disclosure, language=language),
-                ),
-            ],
-        )
-        return FileResponse(handle, content_type=XLSX)
+        stream = exports.geojson_stream(rows=rows, headers=exports.HOUSEHOLD_HEADERS)
+        return StreamingHttpResponse(stream, content_type="application/geo+json")
 
     @extend_schema(
         summary="Ekspor rumah tangga (CSV, XLSX, GeoJSON)",
         operation_id="exports_households",
         parameters=[OpenApiParameter("unmask", bool)],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        responses=EXPORT_RESPONSES,
     )
     def get(self, request, fmt: str, *args, **kwargs):
         return self.export(request, fmt)
 
 
 class ExportMembers(_NamedExport):
-    """Members for any filter of the member list, as CSV, XLSX or GeoJSON (household
-    point)."""
+    """Members for any filter of the member list, as CSV, XLSX (with their households) or
+    GeoJSON (household point)."""
 
-    kind = "anggota"
+    kind = ExportKind.MEMBERS
     filterset_class = MemberFilter
 
-    def rows_queryset(self, request):
-        return _filtered(MemberFilter, request, members_for(request.user))
-
-    def build(self, request, fmt, queryset, disclosure, language, count):
+    def build(self, request, fmt, queryset, disclosure, language):
+        if fmt == "xlsx":
+            return _xlsx_response(request, self.kind, queryset, disclosure, language)
         rows = exports.member_rows(
             queryset=queryset,
             disclosure=disclosure,
@@ -196,21 +181,15 @@ class ExportMembers(_NamedExport):
         if fmt == "csv":
             stream = exports.csv_stream(headers=exports.MEMBER_HEADERS, rows=rows)
             return StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
-        if fmt == "geojson":
-            headers = [*exports.MEMBER_HEADERS, "lintang", "bujur"]
-            stream = exports.geojson_stream(rows=rows, headers=headers)
-            return StreamingHttpResponse(stream, content_type="application/geo+json")
-        handle = exports.workbook_write(
-            summary=_summary(request, "anggota / members", count, disclosure),
-            sheets=[(MEMBER_SHEET, exports.MEMBER_HEADERS, rows)],
-        )
-        return FileResponse(handle, content_type=XLSX)
+        headers = [*exports.MEMBER_HEADERS, "lintang", "bujur"]
+        stream = exports.geojson_stream(rows=rows, headers=headers)
+        return StreamingHttpResponse(stream, content_type="application/geo+json")
 
     @extend_schema(
         summary="Ekspor anggota (CSV, XLSX, GeoJSON)",
         operation_id="exports_members",
         parameters=[OpenApiParameter("unmask", bool)],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        responses=EXPORT_RESPONSES,
     )
     def get(self, request, fmt: str, *args, **kwargs):
         return self.export(request, fmt)

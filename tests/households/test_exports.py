@@ -11,6 +11,7 @@ import pytest
 from django.contrib.gis.gdal import DataSource
 from openpyxl import load_workbook
 
+from desapresisi.masking import mask_number
 from desapresisi.models import AuditAction, AuditEntry
 from households.imports import census_import, census_read
 from households.indicators import indicators_refresh
@@ -25,8 +26,14 @@ def data(personas):
     households = [HouseholdFactory(region_id=PENAJAM_KELURAHAN) for _ in range(3)]
     households.append(HouseholdFactory(region_id=BABULU_DESA, fasilitas_bab=5, jenis_kloset=None))
     MemberFactory(household=households[0], nama="Anak Uji")
-    indicators_refresh(full=True)
     return {"households": households, "personas": personas}
+
+
+@pytest.fixture
+def rolled_up(data):
+    """The same data with its indicator values (the full rollup takes seconds)."""
+    indicators_refresh(full=True)
+    return data
 
 
 def body(response) -> bytes:
@@ -134,7 +141,8 @@ def test_round_trip_export_then_import_changes_nothing(data, as_user):
     assert dict(Household.objects.values_list("no_kk", "versi")) == versions
 
 
-def test_indicator_tables_as_csv_and_xlsx(data, client, as_user):
+def test_indicator_tables_as_csv_and_xlsx(rolled_up, client, as_user):
+    data = rolled_up
     url = "/api/v1/exports/indicators.{}?indicator=jumlah_rumah_tangga,babs&level=desa&parent=64.09"
     public = pd.read_csv(io.BytesIO(client.get(url.format("csv")).content), encoding="utf-8-sig")
     assert set(public["suppressed"]) == {True}
@@ -148,10 +156,32 @@ def test_indicator_tables_as_csv_and_xlsx(data, client, as_user):
     assert client.get(url.format("pdf")).status_code == 404
 
 
-def test_village_profile_pdf_is_public_and_one_page(data, client):
+def test_village_profile_pdf_is_public_and_one_page(rolled_up, client):
     response = client.get(f"/api/v1/exports/village-profile/{PENAJAM_KELURAHAN}.pdf")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
     assert response.content.count(b"/Type /Page\n") + response.content.count(b"/Type /Page ") <= 1
     assert client.get("/api/v1/exports/village-profile/64.09.01.pdf").status_code == 404
+
+
+# --- the members workbook ------------------------------------------------------------------
+
+
+def test_members_xlsx_has_the_households_of_its_members(data, as_user):
+    client = as_user(data["personas"]["analyst"])
+    response = client.get("/api/v1/exports/members.xlsx?hubungan_keluarga=4")
+    workbook = load_workbook(io.BytesIO(body(response)), read_only=True)
+    assert workbook.sheetnames == ["ringkasan", "rumah_tangga", "anggota", "kodebook"]
+    households = list(workbook["rumah_tangga"].iter_rows(values_only=True))
+    members = list(workbook["anggota"].iter_rows(values_only=True))
+    assert len(households) == 1 + 1 and len(members) == 1 + 1
+    kk = households[1][households[0].index("no_kk")]
+    assert kk == mask_number(data["households"][0].no_kk)
+    assert members[1][members[0].index("no_kk")] == kk
+
+
+def test_members_xlsx_households_sheet_keeps_to_the_scope(data, as_user):
+    client = as_user(data["personas"]["analyst_waru"])
+    workbook = load_workbook(io.BytesIO(body(client.get("/api/v1/exports/members.xlsx"))))
+    assert workbook["rumah_tangga"].max_row == 1 and workbook["anggota"].max_row == 1

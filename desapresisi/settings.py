@@ -174,10 +174,21 @@ X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+# Named-record XLSX exports of more rows than this (households, or members) are built by
+# the background worker instead of in the request; the caller polls the job and downloads
+# the file from it. CSV and GeoJSON stream in constant memory and never need a job.
+EXPORT_XLSX_SYNC_MAX_ROWS = env_int("EXPORT_XLSX_SYNC_MAX_ROWS", 20_000)
+# Where export jobs write their files: private (nothing serves it), shared by the web
+# processes and the worker (relative to the project folder unless absolute). Files are
+# deleted this many hours after they are finished.
+EXPORT_ROOT = BASE_DIR / env_str("EXPORT_ROOT", ".local/exports")
+EXPORT_RETENTION_HOURS = env_int("EXPORT_RETENTION_HOURS", 24)
+if EXPORT_RETENTION_HOURS < 1:
+    raise ImproperlyConfigured("EXPORT_RETENTION_HOURS must be at least 1.")
 
-# Background jobs (large census imports) queue in PostgreSQL: no extra server. The worker is
-# `manage.py db_worker` (started by scripts/run). django-tasks 0.12 moved its database
-# backend into the separate django-tasks-db package.
+# Background jobs (large census imports and XLSX exports) queue in PostgreSQL: no extra
+# server. The worker is `manage.py db_worker` (started by scripts/run). django-tasks 0.12
+# moved its database backend into the separate django-tasks-db package.
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
@@ -280,7 +291,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
-    "ENUM_NAME_OVERRIDES": {"WaterSourceEnum": "households.models.WATER_SOURCE_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {
+        "WaterSourceEnum": "households.models.WATER_SOURCE_CHOICES",
+        # Export jobs brought a second "kind" and "status" into the schema: the earlier
+        # enums keep their names.
+        "KindEnum": "villages.models.Kind",
+        "StatusEnum": "households.io_models.ImportStatus",
+        "ExportKindEnum": "households.io_models.ExportKind",
+        "ExportStatusEnum": "households.io_models.ExportStatus",
+    },
 }
 
 # Content-Security-Policy: scripts only from the portal itself or carrying this

@@ -1,10 +1,15 @@
-"""Exports of household and member lists and of indicator tables (reads only).
+"""Exports of household and member lists and of indicator tables, and export jobs.
 
 The column names are those of the import template, so an export (unmasked, by an
 administrator) imports back unchanged. Coded answers carry their label in the chosen
 language in a `<column>_label` column beside the code. Rows are read with a server-side
 cursor in chunks and written out as they come: CSV and GeoJSON are streamed with constant
-memory, XLSX is written by openpyxl's write-only mode into a temporary file.
+memory, XLSX is written by openpyxl's write-only mode into a file.
+
+Named-record XLSX files beyond EXPORT_XLSX_SYNC_MAX_ROWS are built by an export job in
+the background worker (`export_job_run`), which applies the owner's access scope and
+disclosure again when it runs, writes its progress as it goes and leaves the file in the
+private EXPORT_ROOT until it expires (`export_files_clean`).
 """
 
 from __future__ import annotations
@@ -13,20 +18,43 @@ import csv
 import datetime as dt
 import io
 import json
+import logging
+import os
+import secrets
 import tempfile
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.db.models import F, QuerySet
+from django.utils import timezone, translation
+from django.utils.datastructures import MultiValueDict
 from openpyxl import Workbook
+from rest_framework.exceptions import ValidationError
 
-from desapresisi.access import Disclosure, disclose_household, disclose_member
+from desapresisi import audit
+from desapresisi.access import (
+    Disclosure,
+    can_export_named,
+    disclose_household,
+    disclose_member,
+    disclosure_for,
+    households_for,
+    members_for,
+)
 from desapresisi.masking import mask_number
+from desapresisi.models import AuditAction
 
 from . import codebook as cb
-from .filters import annotate_age
+from .filters import HouseholdFilter, MemberFilter, annotate_age
 from .imports import HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET, MEMBER_COLUMNS, MEMBER_SHEET
+from .io_models import ExportJob, ExportKind, ExportStatus
 from .models import SanitationLevel
+
+logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 2000
 
@@ -162,8 +190,11 @@ def workbook_write(
     summary: list[tuple[str, Any]],
     sheets: list[tuple[str, list[str], Iterable[dict]]],
     with_codebook: bool = True,
+    target: Path | None = None,
+    on_row: Callable[[], None] | None = None,
 ):
-    """A real XLSX (write-only mode) in a temporary file, rewound; the caller closes it."""
+    """A real XLSX (write-only mode). Into `target` when given; otherwise a temporary file,
+    rewound, which the caller closes. `on_row` is called after each data row."""
     workbook = Workbook(write_only=True)
     ringkasan = workbook.create_sheet("ringkasan")
     for key, value in summary:
@@ -173,15 +204,93 @@ def workbook_write(
         sheet.append(headers)
         for row in rows:
             sheet.append([_cell(row.get(header)) for header in headers])
+            if on_row is not None:
+                on_row()
     if with_codebook:
         sheet = workbook.create_sheet("kodebook")
         sheet.append(["variabel", "kode", "label_id", "label_en", "sumber"])
         for row in codebook_rows():
             sheet.append(row)
+    if target is not None:
+        workbook.save(target)
+        return None
     handle = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the response, which closes it
     workbook.save(handle)
     handle.seek(0)
     return handle
+
+
+# --- named-record workbooks (households and members) ---------------------------------------
+
+
+def export_queryset(*, kind: str, user, query) -> QuerySet:
+    """The rows of a named export: the user's access scope, then the list's filters.
+
+    `query` is the request's query parameters (a QueryDict or a MultiValueDict); invalid
+    filters raise DRF's ValidationError, as in the lists."""
+    if kind == ExportKind.HOUSEHOLDS:
+        filterset = HouseholdFilter(query, queryset=households_for(user))
+    elif kind == ExportKind.MEMBERS:
+        filterset = MemberFilter(query, queryset=members_for(user))
+    else:
+        raise ValueError(f"unknown export kind {kind!r}")
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    return filterset.qs
+
+
+def named_sheets(
+    *, kind: str, user, queryset: QuerySet, disclosure: Disclosure, language: str
+) -> tuple[list[tuple[str, list[str], Iterable[dict]]], dict[str, int]]:
+    """The households and members sheets of a named XLSX export, and their row counts.
+
+    Either export carries both sheets, like the import template: a households export
+    the members of those households, a members export the households of those members.
+    The other sheet passes through the same access scope and disclosure."""
+    if kind == ExportKind.HOUSEHOLDS:
+        households = queryset
+        members = members_for(user).filter(household_id__in=queryset.values("id"))
+    else:
+        members = queryset
+        households = households_for(user).filter(id__in=queryset.values("household_id"))
+    counts = {HOUSEHOLD_SHEET: households.count(), MEMBER_SHEET: members.count()}
+    sheets = [
+        (
+            HOUSEHOLD_SHEET,
+            HOUSEHOLD_HEADERS,
+            household_rows(queryset=households, disclosure=disclosure, language=language),
+        ),
+        (
+            MEMBER_SHEET,
+            MEMBER_HEADERS,
+            member_rows(queryset=members, disclosure=disclosure, language=language),
+        ),
+    ]
+    return sheets, counts
+
+
+def export_summary(
+    *,
+    kind: str,
+    username: str,
+    query_string: str,
+    disclosure: Disclosure,
+    counts: dict[str, int],
+) -> list[tuple[str, Any]]:
+    indonesian, english = {
+        ExportKind.HOUSEHOLDS: ("rumah tangga", "households"),
+        ExportKind.MEMBERS: ("anggota", "members"),
+    }[kind]
+    return [
+        ("Desa Presisi", f"ekspor {indonesian} / {english} export"),
+        ("dibuat / generated", timezone.localtime().isoformat(timespec="seconds")),
+        ("oleh / by", username),
+        ("filter", query_string or "-"),
+        ("baris rumah tangga / household rows", counts[HOUSEHOLD_SHEET]),
+        ("baris anggota / member rows", counts[MEMBER_SHEET]),
+        ("NIK/KK", "lengkap / full" if disclosure.unmasked else "disamarkan / masked"),
+        ("data pribadi", "UU PDP 27/2022: simpan dan bagikan seperlunya / need-to-know only"),
+    ]
 
 
 def template_workbook():
@@ -236,3 +345,201 @@ INDICATOR_HEADERS = [
 
 def indicator_rows(*, rows: list[dict], names: dict[str, str]) -> list[dict]:
     return [{**row, "indicator_name": names.get(row["indicator"], "")} for row in rows]
+
+
+# --- export jobs ---------------------------------------------------------------------------
+
+PROGRESS_EVERY_ROWS = 1000
+
+
+class ExportRefused(Exception):
+    """The owner may no longer have what the job was asked for (the rights are checked
+    again when it runs); the message says why, in Indonesian and English."""
+
+
+def export_job_create(
+    *, user, kind: str, query, unmasked: bool, language: str, rows: int
+) -> ExportJob:
+    """A queued export job for `user`; `query` is the request's query parameters."""
+    filters = {key: query.getlist(key) for key in query if key != "unmask"}
+    return ExportJob.objects.create(
+        user=user,
+        kind=kind,
+        format="xlsx",
+        query=filters,
+        unmasked=unmasked,
+        language=language,
+        rows=rows,
+    )
+
+
+def export_job_start(*, job: ExportJob) -> None:
+    from .tasks import export_task
+
+    export_task.enqueue(job_id=job.pk)
+
+
+def _job_failed(job_id: int, message: str) -> None:
+    ExportJob.objects.filter(pk=job_id).update(
+        status=ExportStatus.FAILED, error=message, finished=timezone.now()
+    )
+
+
+def export_job_run(*, job_id: int) -> None:
+    """Build a job's workbook into EXPORT_ROOT with its progress, in the worker.
+
+    The owner's role, access scope and right to unmask are those of now, not of the
+    request: a right withdrawn meanwhile fails the job instead of being used."""
+    claimed = ExportJob.objects.filter(pk=job_id, status=ExportStatus.QUEUED).update(
+        status=ExportStatus.RUNNING, started=timezone.now()
+    )
+    if not claimed:
+        return  # already run (a task delivered twice) or given up on by the cleaner
+    job = ExportJob.objects.select_related("user").get(pk=job_id)
+    user = job.user
+    partial: Path | None = None
+    try:
+        if not can_export_named(user):
+            raise ExportRefused(
+                "Pemilik tidak lagi berhak mengekspor data bernama. / "
+                "The owner may no longer export named records."
+            )
+        try:
+            disclosure = disclosure_for(user, unmask_requested=job.unmasked)
+        except PermissionError:
+            audit.record(
+                action=AuditAction.ACCESS_DENIED,
+                user=user,
+                filters={"job": job.pk},
+                detail=f"unmask (export job {job.pk})",
+            )
+            raise ExportRefused(
+                "Pemilik tidak lagi berhak membuka NIK/KK; minta ekspor tanpa unmask. / "
+                "The owner may no longer unmask NIK/KK; ask for a masked export."
+            ) from None
+        query = MultiValueDict({key: list(values) for key, values in job.query.items()})
+        queryset = export_queryset(kind=job.kind, user=user, query=query)
+        with translation.override(job.language):
+            sheets, counts = named_sheets(
+                kind=job.kind,
+                user=user,
+                queryset=queryset,
+                disclosure=disclosure,
+                language=job.language,
+            )
+            total = sum(counts.values())
+            done = 0
+
+            def on_row() -> None:
+                nonlocal done
+                done += 1
+                if done % PROGRESS_EVERY_ROWS == 0:
+                    ExportJob.objects.filter(pk=job.pk).update(
+                        progress_rows=done,
+                        progress_total=total,
+                        progress_percent=min(99, 100 * done // max(total, 1)),
+                    )
+
+            ExportJob.objects.filter(pk=job.pk).update(progress_total=total)
+            root = Path(settings.EXPORT_ROOT)
+            root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            name = f"ekspor-{job.pk}-{secrets.token_hex(8)}.xlsx"
+            # Written under another name first: a crash leaves a .part for the cleaner,
+            # never a truncated file that looks finished.
+            partial = root / f"{name}.part"
+            workbook_write(
+                summary=export_summary(
+                    kind=job.kind,
+                    username=user.get_username(),
+                    query_string=urlencode(job.query, doseq=True),
+                    disclosure=disclosure,
+                    counts=counts,
+                ),
+                sheets=sheets,
+                target=partial,
+                on_row=on_row,
+            )
+        os.replace(partial, root / name)
+        partial = None
+    except (ExportRefused, ValidationError) as exc:
+        detail = exc.detail if isinstance(exc, ValidationError) else str(exc)
+        _job_failed(job.pk, str(detail))
+        return
+    except Exception as exc:
+        _job_failed(
+            job.pk,
+            f"Kesalahan tak terduga; tidak ada berkas. / Unexpected error; no file. "
+            f"({type(exc).__name__})",
+        )
+        raise
+    finally:
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+    now = timezone.now()
+    ExportJob.objects.filter(pk=job.pk).update(
+        status=ExportStatus.DONE,
+        finished=now,
+        expires=now + dt.timedelta(hours=settings.EXPORT_RETENTION_HOURS),
+        file_name=name,
+        file_size=(root / name).stat().st_size,
+        progress_rows=total,
+        progress_total=total,
+        progress_percent=100,
+    )
+    # Every finished job also sweeps: expired files go even where no cron runs the cleaner.
+    export_files_clean()
+
+
+def export_file_delete(*, job: ExportJob, status: str = ExportStatus.EXPIRED) -> None:
+    """Remove a job's file and record that it is gone."""
+    if job.path is not None:
+        job.path.unlink(missing_ok=True)
+    ExportJob.objects.filter(pk=job.pk).update(status=status, file_name="", file_size=0)
+    job.status, job.file_name, job.file_size = status, "", 0
+
+
+def export_is_expired(*, job: ExportJob, now: dt.datetime | None = None) -> bool:
+    if job.status == ExportStatus.EXPIRED:
+        return True
+    if job.status != ExportStatus.DONE:
+        return False
+    missing = job.path is None or not job.path.exists()
+    return missing or (job.expires is not None and job.expires <= (now or timezone.now()))
+
+
+def export_files_clean(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Delete export files past their expiry, give up on jobs that never finished, and
+    remove files no finished job names (a worker that died while writing)."""
+    now = now or timezone.now()
+    retention = dt.timedelta(hours=settings.EXPORT_RETENTION_HOURS)
+    expired = 0
+    for job in ExportJob.objects.filter(status=ExportStatus.DONE, expires__lte=now):
+        export_file_delete(job=job)
+        expired += 1
+    abandoned = ExportJob.objects.filter(
+        status__in=[ExportStatus.QUEUED, ExportStatus.RUNNING], created__lte=now - retention
+    ).update(
+        status=ExportStatus.FAILED,
+        finished=now,
+        error="Tidak selesai dalam batas waktu; minta ekspor lagi. / "
+        "Not finished in time; ask for the export again.",
+    )
+    orphans = 0
+    root = Path(settings.EXPORT_ROOT)
+    if root.is_dir():
+        kept = set(
+            ExportJob.objects.filter(status=ExportStatus.DONE).values_list("file_name", flat=True)
+        )
+        cutoff = time.time() - retention.total_seconds()
+        for path in root.iterdir():
+            if path.is_file() and path.name not in kept and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                orphans += 1
+    if expired or abandoned or orphans:
+        logger.info(
+            "export files cleaned: %s expired, %s abandoned, %s orphaned",
+            expired,
+            abandoned,
+            orphans,
+        )
+    return {"expired": expired, "abandoned": abandoned, "orphans": orphans}

@@ -10,6 +10,10 @@ upserted with set-based SQL (households on `no_kk`, then members on `nik`), only
 really change are updated, so re-importing a file changes nothing. A dry run does the very
 same work and rolls it back, which is how its counts of new, updated and unchanged rows are
 exact.
+
+Errors block the commit; warnings do not. A warning marks a value that is legitimate but
+worth a look, such as a NIK issued in another kecamatan (people move, and a NIK is kept for
+life), and is reported with its row, column and value like an error.
 """
 
 from __future__ import annotations
@@ -23,13 +27,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 
 from desapresisi.access import can_import
 from desapresisi.audit import actor_label
 from desapresisi.db import copy_rows
 from desapresisi.masking import mask_number
 from villages.models import Level, Region
+from villages.selectors import kecamatan_of_identity_prefix
 
 from . import codebook as cb
 from .indicators import indicators_refresh
@@ -153,6 +158,7 @@ class ImportResult:
     errors: list[RowError]
     missing_members: list[dict] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -339,6 +345,7 @@ class _Validator:
         self.user = user
         self.check_access = check_access
         self.errors: list[RowError] = []
+        self.warnings: list[RowError] = []
         self.bad_rows: dict[str, set[int]] = defaultdict(set)
         self.villages = set(Region.objects.filter(level=Level.DESA).values_list("code", flat=True))
 
@@ -346,6 +353,10 @@ class _Validator:
         self.errors.append(RowError(sheet, row, column, value, message))
         if row is not None:
             self.bad_rows[sheet].add(row)
+
+    def warn(self, sheet: str, row: int | None, column: str, value: str, message: str) -> None:
+        """Reported like an error, but the row is still written."""
+        self.warnings.append(RowError(sheet, row, column, value, message))
 
     def headers(self, sheet: SheetRows, columns: list[Column]) -> bool:
         missing = [column.name for column in columns if column.name not in sheet.headers]
@@ -463,16 +474,7 @@ def _household_rules(v: _Validator, rows: list[tuple[int, dict]]) -> None:
                 )
             else:
                 first_row[kk] = number
-            if row["kode_desa"] and kk[:6] != row["kode_desa"][:8].replace(".", ""):
-                v.error(
-                    sheet,
-                    number,
-                    "no_kk",
-                    mask_number(kk),
-                    f"6 digit awal No. KK ({kk[:6]}) bukan kode kecamatan desa ini "
-                    f"({row['kode_desa'][:8]}). / The first 6 digits of the No. KK are not "
-                    "the kecamatan of this village.",
-                )
+            _check_issuing_kecamatan(v, sheet, number, "no_kk", kk, "No. KK", home=row["kode_desa"])
         if row["jenis_kloset"] is not None and row["fasilitas_bab"] not in (1, 2, 3):
             v.error(
                 sheet,
@@ -602,18 +604,9 @@ def _member_rules(
                 )
             else:
                 first_row[nik] = number
-            if household and household["kode_desa"]:
-                kecamatan = household["kode_desa"][:8].replace(".", "")
-                if nik[:6] != kecamatan:
-                    v.error(
-                        sheet,
-                        number,
-                        "nik",
-                        mask_number(nik),
-                        f"6 digit awal NIK ({nik[:6]}) bukan kode kecamatan rumah tangganya "
-                        f"({household['kode_desa'][:8]}). / The first 6 digits of the NIK are "
-                        "not the kecamatan of the household.",
-                    )
+            _check_issuing_kecamatan(
+                v, sheet, number, "nik", nik, "NIK", home=(household or {}).get("kode_desa")
+            )
             _check_birth(v, number, row, household)
         if row["hubungan_keluarga"] == 1 and kk:
             heads[kk].append(number)
@@ -639,6 +632,48 @@ def _member_rules(
                 f"(ada {count}). / A household needs exactly one head in the members sheet "
                 f"(found {count}).",
             )
+
+
+def _check_issuing_kecamatan(
+    v: _Validator,
+    sheet: str,
+    number: int,
+    column: str,
+    identity: str,
+    label: str,
+    *,
+    home: str | None,
+) -> None:
+    """The first 6 digits of a NIK or No. KK: the kecamatan where it was issued.
+
+    A prefix that is no kecamatan of Indonesia is a typing error. A real kecamatan other
+    than the household's is only a warning: digits 1-6 are the kecamatan of registration,
+    not of residence, a NIK is kept for life when its holder moves, and a family card is
+    not reissued for every move either."""
+    prefix = identity[:6]
+    issued_in = kecamatan_of_identity_prefix().get(prefix)
+    if issued_in is None:
+        v.error(
+            sheet,
+            number,
+            column,
+            mask_number(identity),
+            f"6 digit awal {label} ({prefix}) bukan kode kecamatan Kemendagri mana pun; "
+            f"periksa pengetikannya. / The first 6 digits of the {label} ({prefix}) are not "
+            "a Kemendagri kecamatan code; check how it was typed.",
+        )
+        return
+    if home and prefix != home[:8].replace(".", ""):
+        v.warn(
+            sheet,
+            number,
+            column,
+            mask_number(identity),
+            f"{label} diterbitkan di kecamatan lain ({prefix}: {issued_in}), bukan kecamatan "
+            f"rumah tangga ini ({home[:8]}): wajar bagi pendatang, periksa bila bukan. / The "
+            f"{label} was issued in another kecamatan ({prefix}: {issued_in}), not this "
+            f"household's ({home[:8]}): normal for people who moved, check it otherwise.",
+        )
 
 
 def _check_birth(v: _Validator, number: int, row: dict, household: dict | None) -> None:
@@ -754,6 +789,10 @@ def _against_database(
 
 # --- writing -----------------------------------------------------------------------------
 
+# progress(done, total, phase): rows done of total in a phase; the phases, in order, are
+# validate, stage (COPY into the staging tables), upsert and refresh (indicators).
+Progress = Callable[[int, int, str], None]
+
 # ON COMMIT DROP cleans up after a real commit; the DROP covers a caller's outer
 # transaction (tests, a command run inside atomic) where a second import follows.
 _STAGING_SQL = """
@@ -861,6 +900,17 @@ def _household_copy_row(row: dict) -> list:
     return [values[c] for c in _HOUSEHOLD_DB]
 
 
+STAGE_CHUNK_ROWS = 5000
+
+
+def _stage(cursor, *, table: str, columns: list[str], rows: list[list], step) -> None:
+    """COPY in chunks, reporting after each so that a large file shows it is moving."""
+    for start in range(0, len(rows), STAGE_CHUNK_ROWS):
+        chunk = rows[start : start + STAGE_CHUNK_ROWS]
+        copy_rows(table=table, columns=columns, rows=chunk, cursor=cursor)
+        step(len(chunk))
+
+
 def _write(
     *,
     households: list[dict],
@@ -868,28 +918,46 @@ def _write(
     missing_members: str,
     keep: bool,
     actor: str,
+    progress: Progress,
 ) -> dict[str, int]:
-    """Stage and upsert; rolled back unless `keep`. Returns the write counts."""
+    """Stage and upsert; rolled back unless `keep`. Returns the write counts.
+
+    `progress` is called from inside the transaction: the job writes it through a
+    connection of its own (see `_JobProgress`), or pollers would see nothing until the
+    commit."""
+    total = len(households) + len(members)
+    staged = 0
+
+    def step(rows: int) -> None:
+        nonlocal staged
+        staged += rows
+        progress(staged, total, "stage")
+
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT set_config('desapresisi.actor', %s, true)", [actor])
         cursor.execute(_STAGING_SQL)
-        copy_rows(
+        _stage(
+            cursor,
             table="import_household",
             columns=_HOUSEHOLD_DB,
-            rows=(_household_copy_row(row) for row in households),
-            cursor=cursor,
+            rows=[_household_copy_row(row) for row in households],
+            step=step,
         )
-        copy_rows(
+        _stage(
+            cursor,
             table="import_member",
             columns=_MEMBER_DB,
-            rows=([row[c] for c in _MEMBER_DB] for row in members),
-            cursor=cursor,
+            rows=[[row[c] for c in _MEMBER_DB] for row in members],
+            step=step,
         )
+        progress(0, total, "upsert")
         removed = _remove_missing_members(cursor) if missing_members == REMOVE else 0
         hh_new, hh_updated = _upsert_households(cursor)
+        progress(len(households), total, "upsert")
         m_new, m_updated = _upsert_members(cursor)
         # Deferred checks (one head per household) run now, so a dry run catches them too.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        progress(total, total, "upsert")
         if not keep:
             transaction.set_rollback(True)
     return {
@@ -902,8 +970,6 @@ def _write(
 
 
 # --- the service -------------------------------------------------------------------------
-
-Progress = Callable[[int, int, str], None]
 
 
 def census_import(
@@ -973,7 +1039,6 @@ def census_import(
         "members": {"total": len(member_rows), "rejected": len(bad_members)},
     }
     commit = not dry_run and not validator.errors
-    report(0, total, "write")
     written = None
     if good_households:
         try:
@@ -983,6 +1048,7 @@ def census_import(
                 missing_members=missing_members,
                 keep=commit,
                 actor=actor_label(user) or "import_census",
+                progress=report,
             )
         except DatabaseError as exc:
             # Nothing was written (the transaction rolled back). With rejected rows this
@@ -1006,9 +1072,11 @@ def census_import(
             )
         counts["members"]["removed"] = written["members_removed"]
     counts["members"]["missing"] = len(missing)
-    report(total, total, "write")
+    for unit, sheet in (("households", HOUSEHOLD_SHEET), ("members", MEMBER_SHEET)):
+        counts[unit]["warnings"] = sum(1 for w in validator.warnings if w.sheet == sheet)
     regions = sorted({row["kode_desa"] for _n, row in households_rows if row["kode_desa"]})
     if commit:
+        report(0, 1, "refresh")
         indicators_refresh()
     return ImportResult(
         dry_run=dry_run,
@@ -1017,6 +1085,7 @@ def census_import(
         errors=validator.errors,
         missing_members=missing,
         regions=regions,
+        warnings=validator.warnings,
     )
 
 
@@ -1031,26 +1100,79 @@ def error_summary(errors: list[RowError]) -> dict[str, int]:
 # --- jobs --------------------------------------------------------------------------------
 
 
+# Share of the whole job each phase covers, in percent: validation is about half of the
+# work, staging (COPY) and the upserts most of the rest.
+PHASE_PERCENT = {"validate": (0, 50), "stage": (50, 80), "upsert": (80, 96), "refresh": (96, 99)}
+
+
+class _JobProgress:
+    """Writes a job's progress so that other sessions (the page, the API) see it at once.
+
+    Outside the import's transaction an ordinary UPDATE does. Inside it (staging and
+    upserts, which can take minutes) an UPDATE on the same connection would stay invisible
+    until the commit, so it goes through a second connection of its own, in autocommit.
+    SKIP LOCKED makes that write give way instead of waiting when the job row is locked by
+    the importing transaction itself (a caller's outer transaction), which would deadlock.
+    The data stays all-or-nothing: only the job row is written on the side."""
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+        # A caller's own transaction (a test, a command run inside atomic) is not ours.
+        self.base_depth = len(connection.atomic_blocks)
+        self.side = None
+
+    def __call__(self, done: int, total: int, phase: str) -> None:
+        low, high = PHASE_PERCENT[phase]
+        share = min(done / total, 1.0) if total else 1.0
+        fields = {
+            "progress_rows": done,
+            "progress_total": total,
+            "progress_percent": int(low + (high - low) * share),
+            "progress_phase": phase,
+        }
+        if len(connection.atomic_blocks) <= self.base_depth:
+            from .io_models import ImportJob
+
+            ImportJob.objects.filter(pk=self.job_id).update(**fields)
+            return
+        if self.side is None:
+            self.side = connections.create_connection(DEFAULT_DB_ALIAS)
+        with self.side.cursor() as cursor:
+            cursor.execute(
+                """
+                UPDATE households_importjob SET progress_rows = %s, progress_total = %s,
+                       progress_percent = %s, progress_phase = %s, updated = now()
+                WHERE id = (SELECT id FROM households_importjob WHERE id = %s
+                            FOR UPDATE SKIP LOCKED)
+                """,
+                [*fields.values(), self.job_id],
+            )
+
+    def close(self) -> None:
+        if self.side is not None:
+            self.side.close()
+            self.side = None
+
+
 def import_job_run(*, job_id: int) -> None:
     """Run a stored job (in the request, or in the background worker) and record the
-    outcome on it. Progress is saved outside the import transaction so pollers see it."""
-    from desapresisi import audit
-    from desapresisi.models import AuditAction
-
+    outcome on it, with its progress visible to pollers throughout (`_JobProgress`)."""
     from .io_models import ImportJob, ImportStatus
 
     job = ImportJob.objects.select_related("user").get(pk=job_id)
     ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING)
+    progress = _JobProgress(job.pk)
+    try:
+        _import_job_execute(job, progress)
+    finally:
+        progress.close()
 
-    def progress(done: int, total: int, phase: str) -> None:
-        # Validation is the first half of the work, writing the second.
-        share = done / total if total else 1.0
-        percent = int(50 * share) + (50 if phase == "write" else 0)
-        if connection.in_atomic_block and not connection.get_autocommit():
-            return
-        ImportJob.objects.filter(pk=job.pk).update(
-            progress_rows=done, progress_total=total, progress_percent=min(percent, 100)
-        )
+
+def _import_job_execute(job, progress: _JobProgress) -> None:
+    from desapresisi import audit
+    from desapresisi.models import AuditAction
+
+    from .io_models import ImportJob, ImportStatus
 
     try:
         sheets = census_read(
@@ -1079,6 +1201,7 @@ def import_job_run(*, job_id: int) -> None:
             status=ImportStatus.FAILED,
             message=f"Kesalahan tak terduga; tidak ada yang disimpan. / Unexpected error; "
             f"nothing was saved. ({type(exc).__name__})",
+            progress_phase="",
         )
         raise
     if result.committed:
@@ -1092,10 +1215,13 @@ def import_job_run(*, job_id: int) -> None:
         "counts": result.counts,
         "errors": errors_as_dicts(result.errors[:MAX_STORED_ERRORS]),
         "error_count": len(result.errors),
+        "warnings": errors_as_dicts(result.warnings[:MAX_STORED_ERRORS]),
+        "warning_count": len(result.warnings),
         "missing_members": result.missing_members[:MAX_STORED_ERRORS],
         "progress_percent": 100,
         "progress_rows": result.rows,
         "progress_total": result.rows,
+        "progress_phase": "",
     }
     if result.committed:
         # The data now lives in the tables; the upload itself is personal data to drop.

@@ -3,13 +3,15 @@
 Thin views: they check the caller's rights, pass querysets through the access scope
 (`households_for` / `members_for`) and the list filters, and hand the rows to the
 streams in `exports.py`, the PDF in `profile_pdf.py` or the import service in `imports.py`.
+An XLSX export too large for the request becomes an export job (202), which its owner
+follows and downloads under /api/v1/exports/jobs/ or on the page /ekspor/.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,8 +28,7 @@ from rest_framework.response import Response
 from desapresisi import audit
 from desapresisi.access import (
     can_export_named,
-    households_for,
-    members_for,
+    can_unmask,
     role_of,
     suppression_for,
 )
@@ -39,14 +40,12 @@ from . import exports
 from .api import DisclosureMixin, IndicatorValuesQuery, indicator_values_for_request
 from .filters import HouseholdFilter, MemberFilter
 from .imports import (
-    HOUSEHOLD_SHEET,
     KEEP,
-    MEMBER_SHEET,
     REMOVE,
     import_job_create,
     import_job_start,
 )
-from .io_models import ImportJob, ImportStatus
+from .io_models import ExportJob, ExportKind, ExportStatus, ImportJob, ImportStatus
 from .models import Household, Indicator
 from .profile_pdf import village_profile_pdf
 
@@ -58,6 +57,16 @@ TABLE_FORMATS = {"csv": "text/csv", "xlsx": XLSX}
 class PayloadTooLarge(APIException):
     status_code = 413
     default_code = "too_large"
+
+
+class NotReady(APIException):
+    status_code = 409
+    default_code = "not_ready"
+
+
+class Gone(APIException):
+    status_code = 410
+    default_code = "gone"
 
 
 class CanExportNamed(BasePermission):
@@ -92,23 +101,31 @@ def _attachment(response, name: str):
     return response
 
 
-def _filtered(filter_class, request, queryset):
-    filterset = filter_class(request.query_params, queryset=queryset)
-    if not filterset.is_valid():
-        raise serializers.ValidationError(filterset.errors)
-    return filterset.qs
+def _xlsx_response(request, kind: str, queryset, disclosure, language: str):
+    """A named-record workbook built in the request (small exports)."""
+    sheets, counts = exports.named_sheets(
+        kind=kind,
+        user=request.user,
+        queryset=queryset,
+        disclosure=disclosure,
+        language=language,
+    )
+    handle = exports.workbook_write(
+        summary=exports.export_summary(
+            kind=kind,
+            username=request.user.get_username(),
+            query_string=request.META.get("QUERY_STRING", ""),
+            disclosure=disclosure,
+            counts=counts,
+        ),
+        sheets=sheets,
+    )
+    return FileResponse(handle, content_type=XLSX)
 
 
-def _summary(request, kind: str, rows: int, disclosure) -> list[tuple[str, object]]:
-    return [
-        ("Desa Presisi", f"ekspor {kind} / {kind} export"),
-        ("dibuat / generated", timezone.localtime().isoformat(timespec="seconds")),
-        ("oleh / by", request.user.get_username()),
-        ("filter", request.META.get("QUERY_STRING", "") or "-"),
-        ("baris / rows", rows),
-        ("NIK/KK", "lengkap / full" if disclosure.unmasked else "disamarkan / masked"),
-        ("data pribadi", "UU PDP 27/2022: simpan dan bagikan seperlunya / need-to-know only"),
-    ]
+def _wants_page(request) -> bool:
+    """A browser following a link (not a script) asked: it gets a page, not JSON."""
+    return "text/html" in request.META.get("HTTP_ACCEPT", "")
 
 
 class _NamedExport(DisclosureMixin, GenericAPIView):
@@ -116,77 +133,88 @@ class _NamedExport(DisclosureMixin, GenericAPIView):
     queryset = Household.objects.none()
     kind = ""
 
-    def rows_queryset(self, request):
-        raise NotImplementedError
-
     def export(self, request, fmt: str):
         if fmt not in NAMED_FORMATS:
             raise NotFound("Format: csv, xlsx, geojson.")
         disclosure = self.disclosure(request)
-        queryset = self.rows_queryset(request)
-        count = queryset.count()
-        audit.record(
-            action=AuditAction.EXPORT, request=request, rows=count, detail=f"{self.kind}.{fmt}"
+        queryset = exports.export_queryset(
+            kind=self.kind, user=request.user, query=request.query_params
         )
-        self.audit_unmasked(request, disclosure, count)
+        count = queryset.count()
         # The stream runs after the view returns, when the request's language is reset.
         language = get_language() or "id"
+        job = None
+        if fmt == "xlsx" and count > settings.EXPORT_XLSX_SYNC_MAX_ROWS:
+            job = exports.export_job_create(
+                user=request.user,
+                kind=self.kind,
+                query=request.query_params,
+                unmasked=disclosure.unmasked,
+                language=language,
+                rows=count,
+            )
+        audit.record(
+            action=AuditAction.EXPORT,
+            request=request,
+            rows=count,
+            detail=f"{self.kind}.{fmt}" + (f" (job {job.pk})" if job else ""),
+        )
+        self.audit_unmasked(request, disclosure, count)
+        if job is not None:
+            exports.export_job_start(job=job)
+            job.refresh_from_db()
+            if _wants_page(request):
+                return HttpResponseRedirect(f"{reverse('export-page')}?job={job.pk}", status=303)
+            response = Response(_export_row(job), status=202)
+            response["Location"] = _export_urls(job)["url"]
+            return response
         name = _file_name(self.kind, fmt)
-        return _attachment(self.build(request, fmt, queryset, disclosure, language, count), name)
+        return _attachment(self.build(request, fmt, queryset, disclosure, language), name)
+
+
+EXPORT_RESPONSES = {
+    (200, "application/octet-stream"): OpenApiTypes.BINARY,
+    202: OpenApiResponse(description="XLSX besar: pekerjaan ekspor dibuat / export job created"),
+}
 
 
 class ExportHouseholds(_NamedExport):
-    """Households for any filter of the household list, as CSV, XLSX or GeoJSON."""
+    """Households for any filter of the household list, as CSV, XLSX or GeoJSON. An XLSX
+    of more than EXPORT_XLSX_SYNC_MAX_ROWS households answers 202 with an export job."""
 
-    kind = "rumah-tangga"
+    kind = ExportKind.HOUSEHOLDS
     filterset_class = HouseholdFilter
 
-    def rows_queryset(self, request):
-        return _filtered(HouseholdFilter, request, households_for(request.user))
-
-    def build(self, request, fmt, queryset, disclosure, language, count):
+    def build(self, request, fmt, queryset, disclosure, language):
+        if fmt == "xlsx":
+            return _xlsx_response(request, self.kind, queryset, disclosure, language)
         rows = exports.household_rows(queryset=queryset, disclosure=disclosure, language=language)
         if fmt == "csv":
             stream = exports.csv_stream(headers=exports.HOUSEHOLD_HEADERS, rows=rows)
             return StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
-        if fmt == "geojson":
-            stream = exports.geojson_stream(rows=rows, headers=exports.HOUSEHOLD_HEADERS)
-            return StreamingHttpResponse(stream, content_type="application/geo+json")
-        members = members_for(request.user).filter(household_id__in=queryset.values("id"))
-        handle = exports.workbook_write(
-            summary=_summary(request, "rumah tangga / households", count, disclosure),
-            sheets=[
-                (HOUSEHOLD_SHEET, exports.HOUSEHOLD_HEADERS, rows),
-                (
-                    MEMBER_SHEET,
-                    exports.MEMBER_HEADERS,
-                    exports.member_rows(queryset=members, disclosure=disclosure, language=language),
-                ),
-            ],
-        )
-        return FileResponse(handle, content_type=XLSX)
+        stream = exports.geojson_stream(rows=rows, headers=exports.HOUSEHOLD_HEADERS)
+        return StreamingHttpResponse(stream, content_type="application/geo+json")
 
     @extend_schema(
         summary="Ekspor rumah tangga (CSV, XLSX, GeoJSON)",
         operation_id="exports_households",
         parameters=[OpenApiParameter("unmask", bool)],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        responses=EXPORT_RESPONSES,
     )
     def get(self, request, fmt: str, *args, **kwargs):
         return self.export(request, fmt)
 
 
 class ExportMembers(_NamedExport):
-    """Members for any filter of the member list, as CSV, XLSX or GeoJSON (household
-    point)."""
+    """Members for any filter of the member list, as CSV, XLSX (with their households) or
+    GeoJSON (household point). A large XLSX answers 202 with an export job."""
 
-    kind = "anggota"
+    kind = ExportKind.MEMBERS
     filterset_class = MemberFilter
 
-    def rows_queryset(self, request):
-        return _filtered(MemberFilter, request, members_for(request.user))
-
-    def build(self, request, fmt, queryset, disclosure, language, count):
+    def build(self, request, fmt, queryset, disclosure, language):
+        if fmt == "xlsx":
+            return _xlsx_response(request, self.kind, queryset, disclosure, language)
         rows = exports.member_rows(
             queryset=queryset,
             disclosure=disclosure,
@@ -196,24 +224,132 @@ class ExportMembers(_NamedExport):
         if fmt == "csv":
             stream = exports.csv_stream(headers=exports.MEMBER_HEADERS, rows=rows)
             return StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
-        if fmt == "geojson":
-            headers = [*exports.MEMBER_HEADERS, "lintang", "bujur"]
-            stream = exports.geojson_stream(rows=rows, headers=headers)
-            return StreamingHttpResponse(stream, content_type="application/geo+json")
-        handle = exports.workbook_write(
-            summary=_summary(request, "anggota / members", count, disclosure),
-            sheets=[(MEMBER_SHEET, exports.MEMBER_HEADERS, rows)],
-        )
-        return FileResponse(handle, content_type=XLSX)
+        headers = [*exports.MEMBER_HEADERS, "lintang", "bujur"]
+        stream = exports.geojson_stream(rows=rows, headers=headers)
+        return StreamingHttpResponse(stream, content_type="application/geo+json")
 
     @extend_schema(
         summary="Ekspor anggota (CSV, XLSX, GeoJSON)",
         operation_id="exports_members",
         parameters=[OpenApiParameter("unmask", bool)],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        responses=EXPORT_RESPONSES,
     )
     def get(self, request, fmt: str, *args, **kwargs):
         return self.export(request, fmt)
+
+
+EXPORT_JOB_FIELDS = [
+    "id", "kind", "format", "status", "query", "unmasked", "rows", "progress_rows",
+    "progress_total", "progress_percent", "error", "file_size", "created", "started",
+    "finished", "expires",
+]  # fmt: skip
+
+
+class ExportJobDoc(serializers.ModelSerializer):
+    status_label = serializers.CharField()
+    url = serializers.CharField()
+    download_url = serializers.CharField(allow_null=True)
+
+    class Meta:
+        model = ExportJob
+        fields = [*EXPORT_JOB_FIELDS, "status_label", "url", "download_url"]
+
+
+def _export_urls(job: ExportJob) -> dict[str, str | None]:
+    kwargs = {"version": "v1", "pk": job.pk}
+    done = job.status == ExportStatus.DONE
+    return {
+        "url": reverse("api:export-job-detail", kwargs=kwargs),
+        "download_url": reverse("api:export-job-download", kwargs=kwargs) if done else None,
+    }
+
+
+def _export_row(job: ExportJob) -> dict:
+    if exports.export_is_expired(job=job):
+        exports.export_file_delete(job=job)
+    row = {field: getattr(job, field) for field in EXPORT_JOB_FIELDS}
+    row["status_label"] = str(job.get_status_display())
+    return {**row, **_export_urls(job)}
+
+
+def _export_jobs_of(user):
+    jobs = ExportJob.objects.all()
+    return jobs if role_of(user) == Role.ADMIN else jobs.filter(user=user)
+
+
+class ExportJobList(GenericAPIView):
+    """The caller's export jobs (administrators: everyone's), newest first."""
+
+    permission_classes = [IsAuthenticated, CanExportNamed]
+    queryset = ExportJob.objects.none()
+
+    @extend_schema(summary="Daftar ekspor saya", responses={200: ExportJobDoc(many=True)})
+    def get(self, request, *args, **kwargs):
+        return Response([_export_row(job) for job in _export_jobs_of(request.user)[:50]])
+
+
+class ExportJobDetail(GenericAPIView):
+    """One export job: status, progress in rows and percent, and its download link."""
+
+    permission_classes = [IsAuthenticated, CanExportNamed]
+    queryset = ExportJob.objects.none()
+
+    @extend_schema(summary="Status ekspor", responses={200: ExportJobDoc})
+    def get(self, request, pk: int, *args, **kwargs):
+        return Response(_export_row(get_object_or_404(_export_jobs_of(request.user), pk=pk)))
+
+
+class ExportJobDownload(GenericAPIView):
+    """The finished workbook of an export job, for its owner or an administrator, until it
+    expires. Unmasked files need the right to unmask now, not only when they were asked
+    for. Every download is written to the audit log."""
+
+    permission_classes = [IsAuthenticated, CanExportNamed]
+    queryset = ExportJob.objects.none()
+
+    @extend_schema(
+        summary="Unduh hasil ekspor (XLSX)",
+        operation_id="exports_job_download",
+        responses={
+            (200, XLSX): OpenApiTypes.BINARY,
+            409: OpenApiResponse(),
+            410: OpenApiResponse(),
+        },
+    )
+    def get(self, request, pk: int, *args, **kwargs):
+        job = get_object_or_404(_export_jobs_of(request.user), pk=pk)
+        if exports.export_is_expired(job=job):
+            exports.export_file_delete(job=job)
+            raise Gone(
+                "Berkas ekspor sudah kedaluwarsa dan dihapus; minta ekspor lagi. / "
+                "The export file has expired and was deleted; ask for the export again."
+            )
+        if job.status != ExportStatus.DONE:
+            raise NotReady(
+                f"Ekspor belum siap ({job.get_status_display()}, {job.progress_percent}%). / "
+                "The export is not ready yet."
+            )
+        if job.unmasked and not can_unmask(request.user):
+            audit.record(action=AuditAction.ACCESS_DENIED, request=request, detail="unmask")
+            raise PermissionDenied("Anda tidak berhak membuka NIK/KK. / You may not unmask NIK/KK.")
+        try:
+            handle = job.path.open("rb")
+        except FileNotFoundError:  # removed by the cleaner since the check above
+            exports.export_file_delete(job=job)
+            raise Gone("Berkas ekspor sudah dihapus. / The export file was deleted.") from None
+        filters = {**job.query, "job": [str(job.pk)]}
+        detail = f"{job.kind}.{job.format} (job {job.pk}, unduh / download)"
+        audit.record(
+            action=AuditAction.EXPORT,
+            request=request,
+            rows=job.rows,
+            filters=filters,
+            detail=detail,
+        )
+        if job.unmasked:
+            audit.record(action=AuditAction.UNMASK, request=request, rows=job.rows, filters=filters)
+        name = f"{job.kind}-{timezone.localtime(job.finished).date().isoformat()}.{job.format}"
+        return _attachment(FileResponse(handle, content_type=XLSX), name)
 
 
 class ExportIndicators(GenericAPIView):
@@ -299,8 +435,8 @@ class ImportTemplate(GenericAPIView):
 
 JOB_FIELDS = [
     "id", "status", "dry_run", "options", "file_name", "created", "updated", "progress_rows",
-    "progress_total", "progress_percent", "counts", "errors", "error_count", "missing_members",
-    "message",
+    "progress_total", "progress_percent", "progress_phase", "counts", "errors", "error_count",
+    "warnings", "warning_count", "missing_members", "message",
 ]  # fmt: skip
 
 
@@ -452,5 +588,21 @@ def import_page(request):
             "config": config,
             "can_import": role_of(request.user) in (Role.ADMIN, Role.OPERATOR),
             "max_megabytes": settings.IMPORT_MAX_BYTES // (1024 * 1024),
+        },
+    )
+
+
+@login_required
+def export_page(request):
+    """The caller's export jobs with their progress and download links."""
+    config = {"jobs_url": reverse("api:export-job-list", kwargs={"version": "v1"})}
+    return render(
+        request,
+        "exports/jobs.html",
+        {
+            "config": config,
+            "can_export": can_export_named(request.user),
+            "retention_hours": settings.EXPORT_RETENTION_HOURS,
+            "sync_max_rows": settings.EXPORT_XLSX_SYNC_MAX_ROWS,
         },
     )

@@ -1,11 +1,14 @@
-"""Census import jobs: the uploaded file, its options, progress and outcome.
+"""Census import jobs and named-record export jobs: options, progress and outcome.
 
-A job is created by the web upload, the API or `manage.py import_census`; small files run
-in the request, large ones in the background worker (django-tasks, PostgreSQL-backed).
-The page and the API poll it for progress.
+An import job is created by the web upload or the API; small files run in the request,
+large ones in the background worker (django-tasks, PostgreSQL-backed). An export job is
+created when an XLSX export is too large to build in the request. The pages and the API
+poll both for progress.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from django.conf import settings
 from django.db import models
@@ -46,8 +49,13 @@ class ImportJob(models.Model):
     progress_total = models.PositiveIntegerField(_("jumlah baris"), default=0)
     progress_percent = models.PositiveSmallIntegerField(_("persen"), default=0)
     counts = models.JSONField(_("hitungan"), default=dict, blank=True)
+    progress_phase = models.CharField(_("tahap"), max_length=12, blank=True)
     errors = models.JSONField(_("kesalahan"), default=list, blank=True)
     error_count = models.PositiveIntegerField(_("jumlah kesalahan"), default=0)
+    # Legitimate but unusual values (a NIK issued in another kecamatan): they do not block
+    # the commit, unlike errors.
+    warnings = models.JSONField(_("peringatan"), default=list, blank=True)
+    warning_count = models.PositiveIntegerField(_("jumlah peringatan"), default=0)
     missing_members = models.JSONField(_("anggota tidak ada di berkas"), default=list, blank=True)
     message = models.TextField(_("pesan"), blank=True)
 
@@ -58,3 +66,66 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.get_status_display()})"
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "antre", _("Dalam antrean")
+    RUNNING = "berjalan", _("Sedang dibuat")
+    DONE = "selesai", _("Siap diunduh")
+    FAILED = "gagal", _("Gagal")
+    EXPIRED = "kedaluwarsa", _("Kedaluwarsa (berkas sudah dihapus)")
+
+
+class ExportKind(models.TextChoices):
+    HOUSEHOLDS = "rumah-tangga", _("Rumah tangga")
+    MEMBERS = "anggota", _("Anggota")
+
+
+class ExportJob(models.Model):
+    """A named-record export built by the background worker.
+
+    The worker re-applies the owner's access scope and disclosure when it runs, never
+    those of the moment the job was asked for. The file lives under EXPORT_ROOT, a private
+    directory nothing serves: the owner (or an administrator) downloads it through the API,
+    until `expires`, after which it is deleted (`manage.py clean_exports`)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("pemilik"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    created = models.DateTimeField(_("dibuat"), auto_now_add=True)
+    started = models.DateTimeField(_("mulai"), null=True, blank=True)
+    finished = models.DateTimeField(_("selesai"), null=True, blank=True)
+    expires = models.DateTimeField(_("kedaluwarsa"), null=True, blank=True)
+    kind = models.CharField(_("jenis"), max_length=12, choices=ExportKind.choices)
+    format = models.CharField(_("format"), max_length=8, default="xlsx")
+    # The list filters as given ({name: [values]}); they are applied again when it runs.
+    query = models.JSONField(_("filter"), default=dict, blank=True)
+    language = models.CharField(_("bahasa"), max_length=8, default="id")
+    unmasked = models.BooleanField(_("NIK/KK lengkap"), default=False)
+    status = models.CharField(
+        _("status"), max_length=12, choices=ExportStatus.choices, default=ExportStatus.QUEUED
+    )
+    rows = models.PositiveIntegerField(_("baris"), default=0)
+    progress_rows = models.PositiveIntegerField(_("baris diproses"), default=0)
+    progress_total = models.PositiveIntegerField(_("jumlah baris"), default=0)
+    progress_percent = models.PositiveSmallIntegerField(_("persen"), default=0)
+    error = models.TextField(_("kesalahan"), blank=True)
+    # Relative to EXPORT_ROOT; empty until the file is complete and after it is deleted.
+    file_name = models.CharField(_("nama berkas"), max_length=255, blank=True)
+    file_size = models.PositiveBigIntegerField(_("ukuran berkas"), default=0)
+
+    class Meta:
+        verbose_name = _("ekspor")
+        verbose_name_plural = _("ekspor")
+        ordering = ["-created"]
+        indexes = [models.Index(fields=["status", "expires"], name="exportjob_status_expires")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}.{self.format} #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def path(self) -> Path | None:
+        return Path(settings.EXPORT_ROOT) / self.file_name if self.file_name else None

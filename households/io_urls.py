@@ -22,8 +22,18 @@ api_urlpatterns: list = [
         io_api.VillageProfile.as_view(),
         name="export-village-profile",
     ),
+    path("exports/jobs/", io_api.ExportJobList.as_view(), name="export-job-list"),
+    path("exports/jobs/<int:pk>/", io_api.ExportJobDetail.as_view(), name="export-job-detail"),
+    path(
+        "exports/jobs/<int:pk>/download/",
+        io_api.ExportJobDownload.as_view(),
+        name="export-job-download",
+    ),
     path("imports/template.xlsx", io_api.ImportTemplate.as_view(), name="import-template"),
     path("imports/", io_api.ImportList.as_view(), name="import-list"),
     path("imports/<int:pk>/", io_api.ImportDetail.as_view(), name="import-detail"),
 ]
-page_urlpatterns: list = [path("impor/", io_api.import_page, name="import-page")]
+page_urlpatterns: list = [
+    path("impor/", io_api.import_page, name="import-page"),
+    path("ekspor/", io_api.export_page, name="export-page"),
+]

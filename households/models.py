@@ -494,4 +494,4 @@ class DirtyRegion(models.Model):
     )
 
 
-from .io_models import ImportJob  # noqa: E402,F401
+from .io_models import ExportJob, ImportJob  # noqa: E402,F401

@@ -23,6 +23,18 @@ def _plain_static_storage(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Personas are created for most tests; the real hasher takes 0.3 s a password."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _private_export_root(settings, tmp_path):
+    """Export jobs write their files into the test's own directory."""
+    settings.EXPORT_ROOT = tmp_path / "exports"
+
+
 @pytest.fixture
 def client(client):
     """The Django test client, addressed to a host the settings allow."""

@@ -6,7 +6,10 @@ an inner point computed in SQL, and GeoJSON is assembled by PostgreSQL as one te
 
 from __future__ import annotations
 
+import csv
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import connection
@@ -203,3 +206,29 @@ def region_geojson(*, code: str, tolerance: float = DEFAULT_TOLERANCE) -> str | 
         cursor.execute(_FEATURE_BY_CODE_SQL, [tolerance, code])
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+NATIONAL_CODES_FILE = Path(__file__).resolve().parent / "data" / "wilayah_indonesia.csv"
+
+
+@functools.cache
+def kecamatan_of_identity_prefix() -> dict[str, str]:
+    """Every kecamatan of Indonesia by the 6 digits a NIK or No. KK begins with
+    (`640901` -> "Penajam, Kabupaten Penajam Paser Utara").
+
+    Read from the national Kemendagri code list shipped in `villages/data/` rather than
+    from the Region table, which usually holds one kabupaten: people registered anywhere
+    in Indonesia live in PPU.
+    """
+    kabupaten: dict[str, str] = {}
+    kecamatan: dict[str, str] = {}
+    with NATIONAL_CODES_FILE.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["level"] == "kabupaten":
+                kabupaten[row["code"]] = row["name"]
+            elif row["level"] == "kecamatan":
+                kecamatan[row["code"]] = row["name"]
+    return {
+        code.replace(".", ""): f"{name}, {kabupaten.get(code[:5], code[:5])}"
+        for code, name in kecamatan.items()
+    }

@@ -10,10 +10,17 @@
   var message = document.getElementById("import-message");
   var counts = document.querySelector("#import-counts tbody");
   var errors = document.getElementById("import-errors");
+  var warnings = document.getElementById("import-warnings");
   var commit = document.getElementById("import-commit");
   var current = null;
   var csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   var FINAL = ["tervalidasi", "ditolak", "selesai", "gagal"];
+  var PHASES = {
+    validate: "memeriksa baris / validating rows",
+    stage: "menyalin ke basis data / copying into the database",
+    upsert: "menyimpan / writing",
+    refresh: "memperbarui indikator / refreshing indicators"
+  };
 
   function cell(row, text) {
     var td = document.createElement("td");
@@ -21,12 +28,27 @@
     row.appendChild(td);
   }
 
+  function listed(table, items) {
+    var body = table.querySelector("tbody");
+    body.textContent = "";
+    (items || []).forEach(function (item) {
+      var row = document.createElement("tr");
+      [item.sheet, item.row, item.column, item.value, item.message].forEach(function (v) { cell(row, v); });
+      body.appendChild(row);
+    });
+    table.hidden = !(items && items.length);
+  }
+
   function show(job) {
     current = job;
     box.hidden = false;
     bar.value = job.progress_percent || 0;
-    message.textContent = job.status_label + (job.message ? " - " + job.message : "") +
-      (job.error_count ? " (" + job.error_count + " kesalahan / errors)" : "");
+    var running = FINAL.indexOf(job.status) === -1;
+    var phase = running && job.progress_phase ? " - " + (PHASES[job.progress_phase] || job.progress_phase) +
+      " " + job.progress_rows + " / " + job.progress_total + " (" + job.progress_percent + "%)" : "";
+    message.textContent = job.status_label + phase + (job.message ? " - " + job.message : "") +
+      (job.error_count ? " (" + job.error_count + " kesalahan / errors)" : "") +
+      (job.warning_count ? " (" + job.warning_count + " peringatan / warnings)" : "");
     counts.textContent = "";
     Object.keys(job.counts || {}).forEach(function (unit) {
       var row = document.createElement("tr");
@@ -35,16 +57,10 @@
       cell(row, Object.keys(parts).map(function (key) { return key + ": " + parts[key]; }).join(", "));
       counts.appendChild(row);
     });
-    var body = errors.querySelector("tbody");
-    body.textContent = "";
-    (job.errors || []).forEach(function (error) {
-      var row = document.createElement("tr");
-      [error.sheet, error.row, error.column, error.value, error.message].forEach(function (v) { cell(row, v); });
-      body.appendChild(row);
-    });
-    errors.hidden = !(job.errors && job.errors.length);
+    listed(errors, job.errors);
+    listed(warnings, job.warnings);
     commit.hidden = !(job.status === "tervalidasi" && job.dry_run);
-    if (FINAL.indexOf(job.status) === -1) {
+    if (running) {
       window.setTimeout(function () { poll(job.url); }, 1500);
     }
   }

@@ -104,6 +104,17 @@ RULES = {
         OK if role in ("analyst", "analyst_waru", "admin") else DENIED
     ),
     "api:export-indicators": public,  # suppressed for visitors without a role
+    # Export jobs: for those who may export, their own only (administrators: all); none
+    # exists with the test's id.
+    "api:export-job-list": lambda role, target: (
+        OK if role in ("analyst", "analyst_waru", "admin") else DENIED
+    ),
+    "api:export-job-detail": lambda role, target: (
+        HIDDEN if role in ("analyst", "analyst_waru", "admin") else DENIED
+    ),
+    "api:export-job-download": lambda role, target: (
+        HIDDEN if role in ("analyst", "analyst_waru", "admin") else DENIED
+    ),
     "api:export-village-profile": public,  # aggregates only, suppressed likewise
     "api:import-template": public,
     "api:import-list": any_role,  # GET lists the caller's own jobs
@@ -112,6 +123,7 @@ RULES = {
     # Anonymous visitors are redirected to /masuk/ (the matrix counts any 302 outside an
     # URL containing "login" as an answer); test_imports checks the redirect itself.
     "import-page": public,
+    "export-page": public,  # likewise; it tells roles that may not export so
 }
 
 

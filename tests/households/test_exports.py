@@ -1,19 +1,29 @@
 """Exports: read back with pandas, openpyxl and GDAL; masking, rights and audit; the round
-trip through the importer; indicator tables and the village profile PDF."""
+trip through the importer; indicator tables and the village profile PDF; large XLSX files
+as background jobs (scope and rights re-applied when they run, owner-only downloads,
+expiry)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
+import os
+import time
 
 import pandas as pd
 import pytest
 from django.contrib.gis.gdal import DataSource
+from django.core.management import call_command
+from django.utils import timezone
 from openpyxl import load_workbook
 
-from desapresisi.models import AuditAction, AuditEntry
+from desapresisi.masking import mask_number
+from desapresisi.models import AccessProfile, AuditAction, AuditEntry
+from households.exports import export_files_clean, export_job_run
 from households.imports import census_import, census_read
 from households.indicators import indicators_refresh
+from households.io_models import ExportJob, ExportStatus
 from households.models import Household
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
 
@@ -25,8 +35,14 @@ def data(personas):
     households = [HouseholdFactory(region_id=PENAJAM_KELURAHAN) for _ in range(3)]
     households.append(HouseholdFactory(region_id=BABULU_DESA, fasilitas_bab=5, jenis_kloset=None))
     MemberFactory(household=households[0], nama="Anak Uji")
-    indicators_refresh(full=True)
     return {"households": households, "personas": personas}
+
+
+@pytest.fixture
+def rolled_up(data):
+    """The same data with its indicator values (the full rollup takes seconds)."""
+    indicators_refresh(full=True)
+    return data
 
 
 def body(response) -> bytes:
@@ -134,7 +150,8 @@ def test_round_trip_export_then_import_changes_nothing(data, as_user):
     assert dict(Household.objects.values_list("no_kk", "versi")) == versions
 
 
-def test_indicator_tables_as_csv_and_xlsx(data, client, as_user):
+def test_indicator_tables_as_csv_and_xlsx(rolled_up, client, as_user):
+    data = rolled_up
     url = "/api/v1/exports/indicators.{}?indicator=jumlah_rumah_tangga,babs&level=desa&parent=64.09"
     public = pd.read_csv(io.BytesIO(client.get(url.format("csv")).content), encoding="utf-8-sig")
     assert set(public["suppressed"]) == {True}
@@ -148,10 +165,168 @@ def test_indicator_tables_as_csv_and_xlsx(data, client, as_user):
     assert client.get(url.format("pdf")).status_code == 404
 
 
-def test_village_profile_pdf_is_public_and_one_page(data, client):
+def test_village_profile_pdf_is_public_and_one_page(rolled_up, client):
     response = client.get(f"/api/v1/exports/village-profile/{PENAJAM_KELURAHAN}.pdf")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
     assert response.content.count(b"/Type /Page\n") + response.content.count(b"/Type /Page ") <= 1
     assert client.get("/api/v1/exports/village-profile/64.09.01.pdf").status_code == 404
+
+
+# --- the members workbook ------------------------------------------------------------------
+
+
+def test_members_xlsx_has_the_households_of_its_members(data, as_user):
+    client = as_user(data["personas"]["analyst"])
+    response = client.get("/api/v1/exports/members.xlsx?hubungan_keluarga=4")
+    workbook = load_workbook(io.BytesIO(body(response)), read_only=True)
+    assert workbook.sheetnames == ["ringkasan", "rumah_tangga", "anggota", "kodebook"]
+    households = list(workbook["rumah_tangga"].iter_rows(values_only=True))
+    members = list(workbook["anggota"].iter_rows(values_only=True))
+    assert len(households) == 1 + 1 and len(members) == 1 + 1
+    kk = households[1][households[0].index("no_kk")]
+    assert kk == mask_number(data["households"][0].no_kk)
+    assert members[1][members[0].index("no_kk")] == kk
+
+
+def test_members_xlsx_households_sheet_keeps_to_the_scope(data, as_user):
+    client = as_user(data["personas"]["analyst_waru"])
+    workbook = load_workbook(io.BytesIO(body(client.get("/api/v1/exports/members.xlsx"))))
+    assert workbook["rumah_tangga"].max_row == 1 and workbook["anggota"].max_row == 1
+
+
+# --- large XLSX exports as background jobs ---------------------------------------------------
+
+
+@pytest.fixture
+def jobs_now(settings):
+    """Exports of more than 2 rows become jobs, run at once by the immediate backend."""
+    settings.EXPORT_XLSX_SYNC_MAX_ROWS = 2
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+def test_large_xlsx_export_is_a_job_with_progress_then_a_download(
+    data, as_user, jobs_now, settings
+):
+    client = as_user(data["personas"]["analyst"])
+    response = client.get(f"/api/v1/exports/households.xlsx?region={PENAJAM_KELURAHAN}")
+    assert response.status_code == 202
+    job = response.json()
+    assert response["Location"] == job["url"]
+    assert job["status"] == ExportStatus.DONE and job["rows"] == 3
+    assert job["progress_percent"] == 100 and job["progress_rows"] == job["progress_total"] == 3 + 4
+    assert job["query"] == {"region": [PENAJAM_KELURAHAN]} and job["unmasked"] is False
+    assert client.get(job["url"]).json()["download_url"] == job["download_url"]
+    download = client.get(job["download_url"])
+    assert download.status_code == 200 and download["Content-Disposition"].startswith("attachment")
+    workbook = load_workbook(io.BytesIO(body(download)), read_only=True)
+    assert workbook.sheetnames == ["ringkasan", "rumah_tangga", "anggota", "kodebook"]
+    rows = list(workbook["rumah_tangga"].iter_rows(values_only=True))
+    assert len(rows) == 1 + 3
+    assert all("*" in row[rows[0].index("no_kk")] for row in rows[1:])
+    details = list(
+        AuditEntry.objects.filter(action=AuditAction.EXPORT).values_list("detail", flat=True)
+    )
+    assert any("job" in d and "download" not in d for d in details)
+    assert any("download" in d for d in details)
+    stored = ExportJob.objects.get(pk=job["id"])
+    assert stored.path.parent == settings.EXPORT_ROOT and stored.path.exists()
+
+
+def test_small_xlsx_export_stays_in_the_request(data, as_user, jobs_now):
+    client = as_user(data["personas"]["analyst"])
+    response = client.get(f"/api/v1/exports/households.xlsx?region={BABULU_DESA}")
+    assert response.status_code == 200 and not ExportJob.objects.exists()
+
+
+def test_browser_asking_for_a_large_export_is_sent_to_the_export_page(data, as_user, jobs_now):
+    client = as_user(data["personas"]["analyst"])
+    response = client.get("/api/v1/exports/members.xlsx", HTTP_ACCEPT="text/html,*/*")
+    job = ExportJob.objects.get()
+    assert response.status_code == 303
+    assert response["Location"] == f"/ekspor/?job={job.pk}"
+    page = client.get(response["Location"]).content.decode()
+    assert 'id="export-config"' in page and "/api/v1/exports/jobs/" in page
+
+
+def test_export_job_is_only_for_its_owner_or_an_administrator(data, as_user, jobs_now):
+    personas = data["personas"]
+    job = as_user(personas["analyst"]).get("/api/v1/exports/households.xlsx").json()
+    other = as_user(personas["analyst_waru"])
+    assert other.get(job["url"]).status_code == 404
+    assert other.get(job["download_url"]).status_code == 404
+    assert other.get("/api/v1/exports/jobs/").json() == []
+    assert as_user(personas["official"]).get(job["download_url"]).status_code == 403
+    admin = as_user(personas["admin"])
+    assert admin.get(job["download_url"]).status_code == 200
+    assert [row["id"] for row in admin.get("/api/v1/exports/jobs/").json()] == [job["id"]]
+
+
+def test_export_job_applies_the_scope_and_unmask_right_of_when_it_runs(data, as_user, settings):
+    settings.EXPORT_XLSX_SYNC_MAX_ROWS = 2  # queued in the database backend, not run yet
+    analyst = data["personas"]["analyst"]
+    client = as_user(analyst)
+    masked = client.get("/api/v1/exports/households.xlsx").json()
+    unmasked = client.get("/api/v1/exports/households.xlsx?unmask=true").json()
+    assert masked["status"] == unmasked["status"] == ExportStatus.QUEUED
+    assert unmasked["unmasked"] is True and unmasked["download_url"] is None
+    assert client.get(f"{masked['url']}download/").status_code == 409
+    # Meanwhile the analyst is moved to Babulu and loses the right to unmask.
+    AccessProfile.objects.filter(user=analyst).update(areas=["64.09.03"], can_unmask=False)
+    export_job_run(job_id=masked["id"])
+    export_job_run(job_id=unmasked["id"])
+    refused = client.get(unmasked["url"]).json()
+    assert refused["status"] == ExportStatus.FAILED and "unmask" in refused["error"]
+    assert AuditEntry.objects.filter(action=AuditAction.ACCESS_DENIED).exists()
+    done = client.get(masked["url"]).json()
+    workbook = load_workbook(io.BytesIO(body(client.get(done["download_url"]))), read_only=True)
+    villages = [row[1] for row in workbook["rumah_tangga"].iter_rows(min_row=2, values_only=True)]
+    assert villages == [BABULU_DESA]
+
+
+def test_unmasked_file_needs_the_right_at_download_too(data, as_user, jobs_now):
+    analyst = data["personas"]["analyst"]
+    client = as_user(analyst)
+    job = client.get("/api/v1/exports/households.xlsx?unmask=true").json()
+    assert job["status"] == ExportStatus.DONE
+    AccessProfile.objects.filter(user=analyst).update(can_unmask=False)
+    assert as_user(analyst).get(job["download_url"]).status_code == 403
+    assert as_user(data["personas"]["admin"]).get(job["download_url"]).status_code == 200
+    assert AuditEntry.objects.filter(action=AuditAction.UNMASK).count() == 2  # asked, admin
+    assert AuditEntry.objects.filter(action=AuditAction.ACCESS_DENIED).count() == 1
+
+
+def test_expired_files_are_refused_and_cleaned(data, as_user, jobs_now, settings):
+    client = as_user(data["personas"]["analyst"])
+    first = client.get("/api/v1/exports/households.xlsx").json()
+    second = client.get("/api/v1/exports/members.xlsx").json()
+    path = ExportJob.objects.get(pk=first["id"]).path
+    orphan = settings.EXPORT_ROOT / "ekspor-999-dead.xlsx.part"
+    orphan.write_bytes(b"half a workbook")
+    old = time.time() - 2 * 3600 * settings.EXPORT_RETENTION_HOURS
+    os.utime(orphan, (old, old))
+    later = timezone.now() + dt.timedelta(hours=settings.EXPORT_RETENTION_HOURS, minutes=1)
+    ExportJob.objects.update(expires=timezone.now() - dt.timedelta(seconds=1))
+    stuck = ExportJob.objects.create(user=data["personas"]["analyst"], kind="anggota")
+    ExportJob.objects.filter(pk=stuck.pk).update(
+        created=timezone.now() - 2 * (later - timezone.now())
+    )
+    response = client.get(first["download_url"])
+    assert response.status_code == 410 and not path.exists()
+    assert client.get(first["url"]).json()["status"] == ExportStatus.EXPIRED
+    out = io.StringIO()
+    call_command("clean_exports", stdout=out)
+    assert "expired 1, abandoned 1, orphaned files 1" in out.getvalue()
+    stuck.refresh_from_db()
+    assert stuck.status == ExportStatus.FAILED and "Not finished in time" in stuck.error
+    assert not orphan.exists() and not list(settings.EXPORT_ROOT.iterdir())
+    assert ExportJob.objects.get(pk=second["id"]).status == ExportStatus.EXPIRED
+    assert export_files_clean(now=later) == {"expired": 0, "abandoned": 0, "orphans": 0}
+
+
+def test_export_page_lists_jobs_for_exporters_only(data, as_user):
+    analyst = as_user(data["personas"]["analyst"]).get("/ekspor/").content.decode()
+    assert 'id="export-jobs"' in analyst and "js/exports.js" in analyst
+    official = as_user(data["personas"]["official"]).get("/ekspor/").content.decode()
+    assert 'id="export-jobs"' not in official and "analis SKPD" in official

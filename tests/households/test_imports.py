@@ -141,7 +141,7 @@ def test_dry_run_previews_counts_and_writes_nothing():
     result = run(households, members, dry_run=True)
     assert result.ok, messages(result)
     assert result.counts["households"] == {"total": 1, "rejected": 0, "new": 1, "updated": 0,
-                                           "unchanged": 0}  # fmt: skip
+                                           "unchanged": 0, "warnings": 0}  # fmt: skip
     assert result.counts["members"]["new"] == 2
     assert not result.committed
     assert Household.objects.count() == 0 and Member.objects.count() == 0
@@ -225,11 +225,52 @@ def test_scientific_notation_and_lost_leading_zeros_are_named():
     assert any("15 digit" in m and "0 di depan" in m for m in found)
 
 
-def test_nik_prefix_must_match_the_kecamatan():
+def warnings_of(result, column=None):
+    return [w for w in result.warnings if column is None or w.column == column]
+
+
+def test_nik_issued_in_another_kecamatan_is_a_warning_and_the_row_is_written():
     households, members = family()
-    members[1]["nik"] = nik_for(BABULU_DESA, dt.date(2012, 7, 21), 2, 5)
+    # Born in Balikpapan, registered there, now living in Penajam.
+    members[1]["nik"] = nik_for("64.71.01", dt.date(2012, 7, 21), 2, 5)
     result = run(households, members)
-    assert any("kecamatan" in m for m in messages(result, "nik"))
+    assert result.committed, messages(result)
+    assert result.errors == []
+    (warning,) = warnings_of(result, "nik")
+    assert (warning.sheet, warning.row) == ("anggota", 3)
+    assert warning.value == "647101******0005"
+    assert "Balikpapan Timur, Kota Balikpapan" in warning.message
+    assert "kecamatan lain" in warning.message and "another kecamatan" in warning.message
+    assert result.counts["members"]["warnings"] == 1
+    assert Member.objects.filter(nik=members[1]["nik"]).exists()
+
+
+def test_nik_prefix_that_is_no_kecamatan_code_is_an_error():
+    households, members = family()
+    members[1]["nik"] = nik_for("64.09.09", dt.date(2012, 7, 21), 2, 5)  # PPU has 4 kecamatan
+    result = run(households, members)
+    assert not result.committed
+    assert any("640909" in m and "bukan kode kecamatan" in m for m in messages(result, "nik"))
+    assert warnings_of(result) == []
+    assert Member.objects.count() == 0
+
+
+def test_kk_issued_in_another_kecamatan_is_a_warning():
+    kk = "6409030101250001"  # Babulu's family card, the household now in Penajam
+    households, members = family(kk)
+    result = run(households, members)
+    assert result.committed, messages(result)
+    (warning,) = warnings_of(result, "no_kk")
+    assert (warning.sheet, warning.row, warning.value) == ("rumah_tangga", 2, "640903******0001")
+    assert "64.09.01" in warning.message and "Babulu" in warning.message
+    assert result.counts["households"]["warnings"] == 1
+
+
+def test_kk_prefix_that_is_no_kecamatan_code_is_an_error():
+    households, members = family("9909010101250001")
+    result = run(households, members)
+    assert not result.committed
+    assert any("990901" in m and "Kemendagri" in m for m in messages(result, "no_kk"))
 
 
 def test_birth_date_and_sex_must_match_the_nik():
@@ -424,6 +465,22 @@ def test_api_rejected_file_lists_row_errors(personas, as_user):
     error = job["errors"][0]
     assert error["sheet"] == "rumah_tangga" and error["row"] == 2 and error["column"] == "lantai"
     assert " / " in error["message"]
+
+
+def test_api_preview_lists_warnings_apart_from_errors_and_commits(personas, as_user):
+    households, members = family()
+    members[1]["nik"] = nik_for(BABULU_DESA, dt.date(2012, 7, 21), 2, 5)
+    client = as_user(personas["operator_a"])
+    job = upload(client, xlsx(households, members)).json()
+    assert job["status"] == ImportStatus.VALIDATED
+    assert job["errors"] == [] and job["error_count"] == 0
+    assert job["warning_count"] == 1 and job["counts"]["members"]["warnings"] == 1
+    warning = job["warnings"][0]
+    assert warning["sheet"] == "anggota" and warning["row"] == 3 and warning["column"] == "nik"
+    assert warning["value"].startswith("640903") and " / " in warning["message"]
+    committed = client.post(job["url"], {"action": "commit"}, content_type="application/json")
+    assert committed.json()["status"] == ImportStatus.DONE
+    assert Member.objects.count() == 2
 
 
 @pytest.mark.parametrize("role", ["analyst", "official", "norole"])

@@ -11,7 +11,8 @@ class Command(BaseCommand):
     help = (
         "Import a census file: an XLSX workbook (sheets rumah_tangga and anggota) or a "
         "households CSV with --members CSV. Validates every row; any error and nothing is "
-        "written. Runs with administrator rights (no village restriction)."
+        "written; warnings (e.g. a NIK issued in another kecamatan) are listed but do not block "
+        "it. Runs with administrator rights (no village restriction)."
     )
 
     def add_arguments(self, parser):
@@ -43,6 +44,11 @@ class Command(BaseCommand):
         for error in result.errors[:200]:
             self.stdout.write(
                 f"{error.sheet} row {error.row} {error.column} {error.value!r}: {error.message}"
+            )
+        for warning in result.warnings[:200]:
+            self.stdout.write(
+                f"warning: {warning.sheet} row {warning.row} {warning.column} "
+                f"{warning.value!r}: {warning.message}"
             )
         if result.errors:
             raise CommandError(f"{len(result.errors)} errors: nothing was written.")

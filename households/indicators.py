@@ -31,9 +31,11 @@ from django.db import connection, models, transaction
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import ExtractYear
 
+from desapresisi.access import small_cell_threshold
 from desapresisi.db import copy_rows
 
 from .models import Household, Indicator, IndicatorValue, Member
+from .suppression import suppression_refresh
 from .tiles import tile_cells_refresh
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "indicators.json"
@@ -243,6 +245,10 @@ def _spec_key(spec: dict) -> str:
     return json.dumps(spec, sort_keys=True)
 
 
+def _with_ancestors(villages: list[str]) -> list[str]:
+    return sorted({code[:length] for code in villages for length in (13, *_LEVEL_PREFIX_LENGTHS)})
+
+
 def indicators_refresh(*, full: bool = False) -> RefreshResult:
     """Bring the rollup up to date.
 
@@ -332,9 +338,18 @@ def indicators_refresh(*, full: bool = False) -> RefreshResult:
                 {"length": length, "ancestors": ancestors},
             )
             rows += cursor.rowcount
+        # What the public may see of the groups these rows belong to.
+        suppression_refresh(
+            cursor,
+            areas=None if villages is None else _with_ancestors(affected),
+            limit=small_cell_threshold(),
+        )
         # The map's cluster cells are counts of the same households: same villages, same
         # transaction, so the map and the figures never disagree after a refresh.
         tile_cells_refresh(cursor, villages)
+        if villages is None:
+            # Rebuilt tables: fresh statistics, or the planner works from the old ones.
+            cursor.execute("ANALYZE households_indicatorvalue, households_tilecell")
     return RefreshResult(
         villages=len(affected), rows=rows, seconds=time.perf_counter() - started, full=full
     )

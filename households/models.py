@@ -442,6 +442,10 @@ class IndicatorValue(models.Model):
     numerator = models.FloatField(_("pembilang"))
     denominator = models.FloatField(_("penyebut"), null=True)
     value = models.FloatField(_("nilai"), null=True)
+    # Hidden from the public at `suppression_limit` (see households/suppression.py); kept
+    # by the rollup, so a public request reads it instead of computing it.
+    suppressed = models.BooleanField(_("disembunyikan untuk publik"), db_default=False)
+    suppression_limit = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("nilai indikator")

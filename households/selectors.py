@@ -9,6 +9,7 @@ from rest_framework.exceptions import ValidationError
 
 from villages.models import Level, Region
 
+from . import suppression
 from .filters import CODE_RE
 from .models import DataSource, Household, Indicator, IndicatorValue
 
@@ -47,60 +48,36 @@ VALUE_COLUMNS = (
 )  # fmt: skip
 _CHILD_LEVEL = {2: Level.KABUPATEN, 5: Level.KECAMATAN, 8: Level.DESA}
 
-# One statement: the wanted rows and, for the public, which of them to hide. A cell is
-# small when its numerator or denominator is between 1 and the limit (primary
-# suppression). Where a group of sibling areas (same parent, indicator and period) has
-# exactly one small cell, its parent's total would give it away by subtraction, so the
-# smallest other non-zero sibling is hidden too (secondary suppression). Groups are whole
-# sibling sets, whatever slice of them the request asks for; areas without a parent
-# (provinces) get the primary rule only.
-_VALUES_SQL = """
+# Per request, for a limit the rollup has not stored: the wanted rows, their whole sibling
+# groups, and the rule of households/suppression.py over them.
+_LIVE_SQL = """
 WITH wanted (indicator_id, region_id, name, level, period, numerator, denominator, value,
              parent_id) AS ({wanted}),
-groups AS (
+groups AS MATERIALIZED (
     SELECT DISTINCT w.indicator_id, w.period, w.parent_id FROM wanted w
-    WHERE %(limit)s > 0 AND w.parent_id IS NOT NULL
 ),
-siblings AS (
-    SELECT s.indicator_id, s.period, g.parent_id, s.region_id, s.numerator,
+siblings AS MATERIALIZED (
+    -- Every child of the groups' parents, for the groups' indicators and periods (a pair
+    -- from two groups may add a whole group nobody asked for: harmless, it is whole).
+    SELECT s.indicator_id, s.period, sr.parent_id, s.region_id, s.numerator,
            {small_s} AS small
-    FROM groups g
-    JOIN villages_region sr ON sr.parent_id = g.parent_id
-    JOIN households_indicatorvalue s
-      ON s.region_id = sr.code AND s.indicator_id = g.indicator_id AND s.period = g.period
+    FROM villages_region sr
+    JOIN households_indicatorvalue s ON s.region_id = sr.code
+    WHERE (sr.parent_id IN (SELECT g.parent_id FROM groups g)
+           OR (sr.parent_id IS NULL AND sr.code IN (SELECT w.region_id FROM wanted w)))
+      AND (s.indicator_id, s.period) IN (SELECT g.indicator_id, g.period FROM groups g)
 ),
-ranked AS (
-    SELECT s.*,
-           count(*) FILTER (WHERE s.small) OVER family AS small_cells,
-           count(*) OVER family AS cells,
-           row_number() OVER (
-               PARTITION BY s.indicator_id, s.period, s.parent_id,
-                            (NOT s.small AND coalesce(s.numerator, 0) <> 0)
-               ORDER BY s.numerator, s.region_id
-           ) AS rank_in_kind,
-           (NOT s.small AND coalesce(s.numerator, 0) <> 0) AS other
-    FROM siblings s
-    WINDOW family AS (PARTITION BY s.indicator_id, s.period, s.parent_id)
-),
-hidden AS (
-    SELECT r.indicator_id, r.period, r.region_id FROM ranked r
-    WHERE r.small OR (r.small_cells = 1 AND r.cells > 1 AND r.other AND r.rank_in_kind = 1)
+{ranked},
+hidden AS MATERIALIZED (
+    SELECT r.indicator_id, r.period, r.region_id FROM ranked r WHERE {hidden}
 )
 SELECT w.indicator_id, w.region_id, w.name, w.level, w.period, w.numerator, w.denominator,
-       w.value,
-       %(limit)s > 0 AND (h.region_id IS NOT NULL OR (w.parent_id IS NULL AND {small_w}))
+       w.value, h.region_id IS NOT NULL
 FROM wanted w
 LEFT JOIN hidden h
   ON h.indicator_id = w.indicator_id AND h.period = w.period AND h.region_id = w.region_id
 ORDER BY w.indicator_id, w.period, w.region_id
 """
-
-
-def _small(alias: str) -> str:
-    return (
-        f"(coalesce({alias}.numerator, 0) BETWEEN 1 AND %(limit)s"
-        f" OR coalesce({alias}.denominator, 0) BETWEEN 1 AND %(limit)s)"
-    )
 
 
 def indicator_values_for(
@@ -115,7 +92,7 @@ def indicator_values_for(
     """Rows of the rollup: indicator, area_code, area_name, level, period, numerator,
     denominator, value, suppressed. `parent` selects the areas below it (at `level`, or
     one level down when no level is given). With `suppress_up_to`, small cells are hidden
-    (see `_VALUES_SQL`). Unknown indicator codes are a ValidationError."""
+    (households/suppression.py). Unknown indicator codes are a ValidationError."""
     queryset = IndicatorValue.objects.filter(indicator_id__in=indicators)
     if areas:
         queryset = queryset.filter(region_id__in=areas)
@@ -130,6 +107,36 @@ def indicator_values_for(
         queryset = queryset.filter(region__level=level)
     if periods:
         queryset = queryset.filter(period__in=periods)
+    rows = list(
+        queryset.order_by("indicator_id", "period", "region_id").values_list(
+            "indicator_id",
+            "region_id",
+            "region__name",
+            "region__level",
+            "period",
+            "numerator",
+            "denominator",
+            "value",
+            "suppressed",
+            "suppression_limit",
+        )
+    )
+    _check_indicator_codes(indicators, {row[0] for row in rows})
+    limit = suppress_up_to or 0
+    if limit and any(row[-1] != limit for row in rows):
+        # The rollup stored another limit (or none yet): decide here, same rule.
+        rows = [(*row, None) for row in _live_suppression(queryset, limit)]
+    result = []
+    for *values, suppressed, _stored_limit in rows:
+        row = dict(zip(VALUE_COLUMNS, values, strict=True))
+        row["suppressed"] = bool(limit and suppressed)
+        if row["suppressed"]:
+            row["numerator"] = row["denominator"] = row["value"] = None
+        result.append(row)
+    return result
+
+
+def _live_suppression(queryset, limit: int) -> list[tuple]:
     wanted = queryset.order_by().values_list(
         "indicator_id",
         "region_id",
@@ -141,19 +148,6 @@ def indicator_values_for(
         "value",
         "region__parent_id",
     )
-    rows = _run_values_sql(wanted, suppress_up_to or 0)
-    _check_indicator_codes(indicators, {row[0] for row in rows})
-    result = []
-    for *values, suppressed in rows:
-        row = dict(zip(VALUE_COLUMNS, values, strict=True))
-        row["suppressed"] = suppressed
-        if suppressed:
-            row["numerator"] = row["denominator"] = row["value"] = None
-        result.append(row)
-    return result
-
-
-def _run_values_sql(wanted, limit: int) -> list[tuple]:
     try:
         wanted_sql, wanted_params = wanted.query.sql_with_params()
     except EmptyResultSet:
@@ -162,7 +156,12 @@ def _run_values_sql(wanted, limit: int) -> list[tuple]:
         # The inner query's values are bound by psycopg2 and escaped for the outer query's
         # named parameters (the same technique as the tiles).
         inner = cursor.mogrify(wanted_sql, wanted_params).decode().replace("%", "%%")
-        sql = _VALUES_SQL.format(wanted=inner, small_s=_small("s"), small_w=_small("w"))
+        sql = _LIVE_SQL.format(
+            wanted=inner,
+            small_s=suppression.small("s"),
+            ranked=suppression.ranked_cte("siblings"),
+            hidden=suppression.HIDDEN,
+        )
         cursor.execute(sql, {"limit": limit})
         return cursor.fetchall()
 

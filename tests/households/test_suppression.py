@@ -3,9 +3,11 @@
 import random
 
 import pytest
+from django.db import connection
 
 from households.models import IndicatorValue
 from households.selectors import indicator_values_for
+from households.suppression import suppression_refresh
 from villages.models import Region
 
 pytestmark = pytest.mark.django_db
@@ -63,8 +65,46 @@ def test_sql_suppression_matches_the_rule_on_random_sibling_groups(seed):
     one = next(iter(groups["64.09.01"]))
     (row,) = indicator_values_for(indicators=["tanpa_jamban"], areas=[one], suppress_up_to=LIMIT)
     assert row["suppressed"] == (one in hidden)
+    # The rollup stores the same answer for its limit, and requests then read it.
+    with connection.cursor() as cursor:
+        suppression_refresh(cursor, areas=None, limit=LIMIT)
+    assert IndicatorValue.objects.filter(suppressed=True).count() == len(hidden)
+    stored = indicator_values_for(
+        indicators=["tanpa_jamban"], parent="64.09", level="desa", suppress_up_to=LIMIT
+    )
+    assert stored == rows
     # Without a limit nothing is hidden.
     assert not any(
         row["suppressed"]
         for row in indicator_values_for(indicators=["tanpa_jamban"], parent="64.09", level="desa")
     )
+
+
+def test_the_rollup_keeps_public_flags_current_after_an_edit(settings):
+    from households.indicators import indicators_refresh
+    from tests.factories import HouseholdFactory
+
+    settings.SMALL_CELL_THRESHOLD = 3
+    village, neighbour = "64.09.01.1001", "64.09.01.1002"
+    homes = [HouseholdFactory(region_id=village, fasilitas_bab=6, jenis_kloset=None,
+                              pembuangan_tinja=None) for _ in range(5)]  # fmt: skip
+    for _ in range(8):
+        HouseholdFactory(region_id=neighbour, fasilitas_bab=6, jenis_kloset=None,
+                         pembuangan_tinja=None)  # fmt: skip
+    indicators_refresh(full=True)
+
+    def flags():
+        return dict(
+            IndicatorValue.objects.filter(
+                indicator_id="tanpa_jamban", region_id__in=[village, neighbour]
+            ).values_list("region_id", "suppressed")
+        )
+
+    assert flags() == {village: False, neighbour: False}
+    for home in homes[:3]:  # five households without a latrine become two
+        home.delete()
+    indicators_refresh()  # incremental: the village and its ancestors
+    assert flags() == {village: True, neighbour: True}  # primary, then secondary
+    assert set(
+        IndicatorValue.objects.filter(region_id=village).values_list("suppression_limit", flat=True)
+    ) == {3}

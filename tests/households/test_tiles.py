@@ -104,6 +104,10 @@ def test_out_of_range_tile_is_404_and_bad_filter_400(staff):
     response = staff.get("/api/v1/tiles/households/3/1/1.pbf?bbox=x")
     assert response.status_code == 400
     assert "bbox" in response.json()["error"]["fields"]
+    for z in (7, 16):  # cluster cells and points alike
+        response = staff.get(f"/api/v1/tiles/households/{z}/1/1.pbf?region=64.x")
+        assert response.status_code == 400
+        assert "region" in response.json()["error"]["fields"]
 
 
 def test_tiles_respect_the_access_scope(client, homes, personas):

@@ -195,3 +195,28 @@ def test_moving_a_member_updates_both_households():
     Member.objects.filter(pk=child.pk).update(household=second)
     assert counts(first)[0] == 1
     assert counts(second)[0] == 2
+
+
+def test_history_records_real_changes_once_and_not_the_derived_counts():
+    from desapresisi.models import ChangeRecord
+
+    homes = [HouseholdFactory(region_id=PENAJAM_KELURAHAN) for _ in range(3)]
+    before = ChangeRecord.objects.count()
+    # A new member changes the household's counts (derived): a member record, no household one.
+    MemberFactory(household=homes[0], hubungan_keluarga=3)
+    added = list(ChangeRecord.objects.order_by("id")[before:].values("table", "action"))
+    assert added == [{"table": "member", "action": "insert"}]
+    # One statement over three rows, one recorded column changed in two of them.
+    before = ChangeRecord.objects.count()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE households_household SET rt = CASE WHEN id = %s THEN rt ELSE '099' END "
+            "WHERE id = ANY(%s)",
+            [homes[0].pk, [home.pk for home in homes]],
+        )
+    records = ChangeRecord.objects.order_by("id")[before:]
+    assert sorted(record.row_id for record in records) == sorted(h.pk for h in homes[1:])
+    for record, home in zip(
+        sorted(records, key=lambda r: r.row_id), sorted(homes[1:], key=lambda h: h.pk), strict=True
+    ):
+        assert record.changes == {"rt": [home.rt, "099"]}

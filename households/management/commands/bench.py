@@ -8,7 +8,9 @@ from households.bench import run_bench
 class Command(BaseCommand):
     help = (
         "Benchmark the portal against raw baselines on one synthetic dataset (default: "
-        "1,000,000 households over all 1,038 villages of Kalimantan Timur). REPLACES the "
+        "1,000,000 households over all 1,038 villages of Kalimantan Timur), peak memory of "
+        "the Django process for each: generation, rollup, indicator values, tiles, lists, "
+        "dashboard, CSV and XLSX exports, census import against psql \\copy. REPLACES the "
         "synthetic households of the region: run it on its own database (scripts/bench). "
         "--quick runs in seconds as a smoke test."
     )

@@ -239,7 +239,12 @@ def run_bench(
         households=households,
         peak_memory=peak_memory_method(),
     )
-    add = result.measures.append
+
+    def add(measure: Measure) -> None:
+        measure.note = f"{measure.note}; {PEAK_NOTE}" if measure.note else PEAK_NOTE
+        result.measures.append(measure)
+        if output:  # after every measure: a long run that fails keeps what it measured
+            _write_json(output, result)
 
     # --- dataset ---------------------------------------------------------------------
     if region == "64" or region.startswith("64."):
@@ -405,12 +410,12 @@ def run_bench(
     progress(f"census import of {import_households:,} households against psql \\copy")
     add(_bench_import(region, admin, import_households, progress))
 
-    for measure in result.measures:
-        measure.note = f"{measure.note}; {PEAK_NOTE}" if measure.note else PEAK_NOTE
-    if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(result.as_json() + "\n", encoding="utf-8")
     return result
+
+
+def _write_json(output: Path, result: BenchResult) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(result.as_json() + "\n", encoding="utf-8")
 
 
 def _cpu_count() -> int:

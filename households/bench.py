@@ -230,6 +230,8 @@ def run_bench(
     quick: bool,
     output: Path | None,
     progress: Callable[[str], None],
+    import_households: int | None = None,
+    xlsx_households: int | None = None,
 ) -> BenchResult:
     result = BenchResult(
         started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -403,10 +405,12 @@ def run_bench(
     admin = _bench_admin()
     progress(f"CSV export of every household in {region}")
     add(_bench_csv_export(region, admin))
-    xlsx_households = QUICK_XLSX_HOUSEHOLDS if quick else XLSX_HOUSEHOLDS
+    if xlsx_households is None:
+        xlsx_households = QUICK_XLSX_HOUSEHOLDS if quick else XLSX_HOUSEHOLDS
     progress(f"XLSX export of {xlsx_households:,} households")
     add(_bench_xlsx_export(region, admin, xlsx_households))
-    import_households = QUICK_IMPORT_HOUSEHOLDS if quick else IMPORT_HOUSEHOLDS
+    if import_households is None:
+        import_households = QUICK_IMPORT_HOUSEHOLDS if quick else IMPORT_HOUSEHOLDS
     progress(f"census import of {import_households:,} households against psql \\copy")
     add(_bench_import(region, admin, import_households, progress))
 

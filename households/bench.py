@@ -3,35 +3,68 @@ run, on the same data (`manage.py bench`; `--quick` for a smoke test in seconds)
 
 Figures are wall-clock times on this machine. "cold" tile times are the first request of
 each tile on a fresh database connection (PostgreSQL's and the OS's caches may still hold
-pages: dropping them needs privileges a deployment does not give the application). Peak
-memory is the Python heap peak during the operation (tracemalloc), which is what grows
-when a view builds a response in memory.
+pages: dropping them needs privileges a deployment does not give the application).
+
+Peak memory (`peak_mb`) is the peak resident set size (RSS) of this process, the Django
+process, during the operation, in MB of 2**20 bytes: the kernel's high-water mark VmHWM,
+reset before the operation by writing "5" to /proc/self/clear_refs and read from
+/proc/self/status after it. It is all the process holds (interpreter, libraries, and
+memory that earlier operations have not handed back: `extra["rss_start_mb"]` is the RSS an
+operation started from, where recorded); work done by the PostgreSQL server or by a psql
+child process is not in it. Where /proc cannot be used (not Linux), the figure falls back
+to the tracemalloc peak of the Python heap; the JSON's `peak_memory` names the method used.
 """
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import functools
+import gc
 import json
 import math
+import os
 import platform
+import shutil
 import statistics
+import subprocess
+import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.test import Client
 
+from desapresisi import audit
+from desapresisi.access import disclosure_for, households_for, members_for
+from desapresisi.models import AuditAction
 from villages.models import Level, Region
 from villages.services import regions_load
 
+from . import exports
 from .demo import households_generate
+from .filters import region_q
+from .imports import (
+    _HOUSEHOLD_DB,
+    _MEMBER_DB,
+    HOUSEHOLD_SHEET,
+    KEEP,
+    MEMBER_SHEET,
+    census_import,
+    census_read,
+)
 from .indicators import indicators_refresh
-from .models import Household
+from .models import DataSource, Household
 
 TILE_ZOOMS = [8, 9, 10, 11, 12, 13, 14, 15, 16]
+IMPORT_HOUSEHOLDS = 100_000
+XLSX_HOUSEHOLDS = 100_000
+QUICK_IMPORT_HOUSEHOLDS = 100
+QUICK_XLSX_HOUSEHOLDS = 300
+PEAK_NOTE = "peak MB: Django process only"
 
 
 @dataclass
@@ -57,6 +90,7 @@ class BenchResult:
     machine: str
     region: str
     households: int
+    peak_memory: str = ""
     measures: list[Measure] = field(default_factory=list)
 
     def as_json(self) -> str:
@@ -85,26 +119,91 @@ def _ms(seconds: float | None) -> str:
     return f"{seconds * 1000:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
 
 
-def timed(
-    function: Callable, *, repeat: int = 1, trace_memory: bool = True
-) -> tuple[float, float | None, object]:
-    """(median seconds, peak MB of the Python heap or None, last result).
+PEAK_RSS = "peak RSS of the Django process (VmHWM after /proc/self/clear_refs)"
+PEAK_HEAP = "peak of the Python heap (tracemalloc; /proc/self/clear_refs unavailable)"
+MB = 1024 * 1024
 
-    tracemalloc slows allocation-heavy Python several times over: operations whose time
-    matters more than their heap (the generator) are timed without it."""
+
+def _status_kb(name: str) -> int:
+    """A memory figure of this process from /proc/self/status, in kB."""
+    with open("/proc/self/status", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith(f"{name}:"):
+                return int(line.split()[1])
+    raise OSError(f"no {name} in /proc/self/status")
+
+
+def _reset_peak_rss() -> None:
+    # "5" resets the peak RSS (VmHWM) to the current RSS (Linux >= 4.0, own process).
+    with open("/proc/self/clear_refs", "w", encoding="ascii") as handle:
+        handle.write("5")
+
+
+@functools.cache
+def peak_memory_method() -> str:
+    try:
+        _reset_peak_rss()
+        _status_kb("VmHWM")
+    except (OSError, ValueError):
+        return PEAK_HEAP
+    return PEAK_RSS
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+class PeakMemory:
+    """`with PeakMemory() as memory:` ... then `memory.peak_mb` (see the module docstring).
+
+    Not nestable: an inner block resets the peak of the outer one. Garbage is collected
+    and freed C heap handed back to the OS first, so that an operation's peak carries as
+    little as possible of the operations before it."""
+
+    def __init__(self, *, trace_heap: bool = True):
+        self.method = peak_memory_method()
+        self.trace_heap = trace_heap
+        self.start_mb: float | None = None
+        self.peak_mb: float | None = None
+
+    def __enter__(self) -> PeakMemory:
+        gc.collect()
+        if trim := _malloc_trim():
+            trim(0)
+        if self.method == PEAK_RSS:
+            _reset_peak_rss()
+            self.start_mb = _status_kb("VmRSS") / 1024
+        elif self.trace_heap:
+            tracemalloc.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.method == PEAK_RSS:
+            self.peak_mb = _status_kb("VmHWM") / 1024
+        elif self.trace_heap:
+            self.peak_mb = tracemalloc.get_traced_memory()[1] / MB
+            tracemalloc.stop()
+
+
+def timed(
+    function: Callable, *, repeat: int = 1, trace_heap: bool = True
+) -> tuple[float, float | None, object]:
+    """(median seconds, peak MB of the process during all the runs, last result).
+
+    `trace_heap=False` gives no memory figure where only tracemalloc is available: it slows
+    allocation-heavy Python several times over (the generator). Peak RSS costs nothing."""
     times = []
-    if trace_memory:
-        tracemalloc.start()
     result = None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - started)
-    peak = None
-    if trace_memory:
-        peak = tracemalloc.get_traced_memory()[1] / 1e6
-        tracemalloc.stop()
-    return statistics.median(times), peak, result
+    with PeakMemory(trace_heap=trace_heap) as memory:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            result = function()
+            times.append(time.perf_counter() - started)
+    return statistics.median(times), memory.peak_mb, result
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -130,6 +229,8 @@ def run_bench(
     quick: bool,
     output: Path | None,
     progress: Callable[[str], None],
+    import_households: int | None = None,
+    xlsx_households: int | None = None,
 ) -> BenchResult:
     result = BenchResult(
         started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -137,8 +238,14 @@ def run_bench(
         f"{platform.python_implementation()} {platform.python_version()}",
         region=region,
         households=households,
+        peak_memory=peak_memory_method(),
     )
-    add = result.measures.append
+
+    def add(measure: Measure) -> None:
+        measure.note = f"{measure.note}; {PEAK_NOTE}" if measure.note else PEAK_NOTE
+        result.measures.append(measure)
+        if output:  # after every measure: a long run that fails keeps what it measured
+            _write_json(output, result)
 
     # --- dataset ---------------------------------------------------------------------
     if region == "64" or region.startswith("64."):
@@ -150,7 +257,7 @@ def run_bench(
         lambda: households_generate(
             region_code=region, households=households, seed=seed, refresh=False
         ),
-        trace_memory=False,
+        trace_heap=False,
     )
     add(
         Measure(
@@ -239,7 +346,10 @@ def run_bench(
     user = _bench_user(region, AccessProfile, Role)
     client.force_login(user)
     progress("vector tiles")
-    add(_bench_tiles(kabupaten, quick, client))
+    with PeakMemory() as memory:
+        tiles = _bench_tiles(kabupaten, quick, client)
+    tiles.peak_mb = memory.peak_mb
+    add(tiles)
 
     # --- household list page ----------------------------------------------------------------
     url = f"/api/v1/households/?region={kabupaten}&page_size=100"
@@ -290,10 +400,25 @@ def run_bench(
         )
     )
 
-    if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(result.as_json() + "\n", encoding="utf-8")
+    # --- exports and import ---------------------------------------------------------------
+    admin = _bench_admin()
+    progress(f"CSV export of every household in {region}")
+    add(_bench_csv_export(region, admin))
+    if xlsx_households is None:
+        xlsx_households = QUICK_XLSX_HOUSEHOLDS if quick else XLSX_HOUSEHOLDS
+    progress(f"XLSX export of {xlsx_households:,} households")
+    add(_bench_xlsx_export(region, admin, xlsx_households))
+    if import_households is None:
+        import_households = QUICK_IMPORT_HOUSEHOLDS if quick else IMPORT_HOUSEHOLDS
+    progress(f"census import of {import_households:,} households against psql \\copy")
+    add(_bench_import(region, admin, import_households, progress))
+
     return result
+
+
+def _write_json(output: Path, result: BenchResult) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(result.as_json() + "\n", encoding="utf-8")
 
 
 def _cpu_count() -> int:
@@ -414,3 +539,462 @@ def _raw_tile_seconds(z: int, x: int, y: int) -> float:
         )
         template = _POINTS_SQL
     return _sql_seconds(template.format(rows=inner), params, repeat=5)
+
+
+# --- exports and import ----------------------------------------------------------------------
+
+
+def _bench_admin():
+    """An administrator: every household, and the right to unmask NIK/KK."""
+    from django.contrib.auth import get_user_model
+
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench-admin", defaults={"is_staff": True, "is_superuser": True}
+    )
+    if not user.is_superuser:
+        user.is_staff = user.is_superuser = True
+        user.save(update_fields=["is_staff", "is_superuser"])
+    return user
+
+
+def _region_sql(region: str, column: str = "region_id") -> tuple[str, list[str]]:
+    """The SQL of `filters.region_q`: a village by its code, any larger area by prefix."""
+    if len(region) == 13:
+        return f"{column} = %s", [region]
+    return f"{column} LIKE %s", [f"{region}.%"]
+
+
+class _ByteCounter:
+    """A file-like sink that counts what is written to it and keeps nothing."""
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def write(self, data) -> int:
+        self.size += len(data)
+        return len(data)
+
+
+def _copy_out(sql: str, params: list, sink) -> int:
+    """`COPY (sql) TO STDOUT` into a file-like sink; returns the rows copied."""
+    with connection.cursor() as cursor:
+        statement = cursor.mogrify(sql, params)
+        if isinstance(statement, bytes):
+            statement = statement.decode()
+        cursor.copy_expert(statement, sink)
+        return cursor.rowcount
+
+
+def _household_count(region: str, *, up_to_id: int | None = None) -> int:
+    where, params = _region_sql(region)
+    if up_to_id is not None:
+        where, params = f"{where} AND id <= %s", [*params, up_to_id]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM households_household WHERE {where}", params)  # noqa: S608 - fixed SQL
+        return cursor.fetchone()[0]
+
+
+def _first_households(region: str, count: int) -> int:
+    """The id up to which the region holds `count` households (all of them if fewer)."""
+    where, params = _region_sql(region)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT max(id) FROM (SELECT id FROM households_household WHERE {where} "  # noqa: S608 - fixed SQL
+            "ORDER BY id LIMIT %s) AS first",
+            [*params, count],
+        )
+        return cursor.fetchone()[0]
+
+
+def _bench_csv_export(region: str, admin) -> Measure:
+    """The streamed CSV of every household of the region (the API, as an administrator
+    with unmask) against PostgreSQL's own CSV writer on the same rows and columns."""
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(admin)
+    url = f"/api/v1/exports/households.csv?region={region}&unmask=true"
+    rows = _household_count(region)
+
+    def export() -> int:
+        response = client.get(url)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url}: HTTP {response.status_code}")
+        size = 0
+        # The test client closes the response when its content is exhausted.
+        for chunk in response.streaming_content:
+            size += len(chunk)
+        return size
+
+    with PeakMemory() as memory:
+        started = time.perf_counter()
+        size = export()
+        seconds = time.perf_counter() - started
+
+    # The columns the export reads (the coordinates as lintang and bujur), in its order.
+    # The export adds the code labels (a dictionary look-up per coded column) and the BOM.
+    columns = ", ".join(
+        "ST_Y(lokasi) AS lintang, ST_X(lokasi) AS bujur" if name == "lokasi" else name
+        for name in exports._HOUSEHOLD_VALUES
+    )
+    where, params = _region_sql(region)
+    sink = _ByteCounter()
+    sql = (
+        f"COPY (SELECT {columns} FROM households_household WHERE {where} ORDER BY id) "  # noqa: S608 - fixed SQL
+        "TO STDOUT WITH (FORMAT csv, HEADER)"
+    )
+    baseline, _, copied = timed(lambda: _copy_out(sql, params, sink), trace_heap=False)
+    throughput = baseline / seconds
+    return Measure(
+        f"CSV export: {rows:,} households (streamed API)",
+        seconds,
+        baseline="COPY (SELECT ...) TO STDOUT",
+        baseline_seconds=baseline,
+        peak_mb=memory.peak_mb,
+        note=f"{rows / seconds:,.0f} rows/s, {size / MB:,.0f} MB (COPY {copied:,} rows, "
+        f"{sink.size / MB:,.0f} MB, without labels); throughput {throughput:.2f}x COPY "
+        "(target >= 0.5x, peak < 300 MB); COPY's work is the server's",
+        extra={
+            "rows": rows,
+            "bytes": size,
+            "baseline_rows": copied,
+            "baseline_bytes": sink.size,
+            "throughput_ratio": throughput,
+            "rss_start_mb": memory.start_mb,
+        },
+    )
+
+
+def households_workbook(*, user, queryset, disclosure, language: str, summary: list):
+    """The households XLSX of `ExportHouseholds.build` (io_api.py), written the same way:
+    summary, households, their members and the codebook through `exports.workbook_write`.
+
+    The benchmark calls this rather than the endpoint, which may hand large exports to a
+    background job; keep it in step with the endpoint's XLSX branch."""
+    rows = exports.household_rows(queryset=queryset, disclosure=disclosure, language=language)
+    members = members_for(user).filter(household_id__in=queryset.values("id"))
+    return exports.workbook_write(
+        summary=summary,
+        sheets=[
+            (HOUSEHOLD_SHEET, exports.HOUSEHOLD_HEADERS, rows),
+            (
+                MEMBER_SHEET,
+                exports.MEMBER_HEADERS,
+                exports.member_rows(queryset=members, disclosure=disclosure, language=language),
+            ),
+        ],
+    )
+
+
+def _bench_xlsx_export(region: str, admin, count: int) -> Measure:
+    last_id = _first_households(region, count)
+    queryset = households_for(admin).filter(region_q(region), id__lte=last_id)
+    households = _household_count(region, up_to_id=last_id)
+    disclosure = disclosure_for(admin, unmask_requested=True)
+    summary = [
+        ("Desa Presisi", "ekspor rumah tangga / households export"),
+        ("oleh / by", admin.get_username()),
+        ("filter", f"region={region} (benchmark: {households:,} households)"),
+        ("baris / rows", households),
+        ("NIK/KK", "lengkap / full"),
+    ]
+
+    def write() -> int:
+        handle = households_workbook(
+            user=admin, queryset=queryset, disclosure=disclosure, language="id", summary=summary
+        )
+        try:
+            return handle.seek(0, os.SEEK_END)
+        finally:
+            handle.close()
+
+    with PeakMemory() as memory:
+        started = time.perf_counter()
+        size = write()
+        seconds = time.perf_counter() - started
+    members = members_for(admin).filter(household_id__in=queryset.values("id")).count()
+    return Measure(
+        f"XLSX export: {households:,} households + members",
+        seconds,
+        peak_mb=memory.peak_mb,
+        note=f"{households / seconds:,.0f} households/s, {(households + members) / seconds:,.0f} "
+        f"rows/s ({members:,} members), {size / MB:,.1f} MB; exports.workbook_write as the "
+        "endpoint builds it",
+        extra={
+            "households": households,
+            "members": members,
+            "bytes": size,
+            "rss_start_mb": memory.start_mb,
+        },
+    )
+
+
+def _write_text(path: Path, pieces: Iterable[str]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        for piece in pieces:
+            handle.write(piece)
+
+
+# What the importer writes, as the tables' own columns: the baseline's pre-shaped CSV.
+_COPY_HOUSEHOLD_COLUMNS = ["id", *_HOUSEHOLD_DB, "sumber_data", "dibuat", "diubah"]
+_COPY_MEMBER_COLUMNS = [
+    "household_id",
+    *(c for c in _MEMBER_DB if c != "no_kk"),
+    "dibuat",
+    "diubah",
+]
+
+
+def _bench_import(region: str, admin, count: int, progress: Callable[[str], None]) -> Measure:
+    """`manage.py import_census` of `count` households against psql `\\copy` of the same rows.
+
+    The rows to import must not be in the database, and the dataset must be the same after
+    the benchmark. So the first `count` households of the region are exported (the
+    project's own CSV export, as an administrator with unmask: an export imports back
+    unchanged), and written once more in the tables' own columns for the baseline; then
+    they are deleted. The baseline copies them into the same tables in a transaction that
+    it rolls back (after the deferred checks have run: the importer's transaction runs
+    them too); the importer then imports them back for real. Afterwards they are marked
+    synthetic again, so that the next run's generator replaces them: the dataset is the
+    generated one (with new household ids). The change history that the import wrote
+    stays (it is append-only): about one record per row imported, in the bench database.
+    """
+    last_id = _first_households(region, count)
+    where, params = _region_sql(region)
+    where = f"{where} AND id <= %s"
+    params = [*params, last_id]
+    queryset = Household.objects.filter(region_q(region), id__lte=last_id)
+    disclosure = disclosure_for(admin, unmask_requested=True)
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as folder:
+        directory = Path(folder)
+        households_csv = directory / f"{HOUSEHOLD_SHEET}.csv"
+        members_csv = directory / f"{MEMBER_SHEET}.csv"
+        progress("  writing the census CSV pair with the CSV export")
+        _write_text(
+            households_csv,
+            exports.csv_stream(
+                headers=exports.HOUSEHOLD_HEADERS,
+                rows=exports.household_rows(
+                    queryset=queryset, disclosure=disclosure, language="id"
+                ),
+            ),
+        )
+        _write_text(
+            members_csv,
+            exports.csv_stream(
+                headers=exports.MEMBER_HEADERS,
+                rows=exports.member_rows(
+                    queryset=members_for(admin).filter(household_id__in=queryset.values("id")),
+                    disclosure=disclosure,
+                    language="id",
+                ),
+            ),
+        )
+        copy_households = directory / "households_household.csv"
+        copy_members = directory / "households_member.csv"
+        household_columns = ", ".join(
+            "%s, now(), now()" if c == "sumber_data" else c
+            for c in _COPY_HOUSEHOLD_COLUMNS
+            if c not in ("dibuat", "diubah")
+        )
+        with copy_households.open("wb") as sink:
+            households = _copy_out(
+                f"COPY (SELECT {household_columns} FROM households_household "  # noqa: S608 - fixed SQL
+                f"WHERE {where} ORDER BY id) TO STDOUT WITH (FORMAT csv)",
+                [DataSource.IMPORT, *params],
+                sink,
+            )
+        member_columns = ", ".join(
+            f"m.{c}" for c in _COPY_MEMBER_COLUMNS if c not in ("dibuat", "diubah")
+        )
+        with copy_members.open("wb") as sink:
+            members = _copy_out(
+                f"COPY (SELECT {member_columns}, now(), now() FROM households_member m "  # noqa: S608 - fixed SQL
+                f"WHERE m.household_id IN (SELECT id FROM households_household WHERE {where}) "
+                "ORDER BY m.household_id, m.id) TO STDOUT WITH (FORMAT csv)",
+                params,
+                sink,
+            )
+        rows = households + members
+
+        progress(f"  deleting {households:,} households and {members:,} members")
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('desapresisi.history', 'off', true)")
+            cursor.execute(
+                f"WITH gone AS (DELETE FROM households_household WHERE {where} RETURNING id), "  # noqa: S608 - fixed SQL
+                "members AS (DELETE FROM households_member m USING gone "
+                "WHERE m.household_id = gone.id) SELECT count(*) FROM gone",
+                params,
+            )
+        _vacuum()
+
+        progress("  baseline: \\copy of the same rows, rolled back")
+        copies = [
+            ("households_household", _COPY_HOUSEHOLD_COLUMNS, copy_households),
+            ("households_member", _COPY_MEMBER_COLUMNS, copy_members),
+        ]
+        baseline_seconds, baseline_tool = _copy_in_rolled_back(copies)
+        _vacuum()
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT coalesce(max(id), 0) FROM households_household")
+            last_before = cursor.fetchone()[0]
+
+        progress("  import_census")
+        marks: list[tuple[str, float]] = []
+
+        def mark(done: int, total: int, phase: str) -> None:
+            marks.append((phase, time.perf_counter()))
+
+        def run_import():
+            # What `manage.py import_census FILE --members FILE` does, the refresh apart.
+            sheets = census_read(
+                name=households_csv.name,
+                data=households_csv.read_bytes(),
+                members_data=members_csv.read_bytes(),
+            )
+            marks.append(("read", time.perf_counter()))
+            result = census_import(
+                sheets=sheets, dry_run=False, missing_members=KEEP, progress=mark, refresh=False
+            )
+            audit.record(
+                action=AuditAction.IMPORT,
+                rows=result.rows,
+                filters={"file": households_csv.name, "dry_run": False, "benchmark": True},
+                detail=f"manage.py bench: import_census {households_csv.name}",
+            )
+            return result
+
+        with PeakMemory() as memory:
+            started = time.perf_counter()
+            result = run_import()
+            seconds = time.perf_counter() - started
+    if not result.committed:
+        problems = "; ".join(
+            f"{e.sheet} row {e.row} {e.column}: {e.message}" for e in result.errors[:5]
+        )
+        raise RuntimeError(f"the benchmark's import was refused: {problems}")
+    imported = result.counts["households"]["new"], result.counts["members"]["new"]
+    if imported != (households, members):
+        raise RuntimeError(f"imported {imported}, expected {(households, members)}")
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('desapresisi.history', 'off', true)")
+        cursor.execute(
+            "UPDATE households_household SET sumber_data = %s WHERE id > %s AND sumber_data = %s",
+            [DataSource.SYNTHETIC, last_before, DataSource.IMPORT],
+        )
+    progress("  indicator refresh of the imported villages")
+    refresh_seconds, _, _ = timed(indicators_refresh, trace_heap=False)
+
+    phases = _import_phases(started, marks, started + seconds)
+    throughput = baseline_seconds / seconds
+    return Measure(
+        f"import census CSV: {households:,} households",
+        seconds,
+        baseline="psql \\copy of the same rows",
+        baseline_seconds=baseline_seconds,
+        peak_mb=memory.peak_mb,
+        note=f"{rows:,} rows ({households:,} households + {members:,} members), "
+        f"{rows / seconds:,.0f} rows/s vs \\copy {rows / baseline_seconds:,.0f} rows/s: "
+        f"throughput {throughput:.2f}x \\copy (target >= 0.4x); "
+        + ", ".join(f"{name} {_ms(value)}" for name, value in phases.items())
+        + f"; indicator refresh after it {_ms(refresh_seconds)} (not in the time); "
+        "\\copy runs in psql and the server, the importer's upserts in the server",
+        extra={
+            "households": households,
+            "members": members,
+            "rows": rows,
+            "rows_per_second": rows / seconds,
+            "baseline_rows_per_second": rows / baseline_seconds,
+            "throughput_ratio": throughput,
+            "phases": phases,
+            "indicator_refresh_seconds": refresh_seconds,
+            "baseline_tool": baseline_tool,
+            "rss_start_mb": memory.start_mb,
+        },
+    )
+
+
+def _import_phases(
+    started: float, marks: list[tuple[str, float]], ended: float
+) -> dict[str, float]:
+    """Seconds of each phase, from the importer's progress reports: "validate" last comes
+    when validation is done; "upsert" comes before the household upsert, after it, and
+    after the member upsert and the deferred checks; the commit follows."""
+    first: dict[str, float] = {}
+    last: dict[str, float] = {}
+    upserts = [at for phase, at in marks if phase == "upsert"]
+    for phase, at in marks:
+        first.setdefault(phase, at)
+        last[phase] = at
+    if not {"read", "validate"} <= first.keys() or len(upserts) != 3:
+        return {}
+    return {
+        "read": first["read"] - started,
+        "validate": last["validate"] - first["read"],
+        "stage": upserts[0] - last["validate"],
+        "upsert households": upserts[1] - upserts[0],
+        "upsert members": upserts[2] - upserts[1],
+        "commit and audit": ended - upserts[2],
+    }
+
+
+def _vacuum() -> None:
+    """Clean tables for the next step (not possible inside a test's transaction)."""
+    if connection.in_atomic_block:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE) households_household, households_member")
+
+
+def _copy_in_rolled_back(
+    copies: list[tuple[str, list[str], Path]], *, use_psql: bool | None = None
+) -> tuple[float, str]:
+    """Seconds to COPY the files into their tables, deferred checks included, rolled back.
+
+    With the real psql binary and the connection parameters of settings.DATABASES; inside
+    a test's transaction (whose rows no other connection sees) the same COPY statements run
+    on the test's connection instead. Returns (seconds, how)."""
+    psql = shutil.which("psql")
+    if use_psql is None:
+        use_psql = psql is not None and not connection.in_atomic_block
+    elif use_psql and psql is None:
+        raise RuntimeError("psql is not installed (PostgreSQL client)")
+    if not use_psql:
+        with connection.cursor() as cursor:
+            started = time.perf_counter()
+            with transaction.atomic():
+                cursor.execute("SELECT set_config('desapresisi.actor', 'bench-copy', true)")
+                for table, columns, path in copies:
+                    with path.open("rb") as data:
+                        cursor.copy_expert(
+                            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)",
+                            data,
+                        )
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                transaction.set_rollback(True)
+            seconds = time.perf_counter() - started
+        where = "inside a transaction" if psql else "psql not found"
+        return seconds, f"COPY FROM STDIN on the Django connection ({where}), rolled back"
+    script = ["BEGIN;", "SET LOCAL desapresisi.actor = 'bench-copy';"]
+    for table, columns, path in copies:
+        script.append(f"\\copy {table} ({', '.join(columns)}) FROM '{path}' WITH (FORMAT csv)")
+    script += ["SET CONSTRAINTS ALL IMMEDIATE;", "ROLLBACK;"]
+    script_path = copies[0][2].parent / "copy.sql"
+    script_path.write_text("\n".join(script) + "\n", encoding="utf-8")
+    database = connection.settings_dict
+    command = [psql, "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1"]
+    for option, key in (("--host", "HOST"), ("--port", "PORT"), ("--username", "USER")):
+        if database.get(key):
+            command += [option, str(database[key])]
+    command += ["--dbname", database["NAME"], "--file", str(script_path)]
+    environment = dict(os.environ)
+    if database.get("PASSWORD"):
+        environment["PGPASSWORD"] = database["PASSWORD"]
+    started = time.perf_counter()
+    finished = subprocess.run(  # noqa: S603 - our own script, psql from PATH
+        command, env=environment, capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - started
+    if finished.returncode != 0:
+        raise RuntimeError(f"psql failed: {finished.stderr.strip()}")
+    return seconds, "psql \\copy (separate process), rolled back"

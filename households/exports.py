@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import F, QuerySet
+from django.db.models import F, FloatField, Func, QuerySet
 from django.utils import timezone, translation
 from django.utils.datastructures import MultiValueDict
 from openpyxl import Workbook
@@ -109,16 +109,24 @@ def _labelled(row: dict, columns, language: str) -> dict:
     return row
 
 
-# Coordinates keep full precision so that an export imports back without a change.
+def _coordinates(field: str) -> dict:
+    """Latitude and longitude read as numbers by PostgreSQL: building a GEOS point per row
+    took a third of an export's time. Full precision, so an export imports back unchanged."""
+    return {
+        "lintang": Func(F(field), function="ST_Y", output_field=FloatField()),
+        "bujur": Func(F(field), function="ST_X", output_field=FloatField()),
+    }
+
+
 def household_rows(*, queryset: QuerySet, disclosure: Disclosure, language: str) -> Iterator[dict]:
     """Households as export rows (template columns, labels, derived values)."""
     ladder = dict(SanitationLevel.choices)
-    for row in queryset.order_by("id").values(*_HOUSEHOLD_VALUES).iterator(CHUNK_ROWS):
-        point = row.pop("lokasi")
+    values = queryset.order_by("id").values(
+        *(name for name in _HOUSEHOLD_VALUES if name != "lokasi"), **_coordinates("lokasi")
+    )
+    for row in values.iterator(CHUNK_ROWS):
         row = disclose_household(row, disclosure)
         row["kode_desa"] = row.pop("region_id")
-        row["lintang"] = point.y if point else None
-        row["bujur"] = point.x if point else None
         level = row["tangga_sanitasi"]
         row["tangga_sanitasi_label"] = str(ladder[level]) if level is not None else ""
         yield _labelled(row, HOUSEHOLD_COLUMNS, language)
@@ -132,7 +140,7 @@ def member_rows(
         queryset = annotate_age(queryset, None)
     extra = {"no_kk": F("household__no_kk"), "kode_desa": F("household__region_id")}
     if with_location:
-        extra["lokasi"] = F("household__lokasi")
+        extra.update(_coordinates("household__lokasi"))
     values = queryset.order_by("household_id", "hubungan_keluarga", "id").values(
         *_MEMBER_VALUES, **extra
     )
@@ -140,10 +148,6 @@ def member_rows(
         row = disclose_member(row, disclosure)
         if not disclosure.unmasked:
             row["no_kk"] = mask_number(row["no_kk"])
-        if with_location:
-            point = row.pop("lokasi")
-            row["lintang"] = point.y if point else None
-            row["bujur"] = point.x if point else None
         yield _labelled(row, MEMBER_COLUMNS, language)
 
 

@@ -120,7 +120,8 @@ def _coordinates(field: str) -> dict:
 
 def household_rows(*, queryset: QuerySet, disclosure: Disclosure, language: str) -> Iterator[dict]:
     """Households as export rows (template columns, labels, derived values)."""
-    ladder = dict(SanitationLevel.choices)
+    with translation.override(language):  # the rows are read later, in another language
+        ladder = {level: str(label) for level, label in SanitationLevel.choices}
     values = queryset.order_by("id").values(
         *(name for name in _HOUSEHOLD_VALUES if name != "lokasi"), **_coordinates("lokasi")
     )
@@ -128,7 +129,7 @@ def household_rows(*, queryset: QuerySet, disclosure: Disclosure, language: str)
         row = disclose_household(row, disclosure)
         row["kode_desa"] = row.pop("region_id")
         level = row["tangga_sanitasi"]
-        row["tangga_sanitasi_label"] = str(ladder[level]) if level is not None else ""
+        row["tangga_sanitasi_label"] = ladder[level] if level is not None else ""
         yield _labelled(row, HOUSEHOLD_COLUMNS, language)
 
 

@@ -36,7 +36,7 @@ from desapresisi.api import HasPortalRole
 from desapresisi.models import AuditAction, Role
 from villages.models import Level, Region
 
-from . import exports
+from . import csv_sql, exports
 from .api import DisclosureMixin, IndicatorValuesQuery, indicator_values_for_request
 from .filters import HouseholdFilter, MemberFilter
 from .imports import (
@@ -188,10 +188,12 @@ class ExportHouseholds(_NamedExport):
     def build(self, request, fmt, queryset, disclosure, language):
         if fmt == "xlsx":
             return _xlsx_response(request, self.kind, queryset, disclosure, language)
-        rows = exports.household_rows(queryset=queryset, disclosure=disclosure, language=language)
         if fmt == "csv":
-            stream = exports.csv_stream(headers=exports.HOUSEHOLD_HEADERS, rows=rows)
+            stream = csv_sql.household_csv(
+                queryset=queryset, disclosure=disclosure, language=language
+            )
             return StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
+        rows = exports.household_rows(queryset=queryset, disclosure=disclosure, language=language)
         stream = exports.geojson_stream(rows=rows, headers=exports.HOUSEHOLD_HEADERS)
         return StreamingHttpResponse(stream, content_type="application/geo+json")
 
@@ -215,15 +217,12 @@ class ExportMembers(_NamedExport):
     def build(self, request, fmt, queryset, disclosure, language):
         if fmt == "xlsx":
             return _xlsx_response(request, self.kind, queryset, disclosure, language)
-        rows = exports.member_rows(
-            queryset=queryset,
-            disclosure=disclosure,
-            language=language,
-            with_location=fmt == "geojson",
-        )
         if fmt == "csv":
-            stream = exports.csv_stream(headers=exports.MEMBER_HEADERS, rows=rows)
+            stream = csv_sql.member_csv(queryset=queryset, disclosure=disclosure, language=language)
             return StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
+        rows = exports.member_rows(
+            queryset=queryset, disclosure=disclosure, language=language, with_location=True
+        )
         headers = [*exports.MEMBER_HEADERS, "lintang", "bujur"]
         stream = exports.geojson_stream(rows=rows, headers=headers)
         return StreamingHttpResponse(stream, content_type="application/geo+json")

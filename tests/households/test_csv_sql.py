@@ -21,7 +21,8 @@ DISCLOSURES = [
 
 
 def parsed(pieces) -> list[list[str]]:
-    text = "".join(pieces)
+    pieces = list(pieces)
+    text = b"".join(pieces).decode() if isinstance(pieces[0], bytes) else "".join(pieces)
     assert text.startswith("\ufeff")
     return list(csv.reader(io.StringIO(text[1:], newline="")))
 
@@ -79,3 +80,30 @@ def test_masked_numbers_follow_mask_number(awkward):
     column = got[0].index("no_kk")
     numbers = list(Household.objects.order_by("id").values_list("no_kk", flat=True))
     assert [row[column] for row in got[1:]] == [mask_number(number) for number in numbers]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_leaving_mid_export_stops_the_copy(monkeypatch):
+    import threading
+
+    from django.db import transaction
+
+    from households.models import Household as H
+
+    with transaction.atomic():  # a household and its head commit together
+        for _ in range(40):
+            HouseholdFactory(region_id=PENAJAM_KELURAHAN)
+    monkeypatch.setattr(csv_sql, "CHUNK_BYTES", 200)
+    monkeypatch.setattr(csv_sql, "QUEUE_CHUNKS", 1)
+    flushes = []
+    flush = csv_sql._Sink.flush
+    monkeypatch.setattr(csv_sql._Sink, "flush", lambda sink: flushes.append(1) or flush(sink))
+    stream = csv_sql.household_csv(
+        queryset=H.objects.all(), disclosure=Disclosure(names=True, unmasked=False), language="id"
+    )
+    first = [next(stream), next(stream)]
+    assert first[0].startswith("\ufeff".encode()) and first[1]
+    stream.close()  # what Django does when the client disconnects
+    assert not any(thread.name == "csv-copy" for thread in threading.enumerate())
+    assert len(flushes) < 10  # of about 100 chunks in the whole file: it stopped early
+    assert H.objects.count() == 40  # the connection was closed and comes back clean

@@ -64,36 +64,31 @@ def _area_q(codes: list[str], field: str) -> Q:
     return reduce(or_, clauses)
 
 
-def households_for(user, queryset: QuerySet | None = None) -> QuerySet:
-    """The households this user may see (named or as points)."""
-    queryset = Household.objects.all() if queryset is None else queryset
+def _in_areas(user, queryset: QuerySet, field: str) -> QuerySet:
+    """The rows of `queryset` whose village (`field`) lies in the user's areas: all for
+    administrators, none for callers without a role or without areas."""
     if role_of(user) is None:
         return queryset.none()
     codes = areas_of(user)
     if codes is None:
         return queryset
-    return queryset.filter(_area_q(codes, "region__code")) if codes else queryset.none()
+    return queryset.filter(_area_q(codes, field)) if codes else queryset.none()
+
+
+def households_for(user, queryset: QuerySet | None = None) -> QuerySet:
+    """The households this user may see (named or as points)."""
+    queryset = Household.objects.all() if queryset is None else queryset
+    return _in_areas(user, queryset, "region__code")
 
 
 def tile_cells_for(user) -> QuerySet:
     """The map's cluster cells of the households this user may see (same areas)."""
-    queryset = TileCell.objects.all()
-    if role_of(user) is None:
-        return queryset.none()
-    codes = areas_of(user)
-    if codes is None:
-        return queryset
-    return queryset.filter(_area_q(codes, "region__code")) if codes else queryset.none()
+    return _in_areas(user, TileCell.objects.all(), "region__code")
 
 
 def members_for(user, queryset: QuerySet | None = None) -> QuerySet:
     queryset = Member.objects.all() if queryset is None else queryset
-    if role_of(user) is None:
-        return queryset.none()
-    codes = areas_of(user)
-    if codes is None:
-        return queryset
-    return queryset.filter(_area_q(codes, "household__region__code")) if codes else queryset.none()
+    return _in_areas(user, queryset, "household__region__code")
 
 
 def can_view_household_points(user) -> bool:

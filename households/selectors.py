@@ -46,6 +46,11 @@ def area_summaries(*, parent_code: str) -> list[dict]:
 VALUE_COLUMNS = (
     "indicator", "area_code", "area_name", "level", "period", "numerator", "denominator", "value",
 )  # fmt: skip
+# The rollup's fields behind VALUE_COLUMNS, in the same order.
+_VALUE_FIELDS = (
+    "indicator_id", "region_id", "region__name", "region__level", "period", "numerator",
+    "denominator", "value",
+)  # fmt: skip
 _CHILD_LEVEL = {2: Level.KABUPATEN, 5: Level.KECAMATAN, 8: Level.DESA}
 
 # Per request, for a limit the rollup has not stored: the wanted rows, their whole sibling
@@ -109,16 +114,7 @@ def indicator_values_for(
         queryset = queryset.filter(period__in=periods)
     rows = list(
         queryset.order_by("indicator_id", "period", "region_id").values_list(
-            "indicator_id",
-            "region_id",
-            "region__name",
-            "region__level",
-            "period",
-            "numerator",
-            "denominator",
-            "value",
-            "suppressed",
-            "suppression_limit",
+            *_VALUE_FIELDS, "suppressed", "suppression_limit"
         )
     )
     _check_indicator_codes(indicators, {row[0] for row in rows})
@@ -137,17 +133,7 @@ def indicator_values_for(
 
 
 def _live_suppression(queryset, limit: int) -> list[tuple]:
-    wanted = queryset.order_by().values_list(
-        "indicator_id",
-        "region_id",
-        "region__name",
-        "region__level",
-        "period",
-        "numerator",
-        "denominator",
-        "value",
-        "region__parent_id",
-    )
+    wanted = queryset.order_by().values_list(*_VALUE_FIELDS, "region__parent_id")
     try:
         wanted_sql, wanted_params = wanted.query.sql_with_params()
     except EmptyResultSet:

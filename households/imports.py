@@ -34,7 +34,7 @@ from desapresisi.audit import actor_label
 from desapresisi.db import copy_rows
 from desapresisi.masking import mask_number
 from villages.models import Level, Region
-from villages.selectors import kecamatan_of_identity_prefix
+from villages.selectors import kecamatan_of_identity_prefix, province_of_identity_prefix
 
 from . import codebook as cb
 from .indicators import indicators_refresh
@@ -646,21 +646,38 @@ def _check_issuing_kecamatan(
 ) -> None:
     """The first 6 digits of a NIK or No. KK: the kecamatan where it was issued.
 
-    A prefix that is no kecamatan of Indonesia is a typing error. A real kecamatan other
-    than the household's is only a warning: digits 1-6 are the kecamatan of registration,
-    not of residence, a NIK is kept for life when its holder moves, and a family card is
-    not reissued for every move either."""
+    A prefix whose first 2 digits are no province is a typing error. A kecamatan missing
+    from the current Kemendagri list is a warning, not an error: it may be a typing error,
+    but also a code retired since the number was issued (a NIK is kept for life; the
+    kabupaten that left Kalimantan Timur for Kalimantan Utara in 2012 left codes such as
+    64.04 behind, which the current list no longer has), and refusing it would lock that
+    household out. A real
+    kecamatan other than the household's is a warning too: digits 1-6 are the kecamatan of
+    registration, not of residence, and a family card is not reissued for every move."""
     prefix = identity[:6]
     issued_in = kecamatan_of_identity_prefix().get(prefix)
-    if issued_in is None:
+    if issued_in is None and province_of_identity_prefix(prefix) is None:
         v.error(
             sheet,
             number,
             column,
             mask_number(identity),
-            f"6 digit awal {label} ({prefix}) bukan kode kecamatan Kemendagri mana pun; "
-            f"periksa pengetikannya. / The first 6 digits of the {label} ({prefix}) are not "
-            "a Kemendagri kecamatan code; check how it was typed.",
+            f"{label} berawalan {prefix}: {prefix[:2]} bukan kode provinsi Kemendagri; "
+            f"periksa pengetikannya. / The {label} begins {prefix}: {prefix[:2]} is not a "
+            "Kemendagri province code; check how it was typed.",
+        )
+        return
+    if issued_in is None:
+        v.warn(
+            sheet,
+            number,
+            column,
+            mask_number(identity),
+            f"6 digit awal {label} ({prefix}) tidak ada dalam daftar kecamatan Kemendagri "
+            f"terkini: salah ketik, atau kode lama yang sudah diganti (mis. Kalimantan Utara "
+            f"sebelum 2012); periksa. / The first 6 digits of the {label} ({prefix}) are not "
+            "in the current Kemendagri kecamatan list: a typing error, or an old code since "
+            "replaced (e.g. Kalimantan Utara before 2012); check it.",
         )
         return
     if home and prefix != home[:8].replace(".", ""):

@@ -212,6 +212,17 @@ NATIONAL_CODES_FILE = Path(__file__).resolve().parent / "data" / "wilayah_indone
 
 
 @functools.cache
+def _national_names() -> dict[str, dict[str, str]]:
+    """Names of the provinces, kabupaten and kecamatan of the national code list, by code."""
+    names: dict[str, dict[str, str]] = {"province": {}, "kabupaten": {}, "kecamatan": {}}
+    with NATIONAL_CODES_FILE.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["level"] in names:
+                names[row["level"]][row["code"]] = row["name"]
+    return names
+
+
+@functools.cache
 def kecamatan_of_identity_prefix() -> dict[str, str]:
     """Every kecamatan of Indonesia by the 6 digits a NIK or No. KK begins with
     (`640901` -> "Penajam, Kabupaten Penajam Paser Utara").
@@ -220,15 +231,13 @@ def kecamatan_of_identity_prefix() -> dict[str, str]:
     from the Region table, which usually holds one kabupaten: people registered anywhere
     in Indonesia live in PPU.
     """
-    kabupaten: dict[str, str] = {}
-    kecamatan: dict[str, str] = {}
-    with NATIONAL_CODES_FILE.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            if row["level"] == "kabupaten":
-                kabupaten[row["code"]] = row["name"]
-            elif row["level"] == "kecamatan":
-                kecamatan[row["code"]] = row["name"]
+    names = _national_names()
     return {
-        code.replace(".", ""): f"{name}, {kabupaten.get(code[:5], code[:5])}"
-        for code, name in kecamatan.items()
+        code.replace(".", ""): f"{name}, {names['kabupaten'].get(code[:5], code[:5])}"
+        for code, name in names["kecamatan"].items()
     }
+
+
+def province_of_identity_prefix(prefix: str) -> str | None:
+    """The province a NIK or No. KK prefix names (its first 2 digits), or None."""
+    return _national_names()["province"].get(prefix[:2])

@@ -160,19 +160,24 @@ def disclosure_for(user, *, unmask_requested: bool) -> Disclosure:
     return Disclosure(names=can_view_names(user), unmasked=unmask_requested)
 
 
-def disclose_household(row: dict, disclosure: Disclosure) -> dict:
+# What a caller without names (`Disclosure.names` false) never gets: identity number first.
+HOUSEHOLD_NAMED_FIELDS = ("no_kk", "alamat")
+MEMBER_NAMED_FIELDS = ("nik", "nama")
+
+
+def _disclose(row: dict, disclosure: Disclosure, named: tuple[str, str]) -> dict:
+    identity = named[0]
     if not disclosure.names:
-        row["no_kk"] = None
-        row["alamat"] = None
+        for field in named:
+            row[field] = None
     elif not disclosure.unmasked:
-        row["no_kk"] = mask_number(row.get("no_kk"))
+        row[identity] = mask_number(row.get(identity))
     return row
+
+
+def disclose_household(row: dict, disclosure: Disclosure) -> dict:
+    return _disclose(row, disclosure, HOUSEHOLD_NAMED_FIELDS)
 
 
 def disclose_member(row: dict, disclosure: Disclosure) -> dict:
-    if not disclosure.names:
-        row["nik"] = None
-        row["nama"] = None
-    elif not disclosure.unmasked:
-        row["nik"] = mask_number(row.get("nik"))
-    return row
+    return _disclose(row, disclosure, MEMBER_NAMED_FIELDS)

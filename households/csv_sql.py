@@ -24,7 +24,7 @@ from django.db import connection
 from django.db.models import F, QuerySet
 from django.utils import translation
 
-from desapresisi.access import Disclosure
+from desapresisi.access import HOUSEHOLD_NAMED_FIELDS, MEMBER_NAMED_FIELDS, Disclosure
 
 from . import codebook as cb
 from .exports import (
@@ -203,7 +203,7 @@ def household_csv(*, queryset: QuerySet, disclosure: Disclosure, language: str) 
                 line,
                 column,
                 sources[column.name],
-                hidden=not disclosure.names and column.name in ("no_kk", "alamat"),
+                hidden=not disclosure.names and column.name in HOUSEHOLD_NAMED_FIELDS,
                 masked=not disclosure.unmasked,
                 language=language,
             )
@@ -235,7 +235,7 @@ def member_csv(*, queryset: QuerySet, disclosure: Disclosure, language: str) -> 
                 line,
                 column,
                 f"t.{column.name}",
-                hidden=not disclosure.names and column.name in ("nik", "nama"),
+                hidden=not disclosure.names and column.name in MEMBER_NAMED_FIELDS,
                 masked=not disclosure.unmasked,
                 language=language,
             )

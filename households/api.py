@@ -26,6 +26,7 @@ from rest_framework.response import Response
 
 from desapresisi import audit
 from desapresisi.access import (
+    PRECISE_DECIMALS,
     can_edit_household,
     disclose_household,
     disclose_member,
@@ -335,7 +336,9 @@ class MemberDetail(DisclosureMixin, GenericAPIView):
         return members_for(self.request.user)
 
     def member(self, request, pk: int, disclosure) -> dict:
-        filterset = MemberFilter(request.query_params, queryset=self.get_queryset())
+        filterset = MemberFilter(
+            request.query_params, queryset=self.get_queryset(), request=request
+        )
         if not filterset.is_valid():
             raise serializers.ValidationError(filterset.errors)
         queryset = annotate_age(self.get_queryset(), filterset.form.cleaned_data.get("age_at"))
@@ -522,11 +525,17 @@ def _area_only(cleaned: dict) -> bool:
     )
 
 
+def _snap_decimals(user) -> int | None:
+    """Symbols of the caller's tiles at the precision it may see points at."""
+    decimals = disclosure_for(user, unmask_requested=False).coordinate_decimals
+    return None if decimals == PRECISE_DECIMALS else decimals
+
+
 def _cells_tile(user, region: str | None, z: int, x: int, y: int) -> bytes:
     cells = tile_cells_for(user)
     if region:
         cells = cells.filter(region_q(region, field="region__code"))
-    return cluster_tile(cells=cells, z=z, x=x, y=y)
+    return cluster_tile(cells=cells, z=z, x=x, y=y, snap_decimals=_snap_decimals(user))
 
 
 class HouseholdTile(GenericAPIView):
@@ -550,14 +559,22 @@ class HouseholdTile(GenericAPIView):
             # household filter would cost more than the tile itself.
             tile = _cells_tile(request.user, request.query_params.get("region"), z, x, y)
         else:
-            filterset = HouseholdFilter(request.query_params, queryset=households_for(request.user))
+            filterset = HouseholdFilter(
+                request.query_params, queryset=households_for(request.user), request=request
+            )
             if not filterset.is_valid():
                 raise serializers.ValidationError(filterset.errors)
             cleaned = filterset.form.cleaned_data
             if z <= CLUSTER_MAX_ZOOM and _area_only(cleaned):
                 tile = _cells_tile(request.user, cleaned.get("region"), z, x, y)
             else:
-                tile = household_tile(queryset=filterset.qs, z=z, x=x, y=y)
+                tile = household_tile(
+                    queryset=filterset.qs,
+                    z=z,
+                    x=x,
+                    y=y,
+                    snap_decimals=_snap_decimals(request.user),
+                )
         response = HttpResponse(tile, content_type="application/vnd.mapbox-vector-tile")
         # Tiles depend on the caller's scope: never shared by a proxy.
         response["Cache-Control"] = "private, max-age=60"

@@ -234,9 +234,9 @@ def export_queryset(*, kind: str, user, query) -> QuerySet:
     `query` is the request's query parameters (a QueryDict or a MultiValueDict); invalid
     filters raise DRF's ValidationError, as in the lists."""
     if kind == ExportKind.HOUSEHOLDS:
-        filterset = HouseholdFilter(query, queryset=households_for(user))
+        filterset = HouseholdFilter(query, queryset=households_for(user), user=user)
     elif kind == ExportKind.MEMBERS:
-        filterset = MemberFilter(query, queryset=members_for(user))
+        filterset = MemberFilter(query, queryset=members_for(user), user=user)
     else:
         raise ValueError(f"unknown export kind {kind!r}")
     if not filterset.is_valid():

@@ -670,3 +670,174 @@ def test_check_deploy_is_clean_in_production_mode(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+# --- the disclosure policy: hidden fields are neither shown nor filterable ------------------
+
+from desapresisi.access import (  # noqa: E402  (kept beside the tests that use it)
+    COARSE_DECIMALS,
+    HOUSEHOLD_NAMED_FIELDS,
+    MEMBER_NAMED_FIELDS,
+)
+from households.filters import HouseholdFilter, MemberFilter  # noqa: E402
+
+HIDDEN = set(HOUSEHOLD_NAMED_FIELDS + MEMBER_NAMED_FIELDS)
+
+
+def hidden_parameters(filterset_class, ordering_fields):
+    """Every filter of the set on a field the official may not see, and an ordering on
+    each such field: taken from the filter set, so a new filter is covered by itself."""
+    params = [
+        name
+        for name, filter_ in filterset_class.base_filters.items()
+        if filter_.field_name.split("__")[-1] in HIDDEN
+    ]
+    return params + [f"ordering=-{field}" for field in ordering_fields if field in HIDDEN]
+
+
+LIST_ROUTES = {
+    # route: (filter set, fields it may sort on, who may call it at all)
+    "/api/v1/households/": (HouseholdFilter, ["no_kk", "id"], "any"),
+    "/api/v1/members/": (MemberFilter, ["nama", "tanggal_lahir", "id"], "any"),
+    "/api/v1/exports/households.csv": (HouseholdFilter, ["no_kk"], "export"),
+    "/api/v1/exports/members.csv": (MemberFilter, ["nama"], "export"),
+}
+TILE_ROUTES = ["/api/v1/tiles/households/16/{x}/{y}.pbf", "/api/v1/tiles/households/10/{x}/{y}.pbf"]
+
+
+def _values_of(world):
+    household, member = world["a"]["household"], world["a"]["member"]
+    return {
+        "no_kk": household.no_kk,
+        "alamat": household.alamat or "x",
+        "rw": household.rw or "001",
+        "rt": household.rt or "001",
+        "nik": member.nik,
+        "nama": member.nama,
+        "tanggal_lahir": member.tanggal_lahir.isoformat(),
+    }
+
+
+def _expected_for_hidden_filter(role: str, who: str) -> str:
+    if role in ("anonymous", "norole"):
+        return DENIED
+    if who == "export" and role not in ("analyst", "analyst_waru", "admin"):
+        return DENIED
+    return "refused" if role == "official" else OK
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_permission_matrix_of_filters_on_hidden_fields(role, world, client):
+    """Filters and orderings on a field are for callers who may see it; others get 400
+    naming the parameter, for every list, tile and export route."""
+    user = None if role == "anonymous" else world["personas"][role]
+    if user is not None:
+        client.force_login(user)
+    values = _values_of(world)
+    _z, x, y = tile_of(world["a"]["household"].lokasi)
+    cases = []
+    for route, (filterset_class, ordering, who) in LIST_ROUTES.items():
+        for param in hidden_parameters(filterset_class, ordering):
+            cases.append((route, param, who))
+    for route in TILE_ROUTES:
+        z = int(route.split("/")[5])
+        _z, x, y = tile_of(world["a"]["household"].lokasi, z)
+        for param in hidden_parameters(HouseholdFilter, ["no_kk"]):
+            cases.append((route.format(x=x, y=y), param, "any"))
+    assert len(cases) >= 12
+    failures = []
+    for route, param, who in cases:
+        if "=" in param:
+            query = param
+        else:
+            field = HouseholdFilter.base_filters.get(param) or MemberFilter.base_filters[param]
+            query = f"{param}={values[field.field_name.split('__')[-1]]}"
+        response = client.get(f"{route}?{query}")
+        expected = _expected_for_hidden_filter(role, who)
+        if expected == "refused":
+            name = query.split("=")[0]
+            ok = (
+                response.status_code == 400
+                and name in response.json()["error"]["fields"]
+            )
+            got = "refused" if ok else f"status {response.status_code}"
+        else:
+            got = classify(response)
+        if got != expected:
+            failures.append(f"{role} GET {route}?{query}: expected {expected}, got {got}")
+    assert failures == []
+
+
+def test_official_gets_no_rt_rw_birth_date_or_precise_point(world, as_user):
+    household = world["a"]["household"]
+    Household.objects.filter(pk=household.pk).update(rw="004", rt="012")
+    client = as_user(world["personas"]["official"])
+    body = client.get(f"/api/v1/households/{household.pk}/").json()
+    assert body["rw"] is None and body["rt"] is None and body["dusun"] == household.dusun
+    assert all(m["tanggal_lahir"] is None and m["umur"] is not None for m in body["members"])
+    lon, lat = body["lokasi"]
+    assert (lon, lat) == (
+        round(household.lokasi.x, COARSE_DECIMALS),
+        round(household.lokasi.y, COARSE_DECIMALS),
+    )
+    listed = client.get("/api/v1/households/?format=geojson").json()["features"]
+    assert all(
+        len(str(c).split(".")[-1]) <= COARSE_DECIMALS
+        for f in listed
+        for c in f["geometry"]["coordinates"]
+    )
+    members = client.get("/api/v1/members/").json()["results"]
+    assert members and all(m["tanggal_lahir"] is None for m in members)
+    # Roles with names see it all.
+    client = as_user(world["personas"]["analyst"])
+    body = client.get(f"/api/v1/households/{household.pk}/").json()
+    assert (body["rw"], body["rt"]) == ("004", "012")
+    assert body["lokasi"] == [round(household.lokasi.x, 6), round(household.lokasi.y, 6)]
+
+
+def test_official_bbox_answers_no_finer_than_the_rounded_point(world, as_user):
+    """A tiny box around the exact point finds the household exactly when a box around
+    its rounding cell would: shrinking boxes cannot locate it more precisely."""
+    point = world["a"]["household"].lokasi
+    client = as_user(world["personas"]["official"])
+
+    def found(min_x, min_y, max_x, max_y):
+        response = client.get(f"/api/v1/households/?bbox={min_x},{min_y},{max_x},{max_y}")
+        assert response.status_code == 200
+        return {row["id"] for row in response.json()["results"]}
+
+    tiny = 1e-6
+    household = world["a"]["household"].pk
+    assert household in found(point.x - tiny, point.y - tiny, point.x + tiny, point.y + tiny)
+    # A tiny box elsewhere in the same rounding cell finds it too.
+    cx, cy = round(point.x, COARSE_DECIMALS), round(point.y, COARSE_DECIMALS)
+    assert household in found(cx - tiny, cy - tiny, cx + tiny, cy + tiny)
+    # The analyst's boxes are exact.
+    client = as_user(world["personas"]["analyst"])
+    at_the_centre = abs(point.x - cx) < tiny and abs(point.y - cy) < tiny
+    assert (household in found(cx - tiny, cy - tiny, cx + tiny, cy + tiny)) == at_the_centre
+
+
+def test_official_tile_points_sit_on_the_coarse_grid(world, as_user):
+    import mapbox_vector_tile
+
+    from households.tiles import tile_bounds
+
+    point = world["a"]["household"].lokasi
+    z, x, y = tile_of(point, 16)
+    west, south, east, north = tile_bounds(z, x, y)
+
+    def position(persona):
+        client = as_user(world["personas"][persona])
+        content = client.get(f"/api/v1/tiles/households/{z}/{x}/{y}.pbf").content
+        (feature,) = mapbox_vector_tile.decode(content)["households"]["features"]
+        px, py = feature["geometry"]["coordinates"]
+        # Back to degrees (linear within one z16 tile is precise to centimetres).
+        return west + (east - west) * px / 4096, south + (north - south) * py / 4096
+
+    official = position("official")
+    analyst = position("analyst")
+    snapped = (round(point.x, COARSE_DECIMALS), round(point.y, COARSE_DECIMALS))
+    step = (east - west) / 4096 * 2  # two tile pixels
+    assert abs(official[0] - snapped[0]) < step and abs(official[1] - snapped[1]) < step
+    assert abs(analyst[0] - point.x) < step and abs(analyst[1] - point.y) < step

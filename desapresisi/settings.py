@@ -163,6 +163,16 @@ DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# In PostgreSQL, so that every web worker and host shares what is kept here: the request
+# counts of the API's rate limits (desapresisi/throttling.py). `manage.py createcachetable`
+# (run by scripts/setup) makes the table.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "desapresisi_cache",
+    }
+}
+
 # Sessions end after a working day and with the browser; cookies are not readable by JS.
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -270,6 +280,14 @@ REST_FRAMEWORK = {
     "ALLOWED_VERSIONS": ["v1"],
     "DEFAULT_VERSION": "v1",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_CLASSES": ["desapresisi.throttling.PortalRateThrottle"],
+    # Per account (its API token) or, for visitors, per address. See desapresisi/throttling.py.
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("THROTTLE_ANON", "600/min"),
+        "api": env_str("THROTTLE_API", "600/min"),
+        "imports": env_str("THROTTLE_IMPORTS", "30/hour"),
+        "exports": env_str("THROTTLE_EXPORTS", "120/hour"),
+    },
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
@@ -327,6 +345,7 @@ CONTENT_SECURITY_POLICY = {
 SMALL_CELL_THRESHOLD = env_int("SMALL_CELL_THRESHOLD", 3)
 # How many reverse proxies in front of the portal add X-Forwarded-For (0: none trusted).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
 if TRUSTED_PROXY_COUNT:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT

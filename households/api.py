@@ -543,6 +543,8 @@ class HouseholdTile(GenericAPIView):
     Accepts every filter of the household list."""
 
     permission_classes = [IsAuthenticated, HasPortalRole]
+    # A map asks for tiles by the dozen; they hold no names (desapresisi/throttling.py).
+    throttle_scopes = {"*": None}
 
     filterset_class = HouseholdFilter
     queryset = Household.objects.none()

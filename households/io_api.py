@@ -130,6 +130,7 @@ def _wants_page(request) -> bool:
 
 class _NamedExport(DisclosureMixin, GenericAPIView):
     permission_classes = [IsAuthenticated, CanExportNamed]
+    throttle_scopes = {"GET": "exports"}
     queryset = Household.objects.none()
     kind = ""
 
@@ -489,6 +490,8 @@ class ImportList(GenericAPIView):
     """GET: the caller's import jobs. POST: upload a census file (dry run by default)."""
 
     permission_classes = [IsAuthenticated, HasPortalRole, CanImport]
+    # Uploads and commits, not the polling of a job's progress.
+    throttle_scopes = {"POST": "imports"}
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     queryset = ImportJob.objects.none()
     serializer_class = ImportUpload
@@ -533,6 +536,8 @@ class ImportDetail(GenericAPIView):
     saves a validated dry run (re-checked against the database as it is now)."""
 
     permission_classes = [IsAuthenticated, HasPortalRole, CanImport]
+    # Uploads and commits, not the polling of a job's progress.
+    throttle_scopes = {"POST": "imports"}
     parser_classes = [JSONParser, FormParser]
     queryset = ImportJob.objects.none()
     serializer_class = ImportAction

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import get_language
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.filters import OrderingFilter
@@ -26,6 +26,8 @@ from rest_framework.response import Response
 
 from desapresisi import audit
 from desapresisi.access import (
+    HOUSEHOLD_NAMED_FIELDS,
+    MEMBER_NAMED_FIELDS,
     PRECISE_DECIMALS,
     can_edit_household,
     disclose_household,
@@ -75,6 +77,8 @@ class HouseholdDoc(serializers.ModelSerializer):
     class Meta:
         model = Household
         exclude = ["dibuat", "diubah"]
+        # null for callers who may not see them (desapresisi.access, the disclosure policy)
+        extra_kwargs = {name: {"allow_null": True} for name in HOUSEHOLD_NAMED_FIELDS}
 
 
 class MemberDoc(serializers.ModelSerializer):
@@ -85,6 +89,7 @@ class MemberDoc(serializers.ModelSerializer):
     class Meta:
         model = Member
         exclude = ["dibuat", "diubah"]
+        extra_kwargs = {name: {"allow_null": True} for name in MEMBER_NAMED_FIELDS}
 
 
 class HouseholdDetailDoc(HouseholdDoc):
@@ -493,10 +498,24 @@ class Codebook(GenericAPIView):
     @extend_schema(
         summary="Kode jawaban (codebook)",
         responses={
-            200: inline_serializer(
-                "Codebook",
-                {"variable": serializers.ListField(child=serializers.DictField())},
-            )
+            # A raw schema: one key per variable (fasilitas_bab, ...), not a fixed field.
+            200: {
+                "type": "object",
+                "description": "Per variabel (mis. fasilitas_bab), kode-kodenya dengan labelnya.",
+                "additionalProperties": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["code", "label_id", "label_en", "source"],
+                        "properties": {
+                            "code": {"type": "integer"},
+                            "label_id": {"type": "string"},
+                            "label_en": {"type": "string"},
+                            "source": {"type": "string"},
+                        },
+                    },
+                },
+            }
         },
     )
     def get(self, request, *args, **kwargs):

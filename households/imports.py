@@ -28,11 +28,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.utils.translation import gettext as _
 
-from desapresisi.access import can_import
+from desapresisi import audit
+from desapresisi.access import areas_of, can_import, role_of
 from desapresisi.audit import actor_label
 from desapresisi.db import copy_rows
 from desapresisi.masking import mask_number
+from desapresisi.models import AuditAction, Role
 from villages.models import Level, Region
 from villages.selectors import kecamatan_of_identity_prefix, province_of_identity_prefix
 
@@ -348,6 +351,9 @@ class _Validator:
         self.warnings: list[RowError] = []
         self.bad_rows: dict[str, set[int]] = defaultdict(set)
         self.villages = set(Region.objects.filter(level=Level.DESA).values_list("code", flat=True))
+        self.scope = import_scope(user) if check_access else None
+        # Rows naming a number stored outside the caller's rights (audited, never detailed).
+        self.elsewhere: list[dict] = []
 
     def error(self, sheet: str, row: int | None, column: str, value: str, message: str) -> None:
         self.errors.append(RowError(sheet, row, column, value, message))
@@ -732,6 +738,24 @@ def _check_birth(v: _Validator, number: int, row: dict, household: dict | None) 
         )
 
 
+def import_scope(user) -> list[str] | None:
+    """Villages whose stored households this caller may change by import: None for every
+    village (the command line, administrators), else the villages `can_import` allows."""
+    if user is None or role_of(user) == Role.ADMIN:
+        return None
+    return [code for code in (areas_of(user) or []) if can_import(user, code)]
+
+
+NEUTRAL_ELSEWHERE = "Nomor ini sudah terdaftar di wilayah lain; hubungi admin kabupaten."
+
+
+def _elsewhere(v: _Validator, sheet: str, number: int, column: str, identity: str) -> None:
+    """A stored number outside the caller's rights: one message that names no place and no
+    other record, so that the answer cannot tell where (or whose) it is."""
+    v.error(sheet, number, column, mask_number(identity), _(NEUTRAL_ELSEWHERE))
+    v.elsewhere.append({"sheet": sheet, "row": number, "column": column})
+
+
 def _against_database(
     v: _Validator,
     *,
@@ -739,41 +763,46 @@ def _against_database(
     members: list[tuple[int, dict]],
     missing_members: str,
 ) -> list[dict]:
-    """Checks against stored rows; returns the members missing from the file."""
+    """Checks against stored rows; returns the members missing from the file.
+
+    The caller's scope is part of every query: a stored row outside it contributes one
+    flag (in scope or not) and nothing else, so no name, number, count or village code of
+    another area can reach the answer, the job row or the audit trail."""
+    scope = v.scope
     kks = list(households)
     niks = [row["nik"] for _n, row in members if row["nik"]]
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT no_kk, region_id FROM households_household WHERE no_kk = ANY(%s)", [kks]
+            "SELECT no_kk, (%s::text[] IS NULL OR region_id = ANY(%s::text[])) "
+            "FROM households_household WHERE no_kk = ANY(%s)",
+            [scope, scope, kks],
         )
-        existing = dict(cursor.fetchall())
+        kk_in_scope = dict(cursor.fetchall())
         cursor.execute(
-            "SELECT m.nik, h.no_kk FROM households_member m "
+            "SELECT m.nik, CASE WHEN %s::text[] IS NULL OR h.region_id = ANY(%s::text[]) "
+            "THEN h.no_kk END FROM households_member m "
             "JOIN households_household h ON h.id = m.household_id WHERE m.nik = ANY(%s)",
-            [niks],
+            [scope, scope, niks],
         )
         nik_home = dict(cursor.fetchall())
+        mine = [kk for kk, in_scope in kk_in_scope.items() if in_scope]
         cursor.execute(
             "SELECT h.no_kk, m.nik, m.nama, m.hubungan_keluarga FROM households_member m "
             "JOIN households_household h ON h.id = m.household_id WHERE h.no_kk = ANY(%s) "
             "ORDER BY h.no_kk, m.nik",
-            [kks],
+            [mine],
         )
         stored_members = cursor.fetchall()
-    for kk, region in existing.items():
-        number, _row = households[kk]
-        if v.check_access and not can_import(v.user, region):
-            v.error(
-                HOUSEHOLD_SHEET,
-                number,
-                "no_kk",
-                mask_number(kk),
-                f"No. KK ini sudah terdaftar di desa {region} yang bukan wewenang Anda. / "
-                f"This No. KK is registered in village {region}, outside your rights.",
-            )
+    for kk, in_scope in kk_in_scope.items():
+        if not in_scope:
+            _elsewhere(v, HOUSEHOLD_SHEET, households[kk][0], "no_kk", kk)
     for number, row in members:
-        home = nik_home.get(row["nik"])
-        if home is not None and home != row["no_kk"]:
+        if row["nik"] not in nik_home:
+            continue
+        home = nik_home[row["nik"]]
+        if home is None:
+            _elsewhere(v, MEMBER_SHEET, number, "nik", row["nik"])
+        elif home != row["no_kk"]:
             v.error(
                 MEMBER_SHEET,
                 number,
@@ -1095,6 +1124,16 @@ def census_import(
     for unit, sheet in (("households", HOUSEHOLD_SHEET), ("members", MEMBER_SHEET)):
         counts[unit]["warnings"] = sum(1 for w in validator.warnings if w.sheet == sheet)
     regions = sorted({row["kode_desa"] for _n, row in households_rows if row["kode_desa"]})
+    if validator.elsewhere:
+        # Someone probed (or mistyped) numbers registered where they have no rights: the
+        # answer says nothing about them, the trail says it happened and where in the file.
+        audit.record(
+            action=AuditAction.ACCESS_DENIED,
+            user=user,
+            rows=len(validator.elsewhere),
+            filters={"import_rows": validator.elsewhere[:MAX_STORED_ERRORS]},
+            detail="import: numbers registered outside the caller's area",
+        )
     if commit and refresh:
         report(0, 1, "refresh")
         indicators_refresh()

@@ -552,3 +552,115 @@ def test_command_imports_xlsx_and_csv(tmp_path):
     call_command("import_census", str(hh), "--members", str(mm), stdout=out)
     assert Household.objects.count() == 1
     assert AuditEntry.objects.filter(action=AuditAction.IMPORT).exists()
+
+
+# --- records of other villages (issue 11, items 1 and 2) ----------------------------------------
+
+NEUTRAL = "Nomor ini sudah terdaftar di wilayah lain; hubungi admin kabupaten."
+
+
+def _village_b_families():
+    """Two stored households of desa B: one whose No. KK the file names, one whose member's
+    NIK it reuses; each with members the file never mentions."""
+    named = HouseholdFactory(region_id=BABULU_DESA, head__nama="Rahasia Kepala Satu")
+    MemberFactory(household=named, nama="Rahasia Anak Satu", jenis_kelamin=2)
+    other = HouseholdFactory(region_id=BABULU_DESA, head__nama="Rahasia Kepala Dua")
+    reused = MemberFactory(household=other, nama="Rahasia Anak Dua")
+    return named, other, reused
+
+
+def test_operator_upload_naming_other_village_records_returns_nothing_about_them(personas, as_user):
+    from desapresisi.masking import mask_number
+    from villages.models import Region
+
+    named, other, reused = _village_b_families()
+    hidden_members = list(Member.objects.filter(household__in=[named, other]))
+    # Desa A's own family, one member of which carries the NIK stored in B's second family,
+    # and desa B's first No. KK declared as a household of A with a new head only.
+    households, members = family()
+    members[1].update(nik=reused.nik, tanggal_lahir=reused.tanggal_lahir.isoformat(),
+                      jenis_kelamin="1")  # fmt: skip
+    households.append(household(named.no_kk, seed=2))
+    members.append(member(named.no_kk, 30))
+    client = as_user(personas["operator_a"])
+    answer = upload(client, xlsx(households, members)).json()
+    job = ImportJob.objects.get(pk=answer["id"])
+
+    stored_row = {
+        "errors": job.errors, "warnings": job.warnings, "counts": job.counts,
+        "missing_members": job.missing_members, "message": job.message,
+    }  # fmt: skip
+    audit_rows = list(AuditEntry.objects.values("filters", "detail"))
+    forbidden = [BABULU_DESA, Region.objects.get(code=BABULU_DESA).name, mask_number(other.no_kk)]
+    for stored in hidden_members:
+        forbidden.append(stored.nama)
+        if stored.nik != reused.nik:  # the file itself names this one
+            forbidden.append(mask_number(stored.nik))
+    for text in (str(answer), str(stored_row), str(audit_rows)):
+        for secret in forbidden:
+            assert secret not in text, (secret, text)
+    for source in (answer, stored_row):
+        assert source["missing_members"] == []
+        assert source["counts"]["members"]["missing"] == 0
+        assert source["counts"]["households"] == {
+            "total": 2, "rejected": 1, "new": 1, "updated": 0, "unchanged": 0,
+            # from the digits typed: B's No. KK was issued in Babulu, not in Penajam
+            "warnings": 1,
+        }  # fmt: skip
+        assert source["counts"]["members"]["rejected"] == 1
+        assert source["counts"]["members"]["updated"] == 0
+        assert source["message"] == ""
+    assert job.status == ImportStatus.REJECTED
+    problems = {(e["sheet"], e["row"], e["column"]): e for e in answer["errors"]}
+    assert problems[("rumah_tangga", 3, "no_kk")]["message"] == NEUTRAL
+    assert problems[("anggota", 3, "nik")]["message"] == NEUTRAL
+    assert problems[("anggota", 3, "nik")]["value"] == mask_number(reused.nik)
+    assert Member.objects.get(pk=reused.pk).household_id == other.pk
+
+
+def test_number_registered_outside_the_callers_area_is_one_neutral_audited_message(personas):
+    named, _other, reused = _village_b_families()
+    households, members = family()
+    members[1].update(nik=reused.nik, tanggal_lahir=reused.tanggal_lahir.isoformat(),
+                      jenis_kelamin="1")  # fmt: skip
+    households.append(household(named.no_kk, seed=2))
+    members.append(member(named.no_kk, 30))
+    result = run(households, members, user=personas["operator_a"], dry_run=True)
+    neutral = [e for e in result.errors if e.message == NEUTRAL]
+    assert [(e.sheet, e.row, e.column) for e in neutral] == [
+        ("rumah_tangga", 3, "no_kk"),
+        ("anggota", 3, "nik"),
+    ]
+    assert not any("KK lain" in m or "desa 64" in m for m in messages(result))
+    denied = AuditEntry.objects.get(action=AuditAction.ACCESS_DENIED)
+    assert denied.user == personas["operator_a"] and denied.rows == 2
+    assert denied.filters == {"import_rows": [
+        {"sheet": "rumah_tangga", "row": 3, "column": "no_kk"},
+        {"sheet": "anggota", "row": 3, "column": "nik"},
+    ]}  # fmt: skip
+
+
+@pytest.mark.parametrize("caller", ["admin", None])
+def test_callers_with_rights_in_both_villages_keep_the_precise_message(personas, caller):
+    from desapresisi.masking import mask_number
+
+    _named, other, reused = _village_b_families()
+    households, members = family()
+    members[1].update(nik=reused.nik, tanggal_lahir=reused.tanggal_lahir.isoformat(),
+                      jenis_kelamin="1")  # fmt: skip
+    result = run(households, members, user=personas.get(caller), dry_run=True)
+    (error,) = [e for e in result.errors if e.column == "nik"]
+    assert "KK lain" in error.message and mask_number(other.no_kk) in error.message
+    assert not AuditEntry.objects.filter(action=AuditAction.ACCESS_DENIED).exists()
+
+
+def test_operator_sees_missing_members_of_own_village_only(personas):
+    own = HouseholdFactory(region_id=PENAJAM_KELURAHAN)
+    MemberFactory(household=own, nama="Anggota Sendiri")
+    households = [household(own.no_kk)]
+    members = [member(own.no_kk, 40)]
+    result = run(households, members, user=personas["operator_a"], dry_run=True, missing="remove")
+    assert sorted(m["nama"] for m in result.missing_members) == sorted(
+        Member.objects.filter(household=own).values_list("nama", flat=True)
+    )
+    assert result.counts["members"]["missing"] == 2

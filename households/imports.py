@@ -115,6 +115,10 @@ MEMBER_COLUMNS = [
 ]
 REQUIRED_CODED = {"jenis_kelamin", "hubungan_keluarga"}
 
+
+def _required(column: Column) -> bool:
+    return column.required or column.name in REQUIRED_CODED
+
 # Columns of the tables, in staging order (the staging tables carry the same names).
 _HOUSEHOLD_DB = [
     "no_kk", "region_id", "dusun", "rw", "rt", "alamat", "lokasi", "tanggal_survei",
@@ -299,6 +303,15 @@ _TRUE = {"1", "ya", "y", "true", "t", "benar"}
 _FALSE = {"0", "tidak", "n", "false", "f", "salah", "tdk"}
 
 
+_LONG_DIGITS = re.compile(r"[0-9]{11,}")
+
+
+def mask_digits(text: str) -> str:
+    """Every identity-length run of digits in `text` masked as the portal masks NIK/KK
+    (a mangled cell such as 6409010903850001.0 keeps its shape, not its digits)."""
+    return _LONG_DIGITS.sub(lambda match: mask_number(match.group()), text)
+
+
 def _identity_problem(text: str, label: str) -> str | None:
     if re.fullmatch(r"[0-9]{16}", text):
         return None
@@ -311,7 +324,8 @@ def _identity_problem(text: str, label: str) -> str | None:
         )
     if _FLOAT_TEXT.match(text):
         return (
-            f"{label} tersimpan sebagai angka desimal ({text}). Format kolom sebagai Teks. / "
+            f"{label} tersimpan sebagai angka desimal ({mask_digits(text)}). Format kolom "
+            "sebagai Teks. / "
             f"The {label} was stored as a decimal number. Format the column as Text."
         )
     if re.fullmatch(r"[0-9]{1,15}", text):
@@ -326,12 +340,29 @@ def _identity_problem(text: str, label: str) -> str | None:
 
 def _mangled_message(label: str, raw: str) -> str:
     return (
-        f"Sel {label} berisi angka, bukan teks ({raw}): Excel menyimpan angka 16 digit "
-        "sebagai 6.40901E+15 dan membulatkan digit terakhirnya. Format kolom sebagai Teks dan "
-        f"ketik ulang. / The {label} cell holds a number, not text: Excel stores 16-digit "
+        f"Sel {label} berisi angka, bukan teks ({mask_digits(raw)}): Excel menyimpan angka "
+        "16 digit sebagai 6.40901E+15 dan membulatkan digit terakhirnya. Format kolom sebagai "
+        f"Teks dan ketik ulang. / The {label} cell holds a number, not text: Excel stores 16-digit "
         "numbers as 6.40901E+15 and rounds their last digits. Format the column as Text and "
         "re-enter it."
     )
+
+
+# A spreadsheet runs a cell beginning with one of these as a formula (OWASP "CSV
+# injection"). A lone character ("-" for "none") is no formula and is not flagged; tab and
+# CR are stripped from the edges of every cell on reading, so they never reach the tables.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _coded_hint(column: Column) -> str:
+    """A label typed where its code belongs: the message lists every code with its label."""
+    entries = [
+        entry for entry in cb.codebook()[column.variable] if entry.code not in column.exclude
+    ]
+    listed = ", ".join(f"{entry.code} = {entry.label()}" for entry in entries)
+    return _("Isi dengan kode angka, bukan teks. Kode yang berlaku: %(codes)s.") % {
+        "codes": listed
+    }
 
 
 def _parse_date(text: str) -> dt.date | None:
@@ -365,7 +396,12 @@ class _Validator:
         self.warnings.append(RowError(sheet, row, column, value, message))
 
     def headers(self, sheet: SheetRows, columns: list[Column]) -> bool:
-        missing = [column.name for column in columns if column.name not in sheet.headers]
+        # An optional column left out of the file reads as empty, like an empty cell.
+        missing = [
+            column.name
+            for column in columns
+            if _required(column) and column.name not in sheet.headers
+        ]
         if missing:
             self.error(
                 sheet.name,
@@ -380,12 +416,13 @@ class _Validator:
     def cell(self, sheet: SheetRows, number: int, row: dict, column: Column) -> Any:
         text = row.get(column.name, "")
         name = column.name
+        shown = mask_digits(text) if column.kind in ("kk", "nik") else text
 
         def fail(message: str) -> None:
-            self.error(sheet.name, number, name, text, message)
+            self.error(sheet.name, number, name, shown, message)
 
         if text == "":
-            if column.required or name in REQUIRED_CODED:
+            if _required(column):
                 fail("Wajib diisi. / Required.")
             if column.kind == "bool":
                 return False
@@ -418,6 +455,18 @@ class _Validator:
                     f"Too long (max. {column.max_length} characters)."
                 )
                 return None
+            if len(text) > 1 and text[0] in FORMULA_PREFIXES:
+                self.warn(
+                    sheet.name,
+                    number,
+                    name,
+                    text,
+                    _(
+                        "Kolom %(column)s diawali %(char)s: aplikasi lembar kerja dapat "
+                        "menjalankannya sebagai rumus. Periksa isinya."
+                    )
+                    % {"column": name, "char": repr(text[0])},
+                )
             return text
         if column.kind == "date":
             value = _parse_date(text)
@@ -428,7 +477,13 @@ class _Validator:
             try:
                 value = int(text)
             except ValueError:
-                fail("Harus berupa bilangan bulat. / Must be a whole number.")
+                if column.kind == "coded":
+                    fail(_coded_hint(column))
+                else:
+                    fail("Harus berupa bilangan bulat. / Must be a whole number.")
+                return None
+            if column.kind == "int" and not -32768 <= value <= 32767:
+                fail(_("Angka di luar rentang yang mungkin."))
                 return None
             if column.kind == "coded" and value not in cb.codes(
                 column.variable, exclude=column.exclude
@@ -965,6 +1020,7 @@ def _write(
     keep: bool,
     actor: str,
     progress: Progress,
+    check_deferred: bool = True,
 ) -> dict[str, int]:
     """Stage and upsert; rolled back unless `keep`. Returns the write counts.
 
@@ -1001,8 +1057,11 @@ def _write(
         hh_new, hh_updated = _upsert_households(cursor)
         progress(len(households), total, "upsert")
         m_new, m_updated = _upsert_members(cursor)
-        # Deferred checks (one head per household) run now, so a dry run catches them too.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        # Deferred checks (one head per household) run now, so a dry run catches them too;
+        # not when rows were already rejected: the rollback is certain, and the check would
+        # only repeat, without a row number, what a rejected member row already says.
+        if check_deferred:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         progress(total, total, "upsert")
         if not keep:
             transaction.set_rollback(True)
@@ -1098,6 +1157,7 @@ def census_import(
                 keep=commit,
                 actor=actor_label(user) or "import_census",
                 progress=report,
+                check_deferred=not validator.errors,
             )
         except DatabaseError as exc:
             # Nothing was written (the transaction rolled back). With rejected rows this
@@ -1109,7 +1169,7 @@ def census_import(
                 "",
                 "",
                 "Basis data menolak impor; tidak ada yang disimpan. / The database refused the "
-                f"import; nothing was saved. ({str(exc).splitlines()[0]})",
+                f"import; nothing was saved. ({mask_digits(str(exc).splitlines()[0])})",
             )
     if written:
         for unit in ("households", "members"):

@@ -408,11 +408,11 @@ def test_csv_encodings_and_delimiters_are_detected(encoding, delimiter):
 def test_missing_headers_are_named():
     households, _members = family()
     for row in households:
-        row.pop("lantai")
+        row.pop("tanggal_survei")
     workbook = Workbook()
     workbook.remove(workbook.active)
     sheet = workbook.create_sheet("rumah_tangga")
-    headers = [h for h in HH_HEADERS if h != "lantai"]
+    headers = [h for h in HH_HEADERS if h != "tanggal_survei"]
     sheet.append(headers)
     sheet.append([households[0][h] for h in headers])
     sheet = workbook.create_sheet("anggota")
@@ -420,7 +420,7 @@ def test_missing_headers_are_named():
     buffer = io.BytesIO()
     workbook.save(buffer)
     result = census_import(sheets=census_read(name="x.xlsx", data=buffer.getvalue()))
-    assert any("lantai" in m for m in messages(result))
+    assert any("tanggal_survei" in m for m in messages(result))
 
 
 # --- access, API, jobs, command ----------------------------------------------------------------
@@ -664,3 +664,89 @@ def test_operator_sees_missing_members_of_own_village_only(personas):
         Member.objects.filter(household=own).values_list("nama", flat=True)
     )
     assert result.counts["members"]["missing"] == 2
+
+
+# --- smaller import findings of issue 11 ----------------------------------------------------
+
+
+def _workbook_without(hh_dropped=(), m_dropped=()) -> bytes:
+    households, members = family()
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, headers, rows, dropped in (
+        ("rumah_tangga", HH_HEADERS, households, hh_dropped),
+        ("anggota", M_HEADERS, members, m_dropped),
+    ):
+        kept = [h for h in headers if h not in dropped]
+        sheet = workbook.create_sheet(title)
+        sheet.append(kept)
+        for row in rows:
+            sheet.append([row[h] for h in kept])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def test_missing_optional_columns_read_as_empty():
+    data = _workbook_without(
+        hh_dropped=("lantai", "alamat", "penerima_pkh"), m_dropped=("pekerjaan",)
+    )
+    result = census_import(sheets=census_read(name="x.xlsx", data=data), dry_run=False)
+    assert result.committed, messages(result)
+    stored = Household.objects.get()
+    assert stored.lantai is None and stored.alamat == "" and stored.penerima_pkh is False
+    assert set(Member.objects.values_list("pekerjaan", flat=True)) == {""}
+
+
+def test_missing_required_column_is_named_as_required_and_only_it():
+    data = _workbook_without(hh_dropped=("tanggal_survei", "lantai"))
+    result = census_import(sheets=census_read(name="x.xlsx", data=data))
+    (error,) = result.errors
+    assert (error.sheet, error.row, error.column) == ("rumah_tangga", 1, "tanggal_survei")
+    assert "wajib" in error.message and "lantai" not in error.message
+
+
+def test_head_with_an_invalid_nik_gives_one_error_with_its_row_and_no_full_kk():
+    households, members = family()
+    members[0]["nik"] = "64090109038"
+    result = run(households, members, dry_run=True)
+    assert [(e.sheet, e.row, e.column) for e in result.errors] == [("anggota", 2, "nik")]
+    assert result.errors[0].value == "640901*9038"
+    assert all("6409010101250001" not in str(e.as_dict()) for e in result.errors)
+
+
+def test_identity_numbers_in_numeric_cells_are_masked_in_messages_and_values():
+    households, members = family()
+    result = run(households, members, numeric_nik=True, dry_run=True)
+    errors = [e for e in result.errors if e.column == "nik"]
+    assert len(errors) == 2 == len(result.errors)
+    for error, row in zip(errors, members, strict=True):
+        assert row["nik"] not in error.message and row["nik"] not in error.value
+        assert error.value == f"{row['nik'][:6]}******{row['nik'][-4:]}"
+        assert error.value in error.message
+
+
+def test_label_typed_instead_of_a_code_lists_the_valid_codes_with_labels():
+    households, members = family()
+    households[0]["kepemilikan_rumah"] = "Milik sendiri"
+    result = run(households, members, dry_run=True)
+    (message,) = messages(result, "kepemilikan_rumah")
+    assert "1 = Milik sendiri" in message and "2 = " in message
+
+
+def test_text_that_a_spreadsheet_would_run_as_a_formula_is_a_warning_with_row_and_column():
+    households, members = family()
+    households[0]["alamat"] = '=HYPERLINK("http://x","klik")'
+    members[1]["nama"] = "@SUM(1+1)"
+    members[0]["pekerjaan"] = "-"  # a lone dash means "none"
+    # CSV: in an XLSX written by openpyxl a text beginning with "=" becomes a formula cell.
+    sheets = census_read(
+        name="rt.csv",
+        data=csv_bytes(HH_HEADERS, households),
+        members_data=csv_bytes(M_HEADERS, members),
+    )
+    result = census_import(sheets=sheets, dry_run=False)
+    assert result.committed, messages(result)
+    found = [(w.sheet, w.row, w.column) for w in result.warnings]
+    assert found == [("rumah_tangga", 2, "alamat"), ("anggota", 3, "nama")]
+    assert all("rumus" in w.message for w in result.warnings)

@@ -119,6 +119,7 @@ REQUIRED_CODED = {"jenis_kelamin", "hubungan_keluarga"}
 def _required(column: Column) -> bool:
     return column.required or column.name in REQUIRED_CODED
 
+
 # Columns of the tables, in staging order (the staging tables carry the same names).
 _HOUSEHOLD_DB = [
     "no_kk", "region_id", "dusun", "rw", "rt", "alamat", "lokasi", "tanggal_survei",
@@ -360,9 +361,7 @@ def _coded_hint(column: Column) -> str:
         entry for entry in cb.codebook()[column.variable] if entry.code not in column.exclude
     ]
     listed = ", ".join(f"{entry.code} = {entry.label()}" for entry in entries)
-    return _("Isi dengan kode angka, bukan teks. Kode yang berlaku: %(codes)s.") % {
-        "codes": listed
-    }
+    return _("Isi dengan kode angka, bukan teks. Kode yang berlaku: %(codes)s.") % {"codes": listed}
 
 
 def _parse_date(text: str) -> dt.date | None:

@@ -750,3 +750,130 @@ def test_text_that_a_spreadsheet_would_run_as_a_formula_is_a_warning_with_row_an
     found = [(w.sheet, w.row, w.column) for w in result.warnings]
     assert found == [("rumah_tangga", 2, "alamat"), ("anggota", 3, "nama")]
     assert all("rumus" in w.message for w in result.warnings)
+
+
+# --- limits: memory of small files (issue 11, item 5) -------------------------------------------
+
+
+def _csv_pair(households, members) -> list:
+    return census_read(
+        name="rt.csv",
+        data=csv_bytes(HH_HEADERS, households),
+        members_data=csv_bytes(M_HEADERS, members),
+    )
+
+
+def test_headers_are_checked_before_any_row_is_read():
+    import inspect
+
+    households, members = family()
+    headers = [h for h in HH_HEADERS if h != "tanggal_survei"]
+    sheets = census_read(
+        name="rt.csv",
+        data=csv_bytes(headers, households * 50),
+        members_data=csv_bytes(M_HEADERS, members),
+    )
+    result = census_import(sheets=sheets)
+    assert [e.column for e in result.errors] == ["tanggal_survei"]
+    assert result.counts["households"]["total"] == 0
+    assert all(inspect.getgeneratorstate(s.rows) == inspect.GEN_CREATED for s in sheets)
+
+
+def test_row_limit_is_a_file_error_naming_the_limit(settings):
+    settings.IMPORT_MAX_ROWS = 3
+    households, members = [], []
+    for index in range(4):
+        kk = f"64090101012500{index + 1:02d}"
+        h, m = family(kk, base=10 * index + 1, seed=index + 1)
+        households += h
+        members += m
+    sheets = _csv_pair(households, members)
+    with pytest.raises(imports.ImportFileError, match="3") as caught:
+        census_import(sheets=sheets, dry_run=False)
+    assert "rumah_tangga" in str(caught.value) and "batas" in str(caught.value)
+    assert Household.objects.count() == 0
+
+
+def test_xlsx_declaring_more_rows_than_the_limit_is_refused_before_reading(settings):
+    settings.IMPORT_MAX_ROWS = 1
+    with pytest.raises(imports.ImportFileError, match="anggota"):
+        census_read(name="x.xlsx", data=xlsx(*family()))
+
+
+def test_overlong_cell_is_a_file_error_naming_row_column_and_limit(settings):
+    settings.IMPORT_MAX_CELL_CHARS = 50
+    households, members = family()
+    members[1]["pekerjaan"] = "x" * 51
+    for sheets in (
+        _csv_pair(households, members),
+        [*census_read(name="x.xlsx", data=xlsx(households, members))],
+    ):
+        with pytest.raises(imports.ImportFileError) as caught:
+            census_import(sheets=sheets)
+        message = str(caught.value)
+        assert "anggota" in message and "baris 3" in message and "pekerjaan" in message
+        assert "50" in message
+
+
+def _with_part(data: bytes, name: str, payload: bytes) -> bytes:
+    """The workbook with one more part, compressed as a zip bomb would be."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == name:
+                content = payload
+            target.writestr(info.filename, content)
+        if name not in source.namelist():
+            target.writestr(name, payload)
+    return buffer.getvalue()
+
+
+def test_xlsx_with_one_huge_shared_string_is_refused_before_openpyxl_reads_it(settings):
+    settings.IMPORT_MAX_SHARED_STRINGS_BYTES = 1024 * 1024
+    huge = (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
+        b'uniqueCount="1"><si><t>' + b"A" * (2 * 1024 * 1024) + b"</t></si></sst>"
+    )
+    data = _with_part(xlsx(*family()), "xl/sharedStrings.xml", huge)
+    assert len(data) < 64 * 1024  # small on the wire
+    with pytest.raises(imports.ImportFileError, match="sharedStrings"):
+        census_read(name="x.xlsx", data=data)
+
+
+def test_zip_bomb_is_refused_by_its_declared_uncompressed_size(settings):
+    settings.IMPORT_MAX_UNCOMPRESSED_BYTES = 4 * 1024 * 1024
+    data = _with_part(xlsx(*family()), "xl/media/padding.bin", bytes(8 * 1024 * 1024))
+    assert len(data) < 64 * 1024
+    with pytest.raises(imports.ImportFileError, match="IMPORT_MAX_UNCOMPRESSED_BYTES"):
+        census_read(name="x.xlsx", data=data)
+
+
+def test_small_upload_that_inflates_beyond_the_request_bound_goes_to_the_worker(
+    personas, as_user, settings
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    inflated = _with_part(xlsx(*family()), "xl/media/padding.bin", bytes(8 * 1024 * 1024))
+    assert len(inflated) < imports.SYNC_MAX_BYTES < imports.work_bytes(inflated)
+    response = upload(as_user(personas["operator_a"]), inflated)
+    assert response.status_code == 202
+    assert ImportJob.objects.get(pk=response.json()["id"]).status == ImportStatus.VALIDATED
+    small = upload(as_user(personas["operator_a"]), xlsx(*family()))
+    assert small.status_code == 201
+
+
+def test_a_file_limit_hit_while_reading_rejects_the_job_with_its_message(
+    personas, as_user, settings
+):
+    settings.IMPORT_MAX_CELL_CHARS = 50
+    households, members = family()
+    households[0]["alamat"] = "x" * 51
+    job = upload(as_user(personas["operator_a"]), xlsx(households, members)).json()
+    assert job["status"] == ImportStatus.REJECTED
+    assert "alamat" in job["message"] and "50" in job["message"]
+    assert job["error_count"] == 1

@@ -184,6 +184,15 @@ X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+# Census import limits (README, "Census import"): rows per sheet, characters per cell,
+# bytes an XLSX may inflate to (all parts; the shared strings, which openpyxl holds in
+# memory whole, on their own), and the parsing size up to which an upload is processed in
+# the request rather than by the background worker.
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1_000_000)
+IMPORT_MAX_CELL_CHARS = env_int("IMPORT_MAX_CELL_CHARS", 1000)
+IMPORT_MAX_UNCOMPRESSED_BYTES = env_int("IMPORT_MAX_UNCOMPRESSED_BYTES", 512 * 1024 * 1024)
+IMPORT_MAX_SHARED_STRINGS_BYTES = env_int("IMPORT_MAX_SHARED_STRINGS_BYTES", 64 * 1024 * 1024)
+IMPORT_SYNC_MAX_BYTES = env_int("IMPORT_SYNC_MAX_BYTES", 4 * 1024 * 1024)
 # Named-record XLSX exports of more rows than this (households, or members) are built by
 # the background worker instead of in the request; the caller polls the job and downloads
 # the file from it. CSV and GeoJSON stream in constant memory and never need a job.

@@ -917,9 +917,10 @@ def _bench_import(region: str, admin, count: int, progress: Callable[[str], None
 def _import_phases(
     started: float, marks: list[tuple[str, float]], ended: float
 ) -> dict[str, float]:
-    """Seconds of each phase, from the importer's progress reports: "validate" last comes
-    when validation is done; "upsert" comes before the household upsert, after it, and
-    after the member upsert and the deferred checks; the commit follows."""
+    """Seconds of each phase, from the importer's progress reports: "read" is the headers
+    (rows are streamed), "validate" reads, validates and COPYs the rows chunk by chunk,
+    "stage" the checks over all rows in SQL; "upsert" comes before the household upsert,
+    after it, and after the member upsert and the deferred checks; the commit follows."""
     first: dict[str, float] = {}
     last: dict[str, float] = {}
     upserts = [at for phase, at in marks if phase == "upsert"]

@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -561,17 +562,22 @@ class ImportDetail(GenericAPIView):
         job = self.job(request, pk)
         if job.user_id != request.user.pk:
             raise PermissionDenied("Hanya pengunggahnya. / Only the uploader.")
-        if job.status != ImportStatus.VALIDATED or not job.dry_run:
+        # One conditional UPDATE decides: PostgreSQL re-checks the WHERE on the row a
+        # concurrent commit has just changed, so of two simultaneous commits one wins and
+        # the other sees 0 rows (a read-then-write let both through and run it twice).
+        claimed = ImportJob.objects.filter(
+            pk=job.pk, user=request.user, status=ImportStatus.VALIDATED, dry_run=True
+        ).update(dry_run=False, status=ImportStatus.QUEUED, progress_percent=0)
+        job.refresh_from_db()
+        if not claimed and not job.dry_run:
+            raise NotReady(_("Uji coba ini sudah disimpan atau sedang disimpan."))
+        if not claimed:
             raise serializers.ValidationError(
                 {
                     "action": "Hanya uji coba tanpa kesalahan yang dapat disimpan. / "
                     "Only a dry run without errors can be committed."
                 }
             )
-        ImportJob.objects.filter(pk=job.pk).update(
-            dry_run=False, status=ImportStatus.QUEUED, progress_percent=0
-        )
-        job.refresh_from_db()
         queued = import_job_start(job=job)
         job.refresh_from_db()
         return Response(_job_row(request, job), status=202 if queued else 200)

@@ -1,5 +1,5 @@
-"""Import progress while the write transaction runs, seen from another session, and a
-crash inside that transaction.
+"""Import progress while the write transaction runs, seen from another session, a crash
+inside that transaction, and two concurrent commits of one dry run.
 
 These tests need committed data (another connection must see the job row), so they use
 the transactional database, whose teardown empties every table: the PPU regions are put
@@ -103,3 +103,64 @@ def test_crash_inside_the_write_transaction_leaves_no_rows_and_a_failed_job(monk
     assert "nothing was saved" in job.message and "RuntimeError" in job.message
     assert list(Household.objects.values_list("pk", flat=True)) == [existing.pk]
     assert Member.objects.exclude(household=existing).count() == 0
+
+
+def _waiting_on_locks() -> int:
+    return outside(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        [],
+    )[0]
+
+
+def test_two_concurrent_commits_of_one_dry_run_run_it_once_and_the_second_gets_409(personas):
+    import threading
+    import time
+
+    from django.test import Client
+
+    from desapresisi.models import AuditAction, AuditEntry
+
+    operator = personas["operator_a"]
+    job = imports.import_job_create(user=operator, file_name="sensus.xlsx", data=xlsx(*family()))
+    imports.import_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == ImportStatus.VALIDATED
+    answers: list[int] = []
+
+    def commit() -> None:
+        try:
+            client = Client(HTTP_HOST="127.0.0.1")
+            client.force_login(operator)
+            response = client.post(
+                f"/api/v1/imports/{job.pk}/", {"action": "commit"}, content_type="application/json"
+            )
+            answers.append(response.status_code)
+        finally:
+            connection.close()
+
+    # A third session holds the job row, so that both requests are inside their commit
+    # step at the same moment: each has read the job and waits to write it.
+    holder = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute("SELECT 1 FROM households_importjob WHERE id = %s FOR UPDATE", [job.pk])
+            threads = [threading.Thread(target=commit) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            deadline = time.monotonic() + 20
+            while _waiting_on_locks() < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert _waiting_on_locks() == 2
+            cursor.execute("COMMIT")
+        for thread in threads:
+            thread.join(60)
+    finally:
+        holder.close()
+    assert sorted(answers) == [200, 409]
+    job.refresh_from_db()
+    assert job.status == ImportStatus.DONE
+    commits = AuditEntry.objects.filter(action=AuditAction.IMPORT, filters__committed=True)
+    assert commits.count() == 1
+    assert Household.objects.count() == 1 and Member.objects.count() == 2

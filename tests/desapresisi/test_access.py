@@ -603,8 +603,28 @@ def test_login_is_rate_limited(personas, client, settings):
     token = client.post(
         "/api/v1/auth/token/", {"username": "analis-uji", "password": "x-test-pass-1"}
     )
-    assert token.status_code in (400, 429)  # refused even with the right password
-    assert "token" not in token.json()
+    assert token.status_code == 429  # refused even with the right password
+    assert token.json()["error"]["code"] == "locked_out"
+
+
+def test_token_endpoint_answers_429_in_the_error_format_under_lockout(personas, client, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    url = "/api/v1/auth/token/"
+    wrong = {"username": "analis-uji", "password": "salah"}
+    first = client.post(url, wrong)
+    assert first.status_code == 400 and first.json()["error"]["code"] == "invalid"
+    client.post(url, wrong)
+    client.post(url, wrong)  # the third failure locks the account, through the API alone
+    for password in ("salah", "x-test-pass-1"):
+        locked = client.post(url, {"username": "analis-uji", "password": password})
+        assert locked.status_code == 429
+        error = locked.json()["error"]
+        assert error["status"] == 429 and error["code"] == "locked_out"
+        assert "dikunci sementara" in error["message"] and "token" not in locked.json()
+        assert int(locked["Retry-After"]) == int(settings.AXES_COOLOFF_TIME.total_seconds())
+    # Another account from the same address is not locked out by this one.
+    other = client.post(url, {"username": "pejabat-uji", "password": "x-test-pass-1"})
+    assert other.status_code == 200 and other.json()["token"]
 
 
 def test_login_page_signs_in_a_role_user(personas, client):

@@ -116,11 +116,17 @@ RULES = {
     "api:export-job-download": lambda role, target: (
         HIDDEN if role in ("analyst", "analyst_waru", "admin") else DENIED
     ),
+    # POST only (GET answers 405 past the permission check); who may retry which job is
+    # tested in tests/households/test_jobs.py.
+    "api:export-job-retry": lambda role, target: (
+        HIDDEN if role in ("analyst", "analyst_waru", "admin") else DENIED
+    ),
     "api:export-village-profile": public,  # aggregates only, suppressed likewise
     "api:import-template": public,
     "api:import-list": any_role,  # GET lists the caller's own jobs
     # Jobs are the uploader's (administrators see all); none exists with the test's id.
     "api:import-detail": lambda role, target: DENIED if role in ("anonymous", "norole") else HIDDEN,
+    "api:import-retry": lambda role, target: DENIED if role in ("anonymous", "norole") else HIDDEN,
     # Anonymous visitors are redirected to /masuk/ (the matrix counts any 302 outside an
     # URL containing "login" as an answer); test_imports checks the redirect itself.
     "import-page": public,

@@ -129,7 +129,7 @@ def _worker() -> subprocess.Popen:
     }
     command = [sys.executable, "manage.py", "db_worker", "--batch", "--no-startup-delay",
                "--no-reload", "--interval", "0.1", "--verbosity", "0"]  # fmt: skip
-    return subprocess.Popen(
+    return subprocess.Popen(  # noqa: S603 - our own manage.py
         command, cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
 

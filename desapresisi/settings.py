@@ -84,10 +84,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "django_tasks",
-    "django_tasks_db",
     "desapresisi",
     "villages",
     "households",
+    # After households, whose db_worker (the same worker, which first fails the jobs of a
+    # worker that died) must win over the one of this package.
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -204,6 +206,16 @@ EXPORT_ROOT = BASE_DIR / env_str("EXPORT_ROOT", ".local/exports")
 EXPORT_RETENTION_HOURS = env_int("EXPORT_RETENTION_HOURS", 24)
 if EXPORT_RETENTION_HOURS < 1:
     raise ImproperlyConfigured("EXPORT_RETENTION_HOURS must be at least 1.")
+# A running import or export job holds a lease that its process renews; when the lease
+# lapses (or the process is gone from this host) the job is failed and may be retried.
+JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 60)
+if JOB_LEASE_SECONDS < 2:
+    raise ImproperlyConfigured("JOB_LEASE_SECONDS must be at least 2.")
+# Uploads (personal data) of dry runs and failed imports are kept this long for a commit
+# or a retry, then deleted; a rejected file is deleted at once.
+IMPORT_UPLOAD_RETENTION_HOURS = env_int("IMPORT_UPLOAD_RETENTION_HOURS", 24)
+if IMPORT_UPLOAD_RETENTION_HOURS < 1:
+    raise ImproperlyConfigured("IMPORT_UPLOAD_RETENTION_HOURS must be at least 1.")
 
 # Background jobs (large census imports and XLSX exports) queue in PostgreSQL: no extra
 # server. The worker is `manage.py db_worker` (started by scripts/run). django-tasks 0.12

@@ -395,11 +395,18 @@ def export_job_run(*, job_id: int) -> None:
 
     The owner's role, access scope and right to unmask are those of now, not of the
     request: a right withdrawn meanwhile fails the job instead of being used."""
+    from .jobs import Heartbeat, lease_fields
+
     claimed = ExportJob.objects.filter(pk=job_id, status=ExportStatus.QUEUED).update(
-        status=ExportStatus.RUNNING, started=timezone.now()
+        status=ExportStatus.RUNNING, started=timezone.now(), **lease_fields()
     )
     if not claimed:
         return  # already run (a task delivered twice) or given up on by the cleaner
+    with Heartbeat(ExportJob, job_id):
+        _export_job_build(job_id)
+
+
+def _export_job_build(job_id: int) -> None:
     job = ExportJob.objects.select_related("user").get(pk=job_id)
     user = job.user
     partial: Path | None = None

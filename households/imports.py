@@ -1546,17 +1546,25 @@ def import_job_run(*, job_id: int) -> None:
     """Run a stored job (in the request, or in the background worker) and record the
     outcome on it, with its progress visible to pollers throughout (`_JobProgress`)."""
     from .io_models import ImportJob, ImportStatus
+    from .jobs import Heartbeat, lease_fields
 
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
+        status=ImportStatus.RUNNING, **lease_fields()
+    )
+    if not claimed:
+        return  # run already (a task delivered twice), or failed or expired meanwhile
     job = ImportJob.objects.select_related("user").get(pk=job_id)
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING)
     progress = _JobProgress(job.pk)
     try:
-        _import_job_execute(job, progress)
+        with Heartbeat(ImportJob, job.pk):
+            _import_job_execute(job, progress)
     finally:
         progress.close()
 
 
 def _import_job_execute(job, progress: _JobProgress) -> None:
+    from django.utils import timezone
+
     from desapresisi import audit
     from desapresisi.models import AuditAction
 
@@ -1582,14 +1590,20 @@ def _import_job_execute(job, progress: _JobProgress) -> None:
             errors=[RowError("", None, "", "", str(exc)).as_dict()],
             error_count=1,
             progress_percent=100,
+            # A rejected file is of no further use; it is personal data.
+            file_data=None,
+            members_file_data=None,
+            finished=timezone.now(),
         )
         return
     except Exception as exc:
+        # The upload stays (IMPORT_UPLOAD_RETENTION_HOURS) for a retry.
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportStatus.FAILED,
             message=f"Kesalahan tak terduga; tidak ada yang disimpan. / Unexpected error; "
             f"nothing was saved. ({type(exc).__name__})",
             progress_phase="",
+            finished=timezone.now(),
         )
         raise
     if result.committed:
@@ -1610,9 +1624,11 @@ def _import_job_execute(job, progress: _JobProgress) -> None:
         "progress_rows": result.rows,
         "progress_total": result.rows,
         "progress_phase": "",
+        "finished": timezone.now(),
     }
-    if result.committed:
-        # The data now lives in the tables; the upload itself is personal data to drop.
+    if result.committed or status == ImportStatus.REJECTED:
+        # Committed, the data now lives in the tables; rejected, the file must be fixed
+        # and uploaded again. Either way the upload is personal data to drop.
         updates.update(file_data=None, members_file_data=None)
     ImportJob.objects.filter(pk=job.pk).update(**updates)
     audit.record(

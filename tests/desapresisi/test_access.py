@@ -12,6 +12,7 @@ import math
 import re
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -115,11 +116,17 @@ RULES = {
     "api:export-job-download": lambda role, target: (
         HIDDEN if role in ("analyst", "analyst_waru", "admin") else DENIED
     ),
+    # POST only (GET answers 405 past the permission check); who may retry which job is
+    # tested in tests/households/test_jobs.py.
+    "api:export-job-retry": lambda role, target: (
+        HIDDEN if role in ("analyst", "analyst_waru", "admin") else DENIED
+    ),
     "api:export-village-profile": public,  # aggregates only, suppressed likewise
     "api:import-template": public,
     "api:import-list": any_role,  # GET lists the caller's own jobs
     # Jobs are the uploader's (administrators see all); none exists with the test's id.
     "api:import-detail": lambda role, target: DENIED if role in ("anonymous", "norole") else HIDDEN,
+    "api:import-retry": lambda role, target: DENIED if role in ("anonymous", "norole") else HIDDEN,
     # Anonymous visitors are redirected to /masuk/ (the matrix counts any 302 outside an
     # URL containing "login" as an answer); test_imports checks the redirect itself.
     "import-page": public,
@@ -423,6 +430,107 @@ def test_audit_log_and_history_are_append_only(world):
         cursor.execute("DELETE FROM desapresisi_changerecord")
 
 
+def _role(cursor, *, execute_pause: bool = False) -> str:
+    """A role like a production web role (or, with `execute_pause`, a maintenance role
+    that is granted the pause): no superuser, not the tables' owner, the privileges the web
+    app needs on every table. Created inside the test's transaction, so it is rolled back."""
+    name = f"uji_{uuid.uuid4().hex[:12]}"
+    cursor.execute(f"CREATE ROLE {name} NOLOGIN NOSUPERUSER NOCREATEROLE NOBYPASSRLS")
+    cursor.execute(f"GRANT USAGE ON SCHEMA public TO {name}")
+    cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {name}")
+    cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {name}")
+    if execute_pause:
+        cursor.execute(
+            f"GRANT EXECUTE ON FUNCTION desapresisi_maintenance.history_pause(text) TO {name}"
+        )
+    return name
+
+
+def _history_of(cursor, household_id: int) -> list[tuple[str, str]]:
+    cursor.execute(
+        'SELECT "table", action FROM desapresisi_changerecord WHERE household_id = %s ORDER BY id',
+        [household_id],
+    )
+    return cursor.fetchall()
+
+
+def test_web_role_cannot_switch_the_history_off(world):
+    household = world["a"]["household"]
+    before = ChangeRecord.objects.filter(household_id=household.pk).count()
+    attempts = {
+        "set_config": "SELECT set_config('desapresisi.history', 'off', true)",
+        "set local": "SET LOCAL desapresisi.history = 'off'",
+        "pause function": "SELECT desapresisi_maintenance.history_pause('web')",
+        "pause table": "INSERT INTO desapresisi_maintenance.history_pause (txid, reason) "
+        "VALUES (txid_current(), 'web')",
+        "disable triggers": "ALTER TABLE households_household DISABLE TRIGGER USER",
+        "replica role": "SET LOCAL session_replication_role = replica",
+    }
+    refused = []
+    with connection.cursor() as cursor:
+        web = _role(cursor)
+        cursor.execute(f"SET LOCAL ROLE {web}")
+        for number, (way, sql) in enumerate(attempts.items(), start=1):
+            try:
+                with transaction.atomic():
+                    cursor.execute(sql)
+            except DatabaseError:
+                refused.append(way)
+            cursor.execute(
+                "UPDATE households_household SET rt = %s WHERE id = %s",
+                [f"{number:03d}", household.pk],
+            )
+        # The member count the database keeps (as the owner, without a history diff)
+        # leaves no record; the member does.
+        MemberFactory(household=household, nama="Anak Uji")
+        recorded = _history_of(cursor, household.pk)[before:]
+        cursor.execute("RESET ROLE")
+        assert recorded == [("household", "update")] * len(attempts) + [("member", "insert")]
+        assert refused == ["pause function", "pause table", "disable triggers", "replica role"]
+        cursor.execute("SELECT count(*) FROM desapresisi_maintenance.history_pause")
+        assert cursor.fetchone()[0] == 0
+    household.refresh_from_db()
+    assert household.jumlah_anggota == 3  # the count was kept all the same
+
+
+def test_maintenance_role_pauses_the_history_for_its_transaction_only(world):
+    household = world["a"]["household"]
+    with connection.cursor() as cursor:
+        maintenance = _role(cursor, execute_pause=True)
+        cursor.execute(f"SET LOCAL ROLE {maintenance}")
+        with transaction.atomic():
+            cursor.execute("SELECT desapresisi_maintenance.history_pause('uji pemeliharaan')")
+            cursor.execute(
+                "UPDATE households_household SET rt = '009' WHERE id = %s", [household.pk]
+            )
+            paused = _history_of(cursor, household.pk)
+            cursor.execute("RESET ROLE")
+            cursor.execute("SELECT db_role, reason FROM desapresisi_maintenance.history_pause")
+            who = cursor.fetchall()
+            cursor.execute(f"SET LOCAL ROLE {maintenance}")
+            transaction.set_rollback(True)
+        # The pause was rolled back with its (sub)transaction: history is on again.
+        cursor.execute("UPDATE households_household SET rt = '010' WHERE id = %s", [household.pk])
+        after = _history_of(cursor, household.pk)
+        cursor.execute("RESET ROLE")
+    assert paused == [("household", "insert"), ("member", "insert"), ("member", "insert")]
+    assert who == [(connection.settings_dict["USER"], "uji pemeliharaan")]
+    assert after == [*paused, ("household", "update")]
+
+
+def test_demo_generator_pauses_the_history_through_the_maintenance_function(db):
+    from households.demo import households_generate
+    from households.models import DataSource
+
+    households_generate(region_code="64.09.01", households=12, seed=5)
+    synthetic = Household.objects.filter(sumber_data=DataSource.SYNTHETIC).values("pk")
+    assert synthetic.count() == 12
+    assert not ChangeRecord.objects.filter(household_id__in=synthetic).exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reason FROM desapresisi_maintenance.history_pause")
+        assert cursor.fetchall() == [("synthetic demo census",)]
+
+
 def test_audit_log_is_for_administrators_only(world, as_user):
     assert (
         as_user(world["personas"]["admin"]).get("/admin/desapresisi/auditentry/").status_code == 200
@@ -603,8 +711,28 @@ def test_login_is_rate_limited(personas, client, settings):
     token = client.post(
         "/api/v1/auth/token/", {"username": "analis-uji", "password": "x-test-pass-1"}
     )
-    assert token.status_code in (400, 429)  # refused even with the right password
-    assert "token" not in token.json()
+    assert token.status_code == 429  # refused even with the right password
+    assert token.json()["error"]["code"] == "locked_out"
+
+
+def test_token_endpoint_answers_429_in_the_error_format_under_lockout(personas, client, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    url = "/api/v1/auth/token/"
+    wrong = {"username": "analis-uji", "password": "salah"}
+    first = client.post(url, wrong)
+    assert first.status_code == 400 and first.json()["error"]["code"] == "invalid"
+    client.post(url, wrong)
+    client.post(url, wrong)  # the third failure locks the account, through the API alone
+    for password in ("salah", "x-test-pass-1"):
+        locked = client.post(url, {"username": "analis-uji", "password": password})
+        assert locked.status_code == 429
+        error = locked.json()["error"]
+        assert error["status"] == 429 and error["code"] == "locked_out"
+        assert "dikunci sementara" in error["message"] and "token" not in locked.json()
+        assert int(locked["Retry-After"]) == int(settings.AXES_COOLOFF_TIME.total_seconds())
+    # Another account from the same address is not locked out by this one.
+    other = client.post(url, {"username": "pejabat-uji", "password": "x-test-pass-1"})
+    assert other.status_code == 200 and other.json()["token"]
 
 
 def test_login_page_signs_in_a_role_user(personas, client):

@@ -25,6 +25,7 @@ from django.db.models import F, QuerySet
 from django.utils import translation
 
 from desapresisi.access import HOUSEHOLD_NAMED_FIELDS, MEMBER_NAMED_FIELDS, Disclosure
+from desapresisi.masking import mask_sql
 
 from . import codebook as cb
 from .exports import (
@@ -43,13 +44,6 @@ from .models import SanitationLevel
 CHUNK_BYTES = 256 * 1024  # bytes handed to the response at a time
 QUEUE_CHUNKS = 16  # chunks the COPY may run ahead of a slow client
 
-# mask_number in SQL: the first 6 and last 4 digits of a NIK/KK, stars between; short
-# values all stars; empty stays empty.
-_MASK = (
-    "CASE WHEN {c} IS NULL OR {c} = '' THEN {c} "
-    "WHEN length({c}) <= 10 THEN repeat('*', length({c})) "
-    "ELSE left({c}, 6) || repeat('*', length({c}) - 10) || right({c}, 4) END"
-)
 _BOOL = "CASE WHEN {c} THEN 1 WHEN NOT {c} THEN 0 END"
 
 
@@ -79,7 +73,7 @@ def _add_column(line: _Line, column, source: str, *, hidden: bool, masked: bool,
     if hidden:
         line.add("NULL::text")
     elif column.kind in ("kk", "nik"):
-        line.add(_MASK.format(c=source) if masked else source, may_be_empty=True)
+        line.add(mask_sql(source) if masked else source, may_be_empty=True)
     elif column.kind == "region":
         line.add(source)
     elif column.kind == "text":

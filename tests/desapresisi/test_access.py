@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from desapresisi.masking import mask_number
 from desapresisi.models import AuditAction, AuditEntry, ChangeRecord
 from households.indicators import indicators_refresh
 from households.models import Household, Member
@@ -270,7 +271,9 @@ def test_permission_matrix(role, world, client):
     assert failures == []
 
 
-SECRETS_PATTERN = re.compile(r"\b640901\d{10}\b|\b640903\d{10}\b|640901\*+\d{4}|640903\*+\d{4}")
+SECRETS_PATTERN = re.compile(
+    r"\b64090[13]\d{10}\b|64090[13]\*+\d{4}|64090[13]\*[A-Z]{4}\*\d{4}"
+)
 
 
 def test_anonymous_responses_carry_no_personal_data(world, client):
@@ -365,9 +368,10 @@ def test_identity_numbers_are_masked_by_default(world, as_user):
     client = as_user(world["personas"]["analyst"])
     household = world["a"]["household"]
     body = client.get(f"/api/v1/households/{household.pk}/").json()
-    assert body["no_kk"] == household.no_kk[:6] + "******" + household.no_kk[-4:]
+    assert body["no_kk"] == mask_number(household.no_kk)
+    assert re.fullmatch(r"640901\*[A-Z]{4}\*\d{4}", body["no_kk"])
     nik = body["members"][0]["nik"]
-    assert re.fullmatch(r"\d{6}\*{6}\d{4}", nik)
+    assert re.fullmatch(r"\d{6}\*[A-Z]{4}\*\d{4}", nik)
     assert AuditEntry.objects.filter(action=AuditAction.UNMASK).count() == 0
 
 
@@ -409,7 +413,7 @@ def test_admin_list_masks_and_opening_a_household_is_audited(world, as_user):
     household = world["a"]["household"]
     listing = client.get("/admin/households/household/").content.decode()
     assert household.no_kk not in listing
-    assert household.no_kk[:6] + "******" in listing
+    assert mask_number(household.no_kk) in listing
     client.get(f"/admin/households/household/{household.pk}/change/")
     assert AuditEntry.objects.filter(
         action=AuditAction.VIEW, detail__contains=str(household.pk)
@@ -969,3 +973,24 @@ def test_official_tile_points_sit_on_the_coarse_grid(world, as_user):
     step = (east - west) / 4096 * 2  # two tile pixels
     assert abs(official[0] - snapped[0]) < step and abs(official[1] - snapped[1]) < step
     assert abs(analyst[0] - point.x) < step and abs(analyst[1] - point.y) < step
+
+
+def test_masks_tell_numbers_with_the_same_ends_apart_and_the_sql_mask_agrees():
+    """`640901******0001` for every family card of a kecamatan issued on its day's first
+    serial told nobody which row was which; the keyed tag does, without the digits."""
+    from django.db import connection as db
+
+    from desapresisi.masking import mask_sql
+
+    numbers = [f"6409010{day:02d}1250001" for day in range(1, 29)]
+    masks = [mask_number(number) for number in numbers]
+    assert len(set(masks)) == len(numbers)
+    assert all(re.fullmatch(r"640901\*[BCDFGHJKLMNPQRST]{4}\*0001", mask) for mask in masks)
+    assert mask_number(numbers[0]) == masks[0]  # stable: the same number, the same mask
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {mask_sql('n')} FROM unnest(%s::text[]) WITH ORDINALITY AS t(n, i) "  # noqa: S608
+            "ORDER BY i",
+            [numbers],
+        )
+        assert [row[0] for row in cursor.fetchall()] == masks

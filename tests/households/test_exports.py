@@ -59,7 +59,7 @@ def test_households_csv_reads_back_masked_with_labels(data, as_user):
     frame = pd.read_csv(io.BytesIO(body(response)), dtype=str, encoding="utf-8-sig")
     assert len(frame) == 3
     assert set(frame["kode_desa"]) == {PENAJAM_KELURAHAN}
-    assert frame["no_kk"].str.fullmatch(r"\d{6}\*{6}\d{4}").all()
+    assert frame["no_kk"].str.fullmatch(r"\d{6}\*[A-Z]{4}\*\d{4}").all()
     assert frame["fasilitas_bab_label"].notna().all()
     entry = AuditEntry.objects.get(action=AuditAction.EXPORT)
     assert entry.rows == 3 and entry.filters == {"region": [PENAJAM_KELURAHAN]}

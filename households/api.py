@@ -468,6 +468,15 @@ class IndicatorValueRowDoc(serializers.Serializer):
     denominator = serializers.FloatField(allow_null=True)
     value = serializers.FloatField(allow_null=True)
     suppressed = serializers.BooleanField()
+    suppression_reason = serializers.ChoiceField(
+        choices=["primary", "secondary"],
+        allow_null=True,
+        help_text="primary: hitungan sel ini 1 s.d. ambang; secondary: sel ini akan "
+        "membuka sel kecil saudaranya lewat pengurangan dari total induknya.",
+    )
+    suppression_threshold = serializers.IntegerField(
+        allow_null=True, help_text="Hitungan 1 s.d. angka ini disembunyikan (publik)."
+    )
 
 
 class IndicatorValues(GenericAPIView):

@@ -344,7 +344,7 @@ def template_workbook():
 
 INDICATOR_HEADERS = [
     "indicator", "indicator_name", "area_code", "area_name", "level", "period", "numerator",
-    "denominator", "value", "suppressed",
+    "denominator", "value", "suppressed", "suppression_reason", "suppression_threshold",
 ]  # fmt: skip
 
 

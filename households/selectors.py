@@ -126,7 +126,15 @@ def indicator_values_for(
     for *values, suppressed, _stored_limit in rows:
         row = dict(zip(VALUE_COLUMNS, values, strict=True))
         row["suppressed"] = bool(limit and suppressed)
+        # Why a figure is missing, so that an integration can say so: the cell is itself
+        # small (primary), or it would give a small sibling away by subtraction from the
+        # parent's total (secondary).
+        row["suppression_reason"] = None
+        row["suppression_threshold"] = None
         if row["suppressed"]:
+            own_small = any(1 <= (row[key] or 0) <= limit for key in ("numerator", "denominator"))
+            row["suppression_reason"] = "primary" if own_small else "secondary"
+            row["suppression_threshold"] = limit
             row["numerator"] = row["denominator"] = row["value"] = None
         result.append(row)
     return result

@@ -683,6 +683,17 @@ def test_secondary_suppression_protects_a_lone_small_cell(personas, client):
     assert rows[PENAJAM_KELURAHAN]["suppressed"]
     assert not rows["64.09.01.1002"]["suppressed"]
     assert rows["64.09.01.1002"]["numerator"] == 6
+    # Each gap says why, so that an integration can explain it.
+    reasons = {
+        code: (row["suppression_reason"], row["suppression_threshold"])
+        for code, row in rows.items()
+        if code in ("64.09.01.1003", PENAJAM_KELURAHAN, "64.09.01.1002")
+    }
+    assert reasons == {
+        "64.09.01.1003": ("primary", 3),
+        PENAJAM_KELURAHAN: ("secondary", 3),
+        "64.09.01.1002": (None, None),
+    }
 
 
 def test_suppression_threshold_is_configurable(personas, client, settings):

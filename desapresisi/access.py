@@ -122,6 +122,12 @@ def can_edit_household(user, household: Household) -> bool:
     return households_for(user).filter(pk=household.pk).exists()
 
 
+def can_use_imports(user) -> bool:
+    """Whether the import page and uploads are for this user at all (into which villages
+    is `can_import`'s question)."""
+    return role_of(user) in (Role.ADMIN, Role.OPERATOR)
+
+
 def can_import(user, region_code: str) -> bool:
     """Administrators anywhere; operators into their own village only."""
     role = role_of(user)

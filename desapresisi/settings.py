@@ -82,14 +82,14 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "axes",
+    "desapresisi.apps.AxesConfig",
     "django_tasks",
     "desapresisi",
     "villages",
     "households",
     # After households, whose db_worker (the same worker, which first fails the jobs of a
     # worker that died) must win over the one of this package.
-    "django_tasks_db",
+    "desapresisi.apps.TasksDatabaseConfig",
 ]
 
 MIDDLEWARE = [

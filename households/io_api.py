@@ -30,6 +30,7 @@ from desapresisi import audit
 from desapresisi.access import (
     can_export_named,
     can_unmask,
+    can_use_imports,
     role_of,
     suppression_for,
 )
@@ -90,7 +91,7 @@ class CanImport(BasePermission):
     def has_permission(self, request, view) -> bool:
         if request.method == "GET":
             return True
-        return role_of(request.user) in (Role.ADMIN, Role.OPERATOR)
+        return can_use_imports(request.user)
 
 
 def _file_name(stem: str, fmt: str) -> str:
@@ -686,7 +687,7 @@ def import_page(request):
         "imports/import.html",
         {
             "config": config,
-            "can_import": role_of(request.user) in (Role.ADMIN, Role.OPERATOR),
+            "can_import": can_use_imports(request.user),
             "max_megabytes": settings.IMPORT_MAX_BYTES // (1024 * 1024),
         },
     )

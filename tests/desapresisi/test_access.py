@@ -1005,3 +1005,28 @@ def test_masks_tell_numbers_with_the_same_ends_apart_and_the_sql_mask_agrees():
             [numbers],
         )
         assert [row[0] for row in cursor.fetchall()] == masks
+
+
+@pytest.mark.parametrize(
+    ("role", "imports", "exports"),
+    [
+        ("official", False, False),
+        ("analyst", False, True),
+        ("operator_a", True, False),
+        ("admin", True, True),
+        ("norole", False, False),
+    ],
+)
+def test_menu_shows_import_and_export_only_to_roles_that_can_use_them(
+    personas, as_user, role, imports, exports
+):
+    page = as_user(personas[role]).get("/").content.decode()
+    assert ('href="/impor/"' in page) == imports
+    assert ('href="/ekspor/"' in page) == exports
+
+
+def test_admin_sections_are_named_in_indonesian(personas, as_user):
+    page = as_user(personas["admin"]).get("/admin/").content.decode()
+    sections = re.findall(r"<caption>\s*<a[^>]*>([^<]+)</a>", page)
+    assert "Penguncian login" in sections and "Pekerjaan latar belakang" in sections
+    assert not {"Axes", "Tasks Database Backend"} & set(sections)

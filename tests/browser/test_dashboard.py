@@ -73,6 +73,15 @@ def test_home_map_colours_54_villages_and_switches_indicator(census, staff_user,
     assert session.page.locator("#ranked-table tbody tr").count() == 54
     session.screenshot("home-kabupaten")
 
+    # A village's tooltip is wide enough to read its name and indicator on a few lines
+    # (Leaflet's default made it one word a line).
+    polygons.nth(0).hover()
+    tip = session.page.wait_for_selector(".leaflet-tooltip.area-tooltip")
+    box = tip.bounding_box()
+    assert box["width"] >= 150 and box["height"] < 160, box
+    session.screenshot("home-tooltip")
+    session.page.mouse.move(0, 0)
+
     # The first view stays light: a handful of API calls, no large response.
     api_calls = session.api_responses()
     assert 1 <= len(api_calls) <= FIRST_VIEW_MAX_API_CALLS, [r.url for r in api_calls]

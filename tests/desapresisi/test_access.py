@@ -1030,3 +1030,38 @@ def test_admin_sections_are_named_in_indonesian(personas, as_user):
     sections = re.findall(r"<caption>\s*<a[^>]*>([^<]+)</a>", page)
     assert "Penguncian login" in sections and "Pekerjaan latar belakang" in sections
     assert not {"Axes", "Tasks Database Backend"} & set(sections)
+
+
+# --- import answers across villages, per role ----------------------------------------------
+
+NEUTRAL_ELSEWHERE = "Nomor ini sudah terdaftar di wilayah lain; hubungi admin kabupaten."
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_permission_matrix_of_import_answers_naming_records_of_village_b(role, world, client):
+    """A file declaring desa B's stored No. KK as a household of desa A: callers with rights
+    over B see B's stored members; the operator of A gets the neutral message and nothing
+    of B; roles that may not import get no answer at all."""
+    from tests.households.test_imports import household, member, upload, xlsx
+
+    stored = world["b"]["household"]
+    file_bytes = xlsx([household(stored.no_kk)], [member(stored.no_kk, 40)])
+    client.logout()
+    if role != "anonymous":
+        client.force_login(world["personas"][role])
+    response = upload(client, file_bytes)
+    if role not in ("operator_a", "operator_b", "admin"):
+        assert response.status_code in (401, 403), (role, response.status_code)
+        return
+    assert response.status_code == 201, response.content
+    text = response.content.decode()
+    b_names = [m.nama for m in Member.objects.filter(household=stored)]
+    if role in ("admin", "operator_b"):
+        # Rights over desa B: its stored members missing from the file are listed.
+        assert all(name in text for name in b_names), (role, text)
+        return
+    # The operator of A: nothing stored in B (the kecamatan that issued the number, read
+    # from its first digits in the public code list, is not about a stored record).
+    for secret in (BABULU_DESA, *b_names):
+        assert secret not in text, (role, secret)
+    assert NEUTRAL_ELSEWHERE in text

@@ -102,7 +102,11 @@ def _add_column(line: _Line, column, source: str, *, hidden: bool, masked: bool,
 
 
 def _stream(line: _Line, inner: QuerySet, headers: list[str]) -> Iterator[bytes]:
-    inner_sql, inner_params = inner.query.sql_with_params()
+    # A filter that can never match (`tangga_sanitasi__lte=-1`, an integer beyond the
+    # column's range) makes Django's compiler raise EmptyResultSet instead of writing SQL;
+    # without eliding, it writes `0 = 1` and the file is the header alone.
+    compiler = inner.query.get_compiler(using=inner.db, elide_empty=False)
+    inner_sql, inner_params = compiler.as_sql()
     # Django 5.2 selects values() columns in the order given, annotations included.
     names = list(inner.query.selected)
     select = (

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import time
+from urllib.parse import urlencode
 
 import pandas as pd
 import pytest
@@ -18,8 +19,10 @@ from django.core.management import call_command
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from desapresisi import audit
 from desapresisi.masking import mask_number
 from desapresisi.models import AccessProfile, AuditAction, AuditEntry
+from households import exports
 from households.exports import export_files_clean, export_job_run
 from households.imports import census_import, census_read
 from households.indicators import indicators_refresh
@@ -330,3 +333,143 @@ def test_export_page_lists_jobs_for_exporters_only(data, as_user):
     assert 'id="export-jobs"' in analyst and "js/exports.js" in analyst
     official = as_user(data["personas"]["official"]).get("/ekspor/").content.decode()
     assert 'id="export-jobs"' not in official and "analis SKPD" in official
+
+
+# --- harmless input never answers 5xx (issue 11, item 8) -------------------------------------
+
+NAMED_EXPORTS = [
+    f"/api/v1/exports/{kind}.{fmt}"
+    for kind in ("households", "members")
+    for fmt in ("csv", "xlsx", "geojson")
+]
+LISTS = ["/api/v1/households/", "/api/v1/members/"]
+HUGE = "99999999999999999999"  # beyond bigint
+
+
+def empty_export(url: str, response) -> None:
+    """A header-only file of the format asked for."""
+    assert response.status_code == 200, body(response)[:300]
+    content = body(response)
+    headers = exports.MEMBER_HEADERS if "/members." in url else exports.HOUSEHOLD_HEADERS
+    if url.endswith(".csv"):
+        lines = content.decode("utf-8-sig").splitlines()
+        assert lines == [",".join(headers)]
+    elif url.endswith(".xlsx"):
+        workbook = load_workbook(io.BytesIO(content), read_only=True)
+        for sheet, sheet_headers in (
+            ("rumah_tangga", exports.HOUSEHOLD_HEADERS),
+            ("anggota", exports.MEMBER_HEADERS),
+        ):
+            assert list(workbook[sheet].iter_rows(values_only=True)) == [tuple(sheet_headers)]
+    else:
+        assert json.loads(content) == {"type": "FeatureCollection", "features": []}
+
+
+HOUSEHOLD_NEVER = [
+    "tangga_sanitasi__lte=-1",
+    f"tangga_sanitasi={HUGE}",
+    f"tangga_sanitasi__in=-1,{HUGE}",
+    f"jumlah_anggota={HUGE}",
+    f"jumlah_anggota__lte=-{HUGE}",
+    f"jumlah_ats__gte={HUGE}",
+]
+MEMBER_NEVER = [f"age_min={HUGE}", f"age_max=-{HUGE}"]
+
+
+def never_matching():
+    """Each filter that can never match, with every URL of the list it belongs to."""
+    for url in NAMED_EXPORTS + LISTS:
+        for query in MEMBER_NEVER if "members" in url else HOUSEHOLD_NEVER:
+            yield url, query
+
+
+@pytest.mark.parametrize(("url", "query"), list(never_matching()))
+def test_filters_that_cannot_match_give_an_empty_answer(data, as_user, url, query):
+    client = as_user(data["personas"]["analyst"])
+    client.raise_request_exception = False
+    response = client.get(f"{url}?{query}")
+    if url in LISTS:
+        assert response.status_code == 200 and response.json()["results"] == []
+    else:
+        empty_export(url, response)
+
+
+EVERY_EXPORT = [
+    *NAMED_EXPORTS,
+    "/api/v1/exports/indicators.csv",
+    "/api/v1/exports/indicators.xlsx",
+    f"/api/v1/exports/village-profile/{PENAJAM_KELURAHAN}.pdf",
+    "/api/v1/exports/jobs/",
+]
+
+
+@pytest.mark.parametrize("url", [*EVERY_EXPORT, *LISTS, "/ekspor/", "/"])
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("alamat=a%00b", "alamat"),  # not a filter at all: the audit entry still copies it
+        ("region=64.09%00", "region"),
+        ("fasilitas_bab=1%00", "fasilitas_bab"),
+        ("x%00y=1", "x\\u0000y"),
+    ],
+)
+def test_nul_in_any_query_parameter_is_a_400_naming_it(data, as_user, url, query, named):
+    client = as_user(data["personas"]["analyst"])
+    client.raise_request_exception = False
+    response = client.get(f"{url}?{query}")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["status"] == 400 and error["code"] == "invalid"
+    assert list(error["fields"]) == [named]
+    assert not AuditEntry.objects.exists()
+
+
+@pytest.mark.parametrize("url", ["/masuk/", "/api/v1/auth/token/"])
+@pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
+def test_nul_in_a_form_field_is_a_400_naming_it(personas, client, url, encoding):
+    client.raise_request_exception = False
+    fields = {"username": "analis-uji\x00", "password": "x"}
+    if encoding == "urlencoded":
+        response = client.post(
+            url, urlencode(fields), content_type="application/x-www-form-urlencoded"
+        )
+    else:
+        response = client.post(url, fields)
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["username"]
+
+
+def test_audit_record_never_fails_on_nul(personas, rf):
+    request = rf.get("/api/v1/exports/households.csv", {"alamat": "a\x00b"})
+    request.user = personas["analyst"]
+    entry = audit.record(
+        action=AuditAction.EXPORT,
+        request=request,
+        filters={"k\x00": ["v\x00"]},
+        detail="d\x00",
+    )
+    entry.refresh_from_db()
+    assert entry.filters == {"k\ufffd": ["v\ufffd"]} and entry.detail == "d\ufffd"
+    assert audit.record(action=AuditAction.EXPORT, request=request).filters == {
+        "alamat": ["a\ufffdb"]
+    }
+
+
+@pytest.mark.parametrize("sign", ["", "-"])
+@pytest.mark.parametrize("kind", ["households", "members"])
+def test_out_of_range_numbers_in_any_filter_are_a_400_or_empty(data, as_user, kind, sign):
+    """Every filter of the list, given a number beyond bigint: a 400 naming that filter,
+    or an answer (empty when the filter is numeric, see the test above); never a 5xx."""
+    from households.filters import HouseholdFilter, MemberFilter
+
+    filterset = HouseholdFilter if kind == "households" else MemberFilter
+    client = as_user(data["personas"]["analyst"])
+    client.raise_request_exception = False
+    urls = [f"/api/v1/exports/{kind}.{fmt}" for fmt in ("csv", "xlsx", "geojson")]
+    for name in filterset.base_filters:
+        for url in [*urls, f"/api/v1/{kind}/"]:
+            response = client.get(url, {name: f"{sign}{HUGE}"})
+            assert response.status_code in (200, 400), (name, url, response.status_code)
+            body(response)  # a streamed file fails while it is read, not before
+            if response.status_code == 400:
+                assert name in response.json()["error"]["fields"], (name, url)

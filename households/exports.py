@@ -92,6 +92,18 @@ HOUSEHOLD_HEADERS = _with_labels(HOUSEHOLD_COLUMNS) + _HOUSEHOLD_EXTRA
 MEMBER_HEADERS = _with_labels(MEMBER_COLUMNS) + _MEMBER_EXTRA
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV
+# injection"): an address typed as `=HYPERLINK(...)` would become a live link in the
+# analyst's Excel. Such text gets a leading single quote, which the spreadsheet shows as
+# text; numbers are never touched (a negative coordinate stays a number).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(text: str) -> str:
+    """`text` as a spreadsheet will show it, never as a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _cell(value: Any) -> Any:
     if value is True:
         return 1
@@ -100,6 +112,13 @@ def _cell(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
+
+
+def _sheet_cell(value: Any) -> Any:
+    """A cell of a CSV or XLSX file. GeoJSON keeps the text as it is: no spreadsheet
+    reads it, and GIS tools would show the quote."""
+    value = _cell(value)
+    return neutralised(value) if isinstance(value, str) else value
 
 
 def _labelled(row: dict, columns, language: str) -> dict:
@@ -159,7 +178,7 @@ def csv_stream(*, headers: list[str], rows: Iterable[dict]) -> Iterator[str]:
     buffer.write("\ufeff")
     writer.writerow(headers)
     for index, row in enumerate(rows, start=1):
-        writer.writerow([_cell(row.get(header)) for header in headers])
+        writer.writerow([_sheet_cell(row.get(header)) for header in headers])
         if index % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -203,19 +222,19 @@ def workbook_write(
     workbook = Workbook(write_only=True)
     ringkasan = workbook.create_sheet("ringkasan")
     for key, value in summary:
-        ringkasan.append([key, _cell(value)])
+        ringkasan.append([_sheet_cell(key), _sheet_cell(value)])
     for title, headers, rows in sheets:
         sheet = workbook.create_sheet(title)
         sheet.append(headers)
         for row in rows:
-            sheet.append([_cell(row.get(header)) for header in headers])
+            sheet.append([_sheet_cell(row.get(header)) for header in headers])
             if on_row is not None:
                 on_row()
     if with_codebook:
         sheet = workbook.create_sheet("kodebook")
         sheet.append(["variabel", "kode", "label_id", "label_en", "sumber"])
         for row in codebook_rows():
-            sheet.append(row)
+            sheet.append([_sheet_cell(value) for value in row])
     if target is not None:
         workbook.save(target)
         return None
@@ -274,6 +293,10 @@ def named_sheets(
     return sheets, counts
 
 
+# Not "-": a cell starting with a minus is neutralised like a formula (FORMULA_STARTS).
+NO_FILTER = "(tanpa filter / none)"
+
+
 def export_summary(
     *,
     kind: str,
@@ -290,7 +313,7 @@ def export_summary(
         ("Desa Presisi", f"ekspor {indonesian} / {english} export"),
         ("dibuat / generated", timezone.localtime().isoformat(timespec="seconds")),
         ("oleh / by", username),
-        ("filter", query_string or "-"),
+        ("filter", query_string or NO_FILTER),
         ("baris rumah tangga / household rows", counts[HOUSEHOLD_SHEET]),
         ("baris anggota / member rows", counts[MEMBER_SHEET]),
         ("NIK/KK", "lengkap / full" if disclosure.unmasked else "disamarkan / masked"),

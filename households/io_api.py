@@ -381,7 +381,7 @@ class ExportIndicators(GenericAPIView):
         handle = exports.workbook_write(
             summary=[
                 ("Desa Presisi", "nilai indikator / indicator values"),
-                ("filter", request.META.get("QUERY_STRING", "") or "-"),
+                ("filter", request.META.get("QUERY_STRING", "") or exports.NO_FILTER),
                 ("baris / rows", len(rows)),
             ],
             sheets=[("indikator", exports.INDICATOR_HEADERS, rows)],

@@ -5,6 +5,7 @@ expiry)."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import json
@@ -473,3 +474,74 @@ def test_out_of_range_numbers_in_any_filter_are_a_400_or_empty(data, as_user, ki
             body(response)  # a streamed file fails while it is read, not before
             if response.status_code == 400:
                 assert name in response.json()["error"]["fields"], (name, url)
+
+
+# --- formula injection (issue 11, item 4) ------------------------------------------------------
+
+HYPERLINK = '=HYPERLINK("http://contoh.example/x","klik")'
+DANGEROUS = {HYPERLINK, "@SUM(1)", "+1", "-2", "\t=1"}
+
+
+@pytest.fixture
+def formulas(data):
+    home = HouseholdFactory(region_id=BABULU_DESA, alamat=HYPERLINK, dusun="-2")
+    MemberFactory(household=home, nama="@SUM(1)", pekerjaan="+1", hubungan_keluarga=3)
+    MemberFactory(household=home, nama="\t=1", pekerjaan="-2", hubungan_keluarga=4)
+    return data
+
+
+def assert_no_formula(workbook) -> list:
+    """Every cell of every sheet: never a formula, never text a spreadsheet would run."""
+    values = []
+    for sheet in workbook.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
+                if isinstance(cell.value, str):
+                    assert not cell.value.startswith(exports.FORMULA_STARTS), cell.value
+                values.append(cell.value)
+    return values
+
+
+@pytest.mark.parametrize("kind", ["households", "members"])
+def test_xlsx_export_writes_formula_text_as_neutral_strings(formulas, as_user, kind):
+    client = as_user(formulas["personas"]["analyst"])
+    # The query string itself starts with "=": it is echoed on the summary sheet.
+    response = client.get(f"/api/v1/exports/{kind}.xlsx?=cmd&region=64.09.03")
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(body(response)))
+    values = assert_no_formula(workbook)
+    assert {"'" + text for text in DANGEROUS} <= set(values)
+    assert "'=cmd&region=64.09.03" in values
+    households = workbook["rumah_tangga"]
+    header = [cell.value for cell in households[1]]
+    latitudes = [row[header.index("lintang")] for row in households.iter_rows(min_row=2)]
+    assert latitudes and all(c.data_type == "n" and c.value < 0 for c in latitudes)
+
+
+@pytest.mark.parametrize("kind", ["households", "members"])
+def test_csv_export_bytes_carry_no_formula(formulas, as_user, kind):
+    client = as_user(formulas["personas"]["analyst"])
+    content = body(client.get(f"/api/v1/exports/{kind}.csv?region=64.09.03"))
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"), newline="")))
+    cells = [value for row in rows[1:] for value in row]
+    for value in cells:
+        if value.startswith(exports.FORMULA_STARTS):
+            float(value)  # a number (a negative coordinate) may; text never does
+    expected = {HYPERLINK, "-2"} if kind == "households" else {"@SUM(1)", "+1", "\t=1", "-2"}
+    assert {"'" + text for text in expected} <= set(cells)
+    assert b"\n=HYPERLINK" not in content and b",=HYPERLINK" not in content
+
+
+def test_indicator_tables_neutralise_formula_names(rolled_up, as_user):
+    from households.models import Indicator
+
+    Indicator.objects.filter(code="babs").update(name_id="=1+1", name_en="-evil")
+    client = as_user(rolled_up["personas"]["analyst"])
+    url = "/api/v1/exports/indicators.{}?=cmd&indicator=babs&level=desa&parent=64.09"
+    text = body(client.get(url.format("csv"))).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert {row[rows[0].index("indicator_name")] for row in rows[1:]} == {"'=1+1"}
+    workbook = load_workbook(io.BytesIO(body(client.get(url.format("xlsx")))))
+    values = assert_no_formula(workbook)
+    assert "'=1+1" in values and "'=cmd&indicator=babs&level=desa&parent=64.09" in values

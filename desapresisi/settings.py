@@ -176,10 +176,11 @@ X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024)
-# Named-record XLSX exports of more rows than this (households, or members) are built by
-# the background worker instead of in the request; the caller polls the job and downloads
-# the file from it. CSV and GeoJSON stream in constant memory and never need a job.
-EXPORT_XLSX_SYNC_MAX_ROWS = env_int("EXPORT_XLSX_SYNC_MAX_ROWS", 20_000)
+# Named-record XLSX exports writing more rows than this (households and members together)
+# are built by the background worker instead of in the request; the caller polls the job
+# and downloads the file from it. 10,000 rows build in about a second (0.06-0.09 ms a row,
+# docs/benchmark.md). CSV and GeoJSON stream in constant memory and never need a job.
+EXPORT_XLSX_SYNC_MAX_ROWS = env_int("EXPORT_XLSX_SYNC_MAX_ROWS", 10_000)
 # Where export jobs write their files: private (nothing serves it), shared by the web
 # processes and the worker (relative to the project folder unless absolute). Files are
 # deleted this many hours after they are finished.

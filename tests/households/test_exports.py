@@ -545,3 +545,47 @@ def test_indicator_tables_neutralise_formula_names(rolled_up, as_user):
     workbook = load_workbook(io.BytesIO(body(client.get(url.format("xlsx")))))
     values = assert_no_formula(workbook)
     assert "'=1+1" in values and "'=cmd&indicator=babs&level=desa&parent=64.09" in values
+
+
+# --- XLSX speed and the synchronous limit (issue 11, item 9) -----------------------------------
+
+
+def test_xlsx_sync_limit_counts_every_row_written(data, as_user, settings):
+    """3 households bring 4 members: 7 rows written, over a limit of 5, so a job."""
+    settings.EXPORT_XLSX_SYNC_MAX_ROWS = 5
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    client = as_user(data["personas"]["analyst"])
+    response = client.get(f"/api/v1/exports/households.xlsx?region={PENAJAM_KELURAHAN}")
+    assert response.status_code == 202
+    assert response.json()["progress_total"] == 3 + 4
+    settings.EXPORT_XLSX_SYNC_MAX_ROWS = 7
+    response = client.get(f"/api/v1/exports/households.xlsx?region={PENAJAM_KELURAHAN}")
+    assert response.status_code == 200
+
+
+def test_xlsx_cells_keep_their_type_and_any_character(data, as_user):
+    """Text stays text (NIK/KK digits included), numbers numbers, dates ISO text; XML's
+    special characters and a stray control character (openpyxl refused it: a 500) too."""
+    home = data["households"][0]
+    Household.objects.filter(pk=home.pk).update(alamat='Jl. A&B <5> \x01 "x"  ', dusun=" I")
+    client = as_user(data["personas"]["admin"])
+    response = client.get(f"/api/v1/exports/households.xlsx?unmask=true&no_kk={home.no_kk}")
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(body(response)))
+    sheet = workbook["rumah_tangga"]
+    header = [cell.value for cell in sheet[1]]
+    row = dict(zip(header, sheet[2], strict=True))
+    assert row["alamat"].value == 'Jl. A&B <5> _x0001_ "x"  ' and row["dusun"].value == " I"
+    assert row["no_kk"].data_type == "s" and row["no_kk"].value == home.no_kk
+    assert row["kode_desa"].value == PENAJAM_KELURAHAN
+    assert (
+        row["fasilitas_bab"].data_type == "n" and row["fasilitas_bab"].value == home.fasilitas_bab
+    )
+    assert row["tanggal_survei"].value == home.tanggal_survei.isoformat()
+    assert row["bujur"].value == pytest.approx(home.lokasi.x, abs=1e-12)
+    assert row["penerima_pkh"].value in (0, 1)
+    summary = [[cell.value for cell in line] for line in workbook["ringkasan"].iter_rows()]
+    assert summary[0] == ["Desa Presisi", "ekspor rumah tangga / households export"]
+    codebook = list(workbook["kodebook"].iter_rows(values_only=True))
+    assert codebook[0] == ("variabel", "kode", "label_id", "label_en", "sumber")
+    assert len(codebook) == 1 + sum(1 for _ in exports.codebook_rows())

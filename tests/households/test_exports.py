@@ -589,3 +589,69 @@ def test_xlsx_cells_keep_their_type_and_any_character(data, as_user):
     codebook = list(workbook["kodebook"].iter_rows(values_only=True))
     assert codebook[0] == ("variabel", "kode", "label_id", "label_en", "sumber")
     assert len(codebook) == 1 + sum(1 for _ in exports.codebook_rows())
+
+
+# --- the village profile PDF (issue 11, small item) ---------------------------------------------
+
+
+def pdf_strings(content: bytes) -> list[str]:
+    """The text strings a PDF draws (`(...) Tj`), from its content streams (reportlab
+    writes them ASCII85- and Flate-encoded)."""
+    import base64
+    import re
+    import zlib
+
+    strings = []
+    for head, stream in re.findall(rb"(<<[^>]*>>)\s*stream\r?\n(.*?)\s*endstream", content, re.S):
+        if b"ASCII85Decode" in head:
+            stream = base64.a85decode(stream.strip().removesuffix(b"~>"), ignorechars=b" \t\r\n")
+        if b"FlateDecode" in head:
+            stream = zlib.decompress(stream)
+        for raw in re.findall(rb"\(((?:\\.|[^\\)])*)\) Tj", stream):
+            text = re.sub(rb"\\([()\\])", rb"\1", raw).decode("latin-1")
+            strings.append(text)
+    return strings
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_village_profile_names_its_indicators_and_labels_synthetic_data(
+    rolled_up, client, language
+):
+    from households.models import DataSource, Indicator
+
+    Household.objects.filter(region_id=PENAJAM_KELURAHAN).update(sumber_data=DataSource.SYNTHETIC)
+    label = (
+        "Data demo sintetis - bukan data nyata"
+        if language == "id"
+        else ("Synthetic demo data - not real data")
+    )
+    url = "/api/v1/exports/village-profile/{}.pdf"
+    synthetic = pdf_strings(
+        client.get(url.format(PENAJAM_KELURAHAN), HTTP_ACCEPT_LANGUAGE=language).content
+    )
+    assert label in synthetic  # the banner under the title
+    assert any(text.endswith(f" - {label}") for text in synthetic)  # and the footer
+    real = pdf_strings(client.get(url.format(BABULU_DESA), HTTP_ACCEPT_LANGUAGE=language).content)
+    assert not any(label in text for text in real)
+    chart = Indicator.objects.filter(code__in=["tanpa_jamban", "babs", "air_minum_layak"])
+    for indicator in chart:
+        assert indicator.name(language) in synthetic  # in the table
+        assert indicator.code not in synthetic  # the chart's labels are names, not codes
+        first_words = indicator.name(language).split()[0]
+        assert sum(text.startswith(first_words) for text in synthetic) >= 2  # table and chart
+
+
+@pytest.mark.parametrize(
+    "name", ["Tanjung Tengah", "Kabupaten Penajam Paser Utara", "Kelurahan Nipah-Nipah Lama Sekali"]
+)
+def test_village_profile_column_headers_fit_their_columns(name):
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen import canvas
+
+    from households.profile_pdf import _header_lines
+
+    pdf = canvas.Canvas(io.BytesIO())
+    lines = _header_lines(pdf, name, 36 * mm, "Helvetica-Bold", 8)
+    assert 1 <= len(lines) <= 2
+    assert all(pdf.stringWidth(line, "Helvetica-Bold", 8) <= 36 * mm for line in lines)
+    assert " ".join(lines).startswith(name.split()[0])

@@ -143,14 +143,40 @@ def suppression_for(user) -> int | None:
     return None if role_of(user) else small_cell_threshold()
 
 
+# --- The disclosure policy: what of a named record each caller may see, filter or sort on --
+#
+# Roles with names (administrator, SKPD analyst, village operator) see every field, NIK and
+# No. KK masked unless they may unmask and ask to. Roles without names (the official) see
+# the coded answers, derived fields, the dusun (a planning unit of hundreds of people) and
+# the point rounded to COARSE_DECIMALS (about 110 m), enough to plan where work is
+# needed; never a name, an identity number, an address, the RW/RT (a few dozen households:
+# with a point, an address), a birth date (with sex and place, it identifies) or a
+# full-precision point. The public gets no household at all (see households_for).
+#
+# A caller may filter or sort only on fields it may see: a filter on a hidden field would
+# answer "does this NIK live here?" one query at a time.
+
+COARSE_DECIMALS = 3
+PRECISE_DECIMALS = 6
+
+# What a caller without names (`Disclosure.names` false) never gets: identity number first.
+HOUSEHOLD_NAMED_FIELDS = ("no_kk", "alamat", "rw", "rt")
+MEMBER_NAMED_FIELDS = ("nik", "nama", "tanggal_lahir")
+
+
 @dataclass(frozen=True)
 class Disclosure:
     """What a response may reveal of named records to this caller.
 
-    names: names, addresses and (masked) identity numbers; unmasked: full NIK and KK."""
+    names: names, addresses, RW/RT, birth dates, (masked) identity numbers and
+    full-precision points; unmasked: full NIK and KK."""
 
     names: bool
     unmasked: bool
+
+    @property
+    def coordinate_decimals(self) -> int:
+        return PRECISE_DECIMALS if self.names else COARSE_DECIMALS
 
 
 def disclosure_for(user, *, unmask_requested: bool) -> Disclosure:
@@ -160,22 +186,29 @@ def disclosure_for(user, *, unmask_requested: bool) -> Disclosure:
     return Disclosure(names=can_view_names(user), unmasked=unmask_requested)
 
 
-# What a caller without names (`Disclosure.names` false) never gets: identity number first.
-HOUSEHOLD_NAMED_FIELDS = ("no_kk", "alamat")
-MEMBER_NAMED_FIELDS = ("nik", "nama")
+def hidden_fields_for(user) -> frozenset[str]:
+    """Household and member fields this caller may neither see nor filter or sort on."""
+    if can_view_names(user):
+        return frozenset()
+    return frozenset(HOUSEHOLD_NAMED_FIELDS + MEMBER_NAMED_FIELDS)
 
 
-def _disclose(row: dict, disclosure: Disclosure, named: tuple[str, str]) -> dict:
+def _disclose(row: dict, disclosure: Disclosure, named: tuple[str, ...]) -> dict:
     identity = named[0]
     if not disclosure.names:
         for field in named:
-            row[field] = None
+            if field in row:
+                row[field] = None
     elif not disclosure.unmasked:
         row[identity] = mask_number(row.get(identity))
     return row
 
 
 def disclose_household(row: dict, disclosure: Disclosure) -> dict:
+    """`row["lokasi"]`, when present, is [lon, lat]: rounded to what the caller may see."""
+    point = row.get("lokasi")
+    if point:
+        row["lokasi"] = [round(value, disclosure.coordinate_decimals) for value in point]
     return _disclose(row, disclosure, HOUSEHOLD_NAMED_FIELDS)
 
 

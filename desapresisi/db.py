@@ -58,3 +58,17 @@ def copy_csv_text(*, table: str, columns: Sequence[str], text: io.StringIO, curs
             return own_cursor.rowcount
     cursor.copy_expert(sql, text)
     return cursor.rowcount
+
+
+def history_pause(*, reason: str, cursor=None) -> None:
+    """Record no change history for the rest of the current transaction.
+
+    Only the maintenance role (the owner of the tables, which runs the migrations) may: the
+    database refuses it to the web role (docs/database.md). For rows that are records of
+    nobody, such as the synthetic demo census and the benchmark's copies."""
+    sql = "SELECT desapresisi_maintenance.history_pause(%s)"
+    if cursor is None:
+        with connection.cursor() as own_cursor:
+            own_cursor.execute(sql, [reason])
+        return
+    cursor.execute(sql, [reason])

@@ -84,10 +84,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "django_tasks",
-    "django_tasks_db",
     "desapresisi",
     "villages",
     "households",
+    # After households, whose db_worker (the same worker, which first fails the jobs of a
+    # worker that died) must win over the one of this package.
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -165,6 +167,16 @@ DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# In PostgreSQL, so that every web worker and host shares what is kept here: the request
+# counts of the API's rate limits (desapresisi/throttling.py). `manage.py createcachetable`
+# (run by scripts/setup) makes the table.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "desapresisi_cache",
+    }
+}
+
 # Sessions end after a working day and with the browser; cookies are not readable by JS.
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -176,6 +188,15 @@ X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+# Census import limits (README, "Census import"): rows per sheet, characters per cell,
+# bytes an XLSX may inflate to (all parts; the shared strings, which openpyxl holds in
+# memory whole, on their own), and the parsing size up to which an upload is processed in
+# the request rather than by the background worker.
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1_000_000)
+IMPORT_MAX_CELL_CHARS = env_int("IMPORT_MAX_CELL_CHARS", 1000)
+IMPORT_MAX_UNCOMPRESSED_BYTES = env_int("IMPORT_MAX_UNCOMPRESSED_BYTES", 512 * 1024 * 1024)
+IMPORT_MAX_SHARED_STRINGS_BYTES = env_int("IMPORT_MAX_SHARED_STRINGS_BYTES", 64 * 1024 * 1024)
+IMPORT_SYNC_MAX_BYTES = env_int("IMPORT_SYNC_MAX_BYTES", 4 * 1024 * 1024)
 # Named-record XLSX exports writing more rows than this (households and members together)
 # are built by the background worker instead of in the request; the caller polls the job
 # and downloads the file from it. 10,000 rows build in about a second (0.06-0.09 ms a row,
@@ -188,6 +209,16 @@ EXPORT_ROOT = BASE_DIR / env_str("EXPORT_ROOT", ".local/exports")
 EXPORT_RETENTION_HOURS = env_int("EXPORT_RETENTION_HOURS", 24)
 if EXPORT_RETENTION_HOURS < 1:
     raise ImproperlyConfigured("EXPORT_RETENTION_HOURS must be at least 1.")
+# A running import or export job holds a lease that its process renews; when the lease
+# lapses (or the process is gone from this host) the job is failed and may be retried.
+JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 60)
+if JOB_LEASE_SECONDS < 2:
+    raise ImproperlyConfigured("JOB_LEASE_SECONDS must be at least 2.")
+# Uploads (personal data) of dry runs and failed imports are kept this long for a commit
+# or a retry, then deleted; a rejected file is deleted at once.
+IMPORT_UPLOAD_RETENTION_HOURS = env_int("IMPORT_UPLOAD_RETENTION_HOURS", 24)
+if IMPORT_UPLOAD_RETENTION_HOURS < 1:
+    raise ImproperlyConfigured("IMPORT_UPLOAD_RETENTION_HOURS must be at least 1.")
 
 # Background jobs (large census imports and XLSX exports) queue in PostgreSQL: no extra
 # server. The worker is `manage.py db_worker` (started by scripts/run). django-tasks 0.12
@@ -273,6 +304,14 @@ REST_FRAMEWORK = {
     "ALLOWED_VERSIONS": ["v1"],
     "DEFAULT_VERSION": "v1",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_CLASSES": ["desapresisi.throttling.PortalRateThrottle"],
+    # Per account (its API token) or, for visitors, per address. See desapresisi/throttling.py.
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("THROTTLE_ANON", "600/min"),
+        "api": env_str("THROTTLE_API", "600/min"),
+        "imports": env_str("THROTTLE_IMPORTS", "30/hour"),
+        "exports": env_str("THROTTLE_EXPORTS", "120/hour"),
+    },
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
@@ -330,6 +369,7 @@ CONTENT_SECURITY_POLICY = {
 SMALL_CELL_THRESHOLD = env_int("SMALL_CELL_THRESHOLD", 3)
 # How many reverse proxies in front of the portal add X-Forwarded-For (0: none trusted).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
 if TRUSTED_PROXY_COUNT:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT

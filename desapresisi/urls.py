@@ -2,17 +2,17 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from households import io_urls
 from households import urls as household_urls
 from villages import urls as village_urls
 
 from .api import api_root
+from .auth import token_view
 
 api_v1 = [
     path("", api_root, name="root"),
-    path("auth/token/", obtain_auth_token, name="token"),
+    path("auth/token/", token_view, name="token"),
     *village_urls.api_urlpatterns,
     *household_urls.api_urlpatterns,
 ]

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import get_language
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.filters import OrderingFilter
@@ -26,6 +26,9 @@ from rest_framework.response import Response
 
 from desapresisi import audit
 from desapresisi.access import (
+    HOUSEHOLD_NAMED_FIELDS,
+    MEMBER_NAMED_FIELDS,
+    PRECISE_DECIMALS,
     can_edit_household,
     disclose_household,
     disclose_member,
@@ -74,6 +77,8 @@ class HouseholdDoc(serializers.ModelSerializer):
     class Meta:
         model = Household
         exclude = ["dibuat", "diubah"]
+        # null for callers who may not see them (desapresisi.access, the disclosure policy)
+        extra_kwargs = {name: {"allow_null": True} for name in HOUSEHOLD_NAMED_FIELDS}
 
 
 class MemberDoc(serializers.ModelSerializer):
@@ -84,6 +89,7 @@ class MemberDoc(serializers.ModelSerializer):
     class Meta:
         model = Member
         exclude = ["dibuat", "diubah"]
+        extra_kwargs = {name: {"allow_null": True} for name in MEMBER_NAMED_FIELDS}
 
 
 class HouseholdDetailDoc(HouseholdDoc):
@@ -335,7 +341,9 @@ class MemberDetail(DisclosureMixin, GenericAPIView):
         return members_for(self.request.user)
 
     def member(self, request, pk: int, disclosure) -> dict:
-        filterset = MemberFilter(request.query_params, queryset=self.get_queryset())
+        filterset = MemberFilter(
+            request.query_params, queryset=self.get_queryset(), request=request
+        )
         if not filterset.is_valid():
             raise serializers.ValidationError(filterset.errors)
         queryset = annotate_age(self.get_queryset(), filterset.form.cleaned_data.get("age_at"))
@@ -490,10 +498,24 @@ class Codebook(GenericAPIView):
     @extend_schema(
         summary="Kode jawaban (codebook)",
         responses={
-            200: inline_serializer(
-                "Codebook",
-                {"variable": serializers.ListField(child=serializers.DictField())},
-            )
+            # A raw schema: one key per variable (fasilitas_bab, ...), not a fixed field.
+            200: {
+                "type": "object",
+                "description": "Per variabel (mis. fasilitas_bab), kode-kodenya dengan labelnya.",
+                "additionalProperties": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["code", "label_id", "label_en", "source"],
+                        "properties": {
+                            "code": {"type": "integer"},
+                            "label_id": {"type": "string"},
+                            "label_en": {"type": "string"},
+                            "source": {"type": "string"},
+                        },
+                    },
+                },
+            }
         },
     )
     def get(self, request, *args, **kwargs):
@@ -522,11 +544,17 @@ def _area_only(cleaned: dict) -> bool:
     )
 
 
+def _snap_decimals(user) -> int | None:
+    """Symbols of the caller's tiles at the precision it may see points at."""
+    decimals = disclosure_for(user, unmask_requested=False).coordinate_decimals
+    return None if decimals == PRECISE_DECIMALS else decimals
+
+
 def _cells_tile(user, region: str | None, z: int, x: int, y: int) -> bytes:
     cells = tile_cells_for(user)
     if region:
         cells = cells.filter(region_q(region, field="region__code"))
-    return cluster_tile(cells=cells, z=z, x=x, y=y)
+    return cluster_tile(cells=cells, z=z, x=x, y=y, snap_decimals=_snap_decimals(user))
 
 
 class HouseholdTile(GenericAPIView):
@@ -534,6 +562,8 @@ class HouseholdTile(GenericAPIView):
     Accepts every filter of the household list."""
 
     permission_classes = [IsAuthenticated, HasPortalRole]
+    # A map asks for tiles by the dozen; they hold no names (desapresisi/throttling.py).
+    throttle_scopes = {"*": None}
 
     filterset_class = HouseholdFilter
     queryset = Household.objects.none()
@@ -550,14 +580,22 @@ class HouseholdTile(GenericAPIView):
             # household filter would cost more than the tile itself.
             tile = _cells_tile(request.user, request.query_params.get("region"), z, x, y)
         else:
-            filterset = HouseholdFilter(request.query_params, queryset=households_for(request.user))
+            filterset = HouseholdFilter(
+                request.query_params, queryset=households_for(request.user), request=request
+            )
             if not filterset.is_valid():
                 raise serializers.ValidationError(filterset.errors)
             cleaned = filterset.form.cleaned_data
             if z <= CLUSTER_MAX_ZOOM and _area_only(cleaned):
                 tile = _cells_tile(request.user, cleaned.get("region"), z, x, y)
             else:
-                tile = household_tile(queryset=filterset.qs, z=z, x=x, y=y)
+                tile = household_tile(
+                    queryset=filterset.qs,
+                    z=z,
+                    x=x,
+                    y=y,
+                    snap_decimals=_snap_decimals(request.user),
+                )
         response = HttpResponse(tile, content_type="application/vnd.mapbox-vector-tile")
         # Tiles depend on the caller's scope: never shared by a proxy.
         response["Cache-Control"] = "private, max-age=60"

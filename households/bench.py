@@ -40,6 +40,7 @@ from django.test import Client
 
 from desapresisi import audit
 from desapresisi.access import disclosure_for, households_for, members_for
+from desapresisi.db import history_pause
 from desapresisi.models import AuditAction
 from villages.models import Level, Region
 from villages.services import regions_load
@@ -831,7 +832,7 @@ def _bench_import(region: str, admin, count: int, progress: Callable[[str], None
 
         progress(f"  deleting {households:,} households and {members:,} members")
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('desapresisi.history', 'off', true)")
+            history_pause(reason="benchmark: delete the rows to import", cursor=cursor)
             cursor.execute(
                 f"WITH gone AS (DELETE FROM households_household WHERE {where} RETURNING id), "  # noqa: S608 - fixed SQL
                 "members AS (DELETE FROM households_member m USING gone "
@@ -891,7 +892,7 @@ def _bench_import(region: str, admin, count: int, progress: Callable[[str], None
         raise RuntimeError(f"imported {imported}, expected {(households, members)}")
 
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('desapresisi.history', 'off', true)")
+        history_pause(reason="benchmark: mark the imported rows synthetic", cursor=cursor)
         cursor.execute(
             "UPDATE households_household SET sumber_data = %s WHERE id > %s AND sumber_data = %s",
             [DataSource.SYNTHETIC, last_before, DataSource.IMPORT],
@@ -931,9 +932,10 @@ def _bench_import(region: str, admin, count: int, progress: Callable[[str], None
 def _import_phases(
     started: float, marks: list[tuple[str, float]], ended: float
 ) -> dict[str, float]:
-    """Seconds of each phase, from the importer's progress reports: "validate" last comes
-    when validation is done; "upsert" comes before the household upsert, after it, and
-    after the member upsert and the deferred checks; the commit follows."""
+    """Seconds of each phase, from the importer's progress reports: "read" is the headers
+    (rows are streamed), "validate" reads, validates and COPYs the rows chunk by chunk,
+    "stage" the checks over all rows in SQL; "upsert" comes before the household upsert,
+    after it, and after the member upsert and the deferred checks; the commit follows."""
     first: dict[str, float] = {}
     last: dict[str, float] = {}
     upserts = [at for phase, at in marks if phase == "upsert"]

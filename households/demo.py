@@ -27,7 +27,7 @@ import shapely
 from django.db import connection, transaction
 from django.utils import timezone
 
-from desapresisi.db import copy_csv_text, csv_field
+from desapresisi.db import copy_csv_text, csv_field, history_pause
 from villages.models import Kind, Region
 
 from .indicators import indicators_refresh
@@ -131,7 +131,7 @@ def households_generate(
 
     with transaction.atomic(), connection.cursor() as cursor:
         # Synthetic rows are not records of anybody: no change history for them.
-        cursor.execute("SELECT set_config('desapresisi.history', 'off', true)")
+        history_pause(reason="synthetic demo census", cursor=cursor)
         replaced = _delete_synthetic(cursor, region_code) if replace else 0
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence('households_household', 'id')) "

@@ -261,9 +261,9 @@ def export_queryset(*, kind: str, user, query) -> QuerySet:
     `query` is the request's query parameters (a QueryDict or a MultiValueDict); invalid
     filters raise DRF's ValidationError, as in the lists."""
     if kind == ExportKind.HOUSEHOLDS:
-        filterset = HouseholdFilter(query, queryset=households_for(user))
+        filterset = HouseholdFilter(query, queryset=households_for(user), user=user)
     elif kind == ExportKind.MEMBERS:
-        filterset = MemberFilter(query, queryset=members_for(user))
+        filterset = MemberFilter(query, queryset=members_for(user), user=user)
     else:
         raise ValueError(f"unknown export kind {kind!r}")
     if not filterset.is_valid():
@@ -439,11 +439,18 @@ def export_job_run(*, job_id: int) -> None:
 
     The owner's role, access scope and right to unmask are those of now, not of the
     request: a right withdrawn meanwhile fails the job instead of being used."""
+    from .jobs import Heartbeat, lease_fields
+
     claimed = ExportJob.objects.filter(pk=job_id, status=ExportStatus.QUEUED).update(
-        status=ExportStatus.RUNNING, started=timezone.now()
+        status=ExportStatus.RUNNING, started=timezone.now(), **lease_fields()
     )
     if not claimed:
         return  # already run (a task delivered twice) or given up on by the cleaner
+    with Heartbeat(ExportJob, job_id):
+        _export_job_build(job_id)
+
+
+def _export_job_build(job_id: int) -> None:
     job = ExportJob.objects.select_related("user").get(pk=job_id)
     user = job.user
     partial: Path | None = None

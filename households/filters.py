@@ -11,6 +11,8 @@ from django.contrib.gis.geos import Polygon
 from django.db.models import DateField, F, Q, QuerySet, Value
 from rest_framework.exceptions import ValidationError
 
+from desapresisi.access import COARSE_DECIMALS, hidden_fields_for
+
 from .indicators import AgeAt, spec_q, spec_queryset
 from .models import Household, Indicator, Member
 
@@ -54,7 +56,50 @@ class NumberInFilter(filters.BaseInFilter, filters.NumberFilter):
     """Comma-separated numbers: `?tangga_sanitasi__in=0,1`."""
 
 
-class HouseholdFilter(filters.FilterSet):
+class ScopedFilterSet(filters.FilterSet):
+    """A filter set that refuses filters and orderings on fields the caller may not see
+    (desapresisi.access.hidden_fields_for): 400 naming the parameter, never an answer
+    that would confirm a hidden value. The caller is `user`, or the request's user; with
+    neither, every named field counts as hidden."""
+
+    def __init__(self, data=None, queryset=None, *, request=None, user=None, **kwargs):
+        super().__init__(data, queryset, request=request, **kwargs)
+        self.user = user if user is not None else getattr(request, "user", None)
+
+    @property
+    def hidden_fields(self) -> frozenset[str]:
+        return hidden_fields_for(self.user)
+
+    def is_valid(self) -> bool:
+        hidden = self.hidden_fields
+        if hidden and self.data:
+            refused = self._refused_parameters(hidden)
+            if refused:
+                raise ValidationError(
+                    {
+                        name: [
+                            f"Anda tidak berhak menyaring atau mengurutkan menurut {field}. / "
+                            f"You may not filter or sort on {field}."
+                        ]
+                        for name, field in refused.items()
+                    }
+                )
+        return super().is_valid()
+
+    def _refused_parameters(self, hidden: frozenset[str]) -> dict[str, str]:
+        refused = {}
+        for name, filter_ in self.filters.items():
+            if name in self.data and filter_.field_name.split("__")[-1] in hidden:
+                refused[name] = filter_.field_name
+        for term in self.data.getlist("ordering") if hasattr(self.data, "getlist") else []:
+            for field in term.split(","):
+                field = field.strip().lstrip("-")
+                if field in hidden:
+                    refused["ordering"] = field
+        return refused
+
+
+class HouseholdFilter(ScopedFilterSet):
     region = filters.CharFilter(
         method="filter_region", help_text="Kode wilayah; seluruh subpohon (64.09.01 = kecamatan)."
     )
@@ -121,10 +166,14 @@ class HouseholdFilter(filters.FilterSet):
         return queryset.filter(jumlah_ats__gt=0) if value else queryset.filter(jumlah_ats=0)
 
     def filter_bbox(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(lokasi__contained=parse_bbox(value))
+        # A caller who sees points rounded may not narrow a box below that rounding, or
+        # a run of ever smaller boxes would find the exact point.
+        snap = COARSE_DECIMALS if self.hidden_fields else None
+        return queryset.filter(lokasi__contained=parse_bbox(value, snap_decimals=snap))
 
 
-def parse_bbox(value: str) -> Polygon:
+def parse_bbox(value: str, *, snap_decimals: int | None = None) -> Polygon:
+    """The box of `?bbox=`; with `snap_decimals`, widened outwards to that grid."""
     try:
         min_x, min_y, max_x, max_y = (float(part) for part in value.split(","))
     except ValueError:
@@ -133,10 +182,16 @@ def parse_bbox(value: str) -> Polygon:
         ) from None
     if not (-180 <= min_x < max_x <= 180 and -90 <= min_y < max_y <= 90):
         raise ValidationError({"bbox": "Batas tidak valid / invalid bounds (min < max, WGS84)."})
+    if snap_decimals is not None:
+        # The union of whole rounding cells: which households fall in the box then
+        # depends only on their rounded points, which such a caller sees anyway.
+        half = 10**-snap_decimals / 2
+        min_x, min_y = round(min_x, snap_decimals) - half, round(min_y, snap_decimals) - half
+        max_x, max_y = round(max_x, snap_decimals) + half, round(max_y, snap_decimals) + half
     return Polygon.from_bbox((min_x, min_y, max_x, max_y))
 
 
-class MemberFilter(filters.FilterSet):
+class MemberFilter(ScopedFilterSet):
     region = filters.CharFilter(method="filter_region", help_text="Kode wilayah (subpohon).")
     indicator = filters.CharFilter(
         method="filter_indicator",

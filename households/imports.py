@@ -18,21 +18,28 @@ life), and is reported with its row, column and value like an error.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
+import math
 import re
+import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.utils.translation import gettext as _
 
-from desapresisi.access import can_import
+from desapresisi import audit
+from desapresisi.access import areas_of, can_import, role_of
 from desapresisi.audit import actor_label
 from desapresisi.db import copy_rows
 from desapresisi.masking import mask_number
+from desapresisi.models import AuditAction, Role
 from villages.models import Level, Region
 from villages.selectors import kecamatan_of_identity_prefix, province_of_identity_prefix
 
@@ -45,8 +52,9 @@ MEMBER_SHEET = "anggota"
 KEEP, REMOVE = "keep", "remove"
 # Points this far outside their village polygon (GPS error, a house on the border) pass.
 LOCATION_TOLERANCE_M = 250
-# Files up to this size are processed in the request; larger ones by the background worker.
-SYNC_MAX_BYTES = 1024 * 1024
+# Uploads that take up to this many bytes to parse (an XLSX's uncompressed size, see
+# `work_bytes`) are processed in the request; larger ones by the background worker.
+SYNC_MAX_BYTES = settings.IMPORT_SYNC_MAX_BYTES
 MAX_STORED_ERRORS = 1000
 FIRST_DATA_ROW = 2  # row 1 holds the headers
 
@@ -112,6 +120,11 @@ MEMBER_COLUMNS = [
 ]
 REQUIRED_CODED = {"jenis_kelamin", "hubungan_keluarga"}
 
+
+def _required(column: Column) -> bool:
+    return column.required or column.name in REQUIRED_CODED
+
+
 # Columns of the tables, in staging order (the staging tables carry the same names).
 _HOUSEHOLD_DB = [
     "no_kk", "region_id", "dusun", "rw", "rt", "alamat", "lokasi", "tanggal_survei",
@@ -159,6 +172,9 @@ class ImportResult:
     missing_members: list[dict] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
     warnings: list[RowError] = field(default_factory=list)
+    # All of them; `errors` and `warnings` keep the first MAX_KEPT_MESSAGES.
+    error_count: int = 0
+    warning_count: int = 0
 
     @property
     def ok(self) -> bool:
@@ -171,20 +187,33 @@ class ImportResult:
 
 @dataclass
 class SheetRows:
-    """Rows of one sheet as text: (row number in the file, {header: text})."""
+    """One sheet: its headers (read first, before any row) and its data rows, streamed once
+    as (row number in the file, {header: text}, headers of cells that held a number where
+    an identity number belongs). Nothing holds every row: a census is validated and staged
+    as it is read."""
 
     name: str
     headers: list[str]
-    rows: list[tuple[int, dict[str, str]]]
-    # Cells that held numbers where identity numbers belong: (row, column) -> raw value.
-    mangled: dict[tuple[int, str], str] = field(default_factory=dict)
+    rows: Iterable[tuple[int, dict[str, str], frozenset[str]]] = ()
+    # From the file's own dimensions or line count, for progress only: never trusted.
+    estimated_rows: int = 0
 
 
 # --- reading files -----------------------------------------------------------------------
 
 
+def _limit_error(what_id: str, what_en: str, limit: int) -> ImportFileError:
+    return ImportFileError(
+        f"{what_id} melebihi batas {limit:,} ({what_en} exceeds the limit of {limit:,}); "
+        "pecah berkas per desa. / Split the file by village."
+    )
+
+
 def census_read(*, name: str, data: bytes, members_data: bytes | None = None) -> list[SheetRows]:
-    """The household and member sheets of an XLSX workbook, or of two CSV files."""
+    """The household and member sheets of an XLSX workbook, or of two CSV files.
+
+    Headers are read here and the rows only when the import iterates them; the limits on
+    size, rows and cells are checked before (XLSX sizes) or while (rows, cells) reading."""
     lower = name.lower()
     if lower.endswith(".xlsx") or data[:2] == b"PK":
         return _read_xlsx(data)
@@ -204,32 +233,89 @@ def census_read(*, name: str, data: bytes, members_data: bytes | None = None) ->
     )
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
+def work_bytes(data: bytes) -> int:
+    """What parsing `data` has to read: an XLSX's declared uncompressed size (Python's
+    zipfile never inflates a member past its declared size), otherwise its own size."""
+    if data[:2] != b"PK":
+        return len(data)
     try:
-        return data.decode("utf-8")
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError):
+        return len(data)
+
+
+def _encoding(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    step = 1024 * 1024
+    try:
+        for start in range(0, len(data), step):
+            decoder.decode(data[start : start + step], final=start + step >= len(data))
     except UnicodeDecodeError:
         # Excel on Windows saves "CSV" in the ANSI code page, Windows-1252 here.
-        return data.decode("cp1252", errors="replace")
+        return "cp1252"
+    return "utf-8"
 
 
 def _read_csv(data: bytes, sheet: str) -> SheetRows:
-    text = _decode(data)
-    first_line = text.split("\n", 1)[0]
+    encoding = _encoding(data)
+    first_line = data.split(b"\n", 1)[0].decode(encoding, errors="replace")
     # Excel in an Indonesian locale writes semicolons (the comma is the decimal mark).
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, errors="replace", newline="")
+    reader = csv.reader(text, delimiter=delimiter)
     try:
         headers = [_header(value) for value in next(reader)]
     except StopIteration:
         raise ImportFileError(f"Berkas {sheet} kosong. / The {sheet} file is empty.") from None
-    rows = []
-    for number, values in enumerate(reader, start=FIRST_DATA_ROW):
-        if not any(value.strip() for value in values):
-            continue
-        rows.append((number, dict(zip(headers, (v.strip() for v in values), strict=False))))
-    return SheetRows(sheet, headers, rows)
+    except csv.Error as exc:
+        raise _csv_error(sheet, exc) from None
+
+    def rows():
+        max_rows, max_chars = settings.IMPORT_MAX_ROWS, settings.IMPORT_MAX_CELL_CHARS
+        number = FIRST_DATA_ROW - 1
+        try:
+            for number, values in enumerate(reader, start=FIRST_DATA_ROW):
+                if number - 1 > max_rows:
+                    raise _row_limit(sheet, max_rows)
+                if not any(value.strip() for value in values):
+                    continue
+                row = {}
+                for header, value in zip(headers, values, strict=False):
+                    if len(value) > max_chars:
+                        raise _cell_limit(sheet, number, header, max_chars)
+                    row[header] = value.strip()
+                yield number, row, frozenset()
+        except csv.Error as exc:
+            if "field larger" in str(exc):  # the csv module's own cap (131,072) is higher
+                raise _cell_limit(sheet, number + 1, "?", settings.IMPORT_MAX_CELL_CHARS) from None
+            raise _csv_error(sheet, exc, number + 1) from None
+
+    return SheetRows(sheet, headers, rows(), estimated_rows=max(data.count(b"\n") - 1, 0))
+
+
+def _csv_error(sheet: str, exc: Exception, row: int | None = None) -> ImportFileError:
+    where = f" baris {row}" if row else ""
+    return ImportFileError(
+        f"Berkas {sheet}{where} bukan CSV yang benar ({exc}). / "
+        f"The {sheet} file is not valid CSV{f' at row {row}' if row else ''}."
+    )
+
+
+def _row_limit(sheet: str, limit: int) -> ImportFileError:
+    return _limit_error(
+        f"Jumlah baris lembar {sheet}", f"the number of rows of sheet {sheet}", limit
+    )
+
+
+def _cell_limit(sheet: str, row: int, column: str, limit: int) -> ImportFileError:
+    return ImportFileError(
+        f"Sel {sheet} baris {row} kolom {column} lebih dari {limit:,} karakter "
+        f"(IMPORT_MAX_CELL_CHARS). / The cell of sheet {sheet}, row {row}, column {column} "
+        f"has more than {limit:,} characters."
+    )
 
 
 def _header(value: Any) -> str:
@@ -253,9 +339,38 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
+def _check_archive(data: bytes) -> None:
+    """Sizes as the zip declares them, before openpyxl inflates anything: openpyxl holds
+    the whole shared-strings part in memory, so one huge string in an 800 KB file would
+    cost gigabytes; the sheets themselves are streamed, but bounded too."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise ImportFileError(
+            f"Berkas XLSX tidak dapat dibaca. / The XLSX file cannot be read ({exc})."
+        ) from None
+    total_limit = settings.IMPORT_MAX_UNCOMPRESSED_BYTES
+    if sum(info.file_size for info in infos) > total_limit:
+        raise _limit_error(
+            "Ukuran XLSX setelah dibuka (IMPORT_MAX_UNCOMPRESSED_BYTES)",
+            "the uncompressed size of the XLSX, in bytes,",
+            total_limit,
+        )
+    strings_limit = settings.IMPORT_MAX_SHARED_STRINGS_BYTES
+    for info in infos:
+        if info.filename.lower().endswith("sharedstrings.xml") and info.file_size > strings_limit:
+            raise _limit_error(
+                "Teks bersama XLSX (sharedStrings.xml, IMPORT_MAX_SHARED_STRINGS_BYTES)",
+                "the XLSX shared strings part, in bytes,",
+                strings_limit,
+            )
+
+
 def _read_xlsx(data: bytes) -> list[SheetRows]:
     from openpyxl import load_workbook
 
+    _check_archive(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a broken file
@@ -263,29 +378,53 @@ def _read_xlsx(data: bytes) -> list[SheetRows]:
             f"Berkas XLSX tidak dapat dibaca. / The XLSX file cannot be read ({exc})."
         ) from None
     sheets = []
-    try:
-        for sheet in (HOUSEHOLD_SHEET, MEMBER_SHEET):
-            if sheet not in workbook.sheetnames:
-                raise ImportFileError(
-                    f"Lembar '{sheet}' tidak ada (ada: {', '.join(workbook.sheetnames)}). / "
-                    f"Sheet '{sheet}' is missing."
-                )
-            rows_iter = workbook[sheet].iter_rows(values_only=True)
-            headers = [_header(value) for value in next(rows_iter, ())]
-            parsed = SheetRows(sheet, headers, [])
-            for number, values in enumerate(rows_iter, start=FIRST_DATA_ROW):
-                if not any(value not in (None, "") for value in values):
-                    continue
-                row = {}
-                for header, value in zip(headers, values, strict=False):
-                    if header in IDENTITY_COLUMNS and isinstance(value, int | float):
-                        parsed.mangled[(number, header)] = _cell_text(value)
-                    row[header] = _cell_text(value)
-                parsed.rows.append((number, row))
-            sheets.append(parsed)
-    finally:
-        workbook.close()
+    for sheet in (HOUSEHOLD_SHEET, MEMBER_SHEET):
+        if sheet not in workbook.sheetnames:
+            raise ImportFileError(
+                f"Lembar '{sheet}' tidak ada (ada: {', '.join(workbook.sheetnames)}). / "
+                f"Sheet '{sheet}' is missing."
+            )
+        worksheet = workbook[sheet]
+        try:
+            first = next(worksheet.iter_rows(max_row=1, values_only=True), ())
+            declared = worksheet.max_row or 0
+        except Exception as exc:  # a broken sheet part
+            raise ImportFileError(
+                f"Lembar '{sheet}' tidak dapat dibaca. / Sheet '{sheet}' cannot be read ({exc})."
+            ) from None
+        if declared - 1 > settings.IMPORT_MAX_ROWS:
+            raise _row_limit(sheet, settings.IMPORT_MAX_ROWS)
+        headers = [_header(value) for value in first]
+        sheets.append(
+            SheetRows(
+                sheet,
+                headers,
+                _xlsx_rows(worksheet, sheet, headers),
+                estimated_rows=max(declared - 1, 0),
+            )
+        )
     return sheets
+
+
+def _xlsx_rows(worksheet, sheet: str, headers: list[str]):
+    max_rows, max_chars = settings.IMPORT_MAX_ROWS, settings.IMPORT_MAX_CELL_CHARS
+    rows = worksheet.iter_rows(min_row=FIRST_DATA_ROW, values_only=True)
+    for number, values in enumerate(rows, start=FIRST_DATA_ROW):
+        # Counted before the emptiness test: a million empty rows are work too.
+        if number - 1 > max_rows:
+            raise _row_limit(sheet, max_rows)
+        if not any(value not in (None, "") for value in values):
+            continue
+        row = {}
+        mangled = []
+        for header, value in zip(headers, values, strict=False):
+            if header in IDENTITY_COLUMNS and isinstance(value, int | float):
+                mangled.append(header)
+            text = _cell_text(value)
+            if len(text) > max_chars:
+                raise _cell_limit(sheet, number, header, max_chars)
+            row[header] = text
+        yield number, row, frozenset(mangled)
 
 
 # --- validating --------------------------------------------------------------------------
@@ -294,6 +433,15 @@ _SCIENTIFIC = re.compile(r"^[0-9]([.,][0-9]+)?[eE][+]?[0-9]+$")
 _FLOAT_TEXT = re.compile(r"^[0-9]+[.,]0+$")
 _TRUE = {"1", "ya", "y", "true", "t", "benar"}
 _FALSE = {"0", "tidak", "n", "false", "f", "salah", "tdk"}
+
+
+_LONG_DIGITS = re.compile(r"[0-9]{11,}")
+
+
+def mask_digits(text: str) -> str:
+    """Every identity-length run of digits in `text` masked as the portal masks NIK/KK
+    (a mangled cell such as 6409010903850001.0 keeps its shape, not its digits)."""
+    return _LONG_DIGITS.sub(lambda match: mask_number(match.group()), text)
 
 
 def _identity_problem(text: str, label: str) -> str | None:
@@ -308,7 +456,8 @@ def _identity_problem(text: str, label: str) -> str | None:
         )
     if _FLOAT_TEXT.match(text):
         return (
-            f"{label} tersimpan sebagai angka desimal ({text}). Format kolom sebagai Teks. / "
+            f"{label} tersimpan sebagai angka desimal ({mask_digits(text)}). Format kolom "
+            "sebagai Teks. / "
             f"The {label} was stored as a decimal number. Format the column as Text."
         )
     if re.fullmatch(r"[0-9]{1,15}", text):
@@ -323,12 +472,27 @@ def _identity_problem(text: str, label: str) -> str | None:
 
 def _mangled_message(label: str, raw: str) -> str:
     return (
-        f"Sel {label} berisi angka, bukan teks ({raw}): Excel menyimpan angka 16 digit "
-        "sebagai 6.40901E+15 dan membulatkan digit terakhirnya. Format kolom sebagai Teks dan "
-        f"ketik ulang. / The {label} cell holds a number, not text: Excel stores 16-digit "
+        f"Sel {label} berisi angka, bukan teks ({mask_digits(raw)}): Excel menyimpan angka "
+        "16 digit sebagai 6.40901E+15 dan membulatkan digit terakhirnya. Format kolom sebagai "
+        f"Teks dan ketik ulang. / The {label} cell holds a number, not text: Excel stores 16-digit "
         "numbers as 6.40901E+15 and rounds their last digits. Format the column as Text and "
         "re-enter it."
     )
+
+
+# A spreadsheet runs a cell beginning with one of these as a formula (OWASP "CSV
+# injection"). A lone character ("-" for "none") is no formula and is not flagged; tab and
+# CR are stripped from the edges of every cell on reading, so they never reach the tables.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _coded_hint(column: Column) -> str:
+    """A label typed where its code belongs: the message lists every code with its label."""
+    entries = [
+        entry for entry in cb.codebook()[column.variable] if entry.code not in column.exclude
+    ]
+    listed = ", ".join(f"{entry.code} = {entry.label()}" for entry in entries)
+    return _("Isi dengan kode angka, bukan teks. Kode yang berlaku: %(codes)s.") % {"codes": listed}
 
 
 def _parse_date(text: str) -> dt.date | None:
@@ -340,26 +504,47 @@ def _parse_date(text: str) -> dt.date | None:
     return None
 
 
+# Errors and warnings kept with their text; beyond this they are only counted, so that a
+# file of a million bad rows cannot fill the memory with messages.
+MAX_KEPT_MESSAGES = 10_000
+
+
 class _Validator:
     def __init__(self, *, user, check_access: bool):
         self.user = user
         self.check_access = check_access
         self.errors: list[RowError] = []
         self.warnings: list[RowError] = []
+        self.error_count = 0
+        self.warning_counts: Counter[str] = Counter()
         self.bad_rows: dict[str, set[int]] = defaultdict(set)
-        self.villages = set(Region.objects.filter(level=Level.DESA).values_list("code", flat=True))
+        # One string per village code, shared by every row that names it.
+        codes = Region.objects.filter(level=Level.DESA).values_list("code", flat=True)
+        self.villages = {code: code for code in codes}
+        self.scope = import_scope(user) if check_access else None
+        # Rows naming a number stored outside the caller's rights (audited, never detailed).
+        self.elsewhere: list[dict] = []
 
     def error(self, sheet: str, row: int | None, column: str, value: str, message: str) -> None:
-        self.errors.append(RowError(sheet, row, column, value, message))
+        self.error_count += 1
+        if len(self.errors) < MAX_KEPT_MESSAGES:
+            self.errors.append(RowError(sheet, row, column, value, message))
         if row is not None:
             self.bad_rows[sheet].add(row)
 
     def warn(self, sheet: str, row: int | None, column: str, value: str, message: str) -> None:
         """Reported like an error, but the row is still written."""
-        self.warnings.append(RowError(sheet, row, column, value, message))
+        self.warning_counts[sheet] += 1
+        if len(self.warnings) < MAX_KEPT_MESSAGES:
+            self.warnings.append(RowError(sheet, row, column, value, message))
 
     def headers(self, sheet: SheetRows, columns: list[Column]) -> bool:
-        missing = [column.name for column in columns if column.name not in sheet.headers]
+        # An optional column left out of the file reads as empty, like an empty cell.
+        missing = [
+            column.name
+            for column in columns
+            if _required(column) and column.name not in sheet.headers
+        ]
         if missing:
             self.error(
                 sheet.name,
@@ -369,24 +554,26 @@ class _Validator:
                 f"Kolom wajib tidak ada: {', '.join(missing)} (lihat templat). / "
                 f"Required columns missing: {', '.join(missing)} (see the template).",
             )
+            self.bad_rows[sheet.name].discard(1)  # the header row is no data row
         return not missing
 
-    def cell(self, sheet: SheetRows, number: int, row: dict, column: Column) -> Any:
+    def cell(self, sheet: str, number: int, row: dict, mangled: frozenset, column: Column) -> Any:
         text = row.get(column.name, "")
         name = column.name
+        shown = mask_digits(text) if column.kind in ("kk", "nik") else text
 
         def fail(message: str) -> None:
-            self.error(sheet.name, number, name, text, message)
+            self.error(sheet, number, name, shown, message)
 
         if text == "":
-            if column.required or name in REQUIRED_CODED:
+            if _required(column):
                 fail("Wajib diisi. / Required.")
             if column.kind == "bool":
                 return False
             return "" if column.kind == "text" else None
         if column.kind in ("kk", "nik"):
             label = "No. KK" if column.kind == "kk" else "NIK"
-            if (number, name) in sheet.mangled:
+            if name in mangled:
                 fail(_mangled_message(label, text))
                 return None
             problem = _identity_problem(text, label)
@@ -404,7 +591,7 @@ class _Validator:
                     f"You may not import data of village {text}."
                 )
                 return None
-            return text
+            return self.villages[text]
         if column.kind == "text":
             if len(text) > column.max_length:
                 fail(
@@ -412,6 +599,18 @@ class _Validator:
                     f"Too long (max. {column.max_length} characters)."
                 )
                 return None
+            if len(text) > 1 and text[0] in FORMULA_PREFIXES:
+                self.warn(
+                    sheet,
+                    number,
+                    name,
+                    text,
+                    _(
+                        "Kolom %(column)s diawali %(char)s: aplikasi lembar kerja dapat "
+                        "menjalankannya sebagai rumus. Periksa isinya."
+                    )
+                    % {"column": name, "char": repr(text[0])},
+                )
             return text
         if column.kind == "date":
             value = _parse_date(text)
@@ -422,7 +621,13 @@ class _Validator:
             try:
                 value = int(text)
             except ValueError:
-                fail("Harus berupa bilangan bulat. / Must be a whole number.")
+                if column.kind == "coded":
+                    fail(_coded_hint(column))
+                else:
+                    fail("Harus berupa bilangan bulat. / Must be a whole number.")
+                return None
+            if column.kind == "int" and not -32768 <= value <= 32767:
+                fail(_("Angka di luar rentang yang mungkin."))
                 return None
             if column.kind == "coded" and value not in cb.codes(
                 column.variable, exclude=column.exclude
@@ -444,36 +649,52 @@ class _Validator:
             return None
         if column.kind == "coord":
             try:
-                return float(text.replace(",", "."))
+                value = float(text.replace(",", "."))
             except ValueError:
+                value = math.nan
+            if not math.isfinite(value):
                 fail("Koordinat harus angka desimal. / Coordinates must be decimal numbers.")
                 return None
+            return value
         raise AssertionError(column.kind)
 
-    def parse(self, sheet: SheetRows, columns: list[Column]) -> list[tuple[int, dict]]:
+    def parse(self, sheet: str, columns: list[Column], rows: list) -> list[tuple[int, dict]]:
         return [
-            (number, {column.name: self.cell(sheet, number, row, column) for column in columns})
-            for number, row in sheet.rows
+            (number, {c.name: self.cell(sheet, number, row, mangled, c) for c in columns})
+            for number, row, mangled in rows
         ]
 
 
-def _household_rules(v: _Validator, rows: list[tuple[int, dict]]) -> None:
+@dataclass
+class _FileState:
+    """What the cross-row rules need of the rows already read: compact, one small tuple per
+    household; everything else about earlier rows lives in the staging tables."""
+
+    # No. KK -> (its first row, village code, survey date)
+    households: dict[str, tuple[int, str | None, dt.date | None]] = field(default_factory=dict)
+    regions: set[str] = field(default_factory=set)
+    rows: Counter[str] = field(default_factory=Counter)
+
+
+def _household_rules(v: _Validator, rows: list[tuple[int, dict]], state: _FileState) -> None:
     sheet = HOUSEHOLD_SHEET
-    first_row: dict[str, int] = {}
     for number, row in rows:
         kk = row["no_kk"]
+        if row["kode_desa"]:
+            state.regions.add(row["kode_desa"])
         if kk:
-            if kk in first_row:
+            if kk in state.households:
+                first = state.households[kk][0]
                 v.error(
                     sheet,
                     number,
                     "no_kk",
                     mask_number(kk),
-                    f"No. KK ganda di berkas (juga di baris {first_row[kk]}). / "
-                    f"Duplicate No. KK in the file (also row {first_row[kk]}).",
+                    f"No. KK ganda di berkas (juga di baris {first}). / "
+                    f"Duplicate No. KK in the file (also row {first}).",
                 )
             else:
-                first_row[kk] = number
+                state.households[kk] = (number, row["kode_desa"], row["tanggal_survei"])
             _check_issuing_kecamatan(v, sheet, number, "no_kk", kk, "No. KK", home=row["kode_desa"])
         if row["jenis_kloset"] is not None and row["fasilitas_bab"] not in (1, 2, 3):
             v.error(
@@ -572,17 +793,13 @@ def _check_locations(v: _Validator, rows: list[tuple[int, dict]]) -> None:
         v.error(HOUSEHOLD_SHEET, number, "lintang", "", message)
 
 
-def _member_rules(
-    v: _Validator,
-    rows: list[tuple[int, dict]],
-    households: dict[str, tuple[int, dict]],
-) -> None:
+def _member_rules(v: _Validator, rows: list[tuple[int, dict]], state: _FileState) -> None:
+    """Rules of one member row against its household; duplicates and heads per household
+    are counted in SQL over the staging table once every row is in (`_cross_checks`)."""
     sheet = MEMBER_SHEET
-    first_row: dict[str, int] = {}
-    heads: dict[str, list[int]] = defaultdict(list)
     for number, row in rows:
         nik, kk = row["nik"], row["no_kk"]
-        household = households[kk][1] if kk in households else None
+        household = state.households.get(kk) if kk else None
         if kk and household is None:
             v.error(
                 sheet,
@@ -592,24 +809,10 @@ def _member_rules(
                 "No. KK ini tidak ada di lembar rumah_tangga. / "
                 "This No. KK is not in the households sheet.",
             )
+        _unused, village, survey = household or (None, None, None)
         if nik:
-            if nik in first_row:
-                v.error(
-                    sheet,
-                    number,
-                    "nik",
-                    mask_number(nik),
-                    f"NIK ganda di berkas (juga di baris {first_row[nik]}). / "
-                    f"Duplicate NIK in the file (also row {first_row[nik]}).",
-                )
-            else:
-                first_row[nik] = number
-            _check_issuing_kecamatan(
-                v, sheet, number, "nik", nik, "NIK", home=(household or {}).get("kode_desa")
-            )
-            _check_birth(v, number, row, household)
-        if row["hubungan_keluarga"] == 1 and kk:
-            heads[kk].append(number)
+            _check_issuing_kecamatan(v, sheet, number, "nik", nik, "NIK", home=village)
+            _check_birth(v, number, row, survey)
         if row["jenjang_pendidikan"] is not None and row["partisipasi_sekolah"] not in (2, 3):
             v.error(
                 sheet,
@@ -619,18 +822,6 @@ def _member_rules(
                 "Jenjang pendidikan (413) hanya diisi bila pernah/masih sekolah (412 = 2 atau 3). "
                 "/ The level attended (413) is only asked of those who ever went to school "
                 "(412 = 2 or 3).",
-            )
-    for kk, (number, _row) in households.items():
-        count = len(heads.get(kk, []))
-        if count != 1:
-            v.error(
-                HOUSEHOLD_SHEET,
-                number,
-                "no_kk",
-                mask_number(kk),
-                f"Rumah tangga harus punya tepat satu kepala keluarga di lembar anggota "
-                f"(ada {count}). / A household needs exactly one head in the members sheet "
-                f"(found {count}).",
             )
 
 
@@ -693,11 +884,11 @@ def _check_issuing_kecamatan(
         )
 
 
-def _check_birth(v: _Validator, number: int, row: dict, household: dict | None) -> None:
+def _check_birth(v: _Validator, number: int, row: dict, survey: dt.date | None) -> None:
     birth, nik, sex = row["tanggal_lahir"], row["nik"], row["jenis_kelamin"]
     if birth is None:
         return
-    limit = (household or {}).get("tanggal_survei") or dt.date.today()
+    limit = survey or dt.date.today()
     if not (dt.date(1900, 1, 1) <= birth <= limit):
         v.error(
             MEMBER_SHEET,
@@ -732,76 +923,142 @@ def _check_birth(v: _Validator, number: int, row: dict, household: dict | None) 
         )
 
 
-def _against_database(
-    v: _Validator,
-    *,
-    households: dict[str, tuple[int, dict]],
-    members: list[tuple[int, dict]],
-    missing_members: str,
-) -> list[dict]:
-    """Checks against stored rows; returns the members missing from the file."""
-    kks = list(households)
-    niks = [row["nik"] for _n, row in members if row["nik"]]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT no_kk, region_id FROM households_household WHERE no_kk = ANY(%s)", [kks]
+def import_scope(user) -> list[str] | None:
+    """Villages whose stored households this caller may change by import: None for every
+    village (the command line, administrators), else the villages `can_import` allows."""
+    if user is None or role_of(user) == Role.ADMIN:
+        return None
+    return [code for code in (areas_of(user) or []) if can_import(user, code)]
+
+
+NEUTRAL_ELSEWHERE = "Nomor ini sudah terdaftar di wilayah lain; hubungi admin kabupaten."
+
+
+def _elsewhere(v: _Validator, sheet: str, number: int, column: str, identity: str) -> None:
+    """A stored number outside the caller's rights: one message that names no place and no
+    other record, so that the answer cannot tell where (or whose) it is."""
+    v.error(sheet, number, column, mask_number(identity), _(NEUTRAL_ELSEWHERE))
+    v.elsewhere.append({"sheet": sheet, "row": number, "column": column})
+
+
+def _cross_checks(v: _Validator, cursor) -> None:
+    """The rules over all rows of the file, in SQL over the staging tables (which hold
+    every row read, rejected ones included, until `_drop_rejected`)."""
+    cursor.execute(
+        """
+        SELECT n, nik, first FROM (
+            SELECT n, nik, min(n) OVER (PARTITION BY nik) AS first
+            FROM import_member WHERE nik IS NOT NULL
+        ) d WHERE n > first ORDER BY n
+        """
+    )
+    for number, nik, first in cursor.fetchall():
+        v.error(
+            MEMBER_SHEET,
+            number,
+            "nik",
+            mask_number(nik),
+            f"NIK ganda di berkas (juga di baris {first}). / "
+            f"Duplicate NIK in the file (also row {first}).",
         )
-        existing = dict(cursor.fetchall())
-        cursor.execute(
-            "SELECT m.nik, h.no_kk FROM households_member m "
-            "JOIN households_household h ON h.id = m.household_id WHERE m.nik = ANY(%s)",
-            [niks],
-        )
-        nik_home = dict(cursor.fetchall())
-        cursor.execute(
-            "SELECT h.no_kk, m.nik, m.nama, m.hubungan_keluarga FROM households_member m "
-            "JOIN households_household h ON h.id = m.household_id WHERE h.no_kk = ANY(%s) "
-            "ORDER BY h.no_kk, m.nik",
-            [kks],
-        )
-        stored_members = cursor.fetchall()
-    for kk, region in existing.items():
-        number, _row = households[kk]
-        if v.check_access and not can_import(v.user, region):
+    cursor.execute(
+        """
+        SELECT h.n, h.no_kk, (SELECT count(*) FROM import_member m
+                              WHERE m.no_kk = h.no_kk AND m.hubungan_keluarga = 1) AS heads
+        FROM (SELECT DISTINCT ON (no_kk) n, no_kk FROM import_household
+              WHERE no_kk IS NOT NULL ORDER BY no_kk, n) h
+        ORDER BY h.n
+        """
+    )
+    for number, kk, count in cursor.fetchall():
+        if count != 1:
             v.error(
                 HOUSEHOLD_SHEET,
                 number,
                 "no_kk",
                 mask_number(kk),
-                f"No. KK ini sudah terdaftar di desa {region} yang bukan wewenang Anda. / "
-                f"This No. KK is registered in village {region}, outside your rights.",
+                f"Rumah tangga harus punya tepat satu kepala keluarga di lembar anggota "
+                f"(ada {count}). / A household needs exactly one head in the members sheet "
+                f"(found {count}).",
             )
-    for number, row in members:
-        home = nik_home.get(row["nik"])
-        if home is not None and home != row["no_kk"]:
+
+
+def _against_database(v: _Validator, cursor, *, missing_members: str) -> tuple[list[dict], int]:
+    """Checks against stored rows; returns the members missing from the file (the first
+    MAX_STORED_ERRORS of them) and how many there are.
+
+    The caller's scope is part of every query: a stored row outside it contributes one
+    flag (in scope or not) and nothing else, so no name, number, count or village code of
+    another area can reach the answer, the job row or the audit trail."""
+    scope = v.scope
+    in_scope = "(%(scope)s::text[] IS NULL OR h.region_id = ANY(%(scope)s::text[]))"
+    cursor.execute(
+        f"""
+        SELECT DISTINCT ON (s.no_kk) s.n, s.no_kk FROM import_household s
+        JOIN households_household h ON h.no_kk = s.no_kk
+        WHERE NOT {in_scope} ORDER BY s.no_kk, s.n
+        """,  # noqa: S608 - a constant of this module
+        {"scope": scope},
+    )
+    for number, kk in sorted(cursor.fetchall()):
+        _elsewhere(v, HOUSEHOLD_SHEET, number, "no_kk", kk)
+    cursor.execute(
+        f"""
+        SELECT s.n, s.nik, CASE WHEN {in_scope} THEN h.no_kk END
+        FROM import_member s
+        JOIN households_member m ON m.nik = s.nik
+        JOIN households_household h ON h.id = m.household_id
+        WHERE s.no_kk IS NOT NULL AND h.no_kk <> s.no_kk
+        ORDER BY s.n
+        """,  # noqa: S608 - a constant of this module
+        {"scope": scope},
+    )
+    for number, nik, home in cursor.fetchall():
+        if home is None:
+            _elsewhere(v, MEMBER_SHEET, number, "nik", nik)
+        else:
             v.error(
                 MEMBER_SHEET,
                 number,
                 "nik",
-                mask_number(row["nik"]),
+                mask_number(nik),
                 f"NIK ini sudah terdaftar di KK lain ({mask_number(home)}); pindahkan dulu "
                 "lewat pengubahan data. / This NIK is already registered in another family "
                 "card; move it by an edit first.",
             )
-    in_file = {row["nik"] for _n, row in members}
-    file_heads = {row["no_kk"] for _n, row in members if row["hubungan_keluarga"] == 1}
-    missing = []
-    for kk, nik, name, relation in stored_members:
-        if nik in in_file:
-            continue
-        missing.append({"no_kk": mask_number(kk), "nik": mask_number(nik), "nama": name})
-        if missing_members == KEEP and relation == 1 and kk in file_heads:
-            v.error(
-                HOUSEHOLD_SHEET,
-                households[kk][0],
-                "no_kk",
-                mask_number(kk),
-                f"Kepala keluarga tersimpan (NIK {mask_number(nik)}) tidak ada di berkas, "
-                "sedangkan berkas memuat kepala baru: pilih missing_members=remove atau "
-                "cantumkan dia. / The stored head is not in the file while the file names a "
-                "new head: use missing_members=remove or include them.",
-            )
-    return missing
+    cursor.execute(
+        f"""
+        SELECT h.no_kk, m.nik, m.nama, m.hubungan_keluarga,
+               (SELECT min(f.n) FROM import_household f WHERE f.no_kk = h.no_kk),
+               EXISTS (SELECT 1 FROM import_member f WHERE f.no_kk = h.no_kk
+                       AND f.nik IS NOT NULL AND f.hubungan_keluarga = 1)
+        FROM households_household h JOIN households_member m ON m.household_id = h.id
+        WHERE h.no_kk IN (SELECT no_kk FROM import_household) AND {in_scope}
+          AND NOT EXISTS (SELECT 1 FROM import_member f
+                          WHERE f.nik = m.nik AND f.no_kk IS NOT NULL)
+        ORDER BY h.no_kk, m.nik
+        """,  # noqa: S608 - a constant of this module
+        {"scope": scope},
+    )
+    missing: list[dict] = []
+    count = 0
+    while batch := cursor.fetchmany(STAGE_CHUNK_ROWS):
+        for kk, nik, name, relation, household_row, file_has_head in batch:
+            count += 1
+            if len(missing) < MAX_STORED_ERRORS:
+                missing.append({"no_kk": mask_number(kk), "nik": mask_number(nik), "nama": name})
+            if missing_members == KEEP and relation == 1 and file_has_head:
+                v.error(
+                    HOUSEHOLD_SHEET,
+                    household_row,
+                    "no_kk",
+                    mask_number(kk),
+                    f"Kepala keluarga tersimpan (NIK {mask_number(nik)}) tidak ada di berkas, "
+                    "sedangkan berkas memuat kepala baru: pilih missing_members=remove atau "
+                    "cantumkan dia. / The stored head is not in the file while the file "
+                    "names a new head: use missing_members=remove or include them.",
+                )
+    return missing, count
 
 
 # --- writing -----------------------------------------------------------------------------
@@ -811,11 +1068,14 @@ def _against_database(
 Progress = Callable[[int, int, str], None]
 
 # ON COMMIT DROP cleans up after a real commit; the DROP covers a caller's outer
-# transaction (tests, a command run inside atomic) where a second import follows.
+# transaction (tests, a command run inside atomic) where a second import follows. `n` is
+# the row number in the file: every row read is staged, rejected ones too (their failing
+# cells NULL), so the cross-row rules run in SQL; rejected rows are dropped before the
+# upserts.
 _STAGING_SQL = """
 DROP TABLE IF EXISTS pg_temp.import_household, pg_temp.import_member;
 CREATE TEMP TABLE import_household (
-    no_kk varchar(16), region_id varchar(13), dusun varchar(60), rw varchar(3),
+    n integer, no_kk varchar(16), region_id varchar(13), dusun varchar(60), rw varchar(3),
     rt varchar(3), alamat varchar(200), lokasi geometry(Point, 4326), tanggal_survei date,
     fasilitas_bab smallint, jenis_kloset smallint, pembuangan_tinja smallint,
     tangki_septik_disedot boolean, sumber_air_minum smallint,
@@ -826,11 +1086,18 @@ CREATE TEMP TABLE import_household (
     penerima_blt_dd boolean, penerima_pbi_jk boolean
 ) ON COMMIT DROP;
 CREATE TEMP TABLE import_member (
-    no_kk varchar(16), nik varchar(16), nama varchar(120), jenis_kelamin smallint,
+    n integer, no_kk varchar(16), nik varchar(16), nama varchar(120), jenis_kelamin smallint,
     tanggal_lahir date, hubungan_keluarga smallint, partisipasi_sekolah smallint,
     jenjang_pendidikan smallint, ijazah_tertinggi smallint, disabilitas boolean,
     pekerjaan varchar(100)
 ) ON COMMIT DROP;
+"""
+_STAGING_INDEX_SQL = """
+CREATE INDEX ON import_household (no_kk);
+CREATE INDEX ON import_member (nik);
+CREATE INDEX ON import_member (no_kk);
+ANALYZE import_household;
+ANALYZE import_member;
 """
 
 
@@ -909,84 +1176,190 @@ def _upsert_members(cursor) -> tuple[int, int]:
     return inserted, len(updated_niks | demoted)
 
 
-def _household_copy_row(row: dict) -> list:
+def _household_copy_row(number: int, row: dict) -> list:
     point = None
     if row["lintang"] is not None and row["bujur"] is not None:
         point = f"SRID=4326;POINT({row['bujur']!r} {row['lintang']!r})"
     values = {**row, "region_id": row["kode_desa"], "lokasi": point}
-    return [values[c] for c in _HOUSEHOLD_DB]
+    return [number, *(values[c] for c in _HOUSEHOLD_DB)]
+
+
+def _member_copy_row(number: int, row: dict) -> list:
+    return [number, *(row[c] for c in _MEMBER_DB)]
 
 
 STAGE_CHUNK_ROWS = 5000
 
 
-def _stage(cursor, *, table: str, columns: list[str], rows: list[list], step) -> None:
-    """COPY in chunks, reporting after each so that a large file shows it is moving."""
-    for start in range(0, len(rows), STAGE_CHUNK_ROWS):
-        chunk = rows[start : start + STAGE_CHUNK_ROWS]
-        copy_rows(table=table, columns=columns, rows=chunk, cursor=cursor)
-        step(len(chunk))
+def _chunks(rows: Iterable, size: int = STAGE_CHUNK_ROWS) -> Iterable[list]:
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
-def _write(
+def _read_and_stage(
+    v: _Validator,
+    cursor,
     *,
-    households: list[dict],
-    members: list[dict],
+    sheet: SheetRows,
+    columns: list[Column],
+    rules: Callable[[_Validator, list[tuple[int, dict]], _FileState], None],
+    table: str,
+    copy_columns: list[str],
+    copy_row: Callable[[int, dict], list],
+    state: _FileState,
+    step: Callable[[int], None],
+) -> None:
+    """Read a sheet chunk by chunk: parse, check, COPY into its staging table, forget."""
+    for raw in _chunks(sheet.rows):
+        parsed = v.parse(sheet.name, columns, raw)
+        rules(v, parsed, state)
+        copy_rows(
+            table=table,
+            columns=copy_columns,
+            rows=[copy_row(number, row) for number, row in parsed],
+            cursor=cursor,
+        )
+        state.rows[sheet.name] += len(parsed)
+        step(len(parsed))
+
+
+def _drop_rejected(v: _Validator, cursor) -> tuple[int, int]:
+    """Leaves only the rows to write; returns how many households and members they are."""
+    cursor.execute(
+        "DELETE FROM import_household WHERE n = ANY(%s)", [sorted(v.bad_rows[HOUSEHOLD_SHEET])]
+    )
+    cursor.execute(
+        """
+        DELETE FROM import_member s WHERE s.n = ANY(%s)
+           OR NOT EXISTS (SELECT 1 FROM import_household h WHERE h.no_kk = s.no_kk)
+        """,
+        [sorted(v.bad_rows[MEMBER_SHEET])],
+    )
+    cursor.execute(
+        "SELECT (SELECT count(*) FROM import_household), (SELECT count(*) FROM import_member)"
+    )
+    return cursor.fetchone()
+
+
+@dataclass
+class _Outcome:
+    written: dict[str, int] | None = None
+    missing: list[dict] = field(default_factory=list)
+    missing_count: int = 0
+    committed: bool = False
+
+
+def _validate_and_write(
+    v: _Validator,
+    cursor,
+    *,
+    households: SheetRows,
+    members: SheetRows,
+    state: _FileState,
+    dry_run: bool,
     missing_members: str,
-    keep: bool,
-    actor: str,
     progress: Progress,
-) -> dict[str, int]:
-    """Stage and upsert; rolled back unless `keep`. Returns the write counts.
+) -> _Outcome:
+    """Inside the import's one transaction: read, check and stage both sheets, run the
+    checks over all rows, then (any row left to write) upsert; rolled back unless it is a
+    commit without errors.
 
     `progress` is called from inside the transaction: the job writes it through a
     connection of its own (see `_JobProgress`), or pollers would see nothing until the
     commit."""
-    total = len(households) + len(members)
-    staged = 0
+    outcome = _Outcome()
+    estimate = households.estimated_rows + members.estimated_rows
+    done = 0
 
     def step(rows: int) -> None:
-        nonlocal staged
-        staged += rows
-        progress(staged, total, "stage")
+        nonlocal done
+        done += rows
+        progress(done, max(estimate, done), "validate")
 
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('desapresisi.actor', %s, true)", [actor])
-        cursor.execute(_STAGING_SQL)
-        _stage(
-            cursor,
-            table="import_household",
-            columns=_HOUSEHOLD_DB,
-            rows=[_household_copy_row(row) for row in households],
-            step=step,
+    cursor.execute(_STAGING_SQL)
+    _read_and_stage(
+        v,
+        cursor,
+        sheet=households,
+        columns=HOUSEHOLD_COLUMNS,
+        rules=_household_rules,
+        table="import_household",
+        copy_columns=["n", *_HOUSEHOLD_DB],
+        copy_row=_household_copy_row,
+        state=state,
+        step=step,
+    )
+    if not state.rows[HOUSEHOLD_SHEET]:
+        v.error(
+            HOUSEHOLD_SHEET,
+            None,
+            "",
+            "",
+            "Lembar rumah_tangga tidak berisi data. / The households sheet holds no rows.",
         )
-        _stage(
-            cursor,
-            table="import_member",
-            columns=_MEMBER_DB,
-            rows=[[row[c] for c in _MEMBER_DB] for row in members],
-            step=step,
-        )
+        transaction.set_rollback(True)
+        return outcome
+    _read_and_stage(
+        v,
+        cursor,
+        sheet=members,
+        columns=MEMBER_COLUMNS,
+        rules=_member_rules,
+        table="import_member",
+        copy_columns=["n", *_MEMBER_DB],
+        copy_row=_member_copy_row,
+        state=state,
+        step=step,
+    )
+    total = done
+    progress(total, total, "validate")
+    cursor.execute(_STAGING_INDEX_SQL)
+    _cross_checks(v, cursor)
+    outcome.missing, outcome.missing_count = _against_database(
+        v, cursor, missing_members=missing_members
+    )
+    good_households, _good_members = _drop_rejected(v, cursor)
+    progress(total, total, "stage")
+    keep = not dry_run and not v.error_count
+    if good_households:
         progress(0, total, "upsert")
         removed = _remove_missing_members(cursor) if missing_members == REMOVE else 0
         hh_new, hh_updated = _upsert_households(cursor)
-        progress(len(households), total, "upsert")
+        progress(good_households, total, "upsert")
         m_new, m_updated = _upsert_members(cursor)
-        # Deferred checks (one head per household) run now, so a dry run catches them too.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        # Deferred checks (one head per household) run now, so a dry run catches them too;
+        # not when rows were already rejected: the rollback is certain, and the check would
+        # only repeat, without a row number, what a rejected member row already says.
+        if not v.error_count:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         progress(total, total, "upsert")
-        if not keep:
-            transaction.set_rollback(True)
-    return {
-        "households_new": hh_new,
-        "households_updated": hh_updated,
-        "members_new": m_new,
-        "members_updated": m_updated,
-        "members_removed": removed,
-    }
+        outcome.written = {
+            "households_new": hh_new,
+            "households_updated": hh_updated,
+            "members_new": m_new,
+            "members_updated": m_updated,
+            "members_removed": removed,
+        }
+    outcome.committed = keep and good_households > 0
+    if not outcome.committed:
+        transaction.set_rollback(True)
+    return outcome
 
 
 # --- the service -------------------------------------------------------------------------
+
+_SHEET_ORDER = {HOUSEHOLD_SHEET: 0, MEMBER_SHEET: 1}
+
+
+def _in_file_order(messages: list[RowError]) -> list[RowError]:
+    """By sheet, then row: checks run per chunk and in SQL, not in the order of the file."""
+    return sorted(messages, key=lambda e: (_SHEET_ORDER.get(e.sheet, 2), e.row or 0))
 
 
 def census_import(
@@ -1004,84 +1377,67 @@ def census_import(
     every village named in the file and every stored household the file would change.
     `refresh=False` leaves the touched villages marked stale for a later
     `indicators_refresh()` (the benchmark times the refresh on its own).
+
+    Rows are read as they are validated and staged, inside the one transaction of the
+    write, so memory holds one chunk of rows and a small tuple per household, whatever
+    the size of the file. Raises ImportFileError when the file breaks a limit of
+    `census_read` (rows, cell length) while it is read: nothing is then written.
     """
     if missing_members not in (KEEP, REMOVE):
         raise ValueError(f"missing_members must be {KEEP!r} or {REMOVE!r}")
     report = progress or (lambda done, total, phase: None)
     by_name = {sheet.name: sheet for sheet in sheets}
     validator = _Validator(user=user, check_access=user is not None)
-    household_sheet = by_name.get(HOUSEHOLD_SHEET) or SheetRows(HOUSEHOLD_SHEET, [], [])
-    member_sheet = by_name.get(MEMBER_SHEET) or SheetRows(MEMBER_SHEET, [], [])
-    total = len(household_sheet.rows) + len(member_sheet.rows)
-    report(0, total, "validate")
+    household_sheet = by_name.get(HOUSEHOLD_SHEET) or SheetRows(HOUSEHOLD_SHEET, [])
+    member_sheet = by_name.get(MEMBER_SHEET) or SheetRows(MEMBER_SHEET, [])
+    report(0, household_sheet.estimated_rows + member_sheet.estimated_rows, "validate")
 
+    # Headers first: a file without the required columns is refused before any row is read.
     headers_ok = validator.headers(household_sheet, HOUSEHOLD_COLUMNS) & validator.headers(
         member_sheet, MEMBER_COLUMNS
     )
-    missing: list[dict] = []
-    households_rows: list[tuple[int, dict]] = []
-    member_rows: list[tuple[int, dict]] = []
-    if headers_ok and not household_sheet.rows:
-        validator.error(
-            HOUSEHOLD_SHEET,
-            None,
-            "",
-            "",
-            "Lembar rumah_tangga tidak berisi data. / The households sheet holds no rows.",
-        )
-    elif headers_ok:
-        households_rows = validator.parse(household_sheet, HOUSEHOLD_COLUMNS)
-        report(len(households_rows), total, "validate")
-        member_rows = validator.parse(member_sheet, MEMBER_COLUMNS)
-        report(total, total, "validate")
-        _household_rules(validator, households_rows)
-        households = {}
-        for number, row in households_rows:
-            if row["no_kk"] and row["no_kk"] not in households:
-                households[row["no_kk"]] = (number, row)
-        _member_rules(validator, member_rows, households)
-        missing = _against_database(
-            validator,
-            households=households,
-            members=[(n, r) for n, r in member_rows if r["nik"] and r["no_kk"]],
-            missing_members=missing_members,
-        )
-
-    bad_households = validator.bad_rows[HOUSEHOLD_SHEET]
-    bad_members = validator.bad_rows[MEMBER_SHEET]
-    good_households = [row for n, row in households_rows if n not in bad_households]
-    good_kks = {row["no_kk"] for row in good_households}
-    good_members = [
-        row for n, row in member_rows if n not in bad_members and row["no_kk"] in good_kks
-    ]
-    counts = {
-        "households": {"total": len(households_rows), "rejected": len(bad_households)},
-        "members": {"total": len(member_rows), "rejected": len(bad_members)},
-    }
-    commit = not dry_run and not validator.errors
-    written = None
-    if good_households:
+    state = _FileState()
+    outcome = _Outcome()
+    if headers_ok:
         try:
-            written = _write(
-                households=good_households,
-                members=good_members,
-                missing_members=missing_members,
-                keep=commit,
-                actor=actor_label(user) or "import_census",
-                progress=report,
-            )
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('desapresisi.actor', %s, true)",
+                    [actor_label(user) or "import_census"],
+                )
+                outcome = _validate_and_write(
+                    validator,
+                    cursor,
+                    households=household_sheet,
+                    members=member_sheet,
+                    state=state,
+                    dry_run=dry_run,
+                    missing_members=missing_members,
+                    progress=report,
+                )
         except DatabaseError as exc:
             # Nothing was written (the transaction rolled back). With rejected rows this
             # can be a consequence of them; the errors above then tell what to fix.
-            commit = False
+            outcome = _Outcome(missing=outcome.missing, missing_count=outcome.missing_count)
             validator.error(
                 "",
                 None,
                 "",
                 "",
                 "Basis data menolak impor; tidak ada yang disimpan. / The database refused the "
-                f"import; nothing was saved. ({str(exc).splitlines()[0]})",
+                f"import; nothing was saved. ({mask_digits(str(exc).splitlines()[0])})",
             )
+    counts = {
+        "households": {
+            "total": state.rows[HOUSEHOLD_SHEET],
+            "rejected": len(validator.bad_rows[HOUSEHOLD_SHEET]),
+        },
+        "members": {
+            "total": state.rows[MEMBER_SHEET],
+            "rejected": len(validator.bad_rows[MEMBER_SHEET]),
+        },
+    }
+    written = outcome.written
     if written:
         for unit in ("households", "members"):
             valid = counts[unit]["total"] - counts[unit]["rejected"]
@@ -1091,21 +1447,33 @@ def census_import(
                 0, valid - written[f"{unit}_new"] - written[f"{unit}_updated"]
             )
         counts["members"]["removed"] = written["members_removed"]
-    counts["members"]["missing"] = len(missing)
+    counts["members"]["missing"] = outcome.missing_count
     for unit, sheet in (("households", HOUSEHOLD_SHEET), ("members", MEMBER_SHEET)):
-        counts[unit]["warnings"] = sum(1 for w in validator.warnings if w.sheet == sheet)
-    regions = sorted({row["kode_desa"] for _n, row in households_rows if row["kode_desa"]})
-    if commit and refresh:
+        counts[unit]["warnings"] = validator.warning_counts[sheet]
+    if validator.elsewhere:
+        # Someone probed (or mistyped) numbers registered where they have no rights: the
+        # answer says nothing about them, the trail says it happened and where in the file.
+        # Recorded here, after the import's transaction, which a dry run rolls back.
+        audit.record(
+            action=AuditAction.ACCESS_DENIED,
+            user=user,
+            rows=len(validator.elsewhere),
+            filters={"import_rows": validator.elsewhere[:MAX_STORED_ERRORS]},
+            detail="import: numbers registered outside the caller's area",
+        )
+    if outcome.committed and refresh:
         report(0, 1, "refresh")
         indicators_refresh()
     return ImportResult(
         dry_run=dry_run,
-        committed=commit,
+        committed=outcome.committed,
         counts=counts,
-        errors=validator.errors,
-        missing_members=missing,
-        regions=regions,
-        warnings=validator.warnings,
+        errors=_in_file_order(validator.errors),
+        missing_members=outcome.missing,
+        regions=sorted(state.regions),
+        warnings=_in_file_order(validator.warnings),
+        error_count=validator.error_count,
+        warning_count=sum(validator.warning_counts.values()),
     )
 
 
@@ -1178,17 +1546,25 @@ def import_job_run(*, job_id: int) -> None:
     """Run a stored job (in the request, or in the background worker) and record the
     outcome on it, with its progress visible to pollers throughout (`_JobProgress`)."""
     from .io_models import ImportJob, ImportStatus
+    from .jobs import Heartbeat, lease_fields
 
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
+        status=ImportStatus.RUNNING, **lease_fields()
+    )
+    if not claimed:
+        return  # run already (a task delivered twice), or failed or expired meanwhile
     job = ImportJob.objects.select_related("user").get(pk=job_id)
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING)
     progress = _JobProgress(job.pk)
     try:
-        _import_job_execute(job, progress)
+        with Heartbeat(ImportJob, job.pk):
+            _import_job_execute(job, progress)
     finally:
         progress.close()
 
 
 def _import_job_execute(job, progress: _JobProgress) -> None:
+    from django.utils import timezone
+
     from desapresisi import audit
     from desapresisi.models import AuditAction
 
@@ -1214,14 +1590,20 @@ def _import_job_execute(job, progress: _JobProgress) -> None:
             errors=[RowError("", None, "", "", str(exc)).as_dict()],
             error_count=1,
             progress_percent=100,
+            # A rejected file is of no further use; it is personal data.
+            file_data=None,
+            members_file_data=None,
+            finished=timezone.now(),
         )
         return
     except Exception as exc:
+        # The upload stays (IMPORT_UPLOAD_RETENTION_HOURS) for a retry.
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportStatus.FAILED,
             message=f"Kesalahan tak terduga; tidak ada yang disimpan. / Unexpected error; "
             f"nothing was saved. ({type(exc).__name__})",
             progress_phase="",
+            finished=timezone.now(),
         )
         raise
     if result.committed:
@@ -1234,17 +1616,19 @@ def _import_job_execute(job, progress: _JobProgress) -> None:
         "status": status,
         "counts": result.counts,
         "errors": errors_as_dicts(result.errors[:MAX_STORED_ERRORS]),
-        "error_count": len(result.errors),
+        "error_count": result.error_count,
         "warnings": errors_as_dicts(result.warnings[:MAX_STORED_ERRORS]),
-        "warning_count": len(result.warnings),
+        "warning_count": result.warning_count,
         "missing_members": result.missing_members[:MAX_STORED_ERRORS],
         "progress_percent": 100,
         "progress_rows": result.rows,
         "progress_total": result.rows,
         "progress_phase": "",
+        "finished": timezone.now(),
     }
-    if result.committed:
-        # The data now lives in the tables; the upload itself is personal data to drop.
+    if result.committed or status == ImportStatus.REJECTED:
+        # Committed, the data now lives in the tables; rejected, the file must be fixed
+        # and uploaded again. Either way the upload is personal data to drop.
         updates.update(file_data=None, members_file_data=None)
     ImportJob.objects.filter(pk=job.pk).update(**updates)
     audit.record(
@@ -1286,8 +1670,11 @@ def import_job_create(
 
 
 def import_job_start(*, job) -> bool:
-    """Run small files now, queue large ones. Returns True when queued."""
-    size = len(job.file_data or b"") + len(job.members_file_data or b"")
+    """Run small files now, queue large ones. Returns True when queued.
+
+    Small by what parsing costs, not by the upload's size: a compressed XLSX of 800 KB can
+    hold gigabytes, and its declared uncompressed size is the bound zipfile enforces."""
+    size = work_bytes(bytes(job.file_data or b"")) + len(job.members_file_data or b"")
     if size <= SYNC_MAX_BYTES:
         import_job_run(job_id=job.pk)
         return False

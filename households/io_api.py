@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -46,6 +47,7 @@ from .imports import (
     import_job_start,
 )
 from .io_models import ExportJob, ExportKind, ExportStatus, ImportJob, ImportStatus
+from .jobs import UPLOAD_EXPIRED, export_job_check, import_job_check
 from .models import Household, Indicator
 from .profile_pdf import village_profile_pdf
 
@@ -130,6 +132,7 @@ def _wants_page(request) -> bool:
 
 class _NamedExport(DisclosureMixin, GenericAPIView):
     permission_classes = [IsAuthenticated, CanExportNamed]
+    throttle_scopes = {"GET": "exports"}
     queryset = Household.objects.none()
     kind = ""
 
@@ -251,26 +254,32 @@ class ExportJobDoc(serializers.ModelSerializer):
     status_label = serializers.CharField()
     url = serializers.CharField()
     download_url = serializers.CharField(allow_null=True)
+    retry_url = serializers.CharField(allow_null=True)
 
     class Meta:
         model = ExportJob
-        fields = [*EXPORT_JOB_FIELDS, "status_label", "url", "download_url"]
+        fields = [*EXPORT_JOB_FIELDS, "status_label", "url", "download_url", "retry_url"]
 
 
 def _export_urls(job: ExportJob) -> dict[str, str | None]:
     kwargs = {"version": "v1", "pk": job.pk}
     done = job.status == ExportStatus.DONE
+    failed = job.status == ExportStatus.FAILED
     return {
         "url": reverse("api:export-job-detail", kwargs=kwargs),
         "download_url": reverse("api:export-job-download", kwargs=kwargs) if done else None,
+        "retry_url": reverse("api:export-job-retry", kwargs=kwargs) if failed else None,
     }
 
 
 def _export_row(job: ExportJob) -> dict:
+    export_job_check(job=job)
     if exports.export_is_expired(job=job):
         exports.export_file_delete(job=job)
     row = {field: getattr(job, field) for field in EXPORT_JOB_FIELDS}
     row["status_label"] = str(job.get_status_display())
+    # Messages written by the worker are stored as their Indonesian msgid.
+    row["error"] = _(job.error) if job.error else ""
     return {**row, **_export_urls(job)}
 
 
@@ -352,6 +361,45 @@ class ExportJobDownload(GenericAPIView):
             audit.record(action=AuditAction.UNMASK, request=request, rows=job.rows, filters=filters)
         name = f"{job.kind}-{timezone.localtime(job.finished).date().isoformat()}.{job.format}"
         return _attachment(FileResponse(handle, content_type=XLSX), name)
+
+
+class ExportJobRetry(GenericAPIView):
+    """Run a failed export job again (its owner or an administrator), with the owner's
+    rights of now. 409 unless the job failed."""
+
+    permission_classes = [IsAuthenticated, CanExportNamed]
+    queryset = ExportJob.objects.none()
+
+    @extend_schema(
+        summary="Coba lagi ekspor yang gagal",
+        operation_id="exports_job_retry",
+        request=None,
+        responses={202: ExportJobDoc, 409: OpenApiResponse()},
+    )
+    def post(self, request, pk: int, *args, **kwargs):
+        job = export_job_check(job=get_object_or_404(_export_jobs_of(request.user), pk=pk))
+        retried = ExportJob.objects.filter(pk=job.pk, status=ExportStatus.FAILED).update(
+            status=ExportStatus.QUEUED,
+            error="",
+            started=None,
+            finished=None,
+            progress_rows=0,
+            progress_percent=0,
+        )
+        if not retried:
+            raise NotReady(_("Hanya pekerjaan yang gagal yang dapat dicoba lagi."))
+        audit.record(
+            action=AuditAction.EXPORT,
+            request=request,
+            rows=job.rows,
+            filters={**job.query, "job": [str(job.pk)]},
+            detail=f"{job.kind}.{job.format} (job {job.pk}, coba lagi / retry)",
+        )
+        exports.export_job_start(job=job)
+        job.refresh_from_db()
+        response = Response(_export_row(job), status=202)
+        response["Location"] = _export_urls(job)["url"]
+        return response
 
 
 class ExportIndicators(GenericAPIView):
@@ -445,10 +493,11 @@ JOB_FIELDS = [
 class ImportJobDoc(serializers.ModelSerializer):
     status_label = serializers.CharField()
     url = serializers.CharField()
+    retry_url = serializers.CharField(allow_null=True)
 
     class Meta:
         model = ImportJob
-        fields = [*JOB_FIELDS, "status_label", "url"]
+        fields = [*JOB_FIELDS, "status_label", "url", "retry_url"]
 
 
 class ImportUpload(serializers.Serializer):
@@ -459,9 +508,16 @@ class ImportUpload(serializers.Serializer):
 
 
 def _job_row(request, job: ImportJob) -> dict:
+    import_job_check(job=job)
     row = {field: getattr(job, field) for field in JOB_FIELDS}
     row["status_label"] = str(job.get_status_display())
-    row["url"] = reverse("api:import-detail", kwargs={"version": "v1", "pk": job.pk})
+    # Messages written by the worker are stored as their Indonesian msgid.
+    row["message"] = _(job.message) if job.message else ""
+    kwargs = {"version": "v1", "pk": job.pk}
+    row["url"] = reverse("api:import-detail", kwargs=kwargs)
+    # A failed job keeps its upload until it expires (then its status is "expired").
+    failed = job.status == ImportStatus.FAILED
+    row["retry_url"] = reverse("api:import-retry", kwargs=kwargs) if failed else None
     return row
 
 
@@ -492,6 +548,8 @@ class ImportList(GenericAPIView):
     """GET: the caller's import jobs. POST: upload a census file (dry run by default)."""
 
     permission_classes = [IsAuthenticated, HasPortalRole, CanImport]
+    # Uploads and commits, not the polling of a job's progress.
+    throttle_scopes = {"POST": "imports"}
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     queryset = ImportJob.objects.none()
     serializer_class = ImportUpload
@@ -536,6 +594,8 @@ class ImportDetail(GenericAPIView):
     saves a validated dry run (re-checked against the database as it is now)."""
 
     permission_classes = [IsAuthenticated, HasPortalRole, CanImport]
+    # Uploads and commits, not the polling of a job's progress.
+    throttle_scopes = {"POST": "imports"}
     parser_classes = [JSONParser, FormParser]
     queryset = ImportJob.objects.none()
     serializer_class = ImportAction
@@ -559,16 +619,57 @@ class ImportDetail(GenericAPIView):
         job = self.job(request, pk)
         if job.user_id != request.user.pk:
             raise PermissionDenied("Hanya pengunggahnya. / Only the uploader.")
-        if job.status != ImportStatus.VALIDATED or not job.dry_run:
+        # One conditional UPDATE decides: PostgreSQL re-checks the WHERE on the row a
+        # concurrent commit has just changed, so of two simultaneous commits one wins and
+        # the other sees 0 rows (a read-then-write let both through and run it twice).
+        claimed = ImportJob.objects.filter(
+            pk=job.pk, user=request.user, status=ImportStatus.VALIDATED, dry_run=True
+        ).update(dry_run=False, status=ImportStatus.QUEUED, progress_percent=0)
+        job.refresh_from_db()
+        if not claimed and not job.dry_run:
+            raise NotReady(_("Uji coba ini sudah disimpan atau sedang disimpan."))
+        if not claimed:
             raise serializers.ValidationError(
                 {
                     "action": "Hanya uji coba tanpa kesalahan yang dapat disimpan. / "
                     "Only a dry run without errors can be committed."
                 }
             )
-        ImportJob.objects.filter(pk=job.pk).update(
-            dry_run=False, status=ImportStatus.QUEUED, progress_percent=0
+        queued = import_job_start(job=job)
+        job.refresh_from_db()
+        return Response(_job_row(request, job), status=202 if queued else 200)
+
+
+class ImportRetry(GenericAPIView):
+    """Run a failed import job again from its stored upload (its owner or an
+    administrator; the job runs with its owner's rights). A failed run saved nothing, so
+    running it again is safe. 409 unless the job failed and its upload is still kept."""
+
+    permission_classes = [IsAuthenticated, HasPortalRole, CanImport]
+    queryset = ImportJob.objects.none()
+
+    @extend_schema(
+        summary="Coba lagi impor yang gagal",
+        operation_id="imports_retry",
+        request=None,
+        responses={200: ImportJobDoc, 202: ImportJobDoc, 409: OpenApiResponse()},
+    )
+    def post(self, request, pk: int, *args, **kwargs):
+        job = import_job_check(job=get_object_or_404(_jobs_of(request.user), pk=pk))
+        retried = ImportJob.objects.filter(
+            pk=job.pk, status=ImportStatus.FAILED, file_data__isnull=False
+        ).update(
+            status=ImportStatus.QUEUED,
+            message="",
+            finished=None,
+            progress_rows=0,
+            progress_percent=0,
+            progress_phase="",
         )
+        if not retried:
+            if job.status in (ImportStatus.EXPIRED, ImportStatus.FAILED):
+                raise NotReady(_(UPLOAD_EXPIRED))
+            raise NotReady(_("Hanya pekerjaan yang gagal yang dapat dicoba lagi."))
         job.refresh_from_db()
         queued = import_job_start(job=job)
         job.refresh_from_db()

@@ -22,9 +22,26 @@ class ImportStatus(models.TextChoices):
     REJECTED = "ditolak", _("Ditolak: ada kesalahan")
     DONE = "selesai", _("Tersimpan")
     FAILED = "gagal", _("Gagal")
+    # The upload was deleted after IMPORT_UPLOAD_RETENTION_HOURS: nothing left to commit
+    # or retry.
+    EXPIRED = "kedaluwarsa", _("Kedaluwarsa (berkas sudah dihapus)")
 
 
-class ImportJob(models.Model):
+class JobLease(models.Model):
+    """Who runs a job and until when: the running process renews `lease_until`
+    (households/jobs.py); a job whose lease lapsed, or whose process is gone from this
+    host, is failed by whoever looks next (the worker at start-up, the status endpoints,
+    `manage.py clean_exports`)."""
+
+    lease_until = models.DateTimeField(_("sewa berlaku sampai"), null=True, blank=True)
+    worker = models.CharField(_("proses"), max_length=100, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("percobaan"), default=0)
+
+    class Meta:
+        abstract = True
+
+
+class ImportJob(JobLease):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("pengguna"),
@@ -58,6 +75,8 @@ class ImportJob(models.Model):
     warning_count = models.PositiveIntegerField(_("jumlah peringatan"), default=0)
     missing_members = models.JSONField(_("anggota tidak ada di berkas"), default=list, blank=True)
     message = models.TextField(_("pesan"), blank=True)
+    # When it ended (any outcome): the upload's retention counts from here.
+    finished = models.DateTimeField(_("selesai"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("impor sensus")
@@ -81,7 +100,7 @@ class ExportKind(models.TextChoices):
     MEMBERS = "anggota", _("Anggota")
 
 
-class ExportJob(models.Model):
+class ExportJob(JobLease):
     """A named-record export built by the background worker.
 
     The worker re-applies the owner's access scope and disclosure when it runs, never

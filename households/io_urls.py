@@ -29,9 +29,11 @@ api_urlpatterns: list = [
         io_api.ExportJobDownload.as_view(),
         name="export-job-download",
     ),
+    path("exports/jobs/<int:pk>/retry/", io_api.ExportJobRetry.as_view(), name="export-job-retry"),
     path("imports/template.xlsx", io_api.ImportTemplate.as_view(), name="import-template"),
     path("imports/", io_api.ImportList.as_view(), name="import-list"),
     path("imports/<int:pk>/", io_api.ImportDetail.as_view(), name="import-detail"),
+    path("imports/<int:pk>/retry/", io_api.ImportRetry.as_view(), name="import-retry"),
 ]
 page_urlpatterns: list = [
     path("impor/", io_api.import_page, name="import-page"),

@@ -53,7 +53,7 @@ def tile_is_valid(z: int, x: int, y: int) -> bool:
 
 _POINTS_SQL = """
 SELECT ST_AsMVT(t, %(layer)s, %(extent)s, 'geom') FROM (
-    SELECT ST_AsMVTGeom(ST_Transform(f.lokasi, 3857), ST_TileEnvelope(%(z)s, %(x)s, %(y)s),
+    SELECT ST_AsMVTGeom({point}, ST_TileEnvelope(%(z)s, %(x)s, %(y)s),
                         %(extent)s, %(buffer)s, true) AS geom,
            f.id, f.tangga_sanitasi, f.air_minum_layak, f.rumah_tidak_layak_huni,
            f.jumlah_anggota, f.jumlah_ats, f.desil_kesejahteraan,
@@ -64,7 +64,7 @@ SELECT ST_AsMVT(t, %(layer)s, %(extent)s, 'geom') FROM (
 
 _CLUSTERS_SQL = """
 SELECT ST_AsMVT(t, %(layer)s, %(extent)s, 'geom') FROM (
-    SELECT ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(avg(p.mx), avg(p.my)), 3857),
+    SELECT ST_AsMVTGeom({point},
                         ST_TileEnvelope(%(z)s, %(x)s, %(y)s), %(extent)s, %(buffer)s, true) AS geom,
            count(*) AS count,
            count(*) FILTER (WHERE p.fasilitas_bab = 6) AS tanpa_jamban,
@@ -82,18 +82,47 @@ SELECT ST_AsMVT(t, %(layer)s, %(extent)s, 'geom') FROM (
 """
 
 
-def household_tile(*, queryset: QuerySet, z: int, x: int, y: int) -> bytes:
+def _point_sql(mercator: str, snap_decimals: int | None) -> str:
+    """A symbol's position in Web Mercator; with `snap_decimals`, moved to the nearest
+    point of that grid of degrees (callers who see rounded points only, see
+    desapresisi.access.Disclosure): a cluster of one household is that household's point."""
+    if snap_decimals is None:
+        return mercator
+    grid = 10**-snap_decimals
+    return f"ST_Transform(ST_SnapToGrid(ST_Transform({mercator}, 4326), {grid!r}), 3857)"
+
+
+def household_tile(
+    *, queryset: QuerySet, z: int, x: int, y: int, snap_decimals: int | None = None
+) -> bytes:
     """The MVT bytes of one tile for an already filtered and access-scoped queryset."""
-    west, south, east, north = tile_bounds(z, x, y)
-    # A little beyond the tile, so that symbols at its edge are drawn on both sides.
-    margin_x = (east - west) * BUFFER / EXTENT
-    margin_y = (north - south) * BUFFER / EXTENT
-    envelope = Polygon.from_bbox(
-        (west - margin_x, south - margin_y, east + margin_x, north + margin_y)
-    )
+    if z <= CLUSTER_MAX_ZOOM:
+        # The tile's own cells and a ring of whole neighbour cells, exactly what
+        # `cluster_tile` reads: a neighbour cell cut at a margin would average only part of
+        # its households and put its symbol elsewhere than the cell path does.
+        west, north = _cell_corner(z, x * CLUSTER_CELLS - 1, y * CLUSTER_CELLS - 1)
+        east, south = _cell_corner(z, (x + 1) * CLUSTER_CELLS + 1, (y + 1) * CLUSTER_CELLS + 1)
+    else:
+        west, south, east, north = tile_bounds(z, x, y)
+        # A little beyond the tile, so that symbols at its edge are drawn on both sides.
+        margin_x = (east - west) * BUFFER / EXTENT
+        margin_y = (north - south) * BUFFER / EXTENT
+        west, south, east, north = (
+            west - margin_x,
+            south - margin_y,
+            east + margin_x,
+            north + margin_y,
+        )
+    envelope = Polygon.from_bbox((west, south, east, north))
     envelope.srid = 4326
     households = queryset.filter(lokasi__bboverlaps=envelope).order_by().values(*POINT_COLUMNS)
-    template = _CLUSTERS_SQL if z <= CLUSTER_MAX_ZOOM else _POINTS_SQL
+    if z <= CLUSTER_MAX_ZOOM:
+        point = "ST_SetSRID(ST_MakePoint(avg(p.mx), avg(p.my)), 3857)"
+        template = _CLUSTERS_SQL.replace("{point}", _point_sql(point, snap_decimals))
+    else:
+        template = _POINTS_SQL.replace(
+            "{point}", _point_sql("ST_Transform(f.lokasi, 3857)", snap_decimals)
+        )
     params = {
         "layer": LAYER,
         "extent": EXTENT,
@@ -105,6 +134,13 @@ def household_tile(*, queryset: QuerySet, z: int, x: int, y: int) -> bytes:
         "half": HALF_WIDTH,
     }
     return _render(template, households, params)
+
+
+def _cell_corner(z: int, cx: int, cy: int) -> tuple[float, float]:
+    """(lon, lat) of the north-west corner of cluster cell (cx, cy) at zoom z: cells are
+    the tiles of zoom z + 5 (CLUSTER_CELLS = 32 per side)."""
+    west, _south, _east, north = tile_bounds(z + int(math.log2(CLUSTER_CELLS)), cx, cy)
+    return west, north
 
 
 def _render(template: str, queryset: QuerySet, params: dict) -> bytes:
@@ -130,8 +166,7 @@ def cell_size(z: int) -> float:
 _CELLS_SQL = """
 SELECT ST_AsMVT(t, %(layer)s, %(extent)s, 'geom') FROM (
     SELECT ST_AsMVTGeom(
-               ST_SetSRID(ST_MakePoint(sum(c.sum_x) / sum(c.households),
-                                       sum(c.sum_y) / sum(c.households)), 3857),
+               {point},
                ST_TileEnvelope(%(z)s, %(x)s, %(y)s), %(extent)s, %(buffer)s, true) AS geom,
            sum(c.households) AS count, sum(c.tanpa_jamban) AS tanpa_jamban, sum(c.babs) AS babs,
            sum(c.ada_ats) AS ada_ats, sum(c.desil_1_4) AS desil_1_4, sum(c.jiwa) AS jiwa
@@ -141,7 +176,9 @@ SELECT ST_AsMVT(t, %(layer)s, %(extent)s, 'geom') FROM (
 """
 
 
-def cluster_tile(*, cells: QuerySet, z: int, x: int, y: int) -> bytes:
+def cluster_tile(
+    *, cells: QuerySet, z: int, x: int, y: int, snap_decimals: int | None = None
+) -> bytes:
     """The MVT bytes of a cluster tile (z <= CLUSTER_MAX_ZOOM) from an access-scoped
     queryset of `TileCell`: the tile's own cells and a ring of neighbours, whose symbols
     may reach into it."""
@@ -158,7 +195,12 @@ def cluster_tile(*, cells: QuerySet, z: int, x: int, y: int) -> bytes:
         .values(*_CELL_COLUMNS)
     )
     params = {"layer": LAYER, "extent": EXTENT, "buffer": BUFFER, "z": z, "x": x, "y": y}
-    return _render(_CELLS_SQL, rows, params)
+    point = (
+        "ST_SetSRID(ST_MakePoint(sum(c.sum_x) / sum(c.households),"
+        " sum(c.sum_y) / sum(c.households)), 3857)"
+    )
+    template = _CELLS_SQL.replace("{point}", _point_sql(point, snap_decimals))
+    return _render(template, rows, params)
 
 
 _CELL_COLUMNS = [

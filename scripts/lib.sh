@@ -355,6 +355,7 @@ setup_project() {
     export_runtime_env
     log "applying migrations"
     manage migrate --noinput
+    manage createcachetable
     log "collecting static files"
     manage collectstatic --noinput
 }

@@ -9,6 +9,7 @@
   if (!body) { return; }
   var wanted = new URLSearchParams(window.location.search).get("job");
   var ACTIVE = ["antre", "berjalan"];
+  var token = document.querySelector("#export-csrf input[name=csrfmiddlewaretoken]");
 
   function cell(row, content) {
     var td = document.createElement("td");
@@ -36,12 +37,32 @@
     return box;
   }
 
+  function retry(job) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "Coba lagi / Retry";
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      fetch(job.retry_url, {
+        method: "POST", credentials: "same-origin",
+        headers: { "X-CSRFToken": token ? token.value : "", Accept: "application/json" }
+      }).then(load);
+    });
+    return button;
+  }
+
   function file(job) {
     if (job.download_url) {
       var link = document.createElement("a");
       link.href = job.download_url;
       link.textContent = "XLSX (" + Math.max(1, Math.round(job.file_size / 1024)).toLocaleString() + " KB)";
       return link;
+    }
+    if (job.retry_url) {
+      var box = document.createElement("span");
+      box.appendChild(document.createTextNode((job.error || "") + " "));
+      box.appendChild(retry(job));
+      return box;
     }
     return job.error || "";
   }

@@ -12,6 +12,7 @@
   var errors = document.getElementById("import-errors");
   var warnings = document.getElementById("import-warnings");
   var commit = document.getElementById("import-commit");
+  var retry = document.getElementById("import-retry");
   var current = null;
   var csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   var FINAL = ["tervalidasi", "ditolak", "selesai", "gagal"];
@@ -60,6 +61,7 @@
     listed(errors, job.errors);
     listed(warnings, job.warnings);
     commit.hidden = !(job.status === "tervalidasi" && job.dry_run);
+    retry.hidden = !job.retry_url;
     if (running) {
       window.setTimeout(function () { poll(job.url); }, 1500);
     }
@@ -86,6 +88,16 @@
     box.hidden = false;
     fetch(config.upload_url, {
       method: "POST", body: data, credentials: "same-origin",
+      headers: { "X-CSRFToken": csrf, Accept: "application/json" }
+    }).then(function (response) { return response.ok ? response.json().then(show) : failed(response); });
+  });
+
+  // A failed job (its worker died, say) runs again from the upload the server kept.
+  retry.addEventListener("click", function () {
+    if (!current || !current.retry_url) { return; }
+    retry.hidden = true;
+    fetch(current.retry_url, {
+      method: "POST", credentials: "same-origin",
       headers: { "X-CSRFToken": csrf, Accept: "application/json" }
     }).then(function (response) { return response.ok ? response.json().then(show) : failed(response); });
   });

@@ -12,6 +12,7 @@ import math
 import re
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -115,11 +116,17 @@ RULES = {
     "api:export-job-download": lambda role, target: (
         HIDDEN if role in ("analyst", "analyst_waru", "admin") else DENIED
     ),
+    # POST only (GET answers 405 past the permission check); who may retry which job is
+    # tested in tests/households/test_jobs.py.
+    "api:export-job-retry": lambda role, target: (
+        HIDDEN if role in ("analyst", "analyst_waru", "admin") else DENIED
+    ),
     "api:export-village-profile": public,  # aggregates only, suppressed likewise
     "api:import-template": public,
     "api:import-list": any_role,  # GET lists the caller's own jobs
     # Jobs are the uploader's (administrators see all); none exists with the test's id.
     "api:import-detail": lambda role, target: DENIED if role in ("anonymous", "norole") else HIDDEN,
+    "api:import-retry": lambda role, target: DENIED if role in ("anonymous", "norole") else HIDDEN,
     # Anonymous visitors are redirected to /masuk/ (the matrix counts any 302 outside an
     # URL containing "login" as an answer); test_imports checks the redirect itself.
     "import-page": public,
@@ -423,6 +430,107 @@ def test_audit_log_and_history_are_append_only(world):
         cursor.execute("DELETE FROM desapresisi_changerecord")
 
 
+def _role(cursor, *, execute_pause: bool = False) -> str:
+    """A role like a production web role (or, with `execute_pause`, a maintenance role
+    that is granted the pause): no superuser, not the tables' owner, the privileges the web
+    app needs on every table. Created inside the test's transaction, so it is rolled back."""
+    name = f"uji_{uuid.uuid4().hex[:12]}"
+    cursor.execute(f"CREATE ROLE {name} NOLOGIN NOSUPERUSER NOCREATEROLE NOBYPASSRLS")
+    cursor.execute(f"GRANT USAGE ON SCHEMA public TO {name}")
+    cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {name}")
+    cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {name}")
+    if execute_pause:
+        cursor.execute(
+            f"GRANT EXECUTE ON FUNCTION desapresisi_maintenance.history_pause(text) TO {name}"
+        )
+    return name
+
+
+def _history_of(cursor, household_id: int) -> list[tuple[str, str]]:
+    cursor.execute(
+        'SELECT "table", action FROM desapresisi_changerecord WHERE household_id = %s ORDER BY id',
+        [household_id],
+    )
+    return cursor.fetchall()
+
+
+def test_web_role_cannot_switch_the_history_off(world):
+    household = world["a"]["household"]
+    before = ChangeRecord.objects.filter(household_id=household.pk).count()
+    attempts = {
+        "set_config": "SELECT set_config('desapresisi.history', 'off', true)",
+        "set local": "SET LOCAL desapresisi.history = 'off'",
+        "pause function": "SELECT desapresisi_maintenance.history_pause('web')",
+        "pause table": "INSERT INTO desapresisi_maintenance.history_pause (txid, reason) "
+        "VALUES (txid_current(), 'web')",
+        "disable triggers": "ALTER TABLE households_household DISABLE TRIGGER USER",
+        "replica role": "SET LOCAL session_replication_role = replica",
+    }
+    refused = []
+    with connection.cursor() as cursor:
+        web = _role(cursor)
+        cursor.execute(f"SET LOCAL ROLE {web}")
+        for number, (way, sql) in enumerate(attempts.items(), start=1):
+            try:
+                with transaction.atomic():
+                    cursor.execute(sql)
+            except DatabaseError:
+                refused.append(way)
+            cursor.execute(
+                "UPDATE households_household SET rt = %s WHERE id = %s",
+                [f"{number:03d}", household.pk],
+            )
+        # The member count the database keeps (as the owner, without a history diff)
+        # leaves no record; the member does.
+        MemberFactory(household=household, nama="Anak Uji")
+        recorded = _history_of(cursor, household.pk)[before:]
+        cursor.execute("RESET ROLE")
+        assert recorded == [("household", "update")] * len(attempts) + [("member", "insert")]
+        assert refused == ["pause function", "pause table", "disable triggers", "replica role"]
+        cursor.execute("SELECT count(*) FROM desapresisi_maintenance.history_pause")
+        assert cursor.fetchone()[0] == 0
+    household.refresh_from_db()
+    assert household.jumlah_anggota == 3  # the count was kept all the same
+
+
+def test_maintenance_role_pauses_the_history_for_its_transaction_only(world):
+    household = world["a"]["household"]
+    with connection.cursor() as cursor:
+        maintenance = _role(cursor, execute_pause=True)
+        cursor.execute(f"SET LOCAL ROLE {maintenance}")
+        with transaction.atomic():
+            cursor.execute("SELECT desapresisi_maintenance.history_pause('uji pemeliharaan')")
+            cursor.execute(
+                "UPDATE households_household SET rt = '009' WHERE id = %s", [household.pk]
+            )
+            paused = _history_of(cursor, household.pk)
+            cursor.execute("RESET ROLE")
+            cursor.execute("SELECT db_role, reason FROM desapresisi_maintenance.history_pause")
+            who = cursor.fetchall()
+            cursor.execute(f"SET LOCAL ROLE {maintenance}")
+            transaction.set_rollback(True)
+        # The pause was rolled back with its (sub)transaction: history is on again.
+        cursor.execute("UPDATE households_household SET rt = '010' WHERE id = %s", [household.pk])
+        after = _history_of(cursor, household.pk)
+        cursor.execute("RESET ROLE")
+    assert paused == [("household", "insert"), ("member", "insert"), ("member", "insert")]
+    assert who == [(connection.settings_dict["USER"], "uji pemeliharaan")]
+    assert after == [*paused, ("household", "update")]
+
+
+def test_demo_generator_pauses_the_history_through_the_maintenance_function(db):
+    from households.demo import households_generate
+    from households.models import DataSource
+
+    households_generate(region_code="64.09.01", households=12, seed=5)
+    synthetic = Household.objects.filter(sumber_data=DataSource.SYNTHETIC).values("pk")
+    assert synthetic.count() == 12
+    assert not ChangeRecord.objects.filter(household_id__in=synthetic).exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reason FROM desapresisi_maintenance.history_pause")
+        assert cursor.fetchall() == [("synthetic demo census",)]
+
+
 def test_audit_log_is_for_administrators_only(world, as_user):
     assert (
         as_user(world["personas"]["admin"]).get("/admin/desapresisi/auditentry/").status_code == 200
@@ -603,8 +711,28 @@ def test_login_is_rate_limited(personas, client, settings):
     token = client.post(
         "/api/v1/auth/token/", {"username": "analis-uji", "password": "x-test-pass-1"}
     )
-    assert token.status_code in (400, 429)  # refused even with the right password
-    assert "token" not in token.json()
+    assert token.status_code == 429  # refused even with the right password
+    assert token.json()["error"]["code"] == "locked_out"
+
+
+def test_token_endpoint_answers_429_in_the_error_format_under_lockout(personas, client, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    url = "/api/v1/auth/token/"
+    wrong = {"username": "analis-uji", "password": "salah"}
+    first = client.post(url, wrong)
+    assert first.status_code == 400 and first.json()["error"]["code"] == "invalid"
+    client.post(url, wrong)
+    client.post(url, wrong)  # the third failure locks the account, through the API alone
+    for password in ("salah", "x-test-pass-1"):
+        locked = client.post(url, {"username": "analis-uji", "password": password})
+        assert locked.status_code == 429
+        error = locked.json()["error"]
+        assert error["status"] == 429 and error["code"] == "locked_out"
+        assert "dikunci sementara" in error["message"] and "token" not in locked.json()
+        assert int(locked["Retry-After"]) == int(settings.AXES_COOLOFF_TIME.total_seconds())
+    # Another account from the same address is not locked out by this one.
+    other = client.post(url, {"username": "pejabat-uji", "password": "x-test-pass-1"})
+    assert other.status_code == 200 and other.json()["token"]
 
 
 def test_login_page_signs_in_a_role_user(personas, client):
@@ -670,3 +798,174 @@ def test_check_deploy_is_clean_in_production_mode(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+# --- the disclosure policy: hidden fields are neither shown nor filterable ------------------
+
+from desapresisi.access import (  # noqa: E402  (kept beside the tests that use it)
+    COARSE_DECIMALS,
+    HOUSEHOLD_NAMED_FIELDS,
+    MEMBER_NAMED_FIELDS,
+)
+from households.filters import HouseholdFilter, MemberFilter  # noqa: E402
+
+HIDDEN = set(HOUSEHOLD_NAMED_FIELDS + MEMBER_NAMED_FIELDS)
+
+
+def hidden_parameters(filterset_class, ordering_fields):
+    """Every filter of the set on a field the official may not see, and an ordering on
+    each such field: taken from the filter set, so a new filter is covered by itself."""
+    params = [
+        name
+        for name, filter_ in filterset_class.base_filters.items()
+        if filter_.field_name.split("__")[-1] in HIDDEN
+    ]
+    return params + [f"ordering=-{field}" for field in ordering_fields if field in HIDDEN]
+
+
+LIST_ROUTES = {
+    # route: (filter set, fields it may sort on, who may call it at all)
+    "/api/v1/households/": (HouseholdFilter, ["no_kk", "id"], "any"),
+    "/api/v1/members/": (MemberFilter, ["nama", "tanggal_lahir", "id"], "any"),
+    "/api/v1/exports/households.csv": (HouseholdFilter, ["no_kk"], "export"),
+    "/api/v1/exports/members.csv": (MemberFilter, ["nama"], "export"),
+}
+TILE_ROUTES = ["/api/v1/tiles/households/16/{x}/{y}.pbf", "/api/v1/tiles/households/10/{x}/{y}.pbf"]
+
+
+def _values_of(world):
+    household, member = world["a"]["household"], world["a"]["member"]
+    return {
+        "no_kk": household.no_kk,
+        "alamat": household.alamat or "x",
+        "rw": household.rw or "001",
+        "rt": household.rt or "001",
+        "nik": member.nik,
+        "nama": member.nama,
+        "tanggal_lahir": member.tanggal_lahir.isoformat(),
+    }
+
+
+def _expected_for_hidden_filter(role: str, who: str) -> str:
+    if role in ("anonymous", "norole"):
+        return DENIED
+    if who == "export" and role not in ("analyst", "analyst_waru", "admin"):
+        return DENIED
+    return "refused" if role == "official" else OK
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_permission_matrix_of_filters_on_hidden_fields(role, world, client):
+    """Filters and orderings on a field are for callers who may see it; others get 400
+    naming the parameter, for every list, tile and export route."""
+    user = None if role == "anonymous" else world["personas"][role]
+    if user is not None:
+        client.force_login(user)
+    values = _values_of(world)
+    _z, x, y = tile_of(world["a"]["household"].lokasi)
+    cases = []
+    for route, (filterset_class, ordering, who) in LIST_ROUTES.items():
+        for param in hidden_parameters(filterset_class, ordering):
+            cases.append((route, param, who))
+    for route in TILE_ROUTES:
+        z = int(route.split("/")[5])
+        _z, x, y = tile_of(world["a"]["household"].lokasi, z)
+        for param in hidden_parameters(HouseholdFilter, ["no_kk"]):
+            cases.append((route.format(x=x, y=y), param, "any"))
+    assert len(cases) >= 12
+    failures = []
+    for route, param, who in cases:
+        if "=" in param:
+            query = param
+        else:
+            field = HouseholdFilter.base_filters.get(param) or MemberFilter.base_filters[param]
+            query = f"{param}={values[field.field_name.split('__')[-1]]}"
+        response = client.get(f"{route}?{query}")
+        expected = _expected_for_hidden_filter(role, who)
+        if expected == "refused":
+            name = query.split("=")[0]
+            ok = (
+                response.status_code == 400
+                and name in response.json()["error"]["fields"]
+            )
+            got = "refused" if ok else f"status {response.status_code}"
+        else:
+            got = classify(response)
+        if got != expected:
+            failures.append(f"{role} GET {route}?{query}: expected {expected}, got {got}")
+    assert failures == []
+
+
+def test_official_gets_no_rt_rw_birth_date_or_precise_point(world, as_user):
+    household = world["a"]["household"]
+    Household.objects.filter(pk=household.pk).update(rw="004", rt="012")
+    client = as_user(world["personas"]["official"])
+    body = client.get(f"/api/v1/households/{household.pk}/").json()
+    assert body["rw"] is None and body["rt"] is None and body["dusun"] == household.dusun
+    assert all(m["tanggal_lahir"] is None and m["umur"] is not None for m in body["members"])
+    lon, lat = body["lokasi"]
+    assert (lon, lat) == (
+        round(household.lokasi.x, COARSE_DECIMALS),
+        round(household.lokasi.y, COARSE_DECIMALS),
+    )
+    listed = client.get("/api/v1/households/?format=geojson").json()["features"]
+    assert all(
+        len(str(c).split(".")[-1]) <= COARSE_DECIMALS
+        for f in listed
+        for c in f["geometry"]["coordinates"]
+    )
+    members = client.get("/api/v1/members/").json()["results"]
+    assert members and all(m["tanggal_lahir"] is None for m in members)
+    # Roles with names see it all.
+    client = as_user(world["personas"]["analyst"])
+    body = client.get(f"/api/v1/households/{household.pk}/").json()
+    assert (body["rw"], body["rt"]) == ("004", "012")
+    assert body["lokasi"] == [round(household.lokasi.x, 6), round(household.lokasi.y, 6)]
+
+
+def test_official_bbox_answers_no_finer_than_the_rounded_point(world, as_user):
+    """A tiny box around the exact point finds the household exactly when a box around
+    its rounding cell would: shrinking boxes cannot locate it more precisely."""
+    point = world["a"]["household"].lokasi
+    client = as_user(world["personas"]["official"])
+
+    def found(min_x, min_y, max_x, max_y):
+        response = client.get(f"/api/v1/households/?bbox={min_x},{min_y},{max_x},{max_y}")
+        assert response.status_code == 200
+        return {row["id"] for row in response.json()["results"]}
+
+    tiny = 1e-6
+    household = world["a"]["household"].pk
+    assert household in found(point.x - tiny, point.y - tiny, point.x + tiny, point.y + tiny)
+    # A tiny box elsewhere in the same rounding cell finds it too.
+    cx, cy = round(point.x, COARSE_DECIMALS), round(point.y, COARSE_DECIMALS)
+    assert household in found(cx - tiny, cy - tiny, cx + tiny, cy + tiny)
+    # The analyst's boxes are exact.
+    client = as_user(world["personas"]["analyst"])
+    at_the_centre = abs(point.x - cx) < tiny and abs(point.y - cy) < tiny
+    assert (household in found(cx - tiny, cy - tiny, cx + tiny, cy + tiny)) == at_the_centre
+
+
+def test_official_tile_points_sit_on_the_coarse_grid(world, as_user):
+    import mapbox_vector_tile
+
+    from households.tiles import tile_bounds
+
+    point = world["a"]["household"].lokasi
+    z, x, y = tile_of(point, 16)
+    west, south, east, north = tile_bounds(z, x, y)
+
+    def position(persona):
+        client = as_user(world["personas"][persona])
+        content = client.get(f"/api/v1/tiles/households/{z}/{x}/{y}.pbf").content
+        (feature,) = mapbox_vector_tile.decode(content)["households"]["features"]
+        px, py = feature["geometry"]["coordinates"]
+        # Back to degrees (linear within one z16 tile is precise to centimetres).
+        return west + (east - west) * px / 4096, south + (north - south) * py / 4096
+
+    official = position("official")
+    analyst = position("analyst")
+    snapped = (round(point.x, COARSE_DECIMALS), round(point.y, COARSE_DECIMALS))
+    step = (east - west) / 4096 * 2  # two tile pixels
+    assert abs(official[0] - snapped[0]) < step and abs(official[1] - snapped[1]) < step
+    assert abs(analyst[0] - point.x) < step and abs(analyst[1] - point.y) < step

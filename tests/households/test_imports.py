@@ -408,11 +408,11 @@ def test_csv_encodings_and_delimiters_are_detected(encoding, delimiter):
 def test_missing_headers_are_named():
     households, _members = family()
     for row in households:
-        row.pop("lantai")
+        row.pop("tanggal_survei")
     workbook = Workbook()
     workbook.remove(workbook.active)
     sheet = workbook.create_sheet("rumah_tangga")
-    headers = [h for h in HH_HEADERS if h != "lantai"]
+    headers = [h for h in HH_HEADERS if h != "tanggal_survei"]
     sheet.append(headers)
     sheet.append([households[0][h] for h in headers])
     sheet = workbook.create_sheet("anggota")
@@ -420,7 +420,7 @@ def test_missing_headers_are_named():
     buffer = io.BytesIO()
     workbook.save(buffer)
     result = census_import(sheets=census_read(name="x.xlsx", data=buffer.getvalue()))
-    assert any("lantai" in m for m in messages(result))
+    assert any("tanggal_survei" in m for m in messages(result))
 
 
 # --- access, API, jobs, command ----------------------------------------------------------------
@@ -552,3 +552,328 @@ def test_command_imports_xlsx_and_csv(tmp_path):
     call_command("import_census", str(hh), "--members", str(mm), stdout=out)
     assert Household.objects.count() == 1
     assert AuditEntry.objects.filter(action=AuditAction.IMPORT).exists()
+
+
+# --- records of other villages (issue 11, items 1 and 2) ----------------------------------------
+
+NEUTRAL = "Nomor ini sudah terdaftar di wilayah lain; hubungi admin kabupaten."
+
+
+def _village_b_families():
+    """Two stored households of desa B: one whose No. KK the file names, one whose member's
+    NIK it reuses; each with members the file never mentions."""
+    named = HouseholdFactory(region_id=BABULU_DESA, head__nama="Rahasia Kepala Satu")
+    MemberFactory(household=named, nama="Rahasia Anak Satu", jenis_kelamin=2)
+    other = HouseholdFactory(region_id=BABULU_DESA, head__nama="Rahasia Kepala Dua")
+    reused = MemberFactory(household=other, nama="Rahasia Anak Dua")
+    return named, other, reused
+
+
+def test_operator_upload_naming_other_village_records_returns_nothing_about_them(personas, as_user):
+    from desapresisi.masking import mask_number
+    from villages.models import Region
+
+    named, other, reused = _village_b_families()
+    hidden_members = list(Member.objects.filter(household__in=[named, other]))
+    # Desa A's own family, one member of which carries the NIK stored in B's second family,
+    # and desa B's first No. KK declared as a household of A with a new head only.
+    households, members = family()
+    members[1].update(nik=reused.nik, tanggal_lahir=reused.tanggal_lahir.isoformat(),
+                      jenis_kelamin="1")  # fmt: skip
+    households.append(household(named.no_kk, seed=2))
+    members.append(member(named.no_kk, 30))
+    client = as_user(personas["operator_a"])
+    answer = upload(client, xlsx(households, members)).json()
+    job = ImportJob.objects.get(pk=answer["id"])
+
+    stored_row = {
+        "errors": job.errors, "warnings": job.warnings, "counts": job.counts,
+        "missing_members": job.missing_members, "message": job.message,
+    }  # fmt: skip
+    audit_rows = list(AuditEntry.objects.values("filters", "detail"))
+    forbidden = [BABULU_DESA, Region.objects.get(code=BABULU_DESA).name, mask_number(other.no_kk)]
+    for stored in hidden_members:
+        forbidden.append(stored.nama)
+        if stored.nik != reused.nik:  # the file itself names this one
+            forbidden.append(mask_number(stored.nik))
+    for text in (str(answer), str(stored_row), str(audit_rows)):
+        for secret in forbidden:
+            assert secret not in text, (secret, text)
+    for source in (answer, stored_row):
+        assert source["missing_members"] == []
+        assert source["counts"]["members"]["missing"] == 0
+        assert source["counts"]["households"] == {
+            "total": 2, "rejected": 1, "new": 1, "updated": 0, "unchanged": 0,
+            # from the digits typed: B's No. KK was issued in Babulu, not in Penajam
+            "warnings": 1,
+        }  # fmt: skip
+        assert source["counts"]["members"]["rejected"] == 1
+        assert source["counts"]["members"]["updated"] == 0
+        assert source["message"] == ""
+    assert job.status == ImportStatus.REJECTED
+    problems = {(e["sheet"], e["row"], e["column"]): e for e in answer["errors"]}
+    assert problems[("rumah_tangga", 3, "no_kk")]["message"] == NEUTRAL
+    assert problems[("anggota", 3, "nik")]["message"] == NEUTRAL
+    assert problems[("anggota", 3, "nik")]["value"] == mask_number(reused.nik)
+    assert Member.objects.get(pk=reused.pk).household_id == other.pk
+
+
+def test_number_registered_outside_the_callers_area_is_one_neutral_audited_message(personas):
+    named, _other, reused = _village_b_families()
+    households, members = family()
+    members[1].update(nik=reused.nik, tanggal_lahir=reused.tanggal_lahir.isoformat(),
+                      jenis_kelamin="1")  # fmt: skip
+    households.append(household(named.no_kk, seed=2))
+    members.append(member(named.no_kk, 30))
+    result = run(households, members, user=personas["operator_a"], dry_run=True)
+    neutral = [e for e in result.errors if e.message == NEUTRAL]
+    assert [(e.sheet, e.row, e.column) for e in neutral] == [
+        ("rumah_tangga", 3, "no_kk"),
+        ("anggota", 3, "nik"),
+    ]
+    assert not any("KK lain" in m or "desa 64" in m for m in messages(result))
+    denied = AuditEntry.objects.get(action=AuditAction.ACCESS_DENIED)
+    assert denied.user == personas["operator_a"] and denied.rows == 2
+    assert denied.filters == {"import_rows": [
+        {"sheet": "rumah_tangga", "row": 3, "column": "no_kk"},
+        {"sheet": "anggota", "row": 3, "column": "nik"},
+    ]}  # fmt: skip
+
+
+@pytest.mark.parametrize("caller", ["admin", None])
+def test_callers_with_rights_in_both_villages_keep_the_precise_message(personas, caller):
+    from desapresisi.masking import mask_number
+
+    _named, other, reused = _village_b_families()
+    households, members = family()
+    members[1].update(nik=reused.nik, tanggal_lahir=reused.tanggal_lahir.isoformat(),
+                      jenis_kelamin="1")  # fmt: skip
+    result = run(households, members, user=personas.get(caller), dry_run=True)
+    (error,) = [e for e in result.errors if e.column == "nik"]
+    assert "KK lain" in error.message and mask_number(other.no_kk) in error.message
+    assert not AuditEntry.objects.filter(action=AuditAction.ACCESS_DENIED).exists()
+
+
+def test_operator_sees_missing_members_of_own_village_only(personas):
+    own = HouseholdFactory(region_id=PENAJAM_KELURAHAN)
+    MemberFactory(household=own, nama="Anggota Sendiri")
+    households = [household(own.no_kk)]
+    members = [member(own.no_kk, 40)]
+    result = run(households, members, user=personas["operator_a"], dry_run=True, missing="remove")
+    assert sorted(m["nama"] for m in result.missing_members) == sorted(
+        Member.objects.filter(household=own).values_list("nama", flat=True)
+    )
+    assert result.counts["members"]["missing"] == 2
+
+
+# --- smaller import findings of issue 11 ----------------------------------------------------
+
+
+def _workbook_without(hh_dropped=(), m_dropped=()) -> bytes:
+    households, members = family()
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, headers, rows, dropped in (
+        ("rumah_tangga", HH_HEADERS, households, hh_dropped),
+        ("anggota", M_HEADERS, members, m_dropped),
+    ):
+        kept = [h for h in headers if h not in dropped]
+        sheet = workbook.create_sheet(title)
+        sheet.append(kept)
+        for row in rows:
+            sheet.append([row[h] for h in kept])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def test_missing_optional_columns_read_as_empty():
+    data = _workbook_without(
+        hh_dropped=("lantai", "alamat", "penerima_pkh"), m_dropped=("pekerjaan",)
+    )
+    result = census_import(sheets=census_read(name="x.xlsx", data=data), dry_run=False)
+    assert result.committed, messages(result)
+    stored = Household.objects.get()
+    assert stored.lantai is None and stored.alamat == "" and stored.penerima_pkh is False
+    assert set(Member.objects.values_list("pekerjaan", flat=True)) == {""}
+
+
+def test_missing_required_column_is_named_as_required_and_only_it():
+    data = _workbook_without(hh_dropped=("tanggal_survei", "lantai"))
+    result = census_import(sheets=census_read(name="x.xlsx", data=data))
+    (error,) = result.errors
+    assert (error.sheet, error.row, error.column) == ("rumah_tangga", 1, "tanggal_survei")
+    assert "wajib" in error.message and "lantai" not in error.message
+
+
+def test_head_with_an_invalid_nik_gives_one_error_with_its_row_and_no_full_kk():
+    households, members = family()
+    members[0]["nik"] = "64090109038"
+    result = run(households, members, dry_run=True)
+    assert [(e.sheet, e.row, e.column) for e in result.errors] == [("anggota", 2, "nik")]
+    assert result.errors[0].value == "640901*9038"
+    assert all("6409010101250001" not in str(e.as_dict()) for e in result.errors)
+
+
+def test_identity_numbers_in_numeric_cells_are_masked_in_messages_and_values():
+    households, members = family()
+    result = run(households, members, numeric_nik=True, dry_run=True)
+    errors = [e for e in result.errors if e.column == "nik"]
+    assert len(errors) == 2 == len(result.errors)
+    for error, row in zip(errors, members, strict=True):
+        assert row["nik"] not in error.message and row["nik"] not in error.value
+        assert error.value == f"{row['nik'][:6]}******{row['nik'][-4:]}"
+        assert error.value in error.message
+
+
+def test_label_typed_instead_of_a_code_lists_the_valid_codes_with_labels():
+    households, members = family()
+    households[0]["kepemilikan_rumah"] = "Milik sendiri"
+    result = run(households, members, dry_run=True)
+    (message,) = messages(result, "kepemilikan_rumah")
+    assert "1 = Milik sendiri" in message and "2 = " in message
+
+
+def test_text_that_a_spreadsheet_would_run_as_a_formula_is_a_warning_with_row_and_column():
+    households, members = family()
+    households[0]["alamat"] = '=HYPERLINK("http://x","klik")'
+    members[1]["nama"] = "@SUM(1+1)"
+    members[0]["pekerjaan"] = "-"  # a lone dash means "none"
+    # CSV: in an XLSX written by openpyxl a text beginning with "=" becomes a formula cell.
+    sheets = census_read(
+        name="rt.csv",
+        data=csv_bytes(HH_HEADERS, households),
+        members_data=csv_bytes(M_HEADERS, members),
+    )
+    result = census_import(sheets=sheets, dry_run=False)
+    assert result.committed, messages(result)
+    found = [(w.sheet, w.row, w.column) for w in result.warnings]
+    assert found == [("rumah_tangga", 2, "alamat"), ("anggota", 3, "nama")]
+    assert all("rumus" in w.message for w in result.warnings)
+
+
+# --- limits: memory of small files (issue 11, item 5) -------------------------------------------
+
+
+def _csv_pair(households, members) -> list:
+    return census_read(
+        name="rt.csv",
+        data=csv_bytes(HH_HEADERS, households),
+        members_data=csv_bytes(M_HEADERS, members),
+    )
+
+
+def test_headers_are_checked_before_any_row_is_read():
+    import inspect
+
+    households, members = family()
+    headers = [h for h in HH_HEADERS if h != "tanggal_survei"]
+    sheets = census_read(
+        name="rt.csv",
+        data=csv_bytes(headers, households * 50),
+        members_data=csv_bytes(M_HEADERS, members),
+    )
+    result = census_import(sheets=sheets)
+    assert [e.column for e in result.errors] == ["tanggal_survei"]
+    assert result.counts["households"]["total"] == 0
+    assert all(inspect.getgeneratorstate(s.rows) == inspect.GEN_CREATED for s in sheets)
+
+
+def test_row_limit_is_a_file_error_naming_the_limit(settings):
+    settings.IMPORT_MAX_ROWS = 3
+    households, members = [], []
+    for index in range(4):
+        kk = f"64090101012500{index + 1:02d}"
+        h, m = family(kk, base=10 * index + 1, seed=index + 1)
+        households += h
+        members += m
+    sheets = _csv_pair(households, members)
+    with pytest.raises(imports.ImportFileError, match="3") as caught:
+        census_import(sheets=sheets, dry_run=False)
+    assert "rumah_tangga" in str(caught.value) and "batas" in str(caught.value)
+    assert Household.objects.count() == 0
+
+
+def test_xlsx_declaring_more_rows_than_the_limit_is_refused_before_reading(settings):
+    settings.IMPORT_MAX_ROWS = 1
+    with pytest.raises(imports.ImportFileError, match="anggota"):
+        census_read(name="x.xlsx", data=xlsx(*family()))
+
+
+def test_overlong_cell_is_a_file_error_naming_row_column_and_limit(settings):
+    settings.IMPORT_MAX_CELL_CHARS = 50
+    households, members = family()
+    members[1]["pekerjaan"] = "x" * 51
+    for sheets in (
+        _csv_pair(households, members),
+        [*census_read(name="x.xlsx", data=xlsx(households, members))],
+    ):
+        with pytest.raises(imports.ImportFileError) as caught:
+            census_import(sheets=sheets)
+        message = str(caught.value)
+        assert "anggota" in message and "baris 3" in message and "pekerjaan" in message
+        assert "50" in message
+
+
+def _with_part(data: bytes, name: str, payload: bytes) -> bytes:
+    """The workbook with one more part, compressed as a zip bomb would be."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == name:
+                content = payload
+            target.writestr(info.filename, content)
+        if name not in source.namelist():
+            target.writestr(name, payload)
+    return buffer.getvalue()
+
+
+def test_xlsx_with_one_huge_shared_string_is_refused_before_openpyxl_reads_it(settings):
+    settings.IMPORT_MAX_SHARED_STRINGS_BYTES = 1024 * 1024
+    huge = (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
+        b'uniqueCount="1"><si><t>' + b"A" * (2 * 1024 * 1024) + b"</t></si></sst>"
+    )
+    data = _with_part(xlsx(*family()), "xl/sharedStrings.xml", huge)
+    assert len(data) < 64 * 1024  # small on the wire
+    with pytest.raises(imports.ImportFileError, match="sharedStrings"):
+        census_read(name="x.xlsx", data=data)
+
+
+def test_zip_bomb_is_refused_by_its_declared_uncompressed_size(settings):
+    settings.IMPORT_MAX_UNCOMPRESSED_BYTES = 4 * 1024 * 1024
+    data = _with_part(xlsx(*family()), "xl/media/padding.bin", bytes(8 * 1024 * 1024))
+    assert len(data) < 64 * 1024
+    with pytest.raises(imports.ImportFileError, match="IMPORT_MAX_UNCOMPRESSED_BYTES"):
+        census_read(name="x.xlsx", data=data)
+
+
+def test_small_upload_that_inflates_beyond_the_request_bound_goes_to_the_worker(
+    personas, as_user, settings
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    inflated = _with_part(xlsx(*family()), "xl/media/padding.bin", bytes(8 * 1024 * 1024))
+    assert len(inflated) < imports.SYNC_MAX_BYTES < imports.work_bytes(inflated)
+    response = upload(as_user(personas["operator_a"]), inflated)
+    assert response.status_code == 202
+    assert ImportJob.objects.get(pk=response.json()["id"]).status == ImportStatus.VALIDATED
+    small = upload(as_user(personas["operator_a"]), xlsx(*family()))
+    assert small.status_code == 201
+
+
+def test_a_file_limit_hit_while_reading_rejects_the_job_with_its_message(
+    personas, as_user, settings
+):
+    settings.IMPORT_MAX_CELL_CHARS = 50
+    households, members = family()
+    households[0]["alamat"] = "x" * 51
+    job = upload(as_user(personas["operator_a"]), xlsx(households, members)).json()
+    assert job["status"] == ImportStatus.REJECTED
+    assert "alamat" in job["message"] and "50" in job["message"]
+    assert job["error_count"] == 1

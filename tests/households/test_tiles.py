@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from households.indicators import indicators_refresh
 from households.models import Household, TileCell
-from households.tiles import CLUSTER_MAX_ZOOM, tile_bounds
+from households.tiles import BUFFER, CLUSTER_CELLS, CLUSTER_MAX_ZOOM, EXTENT, tile_bounds
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory
 
 pytestmark = pytest.mark.django_db
@@ -141,6 +141,26 @@ def test_cluster_cells_give_the_same_tile_as_grouping_the_households(staff, z):
         grouped = features(staff, z, x, y, "has_location=true")
     assert "households_tilecell" not in queries.captured_queries[-1]["sql"]
     assert from_cells and cluster_summary(from_cells) == cluster_summary(grouped)
+
+
+def test_a_neighbour_cell_cut_by_the_tile_margin_clusters_alike_on_both_paths(staff):
+    """A cell just west of the tile holds one household inside the tile's drawing margin
+    and one outside it: both paths must average the whole cell (this failed at random
+    with factory points before the grouped path read whole neighbour cells)."""
+    z = 10
+    x, y = tile_of(116.70, -1.25, z)
+    west, south, east, north = tile_bounds(z, x, y)
+    margin = (east - west) * BUFFER / EXTENT
+    assert margin < (east - west) / CLUSTER_CELLS  # both points lie in one neighbour cell
+    lat = (south + north) / 2
+    # Their average, where the cluster is drawn, lies within the margin.
+    for lon in (west - margin * 0.2, west - margin * 1.5):
+        HouseholdFactory(region_id=PENAJAM_KELURAHAN, lokasi=f"SRID=4326;POINT({lon} {lat})")
+    indicators_refresh()
+    from_cells = features(staff, z, x, y)
+    grouped = features(staff, z, x, y, "has_location=true")
+    assert [c["properties"]["count"] for c in from_cells] == [2]
+    assert cluster_summary(from_cells) == cluster_summary(grouped)
 
 
 def test_cluster_cells_follow_the_access_scope_and_the_area_filter(client, homes, personas):

@@ -28,11 +28,12 @@ class Command(BaseCommand):
                 data=file.read_bytes(),
                 members_data=members.read_bytes() if members else None,
             )
+            # Rows are read while they are imported: a limit can still be hit here.
+            result = census_import(
+                sheets=sheets, dry_run=dry_run, missing_members=options["missing_members"]
+            )
         except (OSError, ImportFileError) as exc:
             raise CommandError(str(exc)) from exc
-        result = census_import(
-            sheets=sheets, dry_run=dry_run, missing_members=options["missing_members"]
-        )
         audit.record(
             action=AuditAction.IMPORT,
             rows=result.rows,
@@ -51,7 +52,7 @@ class Command(BaseCommand):
                 f"{warning.value!r}: {warning.message}"
             )
         if result.errors:
-            raise CommandError(f"{len(result.errors)} errors: nothing was written.")
+            raise CommandError(f"{result.error_count} errors: nothing was written.")
         if result.committed:
             self.stdout.write(self.style.SUCCESS("Imported."))
         else:

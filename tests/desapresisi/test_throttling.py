@@ -1,0 +1,77 @@
+"""Request rates per account (API token) and per address: desapresisi/throttling.py."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from desapresisi.throttling import PortalRateThrottle
+from tests.desapresisi.test_access import tile_of
+from tests.factories import PENAJAM_KELURAHAN, HouseholdFactory
+from tests.households.test_imports import family, upload, xlsx
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def rates(monkeypatch):
+    """Small rates, and counts that start from nothing."""
+    cache.clear()
+    limits = {"anon": "3/min", "api": "3/min", "imports": "2/hour", "exports": "2/hour"}
+    # DRF reads the rates into the class when it is first imported.
+    monkeypatch.setattr(PortalRateThrottle, "THROTTLE_RATES", limits)
+    yield limits
+    cache.clear()
+
+
+def test_api_reads_are_limited_per_token(rates, personas, client):
+    from rest_framework.authtoken.models import Token
+
+    analyst = Token.objects.create(user=personas["analyst"])
+    official = Token.objects.create(user=personas["official"])
+
+    def get(token):
+        return client.get("/api/v1/households/", HTTP_AUTHORIZATION=f"Token {token.key}")
+
+    assert [get(analyst).status_code for _ in range(3)] == [200, 200, 200]
+    refused = get(analyst)
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "throttled"
+    assert int(refused["Retry-After"]) > 0
+    # Another account keeps its own count.
+    assert get(official).status_code == 200
+
+
+def test_anonymous_reads_are_limited_per_address(rates, client):
+    url = "/api/v1/indicators/"
+    assert [client.get(url).status_code for _ in range(3)] == [200, 200, 200]
+    assert client.get(url).status_code == 429
+    assert client.get(url, REMOTE_ADDR="10.1.2.3").status_code == 200
+
+
+def test_imports_are_limited_but_polling_a_job_is_not(rates, personas, as_user):
+    rates["api"] = "100/min"  # polling counts as an ordinary read
+    client = as_user(personas["operator_a"])
+    first = upload(client, xlsx(*family()))
+    assert first.status_code == 201, first.content
+    # A page polls the job's progress every second: that is not an upload.
+    assert all(client.get(first.json()["url"]).status_code == 200 for _ in range(6))
+    assert upload(client, xlsx(*family())).status_code == 201
+    refused = upload(client, xlsx(*family()))
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "throttled"
+
+
+def test_named_exports_are_limited(rates, personas, as_user):
+    client = as_user(personas["analyst"])
+    url = "/api/v1/exports/households.csv"
+    assert [client.get(url).status_code for _ in range(2)] == [200, 200]
+    assert client.get(url).status_code == 429
+
+
+def test_map_tiles_are_not_limited(rates, personas, as_user):
+    home = HouseholdFactory(region_id=PENAJAM_KELURAHAN)
+    client = as_user(personas["official"])
+    z, x, y = tile_of(home.lokasi)
+    url = f"/api/v1/tiles/households/{z}/{x}/{y}.pbf"
+    assert {client.get(url).status_code for _ in range(8)} == {200}

@@ -6,21 +6,21 @@ log or a history row made the database refuse the statement and the caller got a
 meaningful here, so it is refused once, before any view, with the API's error format
 naming the parameter.
 
-Query strings and urlencoded bodies are checked as the request comes in, multipart
-form fields of pages just before their view (which would parse them anyway). The
-multipart body of a DRF view is not parsed here: an upload endpoint may still choose its
-upload handlers, which is impossible once the body is read; DRF parses it in the view,
-and its serializer fields refuse NUL themselves (ProhibitNullCharactersValidator) with
-the same 400 naming the field.
+Query strings and urlencoded bodies are checked as the request comes in, multipart form
+fields just before the view, when the body is a form's size (DATA_UPLOAD_MAX_MEMORY_SIZE
+at most: DRF then reads the fields Django has parsed). A larger multipart body is an
+upload: it is left to its view, which checks its size before reading it and whose DRF
+serializer fields refuse NUL themselves (ProhibitNullCharactersValidator), with the same
+400 naming the field.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.utils.translation import gettext as _
-from rest_framework.views import APIView
 
 from .api import _error_body
 
@@ -63,12 +63,11 @@ class RejectNulMiddleware:
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
         if request.method != "POST":
             return None
-        drf = isinstance(getattr(view_func, "cls", None), type) and issubclass(
-            view_func.cls, APIView
-        )
-        # A page's form is parsed by the view anyway; a DRF view's body is left to DRF
-        # unless something before it has read it already.
-        if not drf or hasattr(request, "_post"):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if hasattr(request, "_post") or length <= settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             fields = _nul_fields(request.POST)
             if fields:
                 return _refused(fields)

@@ -531,7 +531,12 @@ def _raw_tile_seconds(z: int, x: int, y: int) -> float:
             "sum_y FROM households_tilecell WHERE z = %(z)s AND cx BETWEEN %(x0)s AND %(x1)s "
             "AND cy BETWEEN %(y0)s AND %(y1)s"
         )
-        template = _CELLS_SQL
+        # The symbol's position as `cell_tile` writes it for a caller with full precision.
+        template = _CELLS_SQL.replace(
+            "{point}",
+            "ST_SetSRID(ST_MakePoint(sum(c.sum_x) / sum(c.households),"
+            " sum(c.sum_y) / sum(c.households)), 3857)",
+        )
     else:
         inner = (
             "SELECT id, lokasi, tangga_sanitasi, air_minum_layak, rumah_tidak_layak_huni, "
@@ -539,7 +544,7 @@ def _raw_tile_seconds(z: int, x: int, y: int) -> float:
             "FROM households_household "
             "WHERE lokasi && ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, 4326)"
         )
-        template = _POINTS_SQL
+        template = _POINTS_SQL.replace("{point}", "ST_Transform(f.lokasi, 3857)")
     return _sql_seconds(template.format(rows=inner), params, repeat=5)
 
 

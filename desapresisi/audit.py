@@ -32,6 +32,18 @@ def client_address(request) -> str | None:
     return request.META.get("REMOTE_ADDR")
 
 
+def _without_nul(value: Any) -> Any:
+    """PostgreSQL stores no U+0000 in text or jsonb: an audit entry must never fail on one
+    (it would turn the audited action into a 500), so it is written as U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(item) for item in value]
+    return value
+
+
 def record(
     *,
     action: str,
@@ -47,13 +59,13 @@ def record(
         filters = {key: request.GET.getlist(key) for key in request.GET}
     return AuditEntry.objects.create(
         user=user if authenticated else None,
-        username=user.get_username() if authenticated else "",
+        username=_without_nul(user.get_username()) if authenticated else "",
         address=client_address(request),
         action=action,
-        path=request.get_full_path()[:500] if request is not None else "",
-        filters=filters or {},
+        path=_without_nul(request.get_full_path()[:500]) if request is not None else "",
+        filters=_without_nul(filters or {}),
         rows=rows,
-        detail=detail[:500],
+        detail=_without_nul(detail[:500]),
     )
 
 

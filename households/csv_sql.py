@@ -33,9 +33,11 @@ from .exports import (
     _HOUSEHOLD_VALUES,
     _MEMBER_EXTRA,
     _MEMBER_VALUES,
+    FORMULA_STARTS,
     HOUSEHOLD_HEADERS,
     MEMBER_HEADERS,
     _coordinates,
+    neutralised,
 )
 from .filters import annotate_age
 from .imports import HOUSEHOLD_COLUMNS, MEMBER_COLUMNS
@@ -45,6 +47,12 @@ CHUNK_BYTES = 256 * 1024  # bytes handed to the response at a time
 QUEUE_CHUNKS = 16  # chunks the COPY may run ahead of a slow client
 
 _BOOL = "CASE WHEN {c} THEN 1 WHEN NOT {c} THEN 0 END"
+# exports.neutralised in SQL: text a spreadsheet would read as a formula gets a leading
+# single quote. The characters are bound as parameters (tab and CR among them).
+_NEUTRAL = (
+    "CASE WHEN left({c}, 1) IN (" + ", ".join(["%s"] * len(FORMULA_STARTS)) + ") "
+    "THEN '''' || {c} ELSE {c} END"
+)
 
 
 class _Line:
@@ -60,12 +68,18 @@ class _Line:
         self.expressions.append(f"NULLIF({expression}, '')" if may_be_empty else expression)
         self.params.extend(params)
 
+    def text(self, expression: str, *, may_be_empty: bool = False) -> None:
+        """A text field, neutralised as exports.neutralised does (every text cell is).
+        `expression` binds no parameters of its own."""
+        self.add(_NEUTRAL.format(c=expression), FORMULA_STARTS, may_be_empty=may_be_empty)
+
     def labels(self, column: str, pairs: list[tuple[int, str]]) -> None:
         if not pairs:
             self.add(column)
             return
         whens = " ".join("WHEN %s THEN %s" for _ in pairs)
-        params = tuple(value for pair in pairs for value in pair)
+        # Labels are fixed text, neutralised here once rather than per row.
+        params = tuple(value for code, label in pairs for value in (code, neutralised(label)))
         self.add(f"CASE {column} {whens} ELSE {column}::text END", params)
 
 
@@ -73,11 +87,11 @@ def _add_column(line: _Line, column, source: str, *, hidden: bool, masked: bool,
     if hidden:
         line.add("NULL::text")
     elif column.kind in ("kk", "nik"):
-        line.add(mask_sql(source) if masked else source, may_be_empty=True)
+        line.text(mask_sql(source) if masked else source, may_be_empty=True)
     elif column.kind == "region":
-        line.add(source)
+        line.text(source)
     elif column.kind == "text":
-        line.add(source, may_be_empty=True)
+        line.text(source, may_be_empty=True)
     elif column.kind == "date":
         line.add(source)  # written by COPY in ISO form (psycopg2 needs DateStyle ISO anyway)
     elif column.kind in ("bool", "bool_null"):
@@ -96,7 +110,11 @@ def _add_column(line: _Line, column, source: str, *, hidden: bool, masked: bool,
 
 
 def _stream(line: _Line, inner: QuerySet, headers: list[str]) -> Iterator[bytes]:
-    inner_sql, inner_params = inner.query.sql_with_params()
+    # A filter that can never match (`tangga_sanitasi__lte=-1`, an integer beyond the
+    # column's range) makes Django's compiler raise EmptyResultSet instead of writing SQL;
+    # without eliding, it writes `0 = 1` and the file is the header alone.
+    compiler = inner.query.get_compiler(using=inner.db, elide_empty=False)
+    inner_sql, inner_params = compiler.as_sql()
     # Django 5.2 selects values() columns in the order given, annotations included.
     names = list(inner.query.selected)
     select = (
@@ -208,7 +226,7 @@ def household_csv(*, queryset: QuerySet, disclosure: Disclosure, language: str) 
             elif name in ("air_minum_layak", "rumah_tidak_layak_huni"):
                 line.add(_BOOL.format(c=f"t.{name}"))
             elif name == "sumber_data":
-                line.add(f"t.{name}", may_be_empty=True)
+                line.text(f"t.{name}", may_be_empty=True)
             else:
                 line.add(f"t.{name}")
     yield from _stream(line, inner, HOUSEHOLD_HEADERS)

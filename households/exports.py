@@ -1,10 +1,12 @@
 """Exports of household and member lists and of indicator tables, and export jobs.
 
 The column names are those of the import template, so an export (unmasked, by an
-administrator) imports back unchanged. Coded answers carry their label in the chosen
-language in a `<column>_label` column beside the code. Rows are read with a server-side
-cursor in chunks and written out as they come: CSV and GeoJSON are streamed with constant
-memory, XLSX is written by openpyxl's write-only mode into a file.
+administrator) imports back unchanged, except text starting with =, +, -, @, tab or CR,
+which carries a leading quote against formula injection (`neutralised`). Coded answers
+carry their label in the chosen language in a `<column>_label` column beside the code.
+Rows are read with a server-side cursor in chunks and written out as they come: CSV and
+GeoJSON are streamed with constant memory, XLSX is streamed into a file by `xlsx_stream`
+(several times faster than openpyxl; see there).
 
 Named-record XLSX files beyond EXPORT_XLSX_SYNC_MAX_ROWS are built by an export job in
 the background worker (`export_job_run`), which applies the owner's access scope and
@@ -17,6 +19,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import logging
 import os
@@ -53,6 +56,7 @@ from .filters import HouseholdFilter, MemberFilter, annotate_age
 from .imports import HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET, MEMBER_COLUMNS, MEMBER_SHEET
 from .io_models import ExportJob, ExportKind, ExportStatus
 from .models import SanitationLevel
+from .xlsx_stream import xlsx_write
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +96,18 @@ HOUSEHOLD_HEADERS = _with_labels(HOUSEHOLD_COLUMNS) + _HOUSEHOLD_EXTRA
 MEMBER_HEADERS = _with_labels(MEMBER_COLUMNS) + _MEMBER_EXTRA
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV
+# injection"): an address typed as `=HYPERLINK(...)` would become a live link in the
+# analyst's Excel. Such text gets a leading single quote, which the spreadsheet shows as
+# text; numbers are never touched (a negative coordinate stays a number).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(text: str) -> str:
+    """`text` as a spreadsheet will show it, never as a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _cell(value: Any) -> Any:
     if value is True:
         return 1
@@ -100,6 +116,13 @@ def _cell(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
+
+
+def _sheet_cell(value: Any) -> Any:
+    """A cell of a CSV or XLSX file. GeoJSON keeps the text as it is: no spreadsheet
+    reads it, and GIS tools would show the quote."""
+    value = _cell(value)
+    return neutralised(value) if isinstance(value, str) else value
 
 
 def _labelled(row: dict, columns, language: str) -> dict:
@@ -159,7 +182,7 @@ def csv_stream(*, headers: list[str], rows: Iterable[dict]) -> Iterator[str]:
     buffer.write("\ufeff")
     writer.writerow(headers)
     for index, row in enumerate(rows, start=1):
-        writer.writerow([_cell(row.get(header)) for header in headers])
+        writer.writerow([_sheet_cell(row.get(header)) for header in headers])
         if index % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -198,29 +221,33 @@ def workbook_write(
     target: Path | None = None,
     on_row: Callable[[], None] | None = None,
 ):
-    """A real XLSX (write-only mode). Into `target` when given; otherwise a temporary file,
-    rewound, which the caller closes. `on_row` is called after each data row."""
-    workbook = Workbook(write_only=True)
-    ringkasan = workbook.create_sheet("ringkasan")
-    for key, value in summary:
-        ringkasan.append([key, _cell(value)])
-    for title, headers, rows in sheets:
-        sheet = workbook.create_sheet(title)
-        sheet.append(headers)
+    """A real XLSX, streamed by `xlsx_stream` (see there why not openpyxl). Into `target`
+    when given; otherwise a temporary file, rewound, which the caller closes. `on_row` is
+    called after each data row of `sheets`. Every text cell is neutralised (`neutralised`)
+    and written as text: no cell of an export is ever a formula."""
+
+    def table(headers: list[str], rows: Iterable[dict]) -> Iterator[list]:
+        yield headers
         for row in rows:
-            sheet.append([_cell(row.get(header)) for header in headers])
+            yield [_sheet_cell(row.get(header)) for header in headers]
             if on_row is not None:
                 on_row()
-    if with_codebook:
-        sheet = workbook.create_sheet("kodebook")
-        sheet.append(["variabel", "kode", "label_id", "label_en", "sumber"])
-        for row in codebook_rows():
-            sheet.append(row)
+
+    def workbook() -> Iterator[tuple[str, Iterable[list]]]:
+        yield "ringkasan", ([_sheet_cell(key), _sheet_cell(value)] for key, value in summary)
+        for title, headers, rows in sheets:
+            yield title, table(headers, rows)
+        if with_codebook:
+            header = ["variabel", "kode", "label_id", "label_en", "sumber"]
+            codebook = ([_sheet_cell(value) for value in row] for row in codebook_rows())
+            yield "kodebook", itertools.chain([header], codebook)
+
     if target is not None:
-        workbook.save(target)
+        with target.open("wb") as handle:
+            xlsx_write(handle, workbook())
         return None
     handle = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the response, which closes it
-    workbook.save(handle)
+    xlsx_write(handle, workbook())
     handle.seek(0)
     return handle
 
@@ -244,6 +271,24 @@ def export_queryset(*, kind: str, user, query) -> QuerySet:
     return filterset.qs
 
 
+def _named_querysets(*, kind: str, user, queryset: QuerySet) -> tuple[QuerySet, QuerySet]:
+    if kind == ExportKind.HOUSEHOLDS:
+        households = queryset
+        members = members_for(user).filter(household_id__in=queryset.values("id"))
+    else:
+        members = queryset
+        households = households_for(user).filter(id__in=queryset.values("household_id"))
+    return households, members
+
+
+def named_rows_written(*, kind: str, user, queryset: QuerySet) -> int:
+    """The data rows a named workbook writes: its households and members together. This,
+    not the households alone, is what its building time follows (a household brings 3 to
+    4 members); EXPORT_XLSX_SYNC_MAX_ROWS is compared with it."""
+    households, members = _named_querysets(kind=kind, user=user, queryset=queryset)
+    return households.count() + members.count()
+
+
 def named_sheets(
     *, kind: str, user, queryset: QuerySet, disclosure: Disclosure, language: str
 ) -> tuple[list[tuple[str, list[str], Iterable[dict]]], dict[str, int]]:
@@ -252,12 +297,7 @@ def named_sheets(
     Either export carries both sheets, like the import template: a households export
     the members of those households, a members export the households of those members.
     The other sheet passes through the same access scope and disclosure."""
-    if kind == ExportKind.HOUSEHOLDS:
-        households = queryset
-        members = members_for(user).filter(household_id__in=queryset.values("id"))
-    else:
-        members = queryset
-        households = households_for(user).filter(id__in=queryset.values("household_id"))
+    households, members = _named_querysets(kind=kind, user=user, queryset=queryset)
     counts = {HOUSEHOLD_SHEET: households.count(), MEMBER_SHEET: members.count()}
     sheets = [
         (
@@ -272,6 +312,10 @@ def named_sheets(
         ),
     ]
     return sheets, counts
+
+
+# Not "-": a cell starting with a minus is neutralised like a formula (FORMULA_STARTS).
+NO_FILTER = "(tanpa filter / none)"
 
 
 def export_summary(
@@ -290,7 +334,7 @@ def export_summary(
         ("Desa Presisi", f"ekspor {indonesian} / {english} export"),
         ("dibuat / generated", timezone.localtime().isoformat(timespec="seconds")),
         ("oleh / by", username),
-        ("filter", query_string or "-"),
+        ("filter", query_string or NO_FILTER),
         ("baris rumah tangga / household rows", counts[HOUSEHOLD_SHEET]),
         ("baris anggota / member rows", counts[MEMBER_SHEET]),
         ("NIK/KK", "lengkap / full" if disclosure.unmasked else "disamarkan / masked"),

@@ -148,7 +148,10 @@ class _NamedExport(DisclosureMixin, GenericAPIView):
         # The stream runs after the view returns, when the request's language is reset.
         language = get_language() or "id"
         job = None
-        if fmt == "xlsx" and count > settings.EXPORT_XLSX_SYNC_MAX_ROWS:
+        if fmt == "xlsx" and (
+            exports.named_rows_written(kind=self.kind, user=request.user, queryset=queryset)
+            > settings.EXPORT_XLSX_SYNC_MAX_ROWS
+        ):
             job = exports.export_job_create(
                 user=request.user,
                 kind=self.kind,
@@ -430,7 +433,7 @@ class ExportIndicators(GenericAPIView):
         handle = exports.workbook_write(
             summary=[
                 ("Desa Presisi", "nilai indikator / indicator values"),
-                ("filter", request.META.get("QUERY_STRING", "") or "-"),
+                ("filter", request.META.get("QUERY_STRING", "") or exports.NO_FILTER),
                 ("baris / rows", len(rows)),
             ],
             sheets=[("indikator", exports.INDICATOR_HEADERS, rows)],

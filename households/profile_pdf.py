@@ -6,18 +6,21 @@ suppression as the API."""
 from __future__ import annotations
 
 import io
+import textwrap
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen import canvas
 
 from villages.models import Region
 
-from .models import Indicator
+from .models import DataSource, Household, Indicator
 from .selectors import indicator_values_for
 
 KEY_INDICATORS = [
@@ -34,6 +37,16 @@ def _format(value: float | None, unit: str) -> str:
     return f"{value:,.0f}".replace(",", ".")
 
 
+def _header_lines(pdf, text: str, width: float, font: str, size: float) -> list[str]:
+    """A column header wrapped into its column (two lines at most, the last one cut)."""
+    lines = simpleSplit(text, font, size, width)
+    if len(lines) > 2:
+        lines = [lines[0], " ".join(lines[1:])]
+    while len(lines) == 2 and pdf.stringWidth(lines[1], font, size) > width:
+        lines[1] = lines[1][:-2] + "…"
+    return lines
+
+
 def village_profile_pdf(*, region: Region, suppress_up_to: int | None, language: str) -> bytes:
     english = language.startswith("en")
     indicators = {
@@ -48,6 +61,13 @@ def village_profile_pdf(*, region: Region, suppress_up_to: int | None, language:
     latest = max((row["period"] for row in rows), default=None)
     values = {(row["indicator"], row["area_code"]): row for row in rows if row["period"] == latest}
     kabupaten_name = Region.objects.filter(code=kabupaten).values_list("name", flat=True).first()
+    # Provenance, not records: the page says so whenever its village holds demo data, as
+    # the dashboard pages do.
+    synthetic = Household.objects.filter(
+        region_id=region.code, sumber_data=DataSource.SYNTHETIC
+    ).exists()
+    with translation.override(language):
+        demo_label = str(settings.DEMO_DATA_LABEL)
 
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4, invariant=1)
@@ -63,13 +83,23 @@ def village_profile_pdf(*, region: Region, suppress_up_to: int | None, language:
         f"{region.code} - {kabupaten_name or kabupaten} - "
         f"{'period' if english else 'periode'} {latest or '-'}",
     )
+    if synthetic:
+        _demo_banner(pdf, demo_label, x=20 * mm, y=height - 36 * mm)
 
-    # Table: indicator, village, kabupaten
-    y = height - 40 * mm
-    pdf.setFont("Helvetica-Bold", 9)
+    # Table: indicator, village, kabupaten. The two value columns are 36 mm wide and
+    # their headers wrap inside them: long area names no longer run into each other.
+    column_width = 36 * mm
+    columns = [(150 * mm, region.name), (190 * mm, kabupaten_name or kabupaten)]
+    y = height - 46 * mm
+    pdf.setFont("Helvetica-Bold", 8)
     pdf.drawString(20 * mm, y, "Indicator" if english else "Indikator")
-    pdf.drawRightString(150 * mm, y, region.name[:24])
-    pdf.drawRightString(190 * mm, y, (kabupaten_name or kabupaten)[:24])
+    header_rows = 1
+    for right, name in columns:
+        lines = _header_lines(pdf, name, column_width, "Helvetica-Bold", 8)
+        header_rows = max(header_rows, len(lines))
+        for index, line in enumerate(lines):
+            pdf.drawRightString(right, y - index * 3.5 * mm, line)
+    y -= (header_rows - 1) * 3.5 * mm
     pdf.setFont("Helvetica", 9)
     chart_labels, chart_village, chart_kabupaten = [], [], []
     for code in codes:
@@ -81,7 +111,8 @@ def village_profile_pdf(*, region: Region, suppress_up_to: int | None, language:
         pdf.drawRightString(150 * mm, y, _format(village_row.get("value"), indicator.unit))
         pdf.drawRightString(190 * mm, y, _format(kabupaten_row.get("value"), indicator.unit))
         if indicator.unit == "%":
-            chart_labels.append(code)
+            # The chart names what it shows, as the table does, not the internal code.
+            chart_labels.append("\n".join(textwrap.wrap(indicator.name(language), 34)[:3]))
             chart_village.append(village_row.get("value") or 0)
             chart_kabupaten.append(kabupaten_row.get("value") or 0)
     y -= 5 * mm
@@ -94,36 +125,59 @@ def village_profile_pdf(*, region: Region, suppress_up_to: int | None, language:
         else "'-': tidak ada data atau disembunyikan (angka kecil)",
     )
 
+    chart_top = y - 8 * mm
     if chart_labels:
-        drawing = Drawing(95 * mm, 90 * mm)
+        drawing = Drawing(120 * mm, 110 * mm)
         chart = HorizontalBarChart()
-        chart.x, chart.y = 28 * mm, 8 * mm
-        chart.width, chart.height = 62 * mm, 78 * mm
-        chart.data = [chart_village, chart_kabupaten]
-        chart.categoryAxis.categoryNames = chart_labels
+        chart.x, chart.y = 48 * mm, 10 * mm
+        chart.width, chart.height = 68 * mm, 98 * mm
+        # Top to bottom in the table's order (the category axis starts at the bottom).
+        chart.data = [chart_village[::-1], chart_kabupaten[::-1]]
+        chart.categoryAxis.categoryNames = chart_labels[::-1]
         chart.categoryAxis.labels.fontSize = 6
+        chart.categoryAxis.labels.leading = 7
+        chart.categoryAxis.labels.textAnchor = "end"
         chart.valueAxis.valueMin = 0
         chart.valueAxis.valueMax = 100
         chart.valueAxis.labels.fontSize = 6
         chart.bars[0].fillColor = colors.HexColor("#1f6f8b")
         chart.bars[1].fillColor = colors.HexColor("#c8c8c8")
         drawing.add(chart)
-        drawing.add(String(28 * mm, 2 * mm, "% - desa (biru) vs kabupaten (abu-abu)", fontSize=6))
-        drawing.drawOn(pdf, 15 * mm, 25 * mm)
+        legend = (
+            "% - village (blue) vs kabupaten (grey)"
+            if english
+            else "% - desa (biru) vs kabupaten (abu-abu)"
+        )
+        drawing.add(String(48 * mm, 3 * mm, legend, fontSize=6))
+        drawing.drawOn(pdf, 15 * mm, chart_top - 110 * mm)
 
     if region.boundary is not None:
-        _draw_outline(pdf, region.boundary, x=115 * mm, y=30 * mm, size=80 * mm)
+        _draw_outline(pdf, region.boundary, x=140 * mm, y=chart_top - 65 * mm, size=55 * mm)
 
+    pdf.setFillColor(colors.black)  # the outline left its fill colour behind
     pdf.setFont("Helvetica", 7)
     pdf.drawString(
         20 * mm,
         12 * mm,
         f"Desa Presisi - {timezone.localdate().isoformat()} - "
-        + ("aggregates only" if english else "hanya data agregat"),
+        + ("aggregates only" if english else "hanya data agregat")
+        + (f" - {demo_label}" if synthetic else ""),
     )
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()
+
+
+def _demo_banner(pdf, text: str, *, x: float, y: float) -> None:
+    """The synthetic-data label, framed like the pages' `demo-label` note."""
+    pdf.setFont("Helvetica-Bold", 9)
+    width = pdf.stringWidth(text, "Helvetica-Bold", 9) + 6 * mm
+    pdf.setFillColor(colors.HexColor("#fff3cd"))
+    pdf.setStrokeColor(colors.HexColor("#b58100"))
+    pdf.rect(x, y - 2 * mm, width, 6 * mm, stroke=1, fill=1)
+    pdf.setFillColor(colors.HexColor("#5c4200"))
+    pdf.drawString(x + 3 * mm, y, text)
+    pdf.setFillColor(colors.black)
 
 
 def _draw_outline(pdf, boundary, *, x: float, y: float, size: float) -> None:

@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from households import exports
 from households.bench import PEAK_HEAP, PEAK_RSS, _copy_in_rolled_back, run_bench
 from households.models import DataSource, Household
 
@@ -54,6 +55,16 @@ def test_quick_benchmark_measures_every_operation_against_its_baseline(tmp_path)
     assert xlsx.extra["members"] > 300
     assert xlsx.extra["bytes"] > 10_000
     assert xlsx.seconds > 0
+    # Per row written in every sheet, beside the peer's 4.7 s for 33,020 families.
+    codebook = sum(1 for _ in exports.codebook_rows())
+    summary = 8  # exports.export_summary's lines
+    assert xlsx.extra["rows_written"] == summary + 3 + 300 + xlsx.extra["members"] + codebook
+    assert xlsx.extra["ms_per_row"] == pytest.approx(
+        xlsx.seconds * 1000 / xlsx.extra["rows_written"]
+    )
+    assert xlsx.extra["peer_ms_per_row"] == pytest.approx(0.1423, abs=1e-4)
+    assert xlsx.extra["target_ms_per_row"] == pytest.approx(0.2135, abs=1e-4)
+    assert "ms per row written" in xlsx.note and xlsx.baseline.startswith("peer")
 
 
 def _measure(result, prefix):

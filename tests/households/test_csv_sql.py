@@ -27,6 +27,9 @@ def parsed(pieces) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text[1:], newline="")))
 
 
+FORMULA_ADDRESS = '=HYPERLINK("http://contoh.example/x","klik")'
+
+
 @pytest.fixture
 def awkward():
     """Households and members with every kind of value a CSV writer can get wrong."""
@@ -41,6 +44,13 @@ def awkward():
     ]  # fmt: skip
     MemberFactory(household=homes[0], nama='Siti, "Ani"', hubungan_keluarga=3)
     MemberFactory(household=homes[2], nama="Budi", hubungan_keluarga=4, pekerjaan="")
+    # Text a spreadsheet would read as a formula (OWASP CSV injection), beside numbers that
+    # start the same way (negative coordinates), which must stay numbers.
+    formula = HouseholdFactory(region_id=BABULU_DESA, alamat=FORMULA_ADDRESS, dusun="-2",
+                               lokasi=Point(116.4, -1.3, srid=4326))  # fmt: skip
+    homes.append(formula)
+    MemberFactory(household=formula, nama="@SUM(1)", pekerjaan="+1", hubungan_keluarga=3)
+    MemberFactory(household=formula, nama="\t=1", pekerjaan="\r=1", hubungan_keluarga=4)
     return homes
 
 
@@ -107,3 +117,29 @@ def test_a_client_leaving_mid_export_stops_the_copy(monkeypatch):
     assert not any(thread.name == "csv-copy" for thread in threading.enumerate())
     assert len(flushes) < 10  # of about 100 chunks in the whole file: it stopped early
     assert H.objects.count() == 40  # the connection was closed and comes back clean
+
+
+@pytest.mark.parametrize("disclosure", DISCLOSURES)
+def test_csv_from_sql_neutralises_formula_text_and_keeps_numbers(awkward, disclosure):
+    households = parsed(
+        csv_sql.household_csv(
+            queryset=Household.objects.all(), disclosure=disclosure, language="id"
+        )
+    )
+    members = parsed(
+        csv_sql.member_csv(queryset=Member.objects.all(), disclosure=disclosure, language="id")
+    )
+    for table in (households, members):
+        for row in table[1:]:
+            for value in row:
+                if value.startswith(exports.FORMULA_STARTS):
+                    float(value)  # only a number may start so: a negative coordinate
+    header = households[0]
+    row = next(r for r in households[1:] if r[header.index("dusun")] == "'-2")
+    if disclosure.names:
+        assert row[header.index("alamat")] == "'" + FORMULA_ADDRESS
+        names = {r[members[0].index("nama")] for r in members[1:]}
+        assert {"'@SUM(1)", "'\t=1"} <= names
+        jobs = {r[members[0].index("pekerjaan")] for r in members[1:]}
+        assert {"'+1", "'\r=1"} <= jobs
+    assert float(row[header.index("lintang")]) == -1.3

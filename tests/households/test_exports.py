@@ -5,11 +5,13 @@ expiry)."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import json
 import os
 import time
+from urllib.parse import urlencode
 
 import pandas as pd
 import pytest
@@ -18,8 +20,10 @@ from django.core.management import call_command
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from desapresisi import audit
 from desapresisi.masking import mask_number
 from desapresisi.models import AccessProfile, AuditAction, AuditEntry
+from households import exports
 from households.exports import export_files_clean, export_job_run
 from households.imports import census_import, census_read
 from households.indicators import indicators_refresh
@@ -330,3 +334,332 @@ def test_export_page_lists_jobs_for_exporters_only(data, as_user):
     assert 'id="export-jobs"' in analyst and "js/exports.js" in analyst
     official = as_user(data["personas"]["official"]).get("/ekspor/").content.decode()
     assert 'id="export-jobs"' not in official and "analis SKPD" in official
+
+
+# --- harmless input never answers 5xx (issue 11, item 8) -------------------------------------
+
+NAMED_EXPORTS = [
+    f"/api/v1/exports/{kind}.{fmt}"
+    for kind in ("households", "members")
+    for fmt in ("csv", "xlsx", "geojson")
+]
+LISTS = ["/api/v1/households/", "/api/v1/members/"]
+HUGE = "99999999999999999999"  # beyond bigint
+
+
+def empty_export(url: str, response) -> None:
+    """A header-only file of the format asked for."""
+    assert response.status_code == 200, body(response)[:300]
+    content = body(response)
+    headers = exports.MEMBER_HEADERS if "/members." in url else exports.HOUSEHOLD_HEADERS
+    if url.endswith(".csv"):
+        lines = content.decode("utf-8-sig").splitlines()
+        assert lines == [",".join(headers)]
+    elif url.endswith(".xlsx"):
+        workbook = load_workbook(io.BytesIO(content), read_only=True)
+        for sheet, sheet_headers in (
+            ("rumah_tangga", exports.HOUSEHOLD_HEADERS),
+            ("anggota", exports.MEMBER_HEADERS),
+        ):
+            assert list(workbook[sheet].iter_rows(values_only=True)) == [tuple(sheet_headers)]
+    else:
+        assert json.loads(content) == {"type": "FeatureCollection", "features": []}
+
+
+HOUSEHOLD_NEVER = [
+    "tangga_sanitasi__lte=-1",
+    f"tangga_sanitasi={HUGE}",
+    f"tangga_sanitasi__in=-1,{HUGE}",
+    f"jumlah_anggota={HUGE}",
+    f"jumlah_anggota__lte=-{HUGE}",
+    f"jumlah_ats__gte={HUGE}",
+]
+MEMBER_NEVER = [f"age_min={HUGE}", f"age_max=-{HUGE}"]
+
+
+def never_matching():
+    """Each filter that can never match, with every URL of the list it belongs to."""
+    for url in NAMED_EXPORTS + LISTS:
+        for query in MEMBER_NEVER if "members" in url else HOUSEHOLD_NEVER:
+            yield url, query
+
+
+@pytest.mark.parametrize(("url", "query"), list(never_matching()))
+def test_filters_that_cannot_match_give_an_empty_answer(data, as_user, url, query):
+    client = as_user(data["personas"]["analyst"])
+    client.raise_request_exception = False
+    response = client.get(f"{url}?{query}")
+    if url in LISTS:
+        assert response.status_code == 200 and response.json()["results"] == []
+    else:
+        empty_export(url, response)
+
+
+EVERY_EXPORT = [
+    *NAMED_EXPORTS,
+    "/api/v1/exports/indicators.csv",
+    "/api/v1/exports/indicators.xlsx",
+    f"/api/v1/exports/village-profile/{PENAJAM_KELURAHAN}.pdf",
+    "/api/v1/exports/jobs/",
+]
+
+
+@pytest.mark.parametrize("url", [*EVERY_EXPORT, *LISTS, "/ekspor/", "/"])
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("alamat=a%00b", "alamat"),  # not a filter at all: the audit entry still copies it
+        ("region=64.09%00", "region"),
+        ("fasilitas_bab=1%00", "fasilitas_bab"),
+        ("x%00y=1", "x\\u0000y"),
+    ],
+)
+def test_nul_in_any_query_parameter_is_a_400_naming_it(data, as_user, url, query, named):
+    client = as_user(data["personas"]["analyst"])
+    client.raise_request_exception = False
+    response = client.get(f"{url}?{query}")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["status"] == 400 and error["code"] == "invalid"
+    assert list(error["fields"]) == [named]
+    assert not AuditEntry.objects.exists()
+
+
+@pytest.mark.parametrize("url", ["/masuk/", "/api/v1/auth/token/"])
+@pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
+def test_nul_in_a_form_field_is_a_400_naming_it(personas, client, url, encoding):
+    client.raise_request_exception = False
+    fields = {"username": "analis-uji\x00", "password": "x"}
+    if encoding == "urlencoded":
+        response = client.post(
+            url, urlencode(fields), content_type="application/x-www-form-urlencoded"
+        )
+    else:
+        response = client.post(url, fields)
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["username"]
+
+
+def test_audit_record_never_fails_on_nul(personas, rf):
+    request = rf.get("/api/v1/exports/households.csv", {"alamat": "a\x00b"})
+    request.user = personas["analyst"]
+    entry = audit.record(
+        action=AuditAction.EXPORT,
+        request=request,
+        filters={"k\x00": ["v\x00"]},
+        detail="d\x00",
+    )
+    entry.refresh_from_db()
+    assert entry.filters == {"k\ufffd": ["v\ufffd"]} and entry.detail == "d\ufffd"
+    assert audit.record(action=AuditAction.EXPORT, request=request).filters == {
+        "alamat": ["a\ufffdb"]
+    }
+
+
+@pytest.mark.parametrize("sign", ["", "-"])
+@pytest.mark.parametrize("kind", ["households", "members"])
+def test_out_of_range_numbers_in_any_filter_are_a_400_or_empty(
+    data, as_user, kind, sign, monkeypatch
+):
+    """Every filter of the list, given a number beyond bigint: a 400 naming that filter,
+    or an answer (empty when the filter is numeric, see the test above); never a 5xx."""
+    from desapresisi.throttling import PortalRateThrottle
+    from households.filters import HouseholdFilter, MemberFilter
+
+    # About 200 requests in a row: above the exports' hourly rate, which is not tested here.
+    monkeypatch.setattr(
+        PortalRateThrottle, "THROTTLE_RATES", dict.fromkeys(("api", "exports"), "10000/hour")
+    )
+
+    filterset = HouseholdFilter if kind == "households" else MemberFilter
+    client = as_user(data["personas"]["analyst"])
+    client.raise_request_exception = False
+    urls = [f"/api/v1/exports/{kind}.{fmt}" for fmt in ("csv", "xlsx", "geojson")]
+    for name in filterset.base_filters:
+        for url in [*urls, f"/api/v1/{kind}/"]:
+            response = client.get(url, {name: f"{sign}{HUGE}"})
+            assert response.status_code in (200, 400), (name, url, response.status_code)
+            body(response)  # a streamed file fails while it is read, not before
+            if response.status_code == 400:
+                assert name in response.json()["error"]["fields"], (name, url)
+
+
+# --- formula injection (issue 11, item 4) ------------------------------------------------------
+
+HYPERLINK = '=HYPERLINK("http://contoh.example/x","klik")'
+DANGEROUS = {HYPERLINK, "@SUM(1)", "+1", "-2", "\t=1"}
+
+
+@pytest.fixture
+def formulas(data):
+    home = HouseholdFactory(region_id=BABULU_DESA, alamat=HYPERLINK, dusun="-2")
+    MemberFactory(household=home, nama="@SUM(1)", pekerjaan="+1", hubungan_keluarga=3)
+    MemberFactory(household=home, nama="\t=1", pekerjaan="-2", hubungan_keluarga=4)
+    return data
+
+
+def assert_no_formula(workbook) -> list:
+    """Every cell of every sheet: never a formula, never text a spreadsheet would run."""
+    values = []
+    for sheet in workbook.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
+                if isinstance(cell.value, str):
+                    assert not cell.value.startswith(exports.FORMULA_STARTS), cell.value
+                values.append(cell.value)
+    return values
+
+
+@pytest.mark.parametrize("kind", ["households", "members"])
+def test_xlsx_export_writes_formula_text_as_neutral_strings(formulas, as_user, kind):
+    client = as_user(formulas["personas"]["analyst"])
+    # The query string itself starts with "=": it is echoed on the summary sheet.
+    response = client.get(f"/api/v1/exports/{kind}.xlsx?=cmd&region=64.09.03")
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(body(response)))
+    values = assert_no_formula(workbook)
+    assert {"'" + text for text in DANGEROUS} <= set(values)
+    assert "'=cmd&region=64.09.03" in values
+    households = workbook["rumah_tangga"]
+    header = [cell.value for cell in households[1]]
+    latitudes = [row[header.index("lintang")] for row in households.iter_rows(min_row=2)]
+    assert latitudes and all(c.data_type == "n" and c.value < 0 for c in latitudes)
+
+
+@pytest.mark.parametrize("kind", ["households", "members"])
+def test_csv_export_bytes_carry_no_formula(formulas, as_user, kind):
+    client = as_user(formulas["personas"]["analyst"])
+    content = body(client.get(f"/api/v1/exports/{kind}.csv?region=64.09.03"))
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"), newline="")))
+    cells = [value for row in rows[1:] for value in row]
+    for value in cells:
+        if value.startswith(exports.FORMULA_STARTS):
+            float(value)  # a number (a negative coordinate) may; text never does
+    expected = {HYPERLINK, "-2"} if kind == "households" else {"@SUM(1)", "+1", "\t=1", "-2"}
+    assert {"'" + text for text in expected} <= set(cells)
+    assert b"\n=HYPERLINK" not in content and b",=HYPERLINK" not in content
+
+
+def test_indicator_tables_neutralise_formula_names(rolled_up, as_user):
+    from households.models import Indicator
+
+    Indicator.objects.filter(code="babs").update(name_id="=1+1", name_en="-evil")
+    client = as_user(rolled_up["personas"]["analyst"])
+    url = "/api/v1/exports/indicators.{}?=cmd&indicator=babs&level=desa&parent=64.09"
+    text = body(client.get(url.format("csv"))).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert {row[rows[0].index("indicator_name")] for row in rows[1:]} == {"'=1+1"}
+    workbook = load_workbook(io.BytesIO(body(client.get(url.format("xlsx")))))
+    values = assert_no_formula(workbook)
+    assert "'=1+1" in values and "'=cmd&indicator=babs&level=desa&parent=64.09" in values
+
+
+# --- XLSX speed and the synchronous limit (issue 11, item 9) -----------------------------------
+
+
+def test_xlsx_sync_limit_counts_every_row_written(data, as_user, settings):
+    """3 households bring 4 members: 7 rows written, over a limit of 5, so a job."""
+    settings.EXPORT_XLSX_SYNC_MAX_ROWS = 5
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    client = as_user(data["personas"]["analyst"])
+    response = client.get(f"/api/v1/exports/households.xlsx?region={PENAJAM_KELURAHAN}")
+    assert response.status_code == 202
+    assert response.json()["progress_total"] == 3 + 4
+    settings.EXPORT_XLSX_SYNC_MAX_ROWS = 7
+    response = client.get(f"/api/v1/exports/households.xlsx?region={PENAJAM_KELURAHAN}")
+    assert response.status_code == 200
+
+
+def test_xlsx_cells_keep_their_type_and_any_character(data, as_user):
+    """Text stays text (NIK/KK digits included), numbers numbers, dates ISO text; XML's
+    special characters and a stray control character (openpyxl refused it: a 500) too."""
+    home = data["households"][0]
+    Household.objects.filter(pk=home.pk).update(alamat='Jl. A&B <5> \x01 "x"  ', dusun=" I")
+    client = as_user(data["personas"]["admin"])
+    response = client.get(f"/api/v1/exports/households.xlsx?unmask=true&no_kk={home.no_kk}")
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(body(response)))
+    sheet = workbook["rumah_tangga"]
+    header = [cell.value for cell in sheet[1]]
+    row = dict(zip(header, sheet[2], strict=True))
+    assert row["alamat"].value == 'Jl. A&B <5> _x0001_ "x"  ' and row["dusun"].value == " I"
+    assert row["no_kk"].data_type == "s" and row["no_kk"].value == home.no_kk
+    assert row["kode_desa"].value == PENAJAM_KELURAHAN
+    assert (
+        row["fasilitas_bab"].data_type == "n" and row["fasilitas_bab"].value == home.fasilitas_bab
+    )
+    assert row["tanggal_survei"].value == home.tanggal_survei.isoformat()
+    assert row["bujur"].value == pytest.approx(home.lokasi.x, abs=1e-12)
+    assert row["penerima_pkh"].value in (0, 1)
+    summary = [[cell.value for cell in line] for line in workbook["ringkasan"].iter_rows()]
+    assert summary[0] == ["Desa Presisi", "ekspor rumah tangga / households export"]
+    codebook = list(workbook["kodebook"].iter_rows(values_only=True))
+    assert codebook[0] == ("variabel", "kode", "label_id", "label_en", "sumber")
+    assert len(codebook) == 1 + sum(1 for _ in exports.codebook_rows())
+
+
+# --- the village profile PDF (issue 11, small item) ---------------------------------------------
+
+
+def pdf_strings(content: bytes) -> list[str]:
+    """The text strings a PDF draws (`(...) Tj`), from its content streams (reportlab
+    writes them ASCII85- and Flate-encoded)."""
+    import base64
+    import re
+    import zlib
+
+    strings = []
+    for head, stream in re.findall(rb"(<<[^>]*>>)\s*stream\r?\n(.*?)\s*endstream", content, re.S):
+        if b"ASCII85Decode" in head:
+            stream = base64.a85decode(stream.strip().removesuffix(b"~>"), ignorechars=b" \t\r\n")
+        if b"FlateDecode" in head:
+            stream = zlib.decompress(stream)
+        for raw in re.findall(rb"\(((?:\\.|[^\\)])*)\) Tj", stream):
+            text = re.sub(rb"\\([()\\])", rb"\1", raw).decode("latin-1")
+            strings.append(text)
+    return strings
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_village_profile_names_its_indicators_and_labels_synthetic_data(
+    rolled_up, client, language
+):
+    from households.models import DataSource, Indicator
+
+    Household.objects.filter(region_id=PENAJAM_KELURAHAN).update(sumber_data=DataSource.SYNTHETIC)
+    label = (
+        "Data demo sintetis - bukan data nyata"
+        if language == "id"
+        else ("Synthetic demo data - not real data")
+    )
+    url = "/api/v1/exports/village-profile/{}.pdf"
+    synthetic = pdf_strings(
+        client.get(url.format(PENAJAM_KELURAHAN), HTTP_ACCEPT_LANGUAGE=language).content
+    )
+    assert label in synthetic  # the banner under the title
+    assert any(text.endswith(f" - {label}") for text in synthetic)  # and the footer
+    real = pdf_strings(client.get(url.format(BABULU_DESA), HTTP_ACCEPT_LANGUAGE=language).content)
+    assert not any(label in text for text in real)
+    chart = Indicator.objects.filter(code__in=["tanpa_jamban", "babs", "air_minum_layak"])
+    for indicator in chart:
+        assert indicator.name(language) in synthetic  # in the table
+        assert indicator.code not in synthetic  # the chart's labels are names, not codes
+        first_words = indicator.name(language).split()[0]
+        assert sum(text.startswith(first_words) for text in synthetic) >= 2  # table and chart
+
+
+@pytest.mark.parametrize(
+    "name", ["Tanjung Tengah", "Kabupaten Penajam Paser Utara", "Kelurahan Nipah-Nipah Lama Sekali"]
+)
+def test_village_profile_column_headers_fit_their_columns(name):
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen import canvas
+
+    from households.profile_pdf import _header_lines
+
+    pdf = canvas.Canvas(io.BytesIO())
+    lines = _header_lines(pdf, name, 36 * mm, "Helvetica-Bold", 8)
+    assert 1 <= len(lines) <= 2
+    assert all(pdf.stringWidth(line, "Helvetica-Bold", 8) <= 36 * mm for line in lines)
+    assert " ".join(lines).startswith(name.split()[0])

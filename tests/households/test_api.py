@@ -282,7 +282,7 @@ def test_indicator_values_rows_have_the_documented_columns(staff, households):
     assert {row["indicator"] for row in rows} == {"tanpa_jamban", "babs"}
     assert set(rows[0]) == {
         "indicator", "area_code", "area_name", "level", "period", "numerator", "denominator",
-        "value", "suppressed",
+        "value", "suppressed", "suppression_reason", "suppression_threshold",
     }  # fmt: skip
 
 

@@ -381,7 +381,7 @@ def test_missing_members_are_reported_and_kept_or_removed_on_request():
     run(households, members)
     kept = run(households, members[:1])
     assert kept.counts["members"]["missing"] == 1
-    assert kept.missing_members[0]["nik"].count("*") == 6
+    assert kept.missing_members[0]["nik"] == mask_number(members[1]["nik"])
     assert Member.objects.count() == 2
     removed = run(households, members[:1], missing="remove")
     assert removed.counts["members"]["removed"] == 1

@@ -1,8 +1,8 @@
 """Exports of household and member lists and of indicator tables, and export jobs.
 
 The column names are those of the import template, so an export (unmasked, by an
-administrator) imports back unchanged, except text starting with =, +, -, @, tab or CR,
-which carries a leading quote against formula injection (`neutralised`). Coded answers
+administrator) imports back unchanged. Text starting with =, +, -, @, tab or CR carries a
+leading quote against formula injection (`neutralised`), which the importer removes. Coded answers
 carry their label in the chosen language in a `<column>_label` column beside the code.
 Rows are read with a server-side cursor in chunks and written out as they come: CSV and
 GeoJSON are streamed with constant memory, XLSX is streamed into a file by `xlsx_stream`
@@ -53,7 +53,13 @@ from desapresisi.models import AuditAction
 
 from . import codebook as cb
 from .filters import HouseholdFilter, MemberFilter, annotate_age
-from .imports import HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET, MEMBER_COLUMNS, MEMBER_SHEET
+from .imports import (
+    FORMULA_PREFIXES,
+    HOUSEHOLD_COLUMNS,
+    HOUSEHOLD_SHEET,
+    MEMBER_COLUMNS,
+    MEMBER_SHEET,
+)
 from .io_models import ExportJob, ExportKind, ExportStatus
 from .models import SanitationLevel
 from .xlsx_stream import xlsx_write
@@ -100,7 +106,7 @@ MEMBER_HEADERS = _with_labels(MEMBER_COLUMNS) + _MEMBER_EXTRA
 # injection"): an address typed as `=HYPERLINK(...)` would become a live link in the
 # analyst's Excel. Such text gets a leading single quote, which the spreadsheet shows as
 # text; numbers are never touched (a negative coordinate stays a number).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = FORMULA_PREFIXES  # the importer warns on the same (and undoes the quote)
 
 
 def neutralised(text: str) -> str:

@@ -593,6 +593,10 @@ class _Validator:
                 return None
             return self.villages[text]
         if column.kind == "text":
+            if len(text) >= 2 and text[0] == "'" and text[1] in FORMULA_PREFIXES:
+                # The quote our own exports put before formula-like text (exports.neutralised):
+                # an export imports back as it was exported.
+                text = text[1:]
             if len(text) > column.max_length:
                 fail(
                     f"Terlalu panjang (maks. {column.max_length} karakter). / "

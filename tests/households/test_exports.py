@@ -28,7 +28,7 @@ from households.exports import export_files_clean, export_job_run
 from households.imports import census_import, census_read
 from households.indicators import indicators_refresh
 from households.io_models import ExportJob, ExportStatus
-from households.models import Household
+from households.models import Household, Member
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -152,6 +152,36 @@ def test_round_trip_export_then_import_changes_nothing(data, as_user):
     assert result.counts["households"]["updated"] == 0
     assert result.counts["members"]["unchanged"] == 5
     assert dict(Household.objects.values_list("no_kk", "versi")) == versions
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_formula_like_text_survives_export_and_import_unchanged(data, as_user, fmt):
+    """The export's leading quote against formula injection is removed again on import:
+    an address typed as `=...` or an occupation of `-` comes back as it was."""
+    household = Household.objects.order_by("pk").first()
+    Household.objects.filter(pk=household.pk).update(alamat='=HYPERLINK("http://x")')
+    Member.objects.filter(household=household).update(pekerjaan="-")
+    client = as_user(data["personas"]["admin"])
+    if fmt == "xlsx":
+        sheets = census_read(
+            name="ekspor.xlsx",
+            data=body(client.get("/api/v1/exports/households.xlsx?unmask=true")),
+        )
+    else:
+        households = body(client.get("/api/v1/exports/households.csv?unmask=true"))
+        members = body(client.get("/api/v1/exports/members.csv?unmask=true"))
+        assert b"'=HYPERLINK" in households and b"'-" in members
+        sheets = census_read(name="ekspor.csv", data=households, members_data=members)
+    versions = dict(Household.objects.values_list("no_kk", "versi"))
+    result = census_import(sheets=sheets, user=data["personas"]["admin"], dry_run=False)
+    assert result.errors == []
+    assert result.counts["households"]["updated"] == 0
+    assert result.counts["members"]["updated"] == 0
+    assert dict(Household.objects.values_list("no_kk", "versi")) == versions
+    assert Household.objects.get(pk=household.pk).alamat == '=HYPERLINK("http://x")'
+    assert set(Member.objects.filter(household=household).values_list("pekerjaan", flat=True)) == {
+        "-"
+    }
 
 
 def test_indicator_tables_as_csv_and_xlsx(rolled_up, client, as_user):

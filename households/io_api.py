@@ -684,6 +684,19 @@ def import_page(request):
         "upload_url": reverse("api:import-list", kwargs={"version": "v1"}),
         "template_url": reverse("api:import-template", kwargs={"version": "v1"}),
         "max_bytes": settings.IMPORT_MAX_BYTES,
+        # The preview's counts, named in the page's language.
+        "count_labels": {
+            "households": _("Rumah tangga"),
+            "members": _("Anggota"),
+            "total": _("baris"),
+            "new": _("baru"),
+            "updated": _("diubah"),
+            "unchanged": _("tetap"),
+            "rejected": _("ditolak"),
+            "warnings": _("peringatan"),
+            "missing": _("tidak ada di berkas"),
+            "removed": _("dihapus"),
+        },
     }
     return render(
         request,

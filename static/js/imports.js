@@ -53,9 +53,12 @@
     counts.textContent = "";
     Object.keys(job.counts || {}).forEach(function (unit) {
       var row = document.createElement("tr");
-      cell(row, unit);
+      var labels = config.count_labels || {};
+      cell(row, labels[unit] || unit);
       var parts = job.counts[unit];
-      cell(row, Object.keys(parts).map(function (key) { return key + ": " + parts[key]; }).join(", "));
+      cell(row, Object.keys(parts).map(function (key) {
+        return (labels[key] || key) + ": " + parts[key];
+      }).join(", "));
       counts.appendChild(row);
     });
     listed(errors, job.errors);

@@ -45,6 +45,10 @@ def test_import_preview_lists_a_warning_apart_and_commits(regions, staff_user, o
     warning = session.page.inner_text("#import-warnings tbody")
     assert "anggota" in warning and "640903" in warning and "kecamatan lain" in warning
     assert "1 peringatan" in session.page.inner_text("#import-message")
+    session.screenshot("import-preview-desktop")
+    session.page.set_viewport_size({"width": 360, "height": 800})
+    session.screenshot("import-preview-phone")
+    session.page.set_viewport_size({"width": 1280, "height": 800})
     session.page.click("#import-commit")
     session.page.wait_for_selector("#import-message:text-matches('^Tersimpan')")
     assert Member.objects.filter(nik=members[1]["nik"]).exists()

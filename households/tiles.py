@@ -107,6 +107,11 @@ def household_tile(
         # A little beyond the tile, so that symbols at its edge are drawn on both sides.
         margin_x = (east - west) * BUFFER / EXTENT
         margin_y = (north - south) * BUFFER / EXTENT
+        if snap_decimals is not None:
+            # Households are drawn where their rounded point is: one whose point lies just
+            # outside the tile may be drawn inside it, and must be read by this tile.
+            margin_x += 10**-snap_decimals / 2
+            margin_y += 10**-snap_decimals / 2
         west, south, east, north = (
             west - margin_x,
             south - margin_y,

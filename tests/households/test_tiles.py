@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from desapresisi.access import COARSE_DECIMALS
 from households.indicators import indicators_refresh
 from households.models import Household, TileCell
 from households.tiles import BUFFER, CLUSTER_CELLS, CLUSTER_MAX_ZOOM, EXTENT, tile_bounds
@@ -65,9 +66,15 @@ def test_tile_bounds_of_the_whole_world():
     assert north == pytest.approx(85.0511, abs=1e-4) and south == pytest.approx(-85.0511, abs=1e-4)
 
 
+def seen_tile(point, z):
+    """The tile in which the official (`staff`) sees a household: its point is rounded to
+    COARSE_DECIMALS (the disclosure policy), which may move it into a neighbouring tile."""
+    return tile_of(round(point.x, COARSE_DECIMALS), round(point.y, COARSE_DECIMALS), z)
+
+
 def test_high_zoom_tile_carries_the_household_without_personal_data(staff, homes):
     home = homes[1]
-    x, y = tile_of(home.lokasi.x, home.lokasi.y, 16)
+    x, y = seen_tile(home.lokasi, 16)
     found = [f for f in features(staff, 16, x, y) if f["properties"]["id"] == home.pk]
     assert len(found) == 1
     properties = found[0]["properties"]
@@ -77,7 +84,7 @@ def test_high_zoom_tile_carries_the_household_without_personal_data(staff, homes
 
 def test_tile_applies_the_list_filters(staff, homes):
     home = homes[0]
-    x, y = tile_of(home.lokasi.x, home.lokasi.y, 16)
+    x, y = seen_tile(home.lokasi, 16)
     assert any(f["properties"]["id"] == home.pk for f in features(staff, 16, x, y))
     assert not any(
         f["properties"]["id"] == home.pk for f in features(staff, 16, x, y, "fasilitas_bab=6")
@@ -184,3 +191,23 @@ def test_cluster_cells_follow_edits_after_the_refresh(staff, homes):
     assert total() == 2
     assert not TileCell.objects.filter(region_id=BABULU_DESA).exists()
     assert TileCell.objects.filter(region_id=PENAJAM_KELURAHAN, z=0).get().households == 2
+
+
+def test_an_official_sees_a_household_near_a_tile_edge_in_the_tile_of_its_rounded_point(
+    staff,
+):
+    """A point just east of a z16 tile's edge, whose rounded point lies inside the tile
+    (west of the edge): the tile that draws the rounded point must read the household,
+    or it would vanish from the official's map."""
+    z = 16
+    x, y = tile_of(116.70, -1.25, z)
+    west, south, _east, north = tile_bounds(z, x + 1, y)  # the neighbour to the east
+    step = 10**-COARSE_DECIMALS
+    # A grid line just inside the tile, and a point beyond its east edge that rounds onto it.
+    grid_x = math.floor(west / step) * step
+    lon = west + (west - grid_x) / 4 + 1e-7
+    assert round(lon, COARSE_DECIMALS) == pytest.approx(grid_x) and lon > west
+    lat = round((south + north) / 2, COARSE_DECIMALS)
+    home = HouseholdFactory(region_id=PENAJAM_KELURAHAN, lokasi=f"SRID=4326;POINT({lon} {lat})")
+    assert seen_tile(home.lokasi, z) == (x, y)
+    assert any(f["properties"]["id"] == home.pk for f in features(staff, z, x, y))

@@ -196,17 +196,22 @@ def test_cluster_cells_follow_edits_after_the_refresh(staff, homes):
 def test_an_official_sees_a_household_near_a_tile_edge_in_the_tile_of_its_rounded_point(
     staff,
 ):
-    """A point just east of a z16 tile's edge, whose rounded point lies inside the tile
-    (west of the edge): the tile that draws the rounded point must read the household,
-    or it would vanish from the official's map."""
+    """A point east of a z16 tile's edge, beyond the tile's drawing margin, whose rounded
+    point lies inside the tile: the tile that draws the rounded point must read the
+    household, or it would vanish from the official's map."""
     z = 16
-    x, y = tile_of(116.70, -1.25, z)
-    west, south, _east, north = tile_bounds(z, x + 1, y)  # the neighbour to the east
     step = 10**-COARSE_DECIMALS
-    # A grid line just inside the tile, and a point beyond its east edge that rounds onto it.
-    grid_x = math.floor(west / step) * step
-    lon = west + (west - grid_x) / 4 + 1e-7
-    assert round(lon, COARSE_DECIMALS) == pytest.approx(grid_x) and lon > west
+    x, y = tile_of(116.70, -1.25, z)
+    # A tile whose east edge lies just east of a grid line of the rounding.
+    while True:
+        west, south, east, north = tile_bounds(z, x, y)
+        grid_x = math.floor(east / step) * step
+        if 0 < east - grid_x < step / 4:
+            break
+        x += 1
+    margin = (east - west) * BUFFER / EXTENT
+    lon = east + 1.5 * margin  # outside this tile and its margin...
+    assert round(lon, COARSE_DECIMALS) == pytest.approx(grid_x)  # ...drawn inside it
     lat = round((south + north) / 2, COARSE_DECIMALS)
     home = HouseholdFactory(region_id=PENAJAM_KELURAHAN, lokasi=f"SRID=4326;POINT({lon} {lat})")
     assert seen_tile(home.lokasi, z) == (x, y)

@@ -72,4 +72,7 @@ def test_large_export_link_leads_to_its_finished_job_and_file(
     with session.page.expect_download() as download:
         session.page.click("#export-jobs tr.is-highlighted a")
     assert download.value.suggested_filename.startswith("rumah-tangga-")
+    session.screenshot("export-jobs-desktop")
+    session.page.set_viewport_size({"width": 360, "height": 800})
+    session.screenshot("export-jobs-phone")
     assert session.errors == []

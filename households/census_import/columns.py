@@ -6,6 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
+
+from desapresisi.i18n import Message, MessageError, shown
 
 HOUSEHOLD_SHEET = "rumah_tangga"
 MEMBER_SHEET = "anggota"
@@ -27,7 +30,7 @@ class Column:
     exclude: tuple[int, ...] = ()
     max_length: int = 0
     required: bool = False
-    help_id: str = ""
+    help_id: str = ""  # a note for the import template (a msgid: translated there)
 
 
 def _coded(name: str, variable: str = "", exclude: tuple[int, ...] = ()) -> Column:
@@ -35,14 +38,14 @@ def _coded(name: str, variable: str = "", exclude: tuple[int, ...] = ()) -> Colu
 
 
 HOUSEHOLD_COLUMNS = [
-    Column("no_kk", "kk", required=True, help_id="16 digit, sebagai teks"),
-    Column("kode_desa", "region", required=True, help_id="mis. 64.09.01.2001"),
+    Column("no_kk", "kk", required=True, help_id=gettext_noop("16 digit, sebagai teks")),
+    Column("kode_desa", "region", required=True, help_id=gettext_noop("mis. 64.09.01.2001")),
     Column("dusun", "text", max_length=60),
     Column("rw", "text", max_length=3),
     Column("rt", "text", max_length=3),
     Column("alamat", "text", max_length=200),
-    Column("lintang", "coord", help_id="latitude WGS84, mis. -1.25"),
-    Column("bujur", "coord", help_id="longitude WGS84, mis. 116.7"),
+    Column("lintang", "coord", help_id=gettext_noop("latitude WGS84, mis. -1.25")),
+    Column("bujur", "coord", help_id=gettext_noop("longitude WGS84, mis. 116.7")),
     Column("tanggal_survei", "date", required=True, help_id="YYYY-MM-DD"),
     _coded("fasilitas_bab"),
     _coded("jenis_kloset"),
@@ -66,8 +69,8 @@ HOUSEHOLD_COLUMNS = [
     Column("penerima_pbi_jk", "bool"),
 ]
 MEMBER_COLUMNS = [
-    Column("no_kk", "kk", required=True, help_id="KK rumah tangganya"),
-    Column("nik", "nik", required=True, help_id="16 digit, sebagai teks"),
+    Column("no_kk", "kk", required=True, help_id=gettext_noop("KK rumah tangganya")),
+    Column("nik", "nik", required=True, help_id=gettext_noop("16 digit, sebagai teks")),
     Column("nama", "text", max_length=120, required=True),
     _coded("jenis_kelamin"),
     Column("tanggal_lahir", "date", required=True, help_id="YYYY-MM-DD"),
@@ -101,26 +104,43 @@ _MEMBER_DB = [
 ]  # fmt: skip
 
 
-class ImportFileError(ValueError):
+class ImportFileError(MessageError, ValueError):
     """The file cannot be read at all (wrong type, missing sheet or header)."""
 
 
 @dataclass
 class RowError:
+    """An error or warning of one cell or row. The text is kept as its msgid and named
+    parameters (desapresisi/i18n.py), so that a stored job shows it in the language of
+    whoever reads it; `message` is that text in the active language."""
+
     sheet: str
     row: int | None
     column: str
     value: str
-    message: str
+    text: Message
+
+    @property
+    def message(self) -> str:
+        return str(self.text)
 
     def as_dict(self) -> dict:
+        """As stored on the job: the msgid and its parameters (`shown_dict` renders it)."""
         return {
             "sheet": self.sheet,
             "row": self.row,
             "column": self.column,
             "value": self.value,
-            "message": self.message,
+            "message": self.text.msgid,
+            "params": self.text.params,
         }
+
+
+def shown_dict(stored: dict) -> dict:
+    """A stored row error as the API shows it: its message in the active language."""
+    shown_error = {key: value for key, value in stored.items() if key != "params"}
+    shown_error["message"] = shown(stored.get("message", ""), stored.get("params"))
+    return shown_error
 
 
 @dataclass

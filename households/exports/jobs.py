@@ -15,11 +15,13 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext_noop
 from django_tasks import task
 from rest_framework.exceptions import ValidationError
 
 from desapresisi import audit
 from desapresisi.access import can_export_named, disclosure_for
+from desapresisi.i18n import Message, MessageError
 from desapresisi.models import AuditAction
 
 from ..jobs import Heartbeat, lease_fields
@@ -35,9 +37,10 @@ logger = logging.getLogger(__name__)
 PROGRESS_EVERY_ROWS = 1000
 
 
-class ExportRefused(Exception):
+class ExportRefused(MessageError):
     """The owner may no longer have what the job was asked for (the rights are checked
-    again when it runs); the message says why, in Indonesian and English."""
+    again when it runs); the message says why (stored as its msgid, translated when
+    shown)."""
 
 
 def export_job_create(
@@ -61,10 +64,30 @@ def export_job_start(*, job: ExportJob) -> None:
     export_task.enqueue(job_id=job.pk)
 
 
-def _job_failed(job_id: int, message: str) -> None:
+def _job_failed(job_id: int, message: Message) -> None:
     ExportJob.objects.filter(pk=job_id).update(
-        status=ExportStatus.FAILED, error=message, finished=timezone.now()
+        status=ExportStatus.FAILED,
+        error=message.msgid,
+        error_params=message.params,
+        finished=timezone.now(),
     )
+
+
+def _refused_filters(exc: ValidationError) -> Message:
+    """Filters the owner may no longer use (a right withdrawn since the request). Their
+    reasons were written in the job's language, which is active while it runs."""
+    return Message(
+        gettext_noop("Filter ekspor ini tidak lagi berlaku bagi pemiliknya: %(reasons)s"),
+        reasons=_reasons(exc.detail),
+    )
+
+
+def _reasons(detail) -> str:
+    if isinstance(detail, dict):
+        return "; ".join(f"{name}: {_reasons(items)}" for name, items in detail.items())
+    if isinstance(detail, list):
+        return " ".join(_reasons(item) for item in detail)
+    return str(detail)
 
 
 def export_job_run(*, job_id: int) -> None:
@@ -87,10 +110,7 @@ def _export_job_build(job_id: int) -> None:
     partial: Path | None = None
     try:
         if not can_export_named(user):
-            raise ExportRefused(
-                "Pemilik tidak lagi berhak mengekspor data bernama. / "
-                "The owner may no longer export named records."
-            )
+            raise ExportRefused(gettext_noop("Pemilik tidak lagi berhak mengekspor data bernama."))
         try:
             disclosure = disclosure_for(user, unmask_requested=job.unmasked)
         except PermissionError:
@@ -101,12 +121,12 @@ def _export_job_build(job_id: int) -> None:
                 detail=f"unmask (export job {job.pk})",
             )
             raise ExportRefused(
-                "Pemilik tidak lagi berhak membuka NIK/KK; minta ekspor tanpa unmask. / "
-                "The owner may no longer unmask NIK/KK; ask for a masked export."
+                gettext_noop("Pemilik tidak lagi berhak membuka NIK/KK; minta ekspor tanpa unmask.")
             ) from None
-        query = MultiValueDict({key: list(values) for key, values in job.query.items()})
-        queryset = export_queryset(kind=job.kind, user=user, query=query)
+        # Built in the language the job was asked in (a refused filter's reasons too).
         with translation.override(job.language):
+            query = MultiValueDict({key: list(values) for key, values in job.query.items()})
+            queryset = export_queryset(kind=job.kind, user=user, query=query)
             sheets, counts = named_sheets(
                 kind=job.kind,
                 user=user,
@@ -148,15 +168,19 @@ def _export_job_build(job_id: int) -> None:
             )
         os.replace(partial, root / name)
         partial = None
-    except (ExportRefused, ValidationError) as exc:
-        detail = exc.detail if isinstance(exc, ValidationError) else str(exc)
-        _job_failed(job.pk, str(detail))
+    except ExportRefused as exc:
+        _job_failed(job.pk, exc.message)
+        return
+    except ValidationError as exc:
+        _job_failed(job.pk, _refused_filters(exc))
         return
     except Exception as exc:
         _job_failed(
             job.pk,
-            f"Kesalahan tak terduga; tidak ada berkas. / Unexpected error; no file. "
-            f"({type(exc).__name__})",
+            Message(
+                gettext_noop("Kesalahan tak terduga; tidak ada berkas. (%(error)s)"),
+                error=type(exc).__name__,
+            ),
         )
         raise
     finally:
@@ -208,8 +232,8 @@ def export_files_clean(*, now: dt.datetime | None = None) -> dict[str, int]:
     ).update(
         status=ExportStatus.FAILED,
         finished=now,
-        error="Tidak selesai dalam batas waktu; minta ekspor lagi. / "
-        "Not finished in time; ask for the export again.",
+        error=gettext_noop("Tidak selesai dalam batas waktu; minta ekspor lagi."),
+        error_params={},
     )
     orphans = 0
     root = Path(settings.EXPORT_ROOT)

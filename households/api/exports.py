@@ -15,7 +15,7 @@ from django.http import FileResponse, HttpResponse, HttpResponseRedirect, Stream
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -33,6 +33,7 @@ from desapresisi.access import (
     role_of,
     suppression_for,
 )
+from desapresisi.i18n import shown
 from desapresisi.models import AuditAction, Role
 from villages.models import Level, Region
 
@@ -89,20 +90,14 @@ class Gone(APIException):
 
 
 class CanExportNamed(BasePermission):
-    message = (
-        "Ekspor data bernama hanya untuk administrator dan analis SKPD. / "
-        "Named-record exports are for administrators and SKPD analysts only."
-    )
+    message = gettext_lazy("Ekspor data bernama hanya untuk administrator dan analis SKPD.")
 
     def has_permission(self, request, view) -> bool:
         return can_export_named(request.user)
 
 
 class CanImport(BasePermission):
-    message = (
-        "Impor hanya untuk administrator dan operator desa. / "
-        "Imports are for administrators and village operators only."
-    )
+    message = gettext_lazy("Impor hanya untuk administrator dan operator desa.")
 
     def has_permission(self, request, view) -> bool:
         if request.method == "GET":
@@ -291,8 +286,8 @@ def _export_row(job: ExportJob) -> dict:
         export_file_delete(job=job)
     row = {field: getattr(job, field) for field in EXPORT_JOB_FIELDS}
     row["status_label"] = str(job.get_status_display())
-    # Messages written by the worker are stored as their Indonesian msgid.
-    row["error"] = _(job.error) if job.error else ""
+    # Stored as its Indonesian msgid and parameters, shown in the reader's language.
+    row["error"] = shown(job.error, job.error_params)
     return {**row, **_export_urls(job)}
 
 
@@ -344,25 +339,23 @@ class ExportJobDownload(GenericAPIView):
         job = get_object_or_404(_export_jobs_of(request.user), pk=pk)
         if export_is_expired(job=job):
             export_file_delete(job=job)
-            raise Gone(
-                "Berkas ekspor sudah kedaluwarsa dan dihapus; minta ekspor lagi. / "
-                "The export file has expired and was deleted; ask for the export again."
-            )
+            raise Gone(_("Berkas ekspor sudah kedaluwarsa dan dihapus; minta ekspor lagi."))
         if job.status != ExportStatus.DONE:
             raise NotReady(
-                f"Ekspor belum siap ({job.get_status_display()}, {job.progress_percent}%). / "
-                "The export is not ready yet."
+                _("Ekspor belum siap (%(status)s, %(percent)s%%).")
+                % {"status": job.get_status_display(), "percent": job.progress_percent}
             )
         if job.unmasked and not can_unmask(request.user):
             audit.record(action=AuditAction.ACCESS_DENIED, request=request, detail="unmask")
-            raise PermissionDenied("Anda tidak berhak membuka NIK/KK. / You may not unmask NIK/KK.")
+            raise PermissionDenied(_("Anda tidak berhak membuka NIK/KK."))
         try:
             handle = job.path.open("rb")
         except FileNotFoundError:  # removed by the cleaner since the check above
             export_file_delete(job=job)
-            raise Gone("Berkas ekspor sudah dihapus. / The export file was deleted.") from None
+            raise Gone(_("Berkas ekspor sudah dihapus.")) from None
         filters = {**job.query, "job": [str(job.pk)]}
-        detail = f"{job.kind}.{job.format} (job {job.pk}, unduh / download)"
+        # Audit details are technical tags for whoever reads the trail, not UI text.
+        detail = f"{job.kind}.{job.format} (job {job.pk}, download)"
         audit.record(
             action=AuditAction.EXPORT,
             request=request,
@@ -394,6 +387,7 @@ class ExportJobRetry(GenericAPIView):
         retried = ExportJob.objects.filter(pk=job.pk, status=ExportStatus.FAILED).update(
             status=ExportStatus.QUEUED,
             error="",
+            error_params={},
             started=None,
             finished=None,
             progress_rows=0,
@@ -406,7 +400,7 @@ class ExportJobRetry(GenericAPIView):
             request=request,
             rows=job.rows,
             filters={**job.query, "job": [str(job.pk)]},
-            detail=f"{job.kind}.{job.format} (job {job.pk}, coba lagi / retry)",
+            detail=f"{job.kind}.{job.format} (job {job.pk}, retry)",
         )
         export_job_start(job=job)
         job.refresh_from_db()
@@ -444,9 +438,9 @@ class ExportIndicators(GenericAPIView):
             return _attachment(HttpResponse(body, content_type="text/csv; charset=utf-8"), name)
         handle = workbook_write(
             summary=[
-                ("Desa Presisi", "nilai indikator / indicator values"),
-                ("filter", request.META.get("QUERY_STRING", "") or NO_FILTER),
-                ("baris / rows", len(rows)),
+                ("Desa Presisi", _("nilai indikator")),
+                (_("filter"), request.META.get("QUERY_STRING", "") or _(NO_FILTER)),
+                (_("baris"), len(rows)),
             ],
             sheets=[("indikator", INDICATOR_HEADERS, rows)],
             with_codebook=False,
@@ -468,7 +462,7 @@ class VillageProfile(GenericAPIView):
     def get(self, request, code: str, *args, **kwargs):
         region = Region.objects.filter(code=code, level=Level.DESA).first()
         if region is None:
-            raise NotFound("Desa/kelurahan tidak ditemukan. / Village not found.")
+            raise NotFound(_("Desa/kelurahan tidak ditemukan."))
         pdf = village_profile_pdf(
             region=region,
             suppress_up_to=suppression_for(request.user),

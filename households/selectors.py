@@ -6,6 +6,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
 from desapresisi.access import area_codes_for, role_of
@@ -144,7 +145,7 @@ def indicator_values_for(
     if parent:
         if not is_area_code(parent):
             raise ValidationError(
-                {"parent": f"Kode wilayah tidak valid / invalid code: {parent!r}"}
+                {"parent": _("Kode wilayah tidak valid: %(code)s") % {"code": repr(parent)}}
             )
         queryset = queryset.filter(below_q(parent, "region__code"))
         level = level or _CHILD_LEVEL.get(len(parent))
@@ -209,7 +210,7 @@ def _check_indicator_codes(indicators: list[str], found: set[str]) -> None:
     known = set(Indicator.objects.filter(code__in=missing).values_list("code", flat=True))
     if unknown := missing - known:
         raise ValidationError(
-            {"indicator": f"Indikator tidak dikenal / unknown: {sorted(unknown)}"}
+            {"indicator": _("Indikator tidak dikenal: %(code)s") % {"code": sorted(unknown)}}
         )
 
 

@@ -14,6 +14,7 @@ from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from .indicators.rollup import indicators_refresh_task
 from .models import Household, Member
@@ -53,9 +54,7 @@ def _apply(
 ) -> EditResult:
     unknown = sorted(set(changes) - editable)
     if unknown:
-        raise ValidationError(
-            dict.fromkeys(unknown, "Kolom ini tidak dapat diubah. / Not editable.")
-        )
+        raise ValidationError(dict.fromkeys(unknown, _("Kolom ini tidak dapat diubah.")))
     if instance.versi != expected_version:
         raise StaleEdit(instance.versi)
     changed = [name for name, value in changes.items() if getattr(instance, name) != value]
@@ -110,7 +109,7 @@ def _checked_location(household: Household, value) -> Point:
     try:
         lon, lat = (float(part) for part in value)
     except (TypeError, ValueError):
-        raise ValidationError({"lokasi": "Format: [bujur, lintang] / [lon, lat]."}) from None
+        raise ValidationError({"lokasi": _("Format: [bujur, lintang].")}) from None
     swapped_in_range = -180 <= lat <= 180 and -90 <= lon <= 90
     in_range = -180 <= lon <= 180 and -90 <= lat <= 90
     with connection.cursor() as cursor:
@@ -141,13 +140,11 @@ def _checked_location(household: Household, value) -> Point:
     if near:
         return Point(lon, lat, srid=4326)
     if swapped_near:
-        message = (
-            "Lintang dan bujur tertukar: kirim [bujur, lintang]. / Latitude and longitude swapped."
-        )
+        message = _("Lintang dan bujur tertukar: kirim [bujur, lintang].")
     elif not in_range:
-        message = "Koordinat di luar jangkauan. / Coordinates out of range."
+        message = _("Koordinat di luar jangkauan.")
     else:
-        message = f"Titik di luar desa/kelurahan {household.region_id}. / Outside the village."
+        message = _("Titik di luar desa/kelurahan %(code)s.") % {"code": household.region_id}
     raise ValidationError({"lokasi": message})
 
 

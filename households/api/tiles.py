@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -58,7 +59,7 @@ class HouseholdTile(GenericAPIView):
     )
     def get(self, request, z: int, x: int, y: int, *args, **kwargs):
         if not tile_is_valid(z, x, y):
-            raise NotFound("Petak di luar jangkauan. / Tile out of range.")
+            raise NotFound(_("Petak di luar jangkauan."))
         if z <= CLUSTER_MAX_ZOOM and set(request.query_params) <= {"region"}:
             # The map's usual request: its area and nothing else. Building the whole
             # household filter would cost more than the tile itself.

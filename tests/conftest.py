@@ -5,7 +5,9 @@ back, on top of the regions loaded here, so tests build only the small data they
 """
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
+from django.utils import translation
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +35,15 @@ def _fast_password_hashing(settings):
 def _private_export_root(settings, tmp_path):
     """Export jobs write their files into the test's own directory."""
     settings.EXPORT_ROOT = tmp_path / "exports"
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the portal's default language: a request with another
+    Accept-Language leaves its language active in the thread (as in a server, where the
+    next request activates its own), and messages are translated when read."""
+    with translation.override(django_settings.LANGUAGE_CODE):
+        yield
 
 
 @pytest.fixture

@@ -21,7 +21,9 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.utils import translation
 
+from desapresisi.i18n import shown
 from desapresisi.models import ChangeRecord
 from households import jobs
 from households.census_import import jobs as import_jobs
@@ -111,7 +113,11 @@ def test_crash_inside_the_write_transaction_leaves_no_rows_and_a_failed_job(monk
     assert seen[0][:3] == (ImportStatus.RUNNING, "upsert", 1)
     job.refresh_from_db()
     assert job.status == ImportStatus.FAILED
-    assert "nothing was saved" in job.message and "RuntimeError" in job.message
+    shown_now = shown(job.message, job.message_params)
+    assert "tidak ada yang disimpan" in shown_now and "RuntimeError" in shown_now
+    with translation.override("en"):
+        english = shown(job.message, job.message_params)
+    assert "nothing was saved" in english and "RuntimeError" in english
     assert list(Household.objects.values_list("pk", flat=True)) == [existing.pk]
     assert Member.objects.exclude(household=existing).count() == 0
 

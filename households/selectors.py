@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet, Sum
-from rest_framework.exceptions import ValidationError
 
 from desapresisi.access import area_codes_for, role_of
+from desapresisi.errors import InvalidInput
 from desapresisi.models import Role
 from villages.codes import below_q, is_area_code, subtree_q
 from villages.models import Level, Region
@@ -136,15 +136,13 @@ def indicator_values_for(
     """Rows of the rollup: indicator, area_code, area_name, level, period, numerator,
     denominator, value, suppressed. `parent` selects the areas below it (at `level`, or
     one level down when no level is given). With `suppress_up_to`, small cells are hidden
-    (households/indicators/suppression.py). Unknown indicator codes are a ValidationError."""
+    (households/indicators/suppression.py). Unknown indicator codes are a InvalidInput."""
     queryset = IndicatorValue.objects.filter(indicator_id__in=indicators)
     if areas:
         queryset = queryset.filter(region_id__in=areas)
     if parent:
         if not is_area_code(parent):
-            raise ValidationError(
-                {"parent": f"Kode wilayah tidak valid / invalid code: {parent!r}"}
-            )
+            raise InvalidInput({"parent": f"Kode wilayah tidak valid / invalid code: {parent!r}"})
         queryset = queryset.filter(below_q(parent, "region__code"))
         level = level or _CHILD_LEVEL.get(len(parent))
     if level:
@@ -207,9 +205,7 @@ def _check_indicator_codes(indicators: list[str], found: set[str]) -> None:
         return
     known = set(Indicator.objects.filter(code__in=missing).values_list("code", flat=True))
     if unknown := missing - known:
-        raise ValidationError(
-            {"indicator": f"Indikator tidak dikenal / unknown: {sorted(unknown)}"}
-        )
+        raise InvalidInput({"indicator": f"Indikator tidak dikenal / unknown: {sorted(unknown)}"})
 
 
 INDICATOR_FIELDS = (

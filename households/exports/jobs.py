@@ -16,10 +16,10 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.datastructures import MultiValueDict
 from django_tasks import task
-from rest_framework.exceptions import ValidationError
 
 from desapresisi import audit
 from desapresisi.access import can_export_named, disclosure_for
+from desapresisi.errors import InvalidInput
 from desapresisi.models import AuditAction
 
 from ..jobs import Heartbeat, lease_fields
@@ -59,6 +59,17 @@ def export_job_create(
 def export_job_start(*, job: ExportJob) -> None:
 
     export_task.enqueue(job_id=job.pk)
+
+
+def _refusal_text(exc: Exception) -> str:
+    """A refusal as one line for the job's owner: `field: message` per field."""
+    if not isinstance(exc, InvalidInput):
+        return str(exc)
+    parts = []
+    for field, messages in exc.fields.items():
+        messages = messages if isinstance(messages, list | tuple) else [messages]
+        parts.append(f"{field}: {' '.join(str(message) for message in messages)}")
+    return "; ".join(parts)
 
 
 def _job_failed(job_id: int, message: str) -> None:
@@ -148,9 +159,8 @@ def _export_job_build(job_id: int) -> None:
             )
         os.replace(partial, root / name)
         partial = None
-    except (ExportRefused, ValidationError) as exc:
-        detail = exc.detail if isinstance(exc, ValidationError) else str(exc)
-        _job_failed(job.pk, str(detail))
+    except (ExportRefused, InvalidInput) as exc:
+        _job_failed(job.pk, _refusal_text(exc))
         return
     except Exception as exc:
         _job_failed(

@@ -10,9 +10,9 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 from openpyxl import Workbook
-from rest_framework.exceptions import ValidationError
 
 from desapresisi.access import Disclosure
+from desapresisi.errors import InvalidInput
 
 from ..census_import.columns import HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET, MEMBER_COLUMNS, MEMBER_SHEET
 from ..filters import HouseholdFilter, MemberFilter
@@ -30,7 +30,7 @@ def export_queryset(*, kind: str, user, query) -> QuerySet:
     """The rows of a named export: the user's access scope, then the list's filters.
 
     `query` is the request's query parameters (a QueryDict or a MultiValueDict); invalid
-    filters raise DRF's ValidationError, as in the lists."""
+    filters raise InvalidInput, answered as 400 as in the lists."""
     if kind == ExportKind.HOUSEHOLDS:
         filterset = HouseholdFilter(query, queryset=households_for(user), user=user)
     elif kind == ExportKind.MEMBERS:
@@ -38,7 +38,7 @@ def export_queryset(*, kind: str, user, query) -> QuerySet:
     else:
         raise ValueError(f"unknown export kind {kind!r}")
     if not filterset.is_valid():
-        raise ValidationError(filterset.errors)
+        raise InvalidInput(filterset.errors)
     return filterset.qs
 
 

@@ -10,8 +10,9 @@ members and says what to add up:
      "any":     [condition, ...]}         at least one must hold (each a where/exclude/any)
 
 Lookups are a field name, optionally with one of the suffixes in `LOOKUPS`. Members can
-also be filtered on `umur` (age in whole years at their household's survey date) and on
-`household__<field>`. Only the fields listed below are accepted, so a definition can be
+also be filtered on `umur` (age in whole years at their household's survey date), on
+`anak_tidak_sekolah` (the one rule for a child 7-18 out of school, the SQL function that
+also keeps `jumlah_ats`) and on `household__<field>`. Only the fields listed below are accepted, so a definition can be
 edited in the admin without opening a door to arbitrary queries.
 
 The same spec drives the rollup (`indicators_refresh`) and the household and member lists
@@ -51,7 +52,7 @@ HOUSEHOLD_FIELDS = {
 }  # fmt: skip
 MEMBER_FIELDS = {
     "jenis_kelamin", "hubungan_keluarga", "partisipasi_sekolah", "jenjang_pendidikan",
-    "ijazah_tertinggi", "disabilitas", "umur",
+    "ijazah_tertinggi", "disabilitas", "umur", "anak_tidak_sekolah",
 } | {f"household__{name}" for name in HOUSEHOLD_FIELDS}  # fmt: skip
 SUMMABLE = {"household": {"jumlah_anggota", "jumlah_ats"}, "member": set()}
 UNITS = {"household": HOUSEHOLD_FIELDS, "member": MEMBER_FIELDS}
@@ -69,10 +70,26 @@ class AgeAt(models.Func):
         super().__init__(reference, birth_date, **extra)
 
 
+class ChildOutOfSchool(models.Func):
+    """A child 7-18 out of school at the survey date: the SQL function the triggers keeping
+    `jumlah_ats` call too (households/sql/households_child_out_of_school.sql), so an
+    indicator counting it and the stored count cannot disagree."""
+
+    function = "households_child_out_of_school"
+    output_field = models.BooleanField()
+
+
 def members_with_age(queryset: models.QuerySet | None = None) -> models.QuerySet:
-    """Members annotated with `umur`, their age at the household's survey date."""
+    """Members annotated with `umur`, their age at the household's survey date, and
+    `anak_tidak_sekolah`."""
     queryset = Member.objects.all() if queryset is None else queryset
-    return queryset.annotate(umur=AgeAt(F("household__tanggal_survei"), F("tanggal_lahir")))
+    survey_date = F("household__tanggal_survei")
+    return queryset.annotate(
+        umur=AgeAt(survey_date, F("tanggal_lahir")),
+        anak_tidak_sekolah=ChildOutOfSchool(
+            F("partisipasi_sekolah"), F("tanggal_lahir"), survey_date
+        ),
+    )
 
 
 # --- Specs -----------------------------------------------------------------------------

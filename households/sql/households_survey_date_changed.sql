@@ -1,6 +1,7 @@
--- The survey date is the reference date of ages: changing it recounts jumlah_ats in the
--- row being written.
--- Created by households/migrations/0002_derived_counts_and_head_rule.
+-- The survey date is the reference date of ages: changing it recounts jumlah_ats, with the
+-- one rule households_child_out_of_school, in the row being written.
+-- Created by households/migrations/0002; replaced by
+-- 0014_one_rule_for_children_out_of_school.
 
 CREATE OR REPLACE FUNCTION public.households_survey_date_changed()
  RETURNS trigger
@@ -8,8 +9,8 @@ CREATE OR REPLACE FUNCTION public.households_survey_date_changed()
 AS $function$
 BEGIN
     SELECT count(*) FILTER (
-               WHERE m.partisipasi_sekolah IN (1, 3)
-                 AND extract(year FROM age(NEW.tanggal_survei, m.tanggal_lahir)) BETWEEN 7 AND 18)
+               WHERE households_child_out_of_school(
+                   m.partisipasi_sekolah, m.tanggal_lahir, NEW.tanggal_survei))
     INTO NEW.jumlah_ats
     FROM households_member m WHERE m.household_id = NEW.id;
     RETURN NEW;

@@ -12,8 +12,9 @@ members and says what to add up:
 Lookups are a field name, optionally with one of the suffixes in `LOOKUPS`. Members can
 also be filtered on `umur` (age in whole years at their household's survey date), on
 `anak_tidak_sekolah` (the one rule for a child 7-18 out of school, the SQL function that
-also keeps `jumlah_ats`) and on `household__<field>`. Only the fields listed below are accepted, so a definition can be
-edited in the admin without opening a door to arbitrary queries.
+also keeps `jumlah_ats`) and on `household__<field>`. Only the fields listed below are
+accepted, so a definition can be edited in the admin without opening a door to arbitrary
+queries.
 
 The same spec drives the rollup (`indicators_refresh`) and the household and member lists
 (`spec_queryset`), so the households an indicator counts are exactly those the list returns.

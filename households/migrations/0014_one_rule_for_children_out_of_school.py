@@ -5,7 +5,7 @@ out in two trigger functions (`households_member_counts` and
 `households_survey_date_changed`, which keep `jumlah_ats`) and again in the editable specs
 of the `ats_*` indicators, so an edit of one made `jumlah_ats` and the figures disagree.
 Now `households_child_out_of_school()` is the rule: both triggers call it, and indicator
-specs name it as the member field `anak_tidak_sekolah` (households/indicators.py).
+specs name it as the member field `anak_tidak_sekolah` (households/indicators/).
 
 The SQL below is a frozen copy of households/sql/ at the time of this migration: the files
 may change later, this migration must not. The stored counts do not change (same rule),

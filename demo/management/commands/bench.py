@@ -1,0 +1,56 @@
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand
+
+from ...bench import run_bench
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmark the portal against raw baselines on one synthetic dataset (default: "
+        "1,000,000 households over all 1,038 villages of Kalimantan Timur), peak memory of "
+        "the Django process for each: generation, rollup, indicator values, tiles, lists, "
+        "dashboard, CSV and XLSX exports, census import against psql \\copy. REPLACES the "
+        "synthetic households of the region: run it on its own database (scripts/bench). "
+        "--quick runs in seconds as a smoke test."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--region", default="64")
+        parser.add_argument("--households", type=int, default=1_000_000)
+        parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument("--quick", action="store_true")
+        parser.add_argument("--output", type=Path, default=None, help="write figures as JSON")
+        parser.add_argument(
+            "--import-households",
+            type=int,
+            default=None,
+            help="households in the census import (default 100,000; 100 with --quick)",
+        )
+        parser.add_argument(
+            "--xlsx-households",
+            type=int,
+            default=None,
+            help="households in the XLSX export (default 100,000; 300 with --quick)",
+        )
+
+    def handle(self, *args, region, households, seed, quick, output, **options):
+        if quick:
+            region, households = "64.09", min(households, 3_000)
+        started = time.monotonic()
+        result = run_bench(
+            region=region,
+            households=households,
+            seed=seed,
+            quick=quick,
+            output=output,
+            progress=lambda message: self.stderr.write(
+                f"  [{time.monotonic() - started:7.1f} s] {message}"
+            ),
+            import_households=options["import_households"],
+            xlsx_households=options["xlsx_households"],
+        )
+        self.stdout.write(f"Benchmark {result.started} on {result.machine}")
+        self.stdout.write(f"{result.households:,} synthetic households in {result.region}\n")
+        self.stdout.write(result.table())

@@ -1,0 +1,479 @@
+"""Report exports over the API: named-record lists (CSV, XLSX, GeoJSON), indicator
+tables, the village profile PDF and export jobs.
+
+Thin views: they check the caller's rights, pass querysets through the access scope
+(`households_for` / `members_for`) and the list filters, and hand the rows to
+`households.exports` (rows, csv_sql, pdf, service). An XLSX export too large for the
+request becomes an export job (202), which its owner follows and downloads under
+/api/v1/exports/jobs/ or on the page /ekspor/.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.response import Response
+
+from desapresisi import audit
+from desapresisi.access import (
+    can_export_named,
+    can_unmask,
+    can_use_imports,
+    role_of,
+    suppression_for,
+)
+from desapresisi.models import AuditAction, Role
+from villages.models import Level, Region
+
+from ..exports.csv_sql import household_csv, member_csv
+from ..exports.jobs import (
+    export_file_delete,
+    export_is_expired,
+    export_job_create,
+    export_job_start,
+)
+from ..exports.pdf import village_profile_pdf
+from ..exports.rows import (
+    HOUSEHOLD_HEADERS,
+    MEMBER_HEADERS,
+    csv_stream,
+    geojson_stream,
+    household_rows,
+    member_rows,
+    workbook_write,
+)
+from ..exports.service import (
+    INDICATOR_HEADERS,
+    NO_FILTER,
+    export_queryset,
+    export_summary,
+    indicator_rows,
+    named_rows_written,
+    named_sheets,
+)
+from ..filters import HouseholdFilter, MemberFilter
+from ..jobs import export_job_check
+from ..models import ExportJob, ExportKind, ExportStatus, Household, Indicator
+from .households import DisclosureMixin
+from .indicators import IndicatorValuesQuery, indicator_values_for_request
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+NAMED_FORMATS = {"csv": "text/csv", "xlsx": XLSX, "geojson": "application/geo+json"}
+TABLE_FORMATS = {"csv": "text/csv", "xlsx": XLSX}
+
+
+class PayloadTooLarge(APIException):
+    status_code = 413
+    default_code = "too_large"
+
+
+class NotReady(APIException):
+    status_code = 409
+    default_code = "not_ready"
+
+
+class Gone(APIException):
+    status_code = 410
+    default_code = "gone"
+
+
+class CanExportNamed(BasePermission):
+    message = (
+        "Ekspor data bernama hanya untuk administrator dan analis SKPD. / "
+        "Named-record exports are for administrators and SKPD analysts only."
+    )
+
+    def has_permission(self, request, view) -> bool:
+        return can_export_named(request.user)
+
+
+class CanImport(BasePermission):
+    message = (
+        "Impor hanya untuk administrator dan operator desa. / "
+        "Imports are for administrators and village operators only."
+    )
+
+    def has_permission(self, request, view) -> bool:
+        if request.method == "GET":
+            return True
+        return can_use_imports(request.user)
+
+
+def _file_name(stem: str, fmt: str) -> str:
+    return f"{stem}-{timezone.localdate().isoformat()}.{fmt}"
+
+
+def _attachment(response, name: str):
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _xlsx_response(request, kind: str, queryset, disclosure, language: str):
+    """A named-record workbook built in the request (small exports)."""
+    sheets, counts = named_sheets(
+        kind=kind,
+        user=request.user,
+        queryset=queryset,
+        disclosure=disclosure,
+        language=language,
+    )
+    handle = workbook_write(
+        summary=export_summary(
+            kind=kind,
+            username=request.user.get_username(),
+            query_string=request.META.get("QUERY_STRING", ""),
+            disclosure=disclosure,
+            counts=counts,
+        ),
+        sheets=sheets,
+    )
+    return FileResponse(handle, content_type=XLSX)
+
+
+def _wants_page(request) -> bool:
+    """A browser following a link (not a script) asked: it gets a page, not JSON."""
+    return "text/html" in request.META.get("HTTP_ACCEPT", "")
+
+
+class _NamedExport(DisclosureMixin, GenericAPIView):
+    permission_classes = [IsAuthenticated, CanExportNamed]
+    throttle_scopes = {"GET": "exports"}
+    queryset = Household.objects.none()
+    kind = ""
+
+    def export(self, request, fmt: str):
+        if fmt not in NAMED_FORMATS:
+            raise NotFound("Format: csv, xlsx, geojson.")
+        disclosure = self.disclosure(request)
+        queryset = export_queryset(kind=self.kind, user=request.user, query=request.query_params)
+        count = queryset.count()
+        # The stream runs after the view returns, when the request's language is reset.
+        language = get_language() or "id"
+        job = None
+        if fmt == "xlsx" and (
+            named_rows_written(kind=self.kind, user=request.user, queryset=queryset)
+            > settings.EXPORT_XLSX_SYNC_MAX_ROWS
+        ):
+            job = export_job_create(
+                user=request.user,
+                kind=self.kind,
+                query=request.query_params,
+                unmasked=disclosure.unmasked,
+                language=language,
+                rows=count,
+            )
+        audit.record(
+            action=AuditAction.EXPORT,
+            request=request,
+            rows=count,
+            detail=f"{self.kind}.{fmt}" + (f" (job {job.pk})" if job else ""),
+        )
+        self.audit_unmasked(request, disclosure, count)
+        if job is not None:
+            export_job_start(job=job)
+            job.refresh_from_db()
+            if _wants_page(request):
+                return HttpResponseRedirect(f"{reverse('export-page')}?job={job.pk}", status=303)
+            response = Response(_export_row(job), status=202)
+            response["Location"] = _export_urls(job)["url"]
+            return response
+        name = _file_name(self.kind, fmt)
+        return _attachment(self.build(request, fmt, queryset, disclosure, language), name)
+
+
+EXPORT_RESPONSES = {
+    (200, "application/octet-stream"): OpenApiTypes.BINARY,
+    202: OpenApiResponse(description="XLSX besar: pekerjaan ekspor dibuat / export job created"),
+}
+
+
+class ExportHouseholds(_NamedExport):
+    """Households for any filter of the household list, as CSV, XLSX or GeoJSON. An XLSX
+    of more than EXPORT_XLSX_SYNC_MAX_ROWS households answers 202 with an export job."""
+
+    kind = ExportKind.HOUSEHOLDS
+    filterset_class = HouseholdFilter
+
+    def build(self, request, fmt, queryset, disclosure, language):
+        if fmt == "xlsx":
+            return _xlsx_response(request, self.kind, queryset, disclosure, language)
+        if fmt == "csv":
+            stream = household_csv(queryset=queryset, disclosure=disclosure, language=language)
+            return StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
+        rows = household_rows(queryset=queryset, disclosure=disclosure, language=language)
+        stream = geojson_stream(rows=rows, headers=HOUSEHOLD_HEADERS)
+        return StreamingHttpResponse(stream, content_type="application/geo+json")
+
+    @extend_schema(
+        summary="Ekspor rumah tangga (CSV, XLSX, GeoJSON)",
+        operation_id="exports_households",
+        parameters=[OpenApiParameter("unmask", bool)],
+        responses=EXPORT_RESPONSES,
+    )
+    def get(self, request, fmt: str, *args, **kwargs):
+        return self.export(request, fmt)
+
+
+class ExportMembers(_NamedExport):
+    """Members for any filter of the member list, as CSV, XLSX (with their households) or
+    GeoJSON (household point). A large XLSX answers 202 with an export job."""
+
+    kind = ExportKind.MEMBERS
+    filterset_class = MemberFilter
+
+    def build(self, request, fmt, queryset, disclosure, language):
+        if fmt == "xlsx":
+            return _xlsx_response(request, self.kind, queryset, disclosure, language)
+        if fmt == "csv":
+            stream = member_csv(queryset=queryset, disclosure=disclosure, language=language)
+            return StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
+        rows = member_rows(
+            queryset=queryset, disclosure=disclosure, language=language, with_location=True
+        )
+        headers = [*MEMBER_HEADERS, "lintang", "bujur"]
+        stream = geojson_stream(rows=rows, headers=headers)
+        return StreamingHttpResponse(stream, content_type="application/geo+json")
+
+    @extend_schema(
+        summary="Ekspor anggota (CSV, XLSX, GeoJSON)",
+        operation_id="exports_members",
+        parameters=[OpenApiParameter("unmask", bool)],
+        responses=EXPORT_RESPONSES,
+    )
+    def get(self, request, fmt: str, *args, **kwargs):
+        return self.export(request, fmt)
+
+
+EXPORT_JOB_FIELDS = [
+    "id", "kind", "format", "status", "query", "unmasked", "rows", "progress_rows",
+    "progress_total", "progress_percent", "error", "file_size", "created", "started",
+    "finished", "expires",
+]  # fmt: skip
+
+
+class ExportJobDoc(serializers.ModelSerializer):
+    status_label = serializers.CharField()
+    url = serializers.CharField()
+    download_url = serializers.CharField(allow_null=True)
+    retry_url = serializers.CharField(allow_null=True)
+
+    class Meta:
+        model = ExportJob
+        fields = [*EXPORT_JOB_FIELDS, "status_label", "url", "download_url", "retry_url"]
+
+
+def _export_urls(job: ExportJob) -> dict[str, str | None]:
+    kwargs = {"version": "v1", "pk": job.pk}
+    done = job.status == ExportStatus.DONE
+    failed = job.status == ExportStatus.FAILED
+    return {
+        "url": reverse("api:export-job-detail", kwargs=kwargs),
+        "download_url": reverse("api:export-job-download", kwargs=kwargs) if done else None,
+        "retry_url": reverse("api:export-job-retry", kwargs=kwargs) if failed else None,
+    }
+
+
+def _export_row(job: ExportJob) -> dict:
+    export_job_check(job=job)
+    if export_is_expired(job=job):
+        export_file_delete(job=job)
+    row = {field: getattr(job, field) for field in EXPORT_JOB_FIELDS}
+    row["status_label"] = str(job.get_status_display())
+    # Messages written by the worker are stored as their Indonesian msgid.
+    row["error"] = _(job.error) if job.error else ""
+    return {**row, **_export_urls(job)}
+
+
+def _export_jobs_of(user):
+    jobs = ExportJob.objects.all()
+    return jobs if role_of(user) == Role.ADMIN else jobs.filter(user=user)
+
+
+class ExportJobList(GenericAPIView):
+    """The caller's export jobs (administrators: everyone's), newest first."""
+
+    permission_classes = [IsAuthenticated, CanExportNamed]
+    queryset = ExportJob.objects.none()
+
+    @extend_schema(summary="Daftar ekspor saya", responses={200: ExportJobDoc(many=True)})
+    def get(self, request, *args, **kwargs):
+        return Response([_export_row(job) for job in _export_jobs_of(request.user)[:50]])
+
+
+class ExportJobDetail(GenericAPIView):
+    """One export job: status, progress in rows and percent, and its download link."""
+
+    permission_classes = [IsAuthenticated, CanExportNamed]
+    queryset = ExportJob.objects.none()
+
+    @extend_schema(summary="Status ekspor", responses={200: ExportJobDoc})
+    def get(self, request, pk: int, *args, **kwargs):
+        return Response(_export_row(get_object_or_404(_export_jobs_of(request.user), pk=pk)))
+
+
+class ExportJobDownload(GenericAPIView):
+    """The finished workbook of an export job, for its owner or an administrator, until it
+    expires. Unmasked files need the right to unmask now, not only when they were asked
+    for. Every download is written to the audit log."""
+
+    permission_classes = [IsAuthenticated, CanExportNamed]
+    queryset = ExportJob.objects.none()
+
+    @extend_schema(
+        summary="Unduh hasil ekspor (XLSX)",
+        operation_id="exports_job_download",
+        responses={
+            (200, XLSX): OpenApiTypes.BINARY,
+            409: OpenApiResponse(),
+            410: OpenApiResponse(),
+        },
+    )
+    def get(self, request, pk: int, *args, **kwargs):
+        job = get_object_or_404(_export_jobs_of(request.user), pk=pk)
+        if export_is_expired(job=job):
+            export_file_delete(job=job)
+            raise Gone(
+                "Berkas ekspor sudah kedaluwarsa dan dihapus; minta ekspor lagi. / "
+                "The export file has expired and was deleted; ask for the export again."
+            )
+        if job.status != ExportStatus.DONE:
+            raise NotReady(
+                f"Ekspor belum siap ({job.get_status_display()}, {job.progress_percent}%). / "
+                "The export is not ready yet."
+            )
+        if job.unmasked and not can_unmask(request.user):
+            audit.record(action=AuditAction.ACCESS_DENIED, request=request, detail="unmask")
+            raise PermissionDenied("Anda tidak berhak membuka NIK/KK. / You may not unmask NIK/KK.")
+        try:
+            handle = job.path.open("rb")
+        except FileNotFoundError:  # removed by the cleaner since the check above
+            export_file_delete(job=job)
+            raise Gone("Berkas ekspor sudah dihapus. / The export file was deleted.") from None
+        filters = {**job.query, "job": [str(job.pk)]}
+        detail = f"{job.kind}.{job.format} (job {job.pk}, unduh / download)"
+        audit.record(
+            action=AuditAction.EXPORT,
+            request=request,
+            rows=job.rows,
+            filters=filters,
+            detail=detail,
+        )
+        if job.unmasked:
+            audit.record(action=AuditAction.UNMASK, request=request, rows=job.rows, filters=filters)
+        name = f"{job.kind}-{timezone.localtime(job.finished).date().isoformat()}.{job.format}"
+        return _attachment(FileResponse(handle, content_type=XLSX), name)
+
+
+class ExportJobRetry(GenericAPIView):
+    """Run a failed export job again (its owner or an administrator), with the owner's
+    rights of now. 409 unless the job failed."""
+
+    permission_classes = [IsAuthenticated, CanExportNamed]
+    queryset = ExportJob.objects.none()
+
+    @extend_schema(
+        summary="Coba lagi ekspor yang gagal",
+        operation_id="exports_job_retry",
+        request=None,
+        responses={202: ExportJobDoc, 409: OpenApiResponse()},
+    )
+    def post(self, request, pk: int, *args, **kwargs):
+        job = export_job_check(job=get_object_or_404(_export_jobs_of(request.user), pk=pk))
+        retried = ExportJob.objects.filter(pk=job.pk, status=ExportStatus.FAILED).update(
+            status=ExportStatus.QUEUED,
+            error="",
+            started=None,
+            finished=None,
+            progress_rows=0,
+            progress_percent=0,
+        )
+        if not retried:
+            raise NotReady(_("Hanya pekerjaan yang gagal yang dapat dicoba lagi."))
+        audit.record(
+            action=AuditAction.EXPORT,
+            request=request,
+            rows=job.rows,
+            filters={**job.query, "job": [str(job.pk)]},
+            detail=f"{job.kind}.{job.format} (job {job.pk}, coba lagi / retry)",
+        )
+        export_job_start(job=job)
+        job.refresh_from_db()
+        response = Response(_export_row(job), status=202)
+        response["Location"] = _export_urls(job)["url"]
+        return response
+
+
+class ExportIndicators(GenericAPIView):
+    """Indicator values per area as CSV or XLSX: the parameters and the small-cell
+    suppression of /indicators/values/."""
+
+    permission_classes = [AllowAny]
+    queryset = Indicator.objects.none()
+
+    @extend_schema(
+        summary="Ekspor nilai indikator (CSV, XLSX)",
+        operation_id="exports_indicators",
+        parameters=[IndicatorValuesQuery],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, fmt: str, *args, **kwargs):
+        if fmt not in TABLE_FORMATS:
+            raise NotFound("Format: csv, xlsx.")
+        values = indicator_values_for_request(request)
+        language = get_language() or "id"
+        names = {
+            indicator.code: indicator.name(language)
+            for indicator in Indicator.objects.filter(code__in={row["indicator"] for row in values})
+        }
+        rows = indicator_rows(rows=values, names=names)
+        name = _file_name("indikator", fmt)
+        if fmt == "csv":
+            body = "".join(csv_stream(headers=INDICATOR_HEADERS, rows=rows))
+            return _attachment(HttpResponse(body, content_type="text/csv; charset=utf-8"), name)
+        handle = workbook_write(
+            summary=[
+                ("Desa Presisi", "nilai indikator / indicator values"),
+                ("filter", request.META.get("QUERY_STRING", "") or NO_FILTER),
+                ("baris / rows", len(rows)),
+            ],
+            sheets=[("indikator", INDICATOR_HEADERS, rows)],
+            with_codebook=False,
+        )
+        return _attachment(FileResponse(handle, content_type=XLSX), name)
+
+
+class VillageProfile(GenericAPIView):
+    """A one-page printable PDF profile of a village (aggregates only)."""
+
+    permission_classes = [AllowAny]
+    queryset = Indicator.objects.none()
+
+    @extend_schema(
+        summary="Profil desa (PDF satu halaman)",
+        operation_id="exports_village_profile",
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, code: str, *args, **kwargs):
+        region = Region.objects.filter(code=code, level=Level.DESA).first()
+        if region is None:
+            raise NotFound("Desa/kelurahan tidak ditemukan. / Village not found.")
+        pdf = village_profile_pdf(
+            region=region,
+            suppress_up_to=suppression_for(request.user),
+            language=get_language() or "id",
+        )
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="profil-{code}.pdf"'
+        return response

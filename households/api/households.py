@@ -1,0 +1,370 @@
+"""REST endpoints of households, members, indicators and the codebook (under /api/v1/).
+
+Views are thin: they parse input, pass the queryset through the access scope and hand
+rows built with `.values()` to the response. Model serializers below only document the
+response shapes in the OpenAPI schema; no list serialises rows one by one through them.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.filters import OrderingFilter
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from desapresisi import audit
+from desapresisi.access import (
+    HOUSEHOLD_NAMED_FIELDS,
+    MEMBER_NAMED_FIELDS,
+    disclose_household,
+    disclose_member,
+    disclosure_for,
+)
+from desapresisi.api import Conflict, GeoJSONRenderer, HasPortalRole, StableCursorPagination
+from desapresisi.models import AuditAction
+
+from ..filters import HouseholdFilter, MemberFilter, annotate_age
+from ..models import Household, Member
+from ..selectors import can_edit_household, households_for, members_for
+from ..services import (
+    HOUSEHOLD_EDITABLE,
+    MEMBER_EDITABLE,
+    StaleEdit,
+    household_update,
+    member_update,
+)
+
+HOUSEHOLD_FIELDS = [
+    "id", "no_kk", "region_id", "dusun", "rw", "rt", "alamat", "lokasi", "tanggal_survei",
+    "fasilitas_bab", "jenis_kloset", "pembuangan_tinja", "tangki_septik_disedot",
+    "sumber_air_minum", "jarak_sumber_air_tinja", "sumber_air_mandi", "kepemilikan_rumah",
+    "lantai", "dinding", "atap", "penerangan", "bahan_bakar_memasak", "desil_kesejahteraan",
+    "desil_sumber", "desil_tahun", "penerima_pkh", "penerima_bpnt", "penerima_blt_dd",
+    "penerima_pbi_jk", "sumber_data", "tangga_sanitasi", "air_minum_layak",
+    "rumah_tidak_layak_huni", "jumlah_anggota", "jumlah_ats", "versi",
+]  # fmt: skip
+MEMBER_FIELDS = [
+    "id", "household_id", "nik", "nama", "jenis_kelamin", "tanggal_lahir", "umur",
+    "hubungan_keluarga", "partisipasi_sekolah", "jenjang_pendidikan", "ijazah_tertinggi",
+    "disabilitas", "pekerjaan", "versi",
+]  # fmt: skip
+
+
+class HouseholdDoc(serializers.ModelSerializer):
+    region = serializers.CharField(help_text="Kode desa/kelurahan")
+    lokasi = serializers.ListField(child=serializers.FloatField(), help_text="[lon, lat]")
+
+    class Meta:
+        model = Household
+        exclude = ["dibuat", "diubah"]
+        # null for callers who may not see them (desapresisi.access, the disclosure policy)
+        extra_kwargs = {name: {"allow_null": True} for name in HOUSEHOLD_NAMED_FIELDS}
+
+
+class MemberDoc(serializers.ModelSerializer):
+    household = serializers.IntegerField()
+    umur = serializers.IntegerField(help_text="Umur pada tanggal acuan / survei")
+    region = serializers.CharField()
+
+    class Meta:
+        model = Member
+        exclude = ["dibuat", "diubah"]
+        extra_kwargs = {name: {"allow_null": True} for name in MEMBER_NAMED_FIELDS}
+
+
+class HouseholdDetailDoc(HouseholdDoc):
+    members = MemberDoc(many=True)
+
+
+class DisclosureMixin:
+    """Names and identity numbers per role; full NIK/KK only with `?unmask=true`, for
+    roles allowed to, and always written to the audit log."""
+
+    def disclosure(self, request):
+        requested = request.query_params.get("unmask", "").lower() in ("1", "true", "yes")
+        try:
+            return disclosure_for(request.user, unmask_requested=requested)
+        except PermissionError:
+            audit.record(action=AuditAction.ACCESS_DENIED, request=request, detail="unmask")
+            raise PermissionDenied(
+                "Anda tidak berhak membuka NIK/KK. / You may not unmask NIK/KK."
+            ) from None
+
+    def audit_unmasked(self, request, disclosure, rows: int) -> None:
+        if disclosure.unmasked:
+            audit.record(action=AuditAction.UNMASK, request=request, rows=rows)
+
+
+def _expected_version(request) -> int:
+    raw = request.data.get("versi", request.headers.get("If-Match", ""))
+    try:
+        return int(str(raw).strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        raise serializers.ValidationError(
+            {"versi": "Wajib: versi yang dibaca (atau header If-Match). / Required."}
+        ) from None
+
+
+def _reject_unknown_fields(data, edit_form) -> None:
+    """Fields an edit may not touch (No. KK, NIK, the village, derived values) are named
+    in a 400 instead of being ignored silently."""
+    unknown = sorted(set(data) - set(edit_form.Meta.fields))
+    if unknown:
+        raise serializers.ValidationError(
+            {
+                field: ["Kolom ini tidak dapat diubah di sini. / Not editable here."]
+                for field in unknown
+            }
+        )
+
+
+def _edit_errors(exc: DjangoValidationError) -> serializers.ValidationError:
+    return serializers.ValidationError(
+        exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+    )
+
+
+def _edit(request, *, instance, household, form_class, service, queryset) -> None:
+    """What every edit shares: the caller's right to edit this household, the version it
+    read, only known and valid fields, then the write service; a stale version is 409."""
+    if not can_edit_household(request.user, household):
+        raise PermissionDenied("Hanya operator desa ini. / Only this village's operator.")
+    expected = _expected_version(request)
+    _reject_unknown_fields(request.data, form_class)
+    form = form_class(instance, data=request.data, partial=True)
+    form.is_valid(raise_exception=True)
+    changes = {key: value for key, value in form.validated_data.items() if key != "versi"}
+    try:
+        service(queryset=queryset, pk=instance.pk, changes=changes, expected_version=expected)
+    except StaleEdit as stale:
+        raise Conflict(current={"versi": stale.current_version}) from None
+    except DjangoValidationError as exc:
+        raise _edit_errors(exc) from None
+
+
+def _household_row(row: dict) -> dict:
+    point = row.pop("lokasi")
+    row["region"] = row.pop("region_id")
+    row["lokasi"] = [round(point.x, 6), round(point.y, 6)] if point else None
+    return row
+
+
+def _member_row(row: dict) -> dict:
+    row["household"] = row.pop("household_id")
+    row["region"] = row.pop("household__region_id")
+    return row
+
+
+def _feature_collection(rows: list[dict], links: dict) -> str:
+    features = [
+        {
+            "type": "Feature",
+            "id": row["id"],
+            "geometry": None
+            if row["lokasi"] is None
+            else {"type": "Point", "coordinates": row["lokasi"]},
+            "properties": {key: value for key, value in row.items() if key != "lokasi"},
+        }
+        for row in rows
+    ]
+    return json.dumps(
+        {"type": "FeatureCollection", "features": features, "links": links},
+        default=str,
+        ensure_ascii=False,
+    )
+
+
+class HouseholdList(DisclosureMixin, GenericAPIView):
+    """Households in the caller's scope, filtered; cursor-paginated; JSON or GeoJSON."""
+
+    permission_classes = [IsAuthenticated, HasPortalRole]
+
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filterset_class = HouseholdFilter
+    ordering_fields = [
+        "id", "no_kk", "region", "jumlah_anggota", "jumlah_ats", "desil_kesejahteraan",
+        "tanggal_survei",
+    ]  # fmt: skip
+    ordering = ["id"]
+    pagination_class = StableCursorPagination
+    renderer_classes = [JSONRenderer, GeoJSONRenderer]
+
+    def get_queryset(self):
+        return households_for(self.request.user)
+
+    @extend_schema(
+        summary="Daftar rumah tangga",
+        responses={200: HouseholdDoc(many=True)},
+        parameters=[OpenApiParameter("format", str, enum=["json", "geojson"])],
+    )
+    def get(self, request, *args, **kwargs):
+        disclosure = self.disclosure(request)
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset.values(*HOUSEHOLD_FIELDS))
+        rows = [disclose_household(_household_row(row), disclosure) for row in page]
+        self.audit_unmasked(request, disclosure, len(rows))
+        if request.accepted_renderer.format == "geojson":
+            links = {
+                "next": self.paginator.get_next_link(),
+                "previous": self.paginator.get_previous_link(),
+            }
+            return HttpResponse(
+                _feature_collection(rows, links), content_type="application/geo+json"
+            )
+        return self.get_paginated_response(rows)
+
+
+class HouseholdEdit(serializers.ModelSerializer):
+    lokasi = serializers.ListField(
+        child=serializers.FloatField(), min_length=2, max_length=2, required=False
+    )
+    versi = serializers.IntegerField(required=False, help_text="Versi yang dibaca (atau If-Match)")
+
+    class Meta:
+        model = Household
+        fields = [*sorted(HOUSEHOLD_EDITABLE - {"lokasi"}), "lokasi", "versi"]
+
+
+class HouseholdDetail(DisclosureMixin, GenericAPIView):
+    """One household with its members; village operators edit it with PATCH."""
+
+    permission_classes = [IsAuthenticated, HasPortalRole]
+
+    renderer_classes = [JSONRenderer, GeoJSONRenderer]
+
+    def get_queryset(self):
+        return households_for(self.request.user)
+
+    def household(self, request, pk: int, disclosure) -> dict:
+        row = get_object_or_404(self.get_queryset().values(*HOUSEHOLD_FIELDS), pk=pk)
+        household = disclose_household(_household_row(row), disclosure)
+        members = annotate_age(members_for(request.user).filter(household_id=pk), None)
+        household["members"] = [
+            disclose_member(_member_row(member), disclosure)
+            for member in members.order_by("hubungan_keluarga", "tanggal_lahir").values(
+                *MEMBER_FIELDS, "household__region_id"
+            )
+        ]
+        return household
+
+    @extend_schema(summary="Rincian rumah tangga", responses={200: HouseholdDetailDoc})
+    def get(self, request, pk: int, *args, **kwargs):
+        disclosure = self.disclosure(request)
+        household = self.household(request, pk, disclosure)
+        self.audit_unmasked(request, disclosure, 1 + len(household["members"]))
+        if request.accepted_renderer.format == "geojson":
+            feature = json.loads(_feature_collection([household], {}))["features"][0]
+            return HttpResponse(
+                json.dumps(feature, default=str, ensure_ascii=False),
+                content_type="application/geo+json",
+            )
+        response = Response(household)
+        response["ETag"] = f'"{household["versi"]}"'
+        return response
+
+    @extend_schema(
+        summary="Ubah rumah tangga (operator desa)",
+        request=HouseholdEdit,
+        responses={200: HouseholdDetailDoc},
+    )
+    def patch(self, request, pk: int, *args, **kwargs):
+        household = get_object_or_404(self.get_queryset(), pk=pk)
+        _edit(
+            request,
+            instance=household,
+            household=household,
+            form_class=HouseholdEdit,
+            service=household_update,
+            queryset=self.get_queryset(),
+        )
+        response = Response(self.household(request, pk, self.disclosure(request)))
+        response["ETag"] = f'"{response.data["versi"]}"'
+        return response
+
+
+class MemberList(DisclosureMixin, GenericAPIView):
+    """Members in the caller's scope, filtered; cursor-paginated."""
+
+    permission_classes = [IsAuthenticated, HasPortalRole]
+
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filterset_class = MemberFilter
+    ordering_fields = ["id", "tanggal_lahir", "nama"]
+    ordering = ["id"]
+    pagination_class = StableCursorPagination
+
+    def get_queryset(self):
+        return members_for(self.request.user)
+
+    @extend_schema(summary="Daftar anggota rumah tangga", responses={200: MemberDoc(many=True)})
+    def get(self, request, *args, **kwargs):
+        disclosure = self.disclosure(request)
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset.values(*MEMBER_FIELDS, "household__region_id"))
+        rows = [disclose_member(_member_row(row), disclosure) for row in page]
+        self.audit_unmasked(request, disclosure, len(rows))
+        return self.get_paginated_response(rows)
+
+
+class MemberEdit(serializers.ModelSerializer):
+    versi = serializers.IntegerField(required=False)
+
+    class Meta:
+        model = Member
+        fields = [*sorted(MEMBER_EDITABLE), "versi"]
+
+
+class MemberDetail(DisclosureMixin, GenericAPIView):
+    permission_classes = [IsAuthenticated, HasPortalRole]
+
+    def get_queryset(self):
+        return members_for(self.request.user)
+
+    def member(self, request, pk: int, disclosure) -> dict:
+        filterset = MemberFilter(
+            request.query_params, queryset=self.get_queryset(), request=request
+        )
+        if not filterset.is_valid():
+            raise serializers.ValidationError(filterset.errors)
+        queryset = annotate_age(self.get_queryset(), filterset.form.cleaned_data.get("age_at"))
+        row = get_object_or_404(queryset.values(*MEMBER_FIELDS, "household__region_id"), pk=pk)
+        return disclose_member(_member_row(row), disclosure)
+
+    @extend_schema(
+        summary="Rincian anggota",
+        responses={200: MemberDoc},
+        parameters=[OpenApiParameter("age_at", OpenApiTypes.DATE)],
+    )
+    def get(self, request, pk: int, *args, **kwargs):
+        disclosure = self.disclosure(request)
+        member = self.member(request, pk, disclosure)
+        self.audit_unmasked(request, disclosure, 1)
+        response = Response(member)
+        response["ETag"] = f'"{member["versi"]}"'
+        return response
+
+    @extend_schema(
+        summary="Ubah anggota (operator desa)", request=MemberEdit, responses={200: MemberDoc}
+    )
+    def patch(self, request, pk: int, *args, **kwargs):
+        member = get_object_or_404(self.get_queryset().select_related("household"), pk=pk)
+        _edit(
+            request,
+            instance=member,
+            household=member.household,
+            form_class=MemberEdit,
+            service=member_update,
+            queryset=self.get_queryset(),
+        )
+        return Response(self.member(request, pk, self.disclosure(request)))

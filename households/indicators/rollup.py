@@ -1,0 +1,207 @@
+"""The rollup: every indicator's numerator and denominator per village, summed up the
+area tree in set-based SQL, with the map's cluster cells and small-cell suppression.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from django.db import connection, models, transaction
+from django.db.models import Count, F, Sum
+from django.db.models.functions import ExtractYear
+from django_tasks import task
+
+from desapresisi.access import small_cell_threshold
+from desapresisi.db import copy_rows
+
+from ..models import Household, Indicator
+from ..tiles import tile_cells_refresh
+from .queries import members_with_age
+from .spec import spec_q
+from .suppression import suppression_refresh
+
+
+def _aggregate(spec: dict) -> models.Aggregate:
+    q = spec_q(spec)
+    condition = {"filter": q} if q else {}
+    if spec.get("aggregate", "count") == "sum":
+        return Sum(spec["field"], **condition)
+    return Count("pk", **condition)
+
+
+# --- Rollup ----------------------------------------------------------------------------
+
+# The one formula for an indicator's value, for every level.
+_VALUE_SQL = """
+    CASE WHEN i.denominator IS NULL THEN s.numerator * i.factor
+         WHEN s.denominator > 0 THEN s.numerator / s.denominator * i.factor
+    END
+"""
+_LEVEL_PREFIX_LENGTHS = (8, 5, 2)  # kecamatan, kabupaten, province
+
+
+@dataclass
+class RefreshResult:
+    villages: int
+    rows: int
+    seconds: float
+    full: bool
+
+
+def _village_aggregates(
+    indicators: list[Indicator], villages: list[str] | None
+) -> dict[tuple[str, str], dict[str, float]]:
+    """{(village code, period): {spec key: value}}: one grouped query per unit."""
+    specs: dict[str, dict[str, dict]] = {"household": {}, "member": {}}
+    for indicator in indicators:
+        for spec in (indicator.numerator, indicator.denominator):
+            if spec is not None:
+                specs[spec["unit"]][_spec_key(spec)] = spec
+
+    results: dict[tuple[str, str], dict[str, float]] = {}
+    for unit, unit_specs in specs.items():
+        if not unit_specs:
+            continue
+        aliases = {f"a{index}": key for index, key in enumerate(unit_specs)}
+        aggregates = {alias: _aggregate(unit_specs[key]) for alias, key in aliases.items()}
+        if unit == "household":
+            queryset = Household.objects.annotate(
+                area=F("region_id"), period=ExtractYear("tanggal_survei")
+            )
+            area_filter = "region_id__in"
+        else:
+            queryset = members_with_age().annotate(
+                area=F("household__region_id"), period=ExtractYear("household__tanggal_survei")
+            )
+            area_filter = "household__region_id__in"
+        if villages is not None:
+            queryset = queryset.filter(**{area_filter: villages})
+        rows = queryset.values("area", "period").annotate(**aggregates).order_by()
+        for row in rows:
+            bucket = results.setdefault((row["area"], str(row["period"])), {})
+            for alias, key in aliases.items():
+                bucket[key] = float(row[alias] or 0)
+    return results
+
+
+def _spec_key(spec: dict) -> str:
+    return json.dumps(spec, sort_keys=True)
+
+
+def _with_ancestors(villages: list[str]) -> list[str]:
+    return sorted({code[:length] for code in villages for length in (13, *_LEVEL_PREFIX_LENGTHS)})
+
+
+def indicators_refresh(*, full: bool = False) -> RefreshResult:
+    """Bring the rollup up to date.
+
+    Incremental by default: recomputes the villages that database triggers marked stale
+    (any write to households or members marks its village), then their kecamatan,
+    kabupaten and province as sums of village numerators and denominators. `full`
+    recomputes everything. Concurrent refreshes queue behind an advisory lock.
+    """
+    started = time.perf_counter()
+    indicators = list(Indicator.objects.filter(active=True))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('indicators_refresh'))")
+        cursor.execute("DELETE FROM households_dirtyregion RETURNING region_id")
+        dirty = sorted(row[0] for row in cursor.fetchall())
+        if full:
+            villages = None
+        elif not dirty:
+            return RefreshResult(0, 0, time.perf_counter() - started, full)
+        else:
+            villages = dirty
+
+        aggregates = _village_aggregates(indicators, villages)
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS indicator_staging ("
+            " indicator_id varchar(40), region_id varchar(13), period varchar(7),"
+            " numerator float8, denominator float8) ON COMMIT DELETE ROWS"
+        )
+        # Two refreshes in one transaction must not see each other's rows.
+        cursor.execute("TRUNCATE indicator_staging")
+        copy_rows(
+            table="indicator_staging",
+            columns=["indicator_id", "region_id", "period", "numerator", "denominator"],
+            rows=(
+                (
+                    indicator.code,
+                    area,
+                    period,
+                    values.get(_spec_key(indicator.numerator), 0.0),
+                    None
+                    if indicator.denominator is None
+                    else values.get(_spec_key(indicator.denominator), 0.0),
+                )
+                for (area, period), values in aggregates.items()
+                for indicator in indicators
+            ),
+            cursor=cursor,
+        )
+        if villages is None:
+            cursor.execute("DELETE FROM households_indicatorvalue")
+            cursor.execute("SELECT DISTINCT region_id FROM indicator_staging")
+            affected = [row[0] for row in cursor.fetchall()]
+        else:
+            affected = villages
+            cursor.execute(
+                "DELETE FROM households_indicatorvalue WHERE region_id = ANY(%s)", [villages]
+            )
+        cursor.execute(
+            f"""
+            INSERT INTO households_indicatorvalue
+                (indicator_id, region_id, period, numerator, denominator, value)
+            SELECT s.indicator_id, s.region_id, s.period, s.numerator, s.denominator,
+                   {_VALUE_SQL}
+            FROM indicator_staging s JOIN households_indicator i ON i.code = s.indicator_id
+            """  # noqa: S608 - a constant expression, no input
+        )
+        rows = cursor.rowcount
+        for length in _LEVEL_PREFIX_LENGTHS:
+            ancestors = sorted({code[:length] for code in affected})
+            cursor.execute(
+                "DELETE FROM households_indicatorvalue WHERE region_id = ANY(%s)", [ancestors]
+            )
+            cursor.execute(
+                f"""
+                INSERT INTO households_indicatorvalue
+                    (indicator_id, region_id, period, numerator, denominator, value)
+                SELECT s.indicator_id, s.region_id, s.period, s.numerator, s.denominator,
+                       {_VALUE_SQL}
+                FROM (
+                    SELECT v.indicator_id, left(v.region_id, %(length)s) AS region_id, v.period,
+                           sum(v.numerator) AS numerator, sum(v.denominator) AS denominator
+                    FROM households_indicatorvalue v
+                    WHERE length(v.region_id) = 13
+                      AND left(v.region_id, %(length)s) = ANY(%(ancestors)s)
+                    GROUP BY 1, 2, 3
+                ) s JOIN households_indicator i ON i.code = s.indicator_id
+                """,  # noqa: S608 - a constant expression, no input
+                {"length": length, "ancestors": ancestors},
+            )
+            rows += cursor.rowcount
+        # What the public may see of the groups these rows belong to.
+        suppression_refresh(
+            cursor,
+            areas=None if villages is None else _with_ancestors(affected),
+            limit=small_cell_threshold(),
+        )
+        # The map's cluster cells are counts of the same households: same villages, same
+        # transaction, so the map and the figures never disagree after a refresh.
+        tile_cells_refresh(cursor, villages)
+        if villages is None:
+            # Rebuilt tables: fresh statistics, or the planner works from the old ones.
+            cursor.execute("ANALYZE households_indicatorvalue, households_tilecell")
+    return RefreshResult(
+        villages=len(affected), rows=rows, seconds=time.perf_counter() - started, full=full
+    )
+
+
+@task()
+def indicators_refresh_task() -> None:
+    """The incremental rollup (figures and map cells of the villages marked stale), run by
+    the background worker after an edit is committed."""
+    indicators_refresh()

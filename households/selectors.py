@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet, Sum
-from django.http import HttpRequest
 from rest_framework.exceptions import ValidationError
 
 from desapresisi.access import area_codes_for, role_of
@@ -305,18 +304,3 @@ def indicator_catalogue(*, language: str) -> list[dict]:
 def latest_period() -> str | None:
     """The most recent period that has indicator values (periods are years as text)."""
     return IndicatorValue.objects.aggregate(latest=Max("period"))["latest"]
-
-
-def api_readable(*, request: HttpRequest, view_class: type) -> bool:
-    """Whether this request's user passes the permission checks of an API view, so that
-    a page asks the API only for what it will be given (no 401 in the console)."""
-    view = view_class()
-    view.request = request
-    view.kwargs = {}
-    try:
-        return all(
-            permission.has_permission(request, view) for permission in view.get_permissions()
-        )
-    except AttributeError:
-        # A permission that needs DRF's request wrapper: let the page ask, the API decides.
-        return True

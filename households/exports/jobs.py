@@ -24,8 +24,7 @@ from desapresisi.models import AuditAction
 
 from ..jobs import Heartbeat, lease_fields
 from ..models import ExportJob, ExportStatus
-from .rows import workbook_write
-from .service import export_queryset, export_summary, named_sheets
+from .service import export_queryset, named_workbook_write
 
 logger = logging.getLogger(__name__)
 
@@ -118,15 +117,13 @@ def _export_job_build(job_id: int) -> None:
         query = MultiValueDict({key: list(values) for key, values in job.query.items()})
         queryset = export_queryset(kind=job.kind, user=user, query=query)
         with translation.override(job.language):
-            sheets, counts = named_sheets(
-                kind=job.kind,
-                user=user,
-                queryset=queryset,
-                disclosure=disclosure,
-                language=job.language,
-            )
-            total = sum(counts.values())
+            total = 0
             done = 0
+
+            def on_total(rows: int) -> None:
+                nonlocal total
+                total = rows
+                ExportJob.objects.filter(pk=job.pk).update(progress_total=total)
 
             def on_row() -> None:
                 nonlocal done
@@ -138,23 +135,21 @@ def _export_job_build(job_id: int) -> None:
                         progress_percent=min(99, 100 * done // max(total, 1)),
                     )
 
-            ExportJob.objects.filter(pk=job.pk).update(progress_total=total)
             root = Path(settings.EXPORT_ROOT)
             root.mkdir(mode=0o700, parents=True, exist_ok=True)
             name = f"ekspor-{job.pk}-{secrets.token_hex(8)}.xlsx"
             # Written under another name first: a crash leaves a .part for the cleaner,
             # never a truncated file that looks finished.
             partial = root / f"{name}.part"
-            workbook_write(
-                summary=export_summary(
-                    kind=job.kind,
-                    username=user.get_username(),
-                    query_string=urlencode(job.query, doseq=True),
-                    disclosure=disclosure,
-                    counts=counts,
-                ),
-                sheets=sheets,
+            named_workbook_write(
+                kind=job.kind,
+                user=user,
+                queryset=queryset,
+                disclosure=disclosure,
+                language=job.language,
+                query_string=urlencode(job.query, doseq=True),
                 target=partial,
+                on_total=on_total,
                 on_row=on_row,
             )
         os.replace(partial, root / name)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from django.db.models import QuerySet
@@ -18,7 +19,14 @@ from ..census_import.columns import HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET, MEMBER_C
 from ..filters import HouseholdFilter, MemberFilter
 from ..models import ExportKind
 from ..selectors import households_for, members_for
-from .rows import HOUSEHOLD_HEADERS, MEMBER_HEADERS, codebook_rows, household_rows, member_rows
+from .rows import (
+    HOUSEHOLD_HEADERS,
+    MEMBER_HEADERS,
+    codebook_rows,
+    household_rows,
+    member_rows,
+    workbook_write,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -165,3 +173,36 @@ INDICATOR_HEADERS = [
 
 def indicator_rows(*, rows: list[dict], names: dict[str, str]) -> list[dict]:
     return [{**row, "indicator_name": names.get(row["indicator"], "")} for row in rows]
+
+
+def named_workbook_write(
+    *,
+    kind: str,
+    user,
+    queryset: QuerySet,
+    disclosure: Disclosure,
+    language: str,
+    query_string: str,
+    target: Path | None = None,
+    on_total: Callable[[int], None] | None = None,
+    on_row: Callable[[], None] | None = None,
+):
+    """The named-record workbook, the same wherever it is built (the request, the export
+    worker, the benchmark): the summary sheet, households and members, the codebook.
+    Into `target` when given, else a rewound temporary file the caller closes. `on_total`
+    hears the number of data rows before the first is written. Returns (file or None,
+    rows per sheet)."""
+    sheets, counts = named_sheets(
+        kind=kind, user=user, queryset=queryset, disclosure=disclosure, language=language
+    )
+    if on_total is not None:
+        on_total(sum(counts.values()))
+    summary = export_summary(
+        kind=kind,
+        username=user.get_username(),
+        query_string=query_string,
+        disclosure=disclosure,
+        counts=counts,
+    )
+    handle = workbook_write(summary=summary, sheets=sheets, target=target, on_row=on_row)
+    return handle, counts

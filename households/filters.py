@@ -9,9 +9,9 @@ import django_filters as filters
 from django.contrib.gis.geos import Polygon
 from django.db.models import DateField, F, Q, QuerySet, Value
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import ValidationError
 
 from desapresisi.access import COARSE_DECIMALS, hidden_fields_for
+from desapresisi.errors import InvalidInput
 from villages.codes import is_area_code, subtree_q
 
 from .indicators.queries import spec_queryset
@@ -28,7 +28,7 @@ CODED_HOUSEHOLD_FIELDS = [
 def region_q(code: str, field: str = "region__code") -> Q:
     """The area with this code and its whole subtree, by code prefix (index-served)."""
     if not is_area_code(code):
-        raise ValidationError(
+        raise InvalidInput(
             {"region": _("Kode wilayah tidak valid: %(code)s") % {"code": repr(code)}}
         )
     return subtree_q(code, field)
@@ -37,12 +37,12 @@ def region_q(code: str, field: str = "region__code") -> Q:
 def indicator_for(code: str, unit: str) -> Indicator:
     indicator = Indicator.objects.filter(code=code, active=True).first()
     if indicator is None:
-        raise ValidationError(
+        raise InvalidInput(
             {"indicator": _("Indikator tidak dikenal: %(code)s") % {"code": repr(code)}}
         )
     if indicator.numerator["unit"] != unit:
         other = "members" if unit == "household" else "households"
-        raise ValidationError(
+        raise InvalidInput(
             {
                 "indicator": _("Indikator %(code)s menghitung %(unit)s; gunakan daftar %(list)s.")
                 % {"code": repr(code), "unit": indicator.numerator["unit"], "list": other}
@@ -74,7 +74,7 @@ class ScopedFilterSet(filters.FilterSet):
         if hidden and self.data:
             refused = self._refused_parameters(hidden)
             if refused:
-                raise ValidationError(
+                raise InvalidInput(
                     {
                         name: [
                             _("Anda tidak berhak menyaring atau mengurutkan menurut %(field)s.")
@@ -176,11 +176,11 @@ def parse_bbox(value: str, *, snap_decimals: int | None = None) -> Polygon:
     try:
         min_x, min_y, max_x, max_y = (float(part) for part in value.split(","))
     except ValueError:
-        raise ValidationError(
+        raise InvalidInput(
             {"bbox": _("Format: minLon,minLat,maxLon,maxLat (empat angka).")}
         ) from None
     if not (-180 <= min_x < max_x <= 180 and -90 <= min_y < max_y <= 90):
-        raise ValidationError({"bbox": _("Batas tidak valid (min < max, WGS84).")})
+        raise InvalidInput({"bbox": _("Batas tidak valid (min < max, WGS84).")})
     if snap_decimals is not None:
         # The union of whole rounding cells: which households fall in the box then
         # depends only on their rounded points, which such a caller sees anyway.

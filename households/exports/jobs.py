@@ -17,17 +17,16 @@ from django.utils import timezone, translation
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_noop
 from django_tasks import task
-from rest_framework.exceptions import ValidationError
 
 from desapresisi import audit
 from desapresisi.access import can_export_named, disclosure_for
+from desapresisi.errors import InvalidInput
 from desapresisi.i18n import Message, MessageError
 from desapresisi.models import AuditAction
 
 from ..jobs import Heartbeat, lease_fields
 from ..models import ExportJob, ExportStatus
-from .rows import workbook_write
-from .service import export_queryset, export_summary, named_sheets
+from .service import export_queryset, named_workbook_write
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +63,22 @@ def export_job_start(*, job: ExportJob) -> None:
     export_task.enqueue(job_id=job.pk)
 
 
+def _refusal(exc: ExportRefused | InvalidInput) -> Message:
+    """A refusal for the job's owner, kept as a msgid. Refused filters (a right withdrawn
+    since the request) are named `field: message` per field, their messages written in
+    the job's language, which is active while it runs."""
+    if isinstance(exc, ExportRefused):
+        return exc.message
+    parts = []
+    for field, messages in exc.fields.items():
+        messages = messages if isinstance(messages, list | tuple) else [messages]
+        parts.append(f"{field}: {' '.join(str(message) for message in messages)}")
+    return Message(
+        gettext_noop("Filter ekspor ini tidak lagi berlaku bagi pemiliknya: %(reasons)s"),
+        reasons="; ".join(parts),
+    )
+
+
 def _job_failed(job_id: int, message: Message) -> None:
     ExportJob.objects.filter(pk=job_id).update(
         status=ExportStatus.FAILED,
@@ -71,23 +86,6 @@ def _job_failed(job_id: int, message: Message) -> None:
         error_params=message.params,
         finished=timezone.now(),
     )
-
-
-def _refused_filters(exc: ValidationError) -> Message:
-    """Filters the owner may no longer use (a right withdrawn since the request). Their
-    reasons were written in the job's language, which is active while it runs."""
-    return Message(
-        gettext_noop("Filter ekspor ini tidak lagi berlaku bagi pemiliknya: %(reasons)s"),
-        reasons=_reasons(exc.detail),
-    )
-
-
-def _reasons(detail) -> str:
-    if isinstance(detail, dict):
-        return "; ".join(f"{name}: {_reasons(items)}" for name, items in detail.items())
-    if isinstance(detail, list):
-        return " ".join(_reasons(item) for item in detail)
-    return str(detail)
 
 
 def export_job_run(*, job_id: int) -> None:
@@ -127,15 +125,13 @@ def _export_job_build(job_id: int) -> None:
         with translation.override(job.language):
             query = MultiValueDict({key: list(values) for key, values in job.query.items()})
             queryset = export_queryset(kind=job.kind, user=user, query=query)
-            sheets, counts = named_sheets(
-                kind=job.kind,
-                user=user,
-                queryset=queryset,
-                disclosure=disclosure,
-                language=job.language,
-            )
-            total = sum(counts.values())
+            total = 0
             done = 0
+
+            def on_total(rows: int) -> None:
+                nonlocal total
+                total = rows
+                ExportJob.objects.filter(pk=job.pk).update(progress_total=total)
 
             def on_row() -> None:
                 nonlocal done
@@ -147,32 +143,27 @@ def _export_job_build(job_id: int) -> None:
                         progress_percent=min(99, 100 * done // max(total, 1)),
                     )
 
-            ExportJob.objects.filter(pk=job.pk).update(progress_total=total)
             root = Path(settings.EXPORT_ROOT)
             root.mkdir(mode=0o700, parents=True, exist_ok=True)
             name = f"ekspor-{job.pk}-{secrets.token_hex(8)}.xlsx"
             # Written under another name first: a crash leaves a .part for the cleaner,
             # never a truncated file that looks finished.
             partial = root / f"{name}.part"
-            workbook_write(
-                summary=export_summary(
-                    kind=job.kind,
-                    username=user.get_username(),
-                    query_string=urlencode(job.query, doseq=True),
-                    disclosure=disclosure,
-                    counts=counts,
-                ),
-                sheets=sheets,
+            named_workbook_write(
+                kind=job.kind,
+                user=user,
+                queryset=queryset,
+                disclosure=disclosure,
+                language=job.language,
+                query_string=urlencode(job.query, doseq=True),
                 target=partial,
+                on_total=on_total,
                 on_row=on_row,
             )
         os.replace(partial, root / name)
         partial = None
-    except ExportRefused as exc:
-        _job_failed(job.pk, exc.message)
-        return
-    except ValidationError as exc:
-        _job_failed(job.pk, _refused_filters(exc))
+    except (ExportRefused, InvalidInput) as exc:
+        _job_failed(job.pk, _refusal(exc))
         return
     except Exception as exc:
         _job_failed(

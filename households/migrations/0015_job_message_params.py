@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("households", "0013_job_lease"),
+        ("households", "0014_one_rule_for_children_out_of_school"),
     ]
 
     operations = [

@@ -13,8 +13,6 @@ from desapresisi.i18n import Message, MessageError, shown
 HOUSEHOLD_SHEET = "rumah_tangga"
 MEMBER_SHEET = "anggota"
 KEEP, REMOVE = "keep", "remove"
-# Points this far outside their village polygon (GPS error, a house on the border) pass.
-LOCATION_TOLERANCE_M = 250
 # Uploads that take up to this many bytes to parse (an XLSX's uncompressed size, see
 # `work_bytes`) are processed in the request; larger ones by the background worker.
 SYNC_MAX_BYTES = settings.IMPORT_SYNC_MAX_BYTES

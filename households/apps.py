@@ -32,5 +32,10 @@ class HouseholdsConfig(AppConfig):
     verbose_name = _("Rumah tangga")
 
     def ready(self):
+        from django.core import checks
+
+        from .schema import catalogue_check
+
+        checks.register(catalogue_check)
         post_migrate.connect(_load_missing_indicators, sender=self)
         post_migrate.connect(_fill_tile_cells, sender=self)

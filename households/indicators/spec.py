@@ -10,9 +10,11 @@ members and says what to add up:
      "any":     [condition, ...]}         at least one must hold (each a where/exclude/any)
 
 Lookups are a field name, optionally with one of the suffixes in `LOOKUPS`. Members can
-also be filtered on `umur` (age in whole years at their household's survey date) and on
-`household__<field>`. Only the fields listed below are accepted, so a definition can be
-edited in the admin without opening a door to arbitrary queries.
+also be filtered on `umur` (age in whole years at their household's survey date), on
+`anak_tidak_sekolah` (the one rule for a child 7-18 out of school, the SQL function that
+also keeps `jumlah_ats`) and on `household__<field>`. Only the fields listed below are
+accepted, so a definition can be edited in the admin without opening a door to arbitrary
+queries.
 
 The same spec drives the rollup (`indicators_refresh`) and the household and member lists
 (`spec_queryset`), so the households an indicator counts are exactly those the list returns.
@@ -36,9 +38,15 @@ def household_fields() -> set[str]:
     return schema.spec_fields(schema.HOUSEHOLD)
 
 
+# Computed by the spec's own queries (queries.members_with_age), for specs only.
+MEMBER_SPEC_VALUES = {"anak_tidak_sekolah"}
+
+
 def member_fields() -> set[str]:
-    """Member fields, `umur` and `household__<household field>`."""
-    return schema.spec_fields(schema.MEMBER) | {f"household__{n}" for n in household_fields()}
+    """Member fields (`umur` among them), `anak_tidak_sekolah` and
+    `household__<household field>`."""
+    households = {f"household__{name}" for name in household_fields()}
+    return schema.spec_fields(schema.MEMBER) | MEMBER_SPEC_VALUES | households
 
 
 def summable(unit: str) -> set[str]:
@@ -58,6 +66,15 @@ class AgeAt(models.Func):
 
     def __init__(self, reference, birth_date, **extra):
         super().__init__(reference, birth_date, **extra)
+
+
+class ChildOutOfSchool(models.Func):
+    """A child 7-18 out of school at the survey date: the SQL function the triggers keeping
+    `jumlah_ats` call too (households/sql/households_child_out_of_school.sql), so an
+    indicator counting it and the stored count cannot disagree."""
+
+    function = "households_child_out_of_school"
+    output_field = models.BooleanField()
 
 
 # --- Specs -----------------------------------------------------------------------------

@@ -43,11 +43,11 @@ from ..exports.jobs import (
 )
 from ..exports.pdf import village_profile_pdf
 from ..exports.rows import (
-    HOUSEHOLD_HEADERS,
-    MEMBER_HEADERS,
     csv_stream,
     geojson_stream,
+    household_headers,
     household_rows,
+    member_headers,
     member_rows,
     workbook_write,
 )
@@ -179,7 +179,7 @@ class ExportHouseholds(_NamedExport):
             stream = household_csv(queryset=queryset, disclosure=disclosure, language=language)
             return StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
         rows = household_rows(queryset=queryset, disclosure=disclosure, language=language)
-        stream = geojson_stream(rows=rows, headers=HOUSEHOLD_HEADERS)
+        stream = geojson_stream(rows=rows, headers=household_headers())
         return StreamingHttpResponse(stream, content_type="application/geo+json")
 
     @extend_schema(
@@ -208,7 +208,7 @@ class ExportMembers(_NamedExport):
         rows = member_rows(
             queryset=queryset, disclosure=disclosure, language=language, with_location=True
         )
-        headers = [*MEMBER_HEADERS, "lintang", "bujur"]
+        headers = [*member_headers(), "lintang", "bujur"]
         stream = geojson_stream(rows=rows, headers=headers)
         return StreamingHttpResponse(stream, content_type="application/geo+json")
 

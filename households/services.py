@@ -19,6 +19,7 @@ from django.utils.translation import gettext_noop
 
 from desapresisi.i18n import Message
 
+from . import schema
 from .indicators.rollup import indicators_refresh_task
 from .models import Household, Member
 
@@ -26,17 +27,14 @@ from .models import Household, Member
 # error at the edge of a village) before an edit is refused.
 LOCATION_TOLERANCE_M = 250
 
-HOUSEHOLD_EDITABLE = {
-    "dusun", "rw", "rt", "alamat", "lokasi", "tanggal_survei", "fasilitas_bab", "jenis_kloset",
-    "pembuangan_tinja", "tangki_septik_disedot", "sumber_air_minum", "jarak_sumber_air_tinja",
-    "sumber_air_mandi", "kepemilikan_rumah", "lantai", "dinding", "atap", "penerangan",
-    "bahan_bakar_memasak", "desil_kesejahteraan", "desil_sumber", "desil_tahun", "penerima_pkh",
-    "penerima_bpnt", "penerima_blt_dd", "penerima_pbi_jk",
-}  # fmt: skip
-MEMBER_EDITABLE = {
-    "nama", "jenis_kelamin", "tanggal_lahir", "hubungan_keluarga", "partisipasi_sekolah",
-    "jenjang_pendidikan", "ijazah_tertinggi", "disabilitas", "pekerjaan",
-}  # fmt: skip
+
+def household_editable() -> set[str]:
+    """What an edit may change (the catalogue's editable household fields)."""
+    return schema.editable(schema.HOUSEHOLD)
+
+
+def member_editable() -> set[str]:
+    return schema.editable(schema.MEMBER)
 
 
 class StaleEdit(Exception):
@@ -90,7 +88,7 @@ def household_update(
         return _apply(
             instance=household,
             changes=changes,
-            editable=HOUSEHOLD_EDITABLE,
+            editable=household_editable(),
             expected_version=expected_version,
         )
 
@@ -103,7 +101,7 @@ def member_update(
         return _apply(
             instance=member,
             changes=changes,
-            editable=MEMBER_EDITABLE,
+            editable=member_editable(),
             expected_version=expected_version,
         )
 

@@ -17,13 +17,8 @@ An account without a profile (and not a superuser) sees no named record.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import reduce
-from operator import or_
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
-
-from households.models import Household, Member, TileCell
 
 from .masking import mask_number
 from .models import AccessProfile, Role
@@ -58,37 +53,13 @@ def areas_of(user) -> list[str] | None:
     return list(profile.areas) if profile else []
 
 
-def _area_q(codes: list[str], field: str) -> Q:
-    """Each code with its subtree (index-served prefix match on the village code)."""
-    clauses = [Q(**{field: code}) | Q(**{f"{field}__startswith": f"{code}."}) for code in codes]
-    return reduce(or_, clauses)
-
-
-def _in_areas(user, queryset: QuerySet, field: str) -> QuerySet:
-    """The rows of `queryset` whose village (`field`) lies in the user's areas: all for
-    administrators, none for callers without a role or without areas."""
+def area_codes_for(user) -> list[str] | None:
+    """The area rule: the codes whose subtrees this caller may see records of. None means
+    every area (administrators); an empty list, none (the public, accounts without a role
+    or without areas). Selectors turn it into a filter with `villages.codes.subtree_q`."""
     if role_of(user) is None:
-        return queryset.none()
-    codes = areas_of(user)
-    if codes is None:
-        return queryset
-    return queryset.filter(_area_q(codes, field)) if codes else queryset.none()
-
-
-def households_for(user, queryset: QuerySet | None = None) -> QuerySet:
-    """The households this user may see (named or as points)."""
-    queryset = Household.objects.all() if queryset is None else queryset
-    return _in_areas(user, queryset, "region__code")
-
-
-def tile_cells_for(user) -> QuerySet:
-    """The map's cluster cells of the households this user may see (same areas)."""
-    return _in_areas(user, TileCell.objects.all(), "region__code")
-
-
-def members_for(user, queryset: QuerySet | None = None) -> QuerySet:
-    queryset = Member.objects.all() if queryset is None else queryset
-    return _in_areas(user, queryset, "household__region__code")
+        return []
+    return areas_of(user)
 
 
 def can_view_household_points(user) -> bool:
@@ -113,15 +84,6 @@ def can_export_named(user) -> bool:
     return role_of(user) in (Role.ADMIN, Role.ANALYST)
 
 
-def can_edit_household(user, household: Household) -> bool:
-    role = role_of(user)
-    if role == Role.ADMIN:
-        return True
-    if role != Role.OPERATOR:
-        return False
-    return households_for(user).filter(pk=household.pk).exists()
-
-
 def can_use_imports(user) -> bool:
     """Whether the import page and uploads are for this user at all (into which villages
     is `can_import`'s question)."""
@@ -134,9 +96,6 @@ def can_import(user, region_code: str) -> bool:
     if role == Role.ADMIN:
         return True
     return role == Role.OPERATOR and areas_of(user) == [region_code]
-
-
-__all__ = ["mask_number"]
 
 
 def small_cell_threshold() -> int:

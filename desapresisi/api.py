@@ -18,6 +18,8 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .access import role_of
+
 
 def _error_body(status_code: int, code: str, message: str, fields: dict | None = None) -> dict:
     body = {"error": {"status": status_code, "code": code, "message": message}}
@@ -136,6 +138,4 @@ class HasPortalRole(BasePermission):
     )
 
     def has_permission(self, request, view) -> bool:
-        from .access import role_of
-
         return role_of(request.user) is not None

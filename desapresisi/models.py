@@ -7,6 +7,7 @@ and change is recorded in an append-only audit log and history.
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
@@ -50,18 +51,19 @@ class AccessProfile(models.Model):
         return f"{self.user} ({self.get_role_display()})"
 
     def clean(self) -> None:
-        from villages.models import Level, Region
-
+        # The area tree is the villages app's; the kernel names it only through the app
+        # registry, so that it imports no domain app.
+        regions = apps.get_model("villages", "Region").objects.filter(code__in=self.areas)
         if self.role != Role.ADMIN and not self.areas:
             raise ValidationError({"areas": _("Peran ini membutuhkan wilayah tugas.")})
-        known = dict(Region.objects.filter(code__in=self.areas).values_list("code", "level"))
+        known = {region.code: region for region in regions.only("code", "level")}
         unknown = [code for code in self.areas if code not in known]
         if unknown:
             raise ValidationError(
                 {"areas": _("Kode wilayah tidak dikenal: %s") % ", ".join(unknown)}
             )
         if self.role == Role.OPERATOR and (
-            len(self.areas) != 1 or known[self.areas[0]] != Level.DESA
+            len(self.areas) != 1 or not known[self.areas[0]].is_village
         ):
             raise ValidationError(
                 {"areas": _("Operator desa bertugas di tepat satu desa/kelurahan.")}

@@ -78,7 +78,6 @@ INSTALLED_APPS = [
     "leaflet",
     "rest_framework",
     "rest_framework.authtoken",
-    "rest_framework_gis",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -87,6 +86,9 @@ INSTALLED_APPS = [
     "desapresisi",
     "villages",
     "households",
+    # The synthetic census, demo accounts and the benchmark: tools for a demo or a developer
+    # machine, never installed in production.
+    *([] if PRODUCTION else ["demo"]),
     # After households, whose db_worker (the same worker, which first fails the jobs of a
     # worker that died) must win over the one of this package.
     "desapresisi.apps.TasksDatabaseConfig",
@@ -334,13 +336,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "ENUM_NAME_OVERRIDES": {
-        "WaterSourceEnum": "households.models.WATER_SOURCE_CHOICES",
+        "WaterSourceEnum": "households.models.households.WATER_SOURCE_CHOICES",
         # Export jobs brought a second "kind" and "status" into the schema: the earlier
         # enums keep their names.
         "KindEnum": "villages.models.Kind",
-        "StatusEnum": "households.io_models.ImportStatus",
-        "ExportKindEnum": "households.io_models.ExportKind",
-        "ExportStatusEnum": "households.io_models.ExportStatus",
+        "StatusEnum": "households.models.ImportStatus",
+        "ExportKindEnum": "households.models.ExportKind",
+        "ExportStatusEnum": "households.models.ExportStatus",
     },
 }
 

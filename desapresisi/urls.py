@@ -3,7 +3,6 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from households import io_urls
 from households import urls as household_urls
 from villages import urls as village_urls
 
@@ -18,8 +17,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", include("households.page_urls")),
-    *io_urls.page_urlpatterns,
+    *household_urls.page_urlpatterns,
     path("i18n/", include("django.conf.urls.i18n")),
     path("masuk/", auth_views.LoginView.as_view(), name="login"),
     path("keluar/", auth_views.LogoutView.as_view(), name="logout"),

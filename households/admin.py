@@ -4,11 +4,13 @@ from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
 from desapresisi import audit
-from desapresisi.access import households_for, mask_number, members_for
+from desapresisi.masking import mask_number
 from desapresisi.models import AuditAction
+from villages.models import Region
 
-from .indicators import indicators_refresh
+from .indicators.rollup import indicators_refresh
 from .models import Household, Indicator, Member
+from .selectors import households_for, members_for
 
 
 class RefreshIndicatorsMixin:
@@ -56,8 +58,6 @@ class VillageWithHouseholdsFilter(admin.SimpleListFilter):
     parameter_name = "region"
 
     def lookups(self, request, model_admin):
-        from villages.models import Region
-
         codes = Household.objects.order_by().values_list("region_id", flat=True).distinct()
         return [
             (region.code, f"{region.name} ({region.code})")

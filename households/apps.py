@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 def _load_missing_indicators(sender, **kwargs):
     # Like Django's own permissions: a fresh database gets the standard definitions;
     # edits made since (in the admin) are never overwritten here.
-    from .indicators import indicator_definitions_load
+    from .indicators.definitions import indicator_definitions_load
 
     indicator_definitions_load(update=False)
 

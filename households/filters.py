@@ -4,7 +4,6 @@ GeoJSON lists, the vector tiles and the exports, so a filter means the same ever
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import django_filters as filters
 from django.contrib.gis.geos import Polygon
@@ -12,11 +11,11 @@ from django.db.models import DateField, F, Q, QuerySet, Value
 from rest_framework.exceptions import ValidationError
 
 from desapresisi.access import COARSE_DECIMALS, hidden_fields_for
+from villages.codes import is_area_code, subtree_q
 
-from .indicators import AgeAt, spec_q, spec_queryset
+from .indicators.queries import spec_queryset
+from .indicators.spec import AgeAt, spec_q
 from .models import Household, Indicator, Member
-
-CODE_RE = re.compile(r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$")
 
 CODED_HOUSEHOLD_FIELDS = [
     "fasilitas_bab", "jenis_kloset", "pembuangan_tinja", "sumber_air_minum",
@@ -27,11 +26,9 @@ CODED_HOUSEHOLD_FIELDS = [
 
 def region_q(code: str, field: str = "region__code") -> Q:
     """The area with this code and its whole subtree, by code prefix (index-served)."""
-    if not CODE_RE.match(code):
+    if not is_area_code(code):
         raise ValidationError({"region": f"Kode wilayah tidak valid / invalid area code: {code!r}"})
-    if len(code) == 13:
-        return Q(**{field: code})
-    return Q(**{f"{field}__startswith": f"{code}."})
+    return subtree_q(code, field)
 
 
 def indicator_for(code: str, unit: str) -> Indicator:

@@ -27,11 +27,11 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from .io_models import ExportJob, ExportStatus, ImportJob, ImportStatus
+from .models import ExportJob, ExportStatus, ImportJob, ImportStatus
 
 logger = logging.getLogger(__name__)
 
-# Stored as the Indonesian msgid and translated when shown (households/io_api.py), so a
+# Stored as the Indonesian msgid and translated when shown (households/api/), so a
 # job failed by the worker reads in the language of whoever looks at it.
 IMPORT_DIED = gettext_noop(
     "Pekerjaan terhenti: proses di latar belakang mati sebelum selesai, dan tidak ada yang "

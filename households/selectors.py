@@ -4,14 +4,54 @@ from __future__ import annotations
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.http import HttpRequest
 from rest_framework.exceptions import ValidationError
 
+from desapresisi.access import area_codes_for, role_of
+from desapresisi.models import Role
+from villages.codes import below_q, is_area_code, subtree_q
 from villages.models import Level, Region
 
-from . import suppression
-from .filters import CODE_RE
-from .models import DataSource, Household, Indicator, IndicatorValue
+from .indicators import suppression
+from .models import DataSource, Household, Indicator, IndicatorValue, Member, TileCell
+
+# --- Who sees which records: the kernel's area rule over the area-code subtree -----------
+
+
+def _in_areas(user, queryset: QuerySet, field: str) -> QuerySet:
+    """The rows of `queryset` whose village (`field`, a code) lies in the caller's areas:
+    all for administrators, none for callers without a role or without areas."""
+    codes = area_codes_for(user)
+    if codes is None:
+        return queryset
+    return queryset.filter(subtree_q(codes, field)) if codes else queryset.none()
+
+
+def households_for(user, queryset: QuerySet | None = None) -> QuerySet:
+    """The households this user may see (named or as points). Every queryset of households
+    passes through here: the API, the dashboard, tiles, exports, imports and the admin."""
+    queryset = Household.objects.all() if queryset is None else queryset
+    return _in_areas(user, queryset, "region__code")
+
+
+def members_for(user, queryset: QuerySet | None = None) -> QuerySet:
+    queryset = Member.objects.all() if queryset is None else queryset
+    return _in_areas(user, queryset, "household__region__code")
+
+
+def tile_cells_for(user) -> QuerySet:
+    """The map's cluster cells of the households this user may see (same areas)."""
+    return _in_areas(user, TileCell.objects.all(), "region__code")
+
+
+def can_edit_household(user, household: Household) -> bool:
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return True
+    if role != Role.OPERATOR:
+        return False
+    return households_for(user).filter(pk=household.pk).exists()
 
 
 def area_summaries(*, parent_code: str) -> list[dict]:
@@ -21,7 +61,7 @@ def area_summaries(*, parent_code: str) -> list[dict]:
         for region in Region.objects.filter(parent_id=parent_code, level=Level.KECAMATAN)
     }
     rows = (
-        Household.objects.filter(region__code__startswith=f"{parent_code}.")
+        Household.objects.filter(below_q(parent_code, "region__code"))
         .values("region__parent_id")
         .annotate(
             households=Count("id"),
@@ -54,7 +94,7 @@ _VALUE_FIELDS = (
 _CHILD_LEVEL = {2: Level.KABUPATEN, 5: Level.KECAMATAN, 8: Level.DESA}
 
 # Per request, for a limit the rollup has not stored: the wanted rows, their whole sibling
-# groups, and the rule of households/suppression.py over them.
+# groups, and the rule of households/indicators/suppression.py over them.
 _LIVE_SQL = """
 WITH wanted (indicator_id, region_id, name, level, period, numerator, denominator, value,
              parent_id) AS ({wanted}),
@@ -97,16 +137,16 @@ def indicator_values_for(
     """Rows of the rollup: indicator, area_code, area_name, level, period, numerator,
     denominator, value, suppressed. `parent` selects the areas below it (at `level`, or
     one level down when no level is given). With `suppress_up_to`, small cells are hidden
-    (households/suppression.py). Unknown indicator codes are a ValidationError."""
+    (households/indicators/suppression.py). Unknown indicator codes are a ValidationError."""
     queryset = IndicatorValue.objects.filter(indicator_id__in=indicators)
     if areas:
         queryset = queryset.filter(region_id__in=areas)
     if parent:
-        if not CODE_RE.match(parent):
+        if not is_area_code(parent):
             raise ValidationError(
                 {"parent": f"Kode wilayah tidak valid / invalid code: {parent!r}"}
             )
-        queryset = queryset.filter(region__code__startswith=f"{parent}.")
+        queryset = queryset.filter(below_q(parent, "region__code"))
         level = level or _CHILD_LEVEL.get(len(parent))
     if level:
         queryset = queryset.filter(region__level=level)
@@ -171,3 +211,112 @@ def _check_indicator_codes(indicators: list[str], found: set[str]) -> None:
         raise ValidationError(
             {"indicator": f"Indikator tidak dikenal / unknown: {sorted(unknown)}"}
         )
+
+
+INDICATOR_FIELDS = (
+    "code", "name_id", "name_en", "description_id", "description_en", "topic", "unit",
+    "factor", "higher_is_better", "sort_order", "denominator",
+)  # fmt: skip
+
+
+def kabupaten_overview(*, code: str) -> dict | None:
+    """The kabupaten with every kecamatan and their household and people totals, or None
+    when the kabupaten is not loaded."""
+    kabupaten = Region.objects.filter(code=code, level=Level.KABUPATEN).values("code", "name")
+    kabupaten = kabupaten.first()
+    if kabupaten is None:
+        return None
+    totals = {row["code"]: row for row in area_summaries(parent_code=code)}
+    kecamatan = [
+        {
+            "code": row["code"],
+            "name": row["name"],
+            "households": totals.get(row["code"], {}).get("households", 0),
+            "members": totals.get(row["code"], {}).get("members", 0),
+        }
+        for row in Region.objects.filter(parent_id=code, level=Level.KECAMATAN)
+        .order_by("code")
+        .values("code", "name")
+    ]
+    return {
+        **kabupaten,
+        "kecamatan": kecamatan,
+        "households": sum(row["households"] for row in kecamatan),
+        "members": sum(row["members"] for row in kecamatan),
+        "synthetic": any(row["synthetic"] for row in totals.values()),
+    }
+
+
+def village_overview(*, code: str) -> dict | None:
+    """A village (desa/kelurahan) with its kecamatan and kabupaten, or None when the code
+    is not a loaded village."""
+    village = (
+        Region.objects.filter(code=code, level=Level.DESA)
+        .values(
+            "code",
+            "name",
+            "kind",
+            "area_km2",
+            "parent__code",
+            "parent__name",
+            "parent__parent__code",
+            "parent__parent__name",
+        )
+        .first()
+    )
+    if village is None:
+        return None
+    return {
+        "code": village["code"],
+        "name": village["name"],
+        "kind": village["kind"],
+        "area_km2": village["area_km2"],
+        "kecamatan": {"code": village["parent__code"], "name": village["parent__name"]},
+        "kabupaten": {
+            "code": village["parent__parent__code"],
+            "name": village["parent__parent__name"],
+        },
+        # Whether the page must carry the synthetic-data label: provenance, not records.
+        "synthetic": Household.objects.filter(
+            region_id=code, sumber_data=DataSource.SYNTHETIC
+        ).exists(),
+    }
+
+
+def indicator_catalogue(*, language: str) -> list[dict]:
+    """Active indicator definitions in display order, with `name` and `description` in
+    the given language and whether each is a ratio (has a denominator)."""
+    english = language.startswith("en")
+    rows = Indicator.objects.filter(active=True).order_by("sort_order", "code")
+    catalogue = []
+    for row in rows.values(*INDICATOR_FIELDS):
+        denominator = row.pop("denominator")
+        catalogue.append(
+            {
+                **row,
+                "name": row["name_en"] if english else row["name_id"],
+                "description": row["description_en"] if english else row["description_id"],
+                "ratio": denominator is not None,
+            }
+        )
+    return catalogue
+
+
+def latest_period() -> str | None:
+    """The most recent period that has indicator values (periods are years as text)."""
+    return IndicatorValue.objects.aggregate(latest=Max("period"))["latest"]
+
+
+def api_readable(*, request: HttpRequest, view_class: type) -> bool:
+    """Whether this request's user passes the permission checks of an API view, so that
+    a page asks the API only for what it will be given (no 401 in the console)."""
+    view = view_class()
+    view.request = request
+    view.kwargs = {}
+    try:
+        return all(
+            permission.has_permission(request, view) for permission in view.get_permissions()
+        )
+    except AttributeError:
+        # A permission that needs DRF's request wrapper: let the page ask, the API decides.
+        return True

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 
+from .indicators.rollup import indicators_refresh_task
 from .models import Household, Member
 
 # Coordinates may lie this far outside the village polygon (simplified boundaries, GPS
@@ -71,8 +72,6 @@ def _apply(
     instance.refresh_from_db(fields=["versi"])
     # Triggers marked the village stale; the worker brings its figures and map cells up to
     # date once this edit is committed, without holding up the request.
-    from .tasks import indicators_refresh_task
-
     transaction.on_commit(indicators_refresh_task.enqueue)
     return EditResult(instance.pk, instance.versi, changed)
 

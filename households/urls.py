@@ -1,22 +1,58 @@
-"""API routes of households, members, indicators and tiles, mounted under /api/v1/."""
+"""Routes of the households app: `api_urlpatterns` are mounted under /api/v1/ and
+`page_urlpatterns` at the site root (desapresisi/urls.py)."""
 
 from django.urls import path
 
-from . import api, io_urls
+from . import views
+from .api import exports, households, imports, indicators, tiles
 
 api_urlpatterns = [
-    path("households/", api.HouseholdList.as_view(), name="household-list"),
-    path("households/<int:pk>/", api.HouseholdDetail.as_view(), name="household-detail"),
-    path("members/", api.MemberList.as_view(), name="member-list"),
-    path("members/<int:pk>/", api.MemberDetail.as_view(), name="member-detail"),
-    path("indicators/", api.IndicatorList.as_view(), name="indicator-list"),
-    path("indicators/values/", api.IndicatorValues.as_view(), name="indicator-values"),
-    path("indicators/<slug:code>/", api.IndicatorDetail.as_view(), name="indicator-detail"),
-    path("codebook/", api.Codebook.as_view(), name="codebook"),
+    path("households/", households.HouseholdList.as_view(), name="household-list"),
+    path("households/<int:pk>/", households.HouseholdDetail.as_view(), name="household-detail"),
+    path("members/", households.MemberList.as_view(), name="member-list"),
+    path("members/<int:pk>/", households.MemberDetail.as_view(), name="member-detail"),
+    path("indicators/", indicators.IndicatorList.as_view(), name="indicator-list"),
+    path("indicators/values/", indicators.IndicatorValues.as_view(), name="indicator-values"),
+    path("indicators/<slug:code>/", indicators.IndicatorDetail.as_view(), name="indicator-detail"),
+    path("codebook/", indicators.Codebook.as_view(), name="codebook"),
     path(
         "tiles/households/<int:z>/<int:x>/<int:y>.pbf",
-        api.HouseholdTile.as_view(),
+        tiles.HouseholdTile.as_view(),
         name="household-tiles",
     ),
+    path(
+        "exports/households.<str:fmt>",
+        exports.ExportHouseholds.as_view(),
+        name="export-households",
+    ),
+    path("exports/members.<str:fmt>", exports.ExportMembers.as_view(), name="export-members"),
+    path(
+        "exports/indicators.<str:fmt>",
+        exports.ExportIndicators.as_view(),
+        name="export-indicators",
+    ),
+    path(
+        "exports/village-profile/<str:code>.pdf",
+        exports.VillageProfile.as_view(),
+        name="export-village-profile",
+    ),
+    path("exports/jobs/", exports.ExportJobList.as_view(), name="export-job-list"),
+    path("exports/jobs/<int:pk>/", exports.ExportJobDetail.as_view(), name="export-job-detail"),
+    path(
+        "exports/jobs/<int:pk>/download/",
+        exports.ExportJobDownload.as_view(),
+        name="export-job-download",
+    ),
+    path("exports/jobs/<int:pk>/retry/", exports.ExportJobRetry.as_view(), name="export-job-retry"),
+    path("imports/template.xlsx", imports.ImportTemplate.as_view(), name="import-template"),
+    path("imports/", imports.ImportList.as_view(), name="import-list"),
+    path("imports/<int:pk>/", imports.ImportDetail.as_view(), name="import-detail"),
+    path("imports/<int:pk>/retry/", imports.ImportRetry.as_view(), name="import-retry"),
 ]
-api_urlpatterns += io_urls.api_urlpatterns
+
+page_urlpatterns = [
+    path("", views.home, name="home"),
+    path("desa/<str:code>/", views.village, name="village"),
+    path("impor/", views.import_page, name="import-page"),
+    path("ekspor/", views.export_page, name="export-page"),
+]

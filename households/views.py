@@ -1,30 +1,31 @@
 """Pages of the portal: the map dashboard (home) and the village page.
 
-Thin views: they ask `households.dashboard` for the little the page carries itself and
+Thin views: they ask `households.selectors` for the little the page carries itself and
 hand the browser the API addresses it reads the rest from (values, boundaries, tiles).
 """
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from desapresisi.access import can_export_named, can_view_household_points
+from desapresisi.access import can_export_named, can_use_imports, can_view_household_points
 from villages.models import Kind
 
-from .api import IndicatorValues
-from .dashboard import (
+from .api.indicators import IndicatorValues
+from .models import SanitationLevel, Topic
+from .selectors import (
     api_readable,
     indicator_catalogue,
     kabupaten_overview,
     latest_period,
     village_overview,
 )
-from .models import SanitationLevel, Topic
 
 HOME_KABUPATEN = "64.09"
 DEFAULT_INDICATOR = "tanpa_jamban"
@@ -184,5 +185,53 @@ def village(request: HttpRequest, code: str) -> HttpResponse:
             "show_points": config["households"]["allowed"],
             "show_exports": can_export_named(request.user),
             "demo_label": settings.DEMO_DATA_LABEL,
+        },
+    )
+
+
+@login_required
+def import_page(request):
+    """Upload a census file, see the dry-run preview, commit it, follow the progress."""
+    config = {
+        "upload_url": reverse("api:import-list", kwargs={"version": "v1"}),
+        "template_url": reverse("api:import-template", kwargs={"version": "v1"}),
+        "max_bytes": settings.IMPORT_MAX_BYTES,
+        # The preview's counts, named in the page's language.
+        "count_labels": {
+            "households": _("Rumah tangga"),
+            "members": _("Anggota"),
+            "total": _("baris"),
+            "new": _("baru"),
+            "updated": _("diubah"),
+            "unchanged": _("tetap"),
+            "rejected": _("ditolak"),
+            "warnings": _("peringatan"),
+            "missing": _("tidak ada di berkas"),
+            "removed": _("dihapus"),
+        },
+    }
+    return render(
+        request,
+        "imports/import.html",
+        {
+            "config": config,
+            "can_import": can_use_imports(request.user),
+            "max_megabytes": settings.IMPORT_MAX_BYTES // (1024 * 1024),
+        },
+    )
+
+
+@login_required
+def export_page(request):
+    """The caller's export jobs with their progress and download links."""
+    config = {"jobs_url": reverse("api:export-job-list", kwargs={"version": "v1"})}
+    return render(
+        request,
+        "exports/jobs.html",
+        {
+            "config": config,
+            "can_export": can_export_named(request.user),
+            "retention_hours": settings.EXPORT_RETENTION_HOURS,
+            "sync_max_rows": settings.EXPORT_XLSX_SYNC_MAX_ROWS,
         },
     )

@@ -11,7 +11,7 @@ from django.contrib.gis.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-CODE_PATTERN = r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$"
+from .codes import CODE_PATTERN, subtree_q
 
 
 class Level(models.TextChoices):
@@ -37,7 +37,7 @@ class Kind(models.TextChoices):
 class RegionQuerySet(models.QuerySet):
     def subtree(self, code: str) -> RegionQuerySet:
         """The area with this code and everything below it."""
-        return self.filter(Q(code=code) | Q(code__startswith=f"{code}."))
+        return self.filter(subtree_q(code))
 
     def villages(self) -> RegionQuerySet:
         return self.filter(level=Level.DESA)

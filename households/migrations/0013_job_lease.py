@@ -4,50 +4,62 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('households', '0012_history_switch_for_maintenance_only'),
+        ("households", "0012_history_switch_for_maintenance_only"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='exportjob',
-            name='attempts',
-            field=models.PositiveSmallIntegerField(default=0, verbose_name='percobaan'),
+            model_name="exportjob",
+            name="attempts",
+            field=models.PositiveSmallIntegerField(default=0, verbose_name="percobaan"),
         ),
         migrations.AddField(
-            model_name='exportjob',
-            name='lease_until',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='sewa berlaku sampai'),
+            model_name="exportjob",
+            name="lease_until",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="sewa berlaku sampai"),
         ),
         migrations.AddField(
-            model_name='exportjob',
-            name='worker',
-            field=models.CharField(blank=True, max_length=100, verbose_name='proses'),
+            model_name="exportjob",
+            name="worker",
+            field=models.CharField(blank=True, max_length=100, verbose_name="proses"),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='attempts',
-            field=models.PositiveSmallIntegerField(default=0, verbose_name='percobaan'),
+            model_name="importjob",
+            name="attempts",
+            field=models.PositiveSmallIntegerField(default=0, verbose_name="percobaan"),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='finished',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='selesai'),
+            model_name="importjob",
+            name="finished",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="selesai"),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='lease_until',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='sewa berlaku sampai'),
+            model_name="importjob",
+            name="lease_until",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="sewa berlaku sampai"),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='worker',
-            field=models.CharField(blank=True, max_length=100, verbose_name='proses'),
+            model_name="importjob",
+            name="worker",
+            field=models.CharField(blank=True, max_length=100, verbose_name="proses"),
         ),
         migrations.AlterField(
-            model_name='importjob',
-            name='status',
-            field=models.CharField(choices=[('antre', 'Dalam antrean'), ('berjalan', 'Sedang diproses'), ('tervalidasi', 'Pratinjau siap (belum disimpan)'), ('ditolak', 'Ditolak: ada kesalahan'), ('selesai', 'Tersimpan'), ('gagal', 'Gagal'), ('kedaluwarsa', 'Kedaluwarsa (berkas sudah dihapus)')], default='antre', max_length=12, verbose_name='status'),
+            model_name="importjob",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("antre", "Dalam antrean"),
+                    ("berjalan", "Sedang diproses"),
+                    ("tervalidasi", "Pratinjau siap (belum disimpan)"),
+                    ("ditolak", "Ditolak: ada kesalahan"),
+                    ("selesai", "Tersimpan"),
+                    ("gagal", "Gagal"),
+                    ("kedaluwarsa", "Kedaluwarsa (berkas sudah dihapus)"),
+                ],
+                default="antre",
+                max_length=12,
+                verbose_name="status",
+            ),
         ),
     ]

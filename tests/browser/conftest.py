@@ -82,7 +82,7 @@ def browser(django_db_blocker):
 @pytest.fixture
 def census(transactional_db):
     """The PPU regions and 600 synthetic households with their indicator rollup."""
-    from households.demo import households_generate
+    from demo.generator import households_generate
 
     _load_regions()
     households_generate(region_code="64.09", households=600, seed=1)

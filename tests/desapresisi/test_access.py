@@ -22,7 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from desapresisi.masking import mask_number
 from desapresisi.models import AuditAction, AuditEntry, ChangeRecord
-from households.indicators import indicators_refresh
+from households.indicators.rollup import indicators_refresh
 from households.models import Household, Member
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
 
@@ -271,9 +271,7 @@ def test_permission_matrix(role, world, client):
     assert failures == []
 
 
-SECRETS_PATTERN = re.compile(
-    r"\b64090[13]\d{10}\b|64090[13]\*+\d{4}|64090[13]\*[A-Z]{4}\*\d{4}"
-)
+SECRETS_PATTERN = re.compile(r"\b64090[13]\d{10}\b|64090[13]\*+\d{4}|64090[13]\*[A-Z]{4}\*\d{4}")
 
 
 def test_anonymous_responses_carry_no_personal_data(world, client):
@@ -523,7 +521,7 @@ def test_maintenance_role_pauses_the_history_for_its_transaction_only(world):
 
 
 def test_demo_generator_pauses_the_history_through_the_maintenance_function(db):
-    from households.demo import households_generate
+    from demo.generator import households_generate
     from households.models import DataSource
 
     households_generate(region_code="64.09.01", households=12, seed=5)
@@ -567,7 +565,7 @@ def test_operator_edits_own_household_and_history_keeps_old_and_new(world, as_us
 def test_an_edit_brings_figures_and_map_cells_up_to_date_after_commit(
     world, as_user, settings, django_capture_on_commit_callbacks
 ):
-    from households.indicators import indicators_refresh
+    from households.indicators.rollup import indicators_refresh
     from households.models import IndicatorValue, TileCell
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
@@ -817,11 +815,7 @@ def test_check_deploy_is_clean_in_production_mode(tmp_path):
 
 # --- the disclosure policy: hidden fields are neither shown nor filterable ------------------
 
-from desapresisi.access import (  # noqa: E402  (kept beside the tests that use it)
-    COARSE_DECIMALS,
-    HOUSEHOLD_NAMED_FIELDS,
-    MEMBER_NAMED_FIELDS,
-)
+from desapresisi.access import COARSE_DECIMALS, HOUSEHOLD_NAMED_FIELDS, MEMBER_NAMED_FIELDS  # noqa: E402
 from households.filters import HouseholdFilter, MemberFilter  # noqa: E402
 
 HIDDEN = set(HOUSEHOLD_NAMED_FIELDS + MEMBER_NAMED_FIELDS)
@@ -899,10 +893,7 @@ def test_permission_matrix_of_filters_on_hidden_fields(role, world, client):
         expected = _expected_for_hidden_filter(role, who)
         if expected == "refused":
             name = query.split("=")[0]
-            ok = (
-                response.status_code == 400
-                and name in response.json()["error"]["fields"]
-            )
+            ok = response.status_code == 400 and name in response.json()["error"]["fields"]
             got = "refused" if ok else f"status {response.status_code}"
         else:
             got = classify(response)

@@ -7,7 +7,8 @@ import pytest
 from django.contrib.gis.geos import Point
 
 from desapresisi.access import Disclosure
-from households import csv_sql, exports
+from households.exports import csv_sql
+from households.exports import rows as export_rows
 from households.models import Household, Member
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
 
@@ -58,8 +59,8 @@ def awkward():
 @pytest.mark.parametrize("disclosure", DISCLOSURES)
 def test_households_csv_from_sql_equals_the_row_export(awkward, disclosure, language):
     queryset = Household.objects.all()
-    rows = exports.household_rows(queryset=queryset, disclosure=disclosure, language=language)
-    expected = parsed(exports.csv_stream(headers=exports.HOUSEHOLD_HEADERS, rows=rows))
+    rows = export_rows.household_rows(queryset=queryset, disclosure=disclosure, language=language)
+    expected = parsed(export_rows.csv_stream(headers=export_rows.HOUSEHOLD_HEADERS, rows=rows))
     got = parsed(csv_sql.household_csv(queryset=queryset, disclosure=disclosure,
                                        language=language))  # fmt: skip
     assert len(got) == len(awkward) + 1
@@ -70,8 +71,8 @@ def test_households_csv_from_sql_equals_the_row_export(awkward, disclosure, lang
 @pytest.mark.parametrize("disclosure", DISCLOSURES)
 def test_members_csv_from_sql_equals_the_row_export(awkward, disclosure, language):
     queryset = Member.objects.all()
-    rows = exports.member_rows(queryset=queryset, disclosure=disclosure, language=language)
-    expected = parsed(exports.csv_stream(headers=exports.MEMBER_HEADERS, rows=rows))
+    rows = export_rows.member_rows(queryset=queryset, disclosure=disclosure, language=language)
+    expected = parsed(export_rows.csv_stream(headers=export_rows.MEMBER_HEADERS, rows=rows))
     got = parsed(csv_sql.member_csv(queryset=queryset, disclosure=disclosure, language=language))
     assert len(got) == Member.objects.count() + 1
     assert got == expected
@@ -132,7 +133,7 @@ def test_csv_from_sql_neutralises_formula_text_and_keeps_numbers(awkward, disclo
     for table in (households, members):
         for row in table[1:]:
             for value in row:
-                if value.startswith(exports.FORMULA_STARTS):
+                if value.startswith(export_rows.FORMULA_STARTS):
                     float(value)  # only a number may start so: a negative coordinate
     header = households[0]
     row = next(r for r in households[1:] if r[header.index("dusun")] == "'-2")

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from households.demo import households_generate
+from demo.generator import households_generate
 from households.models import DataSource, Household, Member
 
 pytestmark = pytest.mark.django_db
@@ -189,7 +189,7 @@ def test_population_figures_do_not_swamp_areas_without_them():
     # villages must keep a share like PPU's, not the crumbs left after people counts.
     import numpy as np
 
-    from households.demo import _allocate, _Village, load_rates
+    from demo.generator import _allocate, _Village, load_rates
 
     rates = load_rates()
     ppu = [_Village(f"64.09.0{k}.20{i:02d}", "desa", None, 0.5) for k in (1, 3) for i in range(5)]

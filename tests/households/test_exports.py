@@ -23,12 +23,12 @@ from openpyxl import load_workbook
 from desapresisi import audit
 from desapresisi.masking import mask_number
 from desapresisi.models import AccessProfile, AuditAction, AuditEntry
-from households import exports
-from households.exports import export_files_clean, export_job_run
-from households.imports import census_import, census_read
-from households.indicators import indicators_refresh
-from households.io_models import ExportJob, ExportStatus
-from households.models import Household, Member
+from households.census_import.read import census_read
+from households.census_import.service import census_import
+from households.exports import rows as export_rows
+from households.exports.jobs import export_files_clean, export_job_run
+from households.indicators.rollup import indicators_refresh
+from households.models import ExportJob, ExportStatus, Household, Member
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -381,15 +381,15 @@ def empty_export(url: str, response) -> None:
     """A header-only file of the format asked for."""
     assert response.status_code == 200, body(response)[:300]
     content = body(response)
-    headers = exports.MEMBER_HEADERS if "/members." in url else exports.HOUSEHOLD_HEADERS
+    headers = export_rows.MEMBER_HEADERS if "/members." in url else export_rows.HOUSEHOLD_HEADERS
     if url.endswith(".csv"):
         lines = content.decode("utf-8-sig").splitlines()
         assert lines == [",".join(headers)]
     elif url.endswith(".xlsx"):
         workbook = load_workbook(io.BytesIO(content), read_only=True)
         for sheet, sheet_headers in (
-            ("rumah_tangga", exports.HOUSEHOLD_HEADERS),
-            ("anggota", exports.MEMBER_HEADERS),
+            ("rumah_tangga", export_rows.HOUSEHOLD_HEADERS),
+            ("anggota", export_rows.MEMBER_HEADERS),
         ):
             assert list(workbook[sheet].iter_rows(values_only=True)) == [tuple(sheet_headers)]
     else:
@@ -536,7 +536,7 @@ def assert_no_formula(workbook) -> list:
             for cell in row:
                 assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
                 if isinstance(cell.value, str):
-                    assert not cell.value.startswith(exports.FORMULA_STARTS), cell.value
+                    assert not cell.value.startswith(export_rows.FORMULA_STARTS), cell.value
                 values.append(cell.value)
     return values
 
@@ -564,7 +564,7 @@ def test_csv_export_bytes_carry_no_formula(formulas, as_user, kind):
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"), newline="")))
     cells = [value for row in rows[1:] for value in row]
     for value in cells:
-        if value.startswith(exports.FORMULA_STARTS):
+        if value.startswith(export_rows.FORMULA_STARTS):
             float(value)  # a number (a negative coordinate) may; text never does
     expected = {HYPERLINK, "-2"} if kind == "households" else {"@SUM(1)", "+1", "\t=1", "-2"}
     assert {"'" + text for text in expected} <= set(cells)
@@ -626,7 +626,7 @@ def test_xlsx_cells_keep_their_type_and_any_character(data, as_user):
     assert summary[0] == ["Desa Presisi", "ekspor rumah tangga / households export"]
     codebook = list(workbook["kodebook"].iter_rows(values_only=True))
     assert codebook[0] == ("variabel", "kode", "label_id", "label_en", "sumber")
-    assert len(codebook) == 1 + sum(1 for _ in exports.codebook_rows())
+    assert len(codebook) == 1 + sum(1 for _ in export_rows.codebook_rows())
 
 
 # --- the village profile PDF (issue 11, small item) ---------------------------------------------
@@ -686,7 +686,7 @@ def test_village_profile_column_headers_fit_their_columns(name):
     from reportlab.lib.units import mm
     from reportlab.pdfgen import canvas
 
-    from households.profile_pdf import _header_lines
+    from households.exports.pdf import _header_lines
 
     pdf = canvas.Canvas(io.BytesIO())
     lines = _header_lines(pdf, name, 36 * mm, "Helvetica-Bold", 8)

@@ -23,10 +23,11 @@ from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 
 from desapresisi.models import ChangeRecord
-from households import imports, jobs
-from households.io_models import ImportJob, ImportStatus
-from households.models import Household, Member
-from households.tasks import import_census_task
+from households import jobs
+from households.census_import import jobs as import_jobs
+from households.census_import import write
+from households.census_import.jobs import import_census_task
+from households.models import Household, ImportJob, ImportStatus, Member
 from tests.factories import PENAJAM_KELURAHAN, HouseholdFactory
 from tests.households.test_imports import family, xlsx
 
@@ -70,19 +71,19 @@ PROGRESS_SQL = (
 
 
 def test_progress_written_inside_the_write_transaction_is_seen_outside_it(monkeypatch):
-    job = imports.import_job_create(
+    job = import_jobs.import_job_create(
         user=None, file_name="sensus.xlsx", data=xlsx(*family()), dry_run=False
     )
     seen = []
-    upsert_members = imports._upsert_members
+    upsert_members = write._upsert_members
 
     def watched(cursor):
         assert connection.in_atomic_block  # households upserted, nothing committed yet
         seen.append(outside(PROGRESS_SQL, [job.pk]))
         return upsert_members(cursor)
 
-    monkeypatch.setattr(imports, "_upsert_members", watched)
-    imports.import_job_run(job_id=job.pk)
+    monkeypatch.setattr(write, "_upsert_members", watched)
+    import_jobs.import_job_run(job_id=job.pk)
     status, phase, rows, total, percent, households_outside = seen[0]
     assert (status, phase, rows, total) == (ImportStatus.RUNNING, "upsert", 1, 3)
     assert 80 <= percent < 96
@@ -95,7 +96,7 @@ def test_progress_written_inside_the_write_transaction_is_seen_outside_it(monkey
 def test_crash_inside_the_write_transaction_leaves_no_rows_and_a_failed_job(monkeypatch):
     with transaction.atomic():  # the one-head check runs at commit
         existing = HouseholdFactory(region_id=PENAJAM_KELURAHAN)
-    job = imports.import_job_create(
+    job = import_jobs.import_job_create(
         user=None, file_name="sensus.xlsx", data=xlsx(*family()), dry_run=False
     )
     seen = []
@@ -104,9 +105,9 @@ def test_crash_inside_the_write_transaction_leaves_no_rows_and_a_failed_job(monk
         seen.append(outside(PROGRESS_SQL, [job.pk]))
         raise RuntimeError("crash after the household upsert")
 
-    monkeypatch.setattr(imports, "_upsert_members", boom)
+    monkeypatch.setattr(write, "_upsert_members", boom)
     with pytest.raises(RuntimeError):
-        imports.import_job_run(job_id=job.pk)
+        import_jobs.import_job_run(job_id=job.pk)
     assert seen[0][:3] == (ImportStatus.RUNNING, "upsert", 1)
     job.refresh_from_db()
     assert job.status == ImportStatus.FAILED
@@ -132,8 +133,10 @@ def test_two_concurrent_commits_of_one_dry_run_run_it_once_and_the_second_gets_4
     from desapresisi.models import AuditAction, AuditEntry
 
     operator = personas["operator_a"]
-    job = imports.import_job_create(user=operator, file_name="sensus.xlsx", data=xlsx(*family()))
-    imports.import_job_run(job_id=job.pk)
+    job = import_jobs.import_job_create(
+        user=operator, file_name="sensus.xlsx", data=xlsx(*family())
+    )
+    import_jobs.import_job_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == ImportStatus.VALIDATED
     answers: list[int] = []
@@ -209,7 +212,9 @@ def _wait_for(condition, *, seconds: float = 15.0):
 def test_killed_worker_leaves_a_failed_job_that_its_owner_retries(personas, as_user):
     owner = personas["operator_a"]
     upload = xlsx(*family())
-    job = imports.import_job_create(user=owner, file_name="sensus.xlsx", data=upload, dry_run=False)
+    job = import_jobs.import_job_create(
+        user=owner, file_name="sensus.xlsx", data=upload, dry_run=False
+    )
     # The import must read the members; holding them locked stops it there, mid-run, for
     # as long as the test wants.
     blocker = connections.create_connection(DEFAULT_DB_ALIAS)

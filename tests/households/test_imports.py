@@ -13,10 +13,12 @@ from openpyxl import Workbook, load_workbook
 
 from desapresisi.masking import mask_number
 from desapresisi.models import AuditAction, AuditEntry, ChangeRecord
-from households import imports
-from households.imports import HOUSEHOLD_COLUMNS, MEMBER_COLUMNS, census_import, census_read
-from households.io_models import ImportJob, ImportStatus
-from households.models import DataSource, Household, Member
+from households.census_import import columns, read, write
+from households.census_import import jobs as import_jobs
+from households.census_import.columns import HOUSEHOLD_COLUMNS, MEMBER_COLUMNS
+from households.census_import.read import census_read
+from households.census_import.service import census_import
+from households.models import DataSource, Household, ImportJob, ImportStatus, Member
 from tests.factories import (
     BABULU_DESA,
     PENAJAM_KELURAHAN,
@@ -190,7 +192,7 @@ def test_failure_in_the_middle_changes_no_row(monkeypatch):
     def boom(cursor):
         raise RuntimeError("crash after the household upsert")
 
-    monkeypatch.setattr(imports, "_upsert_members", boom)
+    monkeypatch.setattr(write, "_upsert_members", boom)
     with pytest.raises(RuntimeError):
         run(households, members)
     assert Household.objects.count() == 0 and Member.objects.count() == 0
@@ -511,7 +513,7 @@ def test_upload_size_limit_gives_413(personas, as_user, settings):
 
 def test_large_file_runs_as_a_background_job(personas, as_user, settings, monkeypatch):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-    monkeypatch.setattr(imports, "SYNC_MAX_BYTES", 10)
+    monkeypatch.setattr(import_jobs, "SYNC_MAX_BYTES", 10)
     response = upload(as_user(personas["admin"]), xlsx(*family()), dry_run="false")
     assert response.status_code == 202
     job = ImportJob.objects.get(pk=response.json()["id"])
@@ -790,7 +792,7 @@ def test_row_limit_is_a_file_error_naming_the_limit(settings):
         households += h
         members += m
     sheets = _csv_pair(households, members)
-    with pytest.raises(imports.ImportFileError, match="3") as caught:
+    with pytest.raises(columns.ImportFileError, match="3") as caught:
         census_import(sheets=sheets, dry_run=False)
     assert "rumah_tangga" in str(caught.value) and "batas" in str(caught.value)
     assert Household.objects.count() == 0
@@ -798,7 +800,7 @@ def test_row_limit_is_a_file_error_naming_the_limit(settings):
 
 def test_xlsx_declaring_more_rows_than_the_limit_is_refused_before_reading(settings):
     settings.IMPORT_MAX_ROWS = 1
-    with pytest.raises(imports.ImportFileError, match="anggota"):
+    with pytest.raises(columns.ImportFileError, match="anggota"):
         census_read(name="x.xlsx", data=xlsx(*family()))
 
 
@@ -810,7 +812,7 @@ def test_overlong_cell_is_a_file_error_naming_row_column_and_limit(settings):
         _csv_pair(households, members),
         [*census_read(name="x.xlsx", data=xlsx(households, members))],
     ):
-        with pytest.raises(imports.ImportFileError) as caught:
+        with pytest.raises(columns.ImportFileError) as caught:
             census_import(sheets=sheets)
         message = str(caught.value)
         assert "anggota" in message and "baris 3" in message and "pekerjaan" in message
@@ -844,7 +846,7 @@ def test_xlsx_with_one_huge_shared_string_is_refused_before_openpyxl_reads_it(se
     )
     data = _with_part(xlsx(*family()), "xl/sharedStrings.xml", huge)
     assert len(data) < 64 * 1024  # small on the wire
-    with pytest.raises(imports.ImportFileError, match="sharedStrings"):
+    with pytest.raises(columns.ImportFileError, match="sharedStrings"):
         census_read(name="x.xlsx", data=data)
 
 
@@ -852,7 +854,7 @@ def test_zip_bomb_is_refused_by_its_declared_uncompressed_size(settings):
     settings.IMPORT_MAX_UNCOMPRESSED_BYTES = 4 * 1024 * 1024
     data = _with_part(xlsx(*family()), "xl/media/padding.bin", bytes(8 * 1024 * 1024))
     assert len(data) < 64 * 1024
-    with pytest.raises(imports.ImportFileError, match="IMPORT_MAX_UNCOMPRESSED_BYTES"):
+    with pytest.raises(columns.ImportFileError, match="IMPORT_MAX_UNCOMPRESSED_BYTES"):
         census_read(name="x.xlsx", data=data)
 
 
@@ -861,7 +863,7 @@ def test_small_upload_that_inflates_beyond_the_request_bound_goes_to_the_worker(
 ):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     inflated = _with_part(xlsx(*family()), "xl/media/padding.bin", bytes(8 * 1024 * 1024))
-    assert len(inflated) < imports.SYNC_MAX_BYTES < imports.work_bytes(inflated)
+    assert len(inflated) < import_jobs.SYNC_MAX_BYTES < read.work_bytes(inflated)
     response = upload(as_user(personas["operator_a"]), inflated)
     assert response.status_code == 202
     assert ImportJob.objects.get(pk=response.json()["id"]).status == ImportStatus.VALIDATED

@@ -6,7 +6,8 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 
-from households.indicators import indicators_refresh, validate_spec
+from households.indicators.rollup import indicators_refresh
+from households.indicators.spec import validate_spec
 from households.models import Household, Indicator, IndicatorValue, Member
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
 

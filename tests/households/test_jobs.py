@@ -14,9 +14,15 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from households import jobs
-from households.imports import import_job_create, import_job_run
-from households.io_models import ExportJob, ExportKind, ExportStatus, ImportJob, ImportStatus
-from households.models import Household
+from households.census_import.jobs import import_job_create, import_job_run
+from households.models import (
+    ExportJob,
+    ExportKind,
+    ExportStatus,
+    Household,
+    ImportJob,
+    ImportStatus,
+)
 from tests.factories import HouseholdFactory
 from tests.households.test_imports import family, upload, xlsx
 
@@ -108,9 +114,7 @@ def test_clean_exports_fails_jobs_whose_lease_lapsed_and_removes_their_partial_f
     assert ExportJob.objects.get(pk=other.pk).status == ExportStatus.RUNNING
 
 
-def test_import_retry_is_for_the_owner_or_an_administrator_and_failed_jobs_only(
-    personas, as_user
-):
+def test_import_retry_is_for_the_owner_or_an_administrator_and_failed_jobs_only(personas, as_user):
     job = running_import(personas["operator_a"], worker="other-host:3", lease=-dt.timedelta(1))
     url = f"/api/v1/imports/{job.pk}/retry/"
     assert as_user(None).post(url).status_code in (401, 403)

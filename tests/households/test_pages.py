@@ -58,7 +58,7 @@ def test_admin_lists_54_ppu_villages(admin_client_local):
 def test_admin_edit_refreshes_the_indicators(
     admin_client_local, django_capture_on_commit_callbacks
 ):
-    from households.indicators import indicators_refresh
+    from households.indicators.rollup import indicators_refresh
     from households.models import IndicatorValue
 
     household = HouseholdFactory()

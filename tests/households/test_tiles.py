@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from desapresisi.access import COARSE_DECIMALS
-from households.indicators import indicators_refresh
+from households.indicators.rollup import indicators_refresh
 from households.models import Household, TileCell
 from households.tiles import BUFFER, CLUSTER_CELLS, CLUSTER_MAX_ZOOM, EXTENT, tile_bounds
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory

@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand
 
-from households.exports import export_files_clean
 from households.jobs import jobs_recover
+
+from ...exports.jobs import export_files_clean
 
 
 class Command(BaseCommand):

@@ -4,7 +4,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from desapresisi import audit
 from desapresisi.models import AuditAction
-from households.imports import KEEP, REMOVE, ImportFileError, census_import, census_read
+from households.census_import.columns import KEEP, REMOVE
+
+from ...census_import.columns import ImportFileError
+from ...census_import.read import census_read
+from ...census_import.service import census_import
 
 
 class Command(BaseCommand):

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from households.indicators import indicator_definitions_load, indicators_refresh
+from ...indicators.definitions import indicator_definitions_load
+from ...indicators.rollup import indicators_refresh
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from households.indicators import indicators_refresh
+from ...indicators.rollup import indicators_refresh
 
 
 class Command(BaseCommand):

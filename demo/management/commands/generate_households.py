@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from households.demo import GeneratorError, households_generate
+from ...generator import GeneratorError, households_generate
 
 
 class Command(BaseCommand):

@@ -35,31 +35,53 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.db import connection, connections, transaction
 from django.test import Client
 
 from desapresisi import audit
-from desapresisi.access import disclosure_for, households_for, members_for
+from desapresisi.access import disclosure_for
 from desapresisi.db import history_pause
-from desapresisi.models import AuditAction
-from villages.models import Level, Region
-from villages.services import regions_load
-
-from . import exports
-from .demo import households_generate
-from .filters import region_q
-from .imports import (
+from desapresisi.models import AccessProfile, AuditAction, Role
+from households.api.households import HOUSEHOLD_FIELDS
+from households.census_import.columns import (
     _HOUSEHOLD_DB,
     _MEMBER_DB,
     HOUSEHOLD_SHEET,
     KEEP,
     MEMBER_SHEET,
-    census_import,
-    census_read,
 )
-from .indicators import indicators_refresh
-from .io_models import ExportKind
-from .models import DataSource, Household
+from households.census_import.read import census_read
+from households.census_import.service import census_import
+from households.exports.rows import (
+    _HOUSEHOLD_VALUES,
+    HOUSEHOLD_HEADERS,
+    MEMBER_HEADERS,
+    codebook_rows,
+    csv_stream,
+    household_rows,
+    member_rows,
+    workbook_write,
+)
+from households.exports.service import export_summary, named_sheets
+from households.filters import region_q
+from households.indicators.rollup import indicators_refresh
+from households.models import DataSource, ExportKind, Household
+from households.selectors import households_for, members_for
+from households.tiles import (
+    _CELLS_SQL,
+    _POINTS_SQL,
+    BUFFER,
+    CLUSTER_CELLS,
+    CLUSTER_MAX_ZOOM,
+    EXTENT,
+    LAYER,
+    tile_bounds,
+)
+from villages.models import Level, Region
+from villages.services import regions_load
+
+from .generator import households_generate
 
 TILE_ZOOMS = [8, 9, 10, 11, 12, 13, 14, 15, 16]
 IMPORT_HOUSEHOLDS = 100_000
@@ -343,8 +365,6 @@ def run_bench(
         )
 
     # --- tiles ------------------------------------------------------------------------------
-    from desapresisi.models import AccessProfile, Role
-
     user = _bench_user(region, AccessProfile, Role)
     client.force_login(user)
     progress("vector tiles")
@@ -356,7 +376,6 @@ def run_bench(
     # --- household list page ----------------------------------------------------------------
     url = f"/api/v1/households/?region={kabupaten}&page_size=100"
     seconds, peak, response = timed(lambda: client.get(url), repeat=9)
-    from .api import HOUSEHOLD_FIELDS
 
     def values_json():
         rows = list(
@@ -424,8 +443,6 @@ def _write_json(output: Path, result: BenchResult) -> None:
 
 
 def _cpu_count() -> int:
-    import os
-
     return os.cpu_count() or 0
 
 
@@ -442,8 +459,6 @@ def _kabupaten_of(region: str) -> str:
 
 
 def _bench_user(region: str, profile_model, role_model):
-    from django.contrib.auth import get_user_model
-
     user, _ = get_user_model().objects.get_or_create(username="bench-analis")
     profile_model.objects.update_or_create(
         user=user, defaults={"role": role_model.ANALYST, "areas": [region]}
@@ -507,17 +522,6 @@ def _bench_tiles(kabupaten: str, quick: bool, client: Client) -> Measure:
 def _raw_tile_seconds(z: int, x: int, y: int) -> float:
     """The tile's SQL run directly on a cursor, without the view or the ORM around it:
     the cluster cells up to CLUSTER_MAX_ZOOM, the household points beyond."""
-    from .tiles import (
-        _CELLS_SQL,
-        _POINTS_SQL,
-        BUFFER,
-        CLUSTER_CELLS,
-        CLUSTER_MAX_ZOOM,
-        EXTENT,
-        LAYER,
-        tile_bounds,
-    )
-
     west, south, east, north = tile_bounds(z, x, y)
     params = {
         "layer": LAYER, "extent": EXTENT, "buffer": BUFFER, "z": z, "x": x, "y": y,
@@ -553,8 +557,6 @@ def _raw_tile_seconds(z: int, x: int, y: int) -> float:
 
 def _bench_admin():
     """An administrator: every household, and the right to unmask NIK/KK."""
-    from django.contrib.auth import get_user_model
-
     user, _ = get_user_model().objects.get_or_create(
         username="bench-admin", defaults={"is_staff": True, "is_superuser": True}
     )
@@ -640,7 +642,7 @@ def _bench_csv_export(region: str, admin) -> Measure:
     # The export adds the code labels (a dictionary look-up per coded column) and the BOM.
     columns = ", ".join(
         "ST_Y(lokasi) AS lintang, ST_X(lokasi) AS bujur" if name == "lokasi" else name
-        for name in exports._HOUSEHOLD_VALUES
+        for name in _HOUSEHOLD_VALUES
     )
     where, params = _region_sql(region)
     sink = _ByteCounter()
@@ -682,22 +684,22 @@ def xlsx_export_write(*, user, queryset, language: str = "id", unmask: bool = Tr
     `exports.export_summary` and `exports.workbook_write`. Returns (temporary file, rows
     written in every sheet: summary, headers, households, members and codebook)."""
     disclosure = disclosure_for(user, unmask_requested=unmask)
-    sheets, counts = exports.named_sheets(
+    sheets, counts = named_sheets(
         kind=ExportKind.HOUSEHOLDS,
         user=user,
         queryset=queryset,
         disclosure=disclosure,
         language=language,
     )
-    summary = exports.export_summary(
+    summary = export_summary(
         kind=ExportKind.HOUSEHOLDS,
         username=user.get_username(),
         query_string="benchmark",
         disclosure=disclosure,
         counts=counts,
     )
-    handle = exports.workbook_write(summary=summary, sheets=sheets)
-    codebook = sum(1 for _ in exports.codebook_rows())
+    handle = workbook_write(summary=summary, sheets=sheets)
+    codebook = sum(1 for _ in codebook_rows())
     written = len(summary) + sum(counts.values()) + len(sheets) + 1 + codebook
     return handle, written, counts
 
@@ -733,7 +735,7 @@ def _bench_xlsx_export(region: str, admin, count: int) -> Measure:
         note=f"{ms_per_row:.3f} ms per row written ({written:,} rows in every sheet: "
         f"{households:,} households, {members:,} members), peer {PEER_MS_PER_ROW:.4f}, "
         f"target <= {TARGET_MS_PER_ROW:.4f}; {written / seconds:,.0f} rows/s, "
-        f"{size / MB:,.1f} MB; the export service itself (exports.workbook_write)",
+        f"{size / MB:,.1f} MB; the export service itself (workbook_write)",
         extra={
             "households": households,
             "members": members,
@@ -790,18 +792,16 @@ def _bench_import(region: str, admin, count: int, progress: Callable[[str], None
         progress("  writing the census CSV pair with the CSV export")
         _write_text(
             households_csv,
-            exports.csv_stream(
-                headers=exports.HOUSEHOLD_HEADERS,
-                rows=exports.household_rows(
-                    queryset=queryset, disclosure=disclosure, language="id"
-                ),
+            csv_stream(
+                headers=HOUSEHOLD_HEADERS,
+                rows=household_rows(queryset=queryset, disclosure=disclosure, language="id"),
             ),
         )
         _write_text(
             members_csv,
-            exports.csv_stream(
-                headers=exports.MEMBER_HEADERS,
-                rows=exports.member_rows(
+            csv_stream(
+                headers=MEMBER_HEADERS,
+                rows=member_rows(
                     queryset=members_for(admin).filter(household_id__in=queryset.values("id")),
                     disclosure=disclosure,
                     language="id",

@@ -27,8 +27,11 @@ from django.utils import translation
 from desapresisi.access import HOUSEHOLD_NAMED_FIELDS, MEMBER_NAMED_FIELDS, Disclosure
 from desapresisi.masking import mask_sql
 
-from . import codebook as cb
-from .exports import (
+from .. import codebook as cb
+from ..census_import.columns import HOUSEHOLD_COLUMNS, MEMBER_COLUMNS
+from ..filters import annotate_age
+from ..models import SanitationLevel
+from .rows import (
     _HOUSEHOLD_EXTRA,
     _HOUSEHOLD_VALUES,
     _MEMBER_EXTRA,
@@ -39,9 +42,6 @@ from .exports import (
     _coordinates,
     neutralised,
 )
-from .filters import annotate_age
-from .imports import HOUSEHOLD_COLUMNS, MEMBER_COLUMNS
-from .models import SanitationLevel
 
 CHUNK_BYTES = 256 * 1024  # bytes handed to the response at a time
 QUEUE_CHUNKS = 16  # chunks the COPY may run ahead of a slow client

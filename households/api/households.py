@@ -12,15 +12,14 @@ import json
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils.translation import get_language
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.filters import OrderingFilter
 from rest_framework.generics import GenericAPIView
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -28,31 +27,23 @@ from desapresisi import audit
 from desapresisi.access import (
     HOUSEHOLD_NAMED_FIELDS,
     MEMBER_NAMED_FIELDS,
-    PRECISE_DECIMALS,
-    can_edit_household,
     disclose_household,
     disclose_member,
     disclosure_for,
-    households_for,
-    members_for,
-    suppression_for,
-    tile_cells_for,
 )
 from desapresisi.api import Conflict, GeoJSONRenderer, HasPortalRole, StableCursorPagination
 from desapresisi.models import AuditAction
 
-from . import codebook as cb
-from .filters import HouseholdFilter, MemberFilter, annotate_age, region_q
-from .models import Household, Indicator, Member
-from .selectors import indicator_values_for
-from .services import (
+from ..filters import HouseholdFilter, MemberFilter, annotate_age
+from ..models import Household, Member
+from ..selectors import can_edit_household, households_for, members_for
+from ..services import (
     HOUSEHOLD_EDITABLE,
     MEMBER_EDITABLE,
     StaleEdit,
     household_update,
     member_update,
 )
-from .tiles import CLUSTER_MAX_ZOOM, cluster_tile, household_tile, tile_is_valid
 
 HOUSEHOLD_FIELDS = [
     "id", "no_kk", "region_id", "dusun", "rw", "rt", "alamat", "lokasi", "tanggal_survei",
@@ -377,235 +368,3 @@ class MemberDetail(DisclosureMixin, GenericAPIView):
             queryset=self.get_queryset(),
         )
         return Response(self.member(request, pk, self.disclosure(request)))
-
-
-INDICATOR_FIELDS = [
-    "code", "name_id", "name_en", "description_id", "description_en", "topic", "numerator",
-    "denominator", "factor", "unit", "higher_is_better", "sort_order",
-]  # fmt: skip
-
-
-class IndicatorDoc(serializers.ModelSerializer):
-    name = serializers.CharField(help_text="Nama dalam bahasa aktif")
-
-    class Meta:
-        model = Indicator
-        exclude = ["active"]
-
-
-def _indicator_row(row: dict, language: str) -> dict:
-    row["name"] = row["name_en"] if language.startswith("en") else row["name_id"]
-    return row
-
-
-class IndicatorList(GenericAPIView):
-    """Indicator definitions (public metadata)."""
-
-    permission_classes = [AllowAny]
-    queryset = Indicator.objects.none()
-
-    @extend_schema(summary="Definisi indikator", responses={200: IndicatorDoc(many=True)})
-    def get(self, request, *args, **kwargs):
-        language = get_language() or "id"
-        rows = Indicator.objects.filter(active=True).values(*INDICATOR_FIELDS)
-        return Response([_indicator_row(row, language) for row in rows])
-
-
-class IndicatorDetail(GenericAPIView):
-    permission_classes = [AllowAny]
-    queryset = Indicator.objects.none()
-
-    @extend_schema(summary="Definisi satu indikator", responses={200: IndicatorDoc})
-    def get(self, request, code: str, *args, **kwargs):
-        row = get_object_or_404(
-            Indicator.objects.filter(active=True).values(*INDICATOR_FIELDS), code=code
-        )
-        return Response(_indicator_row(row, get_language() or "id"))
-
-
-class IndicatorValuesQuery(serializers.Serializer):
-    indicator = serializers.CharField(help_text="Satu atau lebih kode, dipisah koma.")
-    area = serializers.CharField(required=False, help_text="Kode wilayah, dipisah koma.")
-    level = serializers.ChoiceField(
-        choices=["province", "kabupaten", "kecamatan", "desa"], required=False
-    )
-    parent = serializers.CharField(
-        required=False, help_text="Kode wilayah induk: semua wilayah di bawahnya."
-    )
-    period = serializers.CharField(required=False, help_text="Periode (tahun), dipisah koma.")
-
-    def validate(self, attrs):
-        for key in ("indicator", "area", "period"):
-            if attrs.get(key):
-                attrs[key] = [part.strip() for part in attrs[key].split(",") if part.strip()]
-        # Unknown codes are reported by the selector, which learns them from its one query.
-        return attrs
-
-
-def indicator_values_for_request(request) -> list[dict]:
-    """The rows a request for indicator values gets: the one place that parses the query
-    and decides who sees suppressed cells (the API and the table exports both use it)."""
-    query = IndicatorValuesQuery(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    params = query.validated_data
-    return indicator_values_for(
-        indicators=params["indicator"],
-        areas=params.get("area"),
-        level=params.get("level"),
-        parent=params.get("parent"),
-        periods=params.get("period"),
-        suppress_up_to=suppression_for(request.user),
-    )
-
-
-class IndicatorValueRowDoc(serializers.Serializer):
-    indicator = serializers.CharField()
-    area_code = serializers.CharField()
-    area_name = serializers.CharField()
-    level = serializers.CharField()
-    period = serializers.CharField()
-    numerator = serializers.FloatField()
-    denominator = serializers.FloatField(allow_null=True)
-    value = serializers.FloatField(allow_null=True)
-    suppressed = serializers.BooleanField()
-    suppression_reason = serializers.ChoiceField(
-        choices=["primary", "secondary"],
-        allow_null=True,
-        help_text="primary: hitungan sel ini 1 s.d. ambang; secondary: sel ini akan "
-        "membuka sel kecil saudaranya lewat pengurangan dari total induknya.",
-    )
-    suppression_threshold = serializers.IntegerField(
-        allow_null=True, help_text="Hitungan 1 s.d. angka ini disembunyikan (publik)."
-    )
-
-
-class IndicatorValues(GenericAPIView):
-    """Precomputed indicator values per area and period, with numerator and denominator.
-
-    Public: for visitors without a role, counts from 1 to the small-cell threshold (and
-    the cells that would reveal them) are suppressed: numerator, denominator and value
-    are null and `suppressed` is true."""
-
-    permission_classes = [AllowAny]
-    queryset = Indicator.objects.none()
-
-    @extend_schema(
-        summary="Nilai indikator per wilayah dan periode",
-        parameters=[IndicatorValuesQuery],
-        responses={200: IndicatorValueRowDoc(many=True)},
-    )
-    def get(self, request, *args, **kwargs):
-        return Response(indicator_values_for_request(request))
-
-
-class Codebook(GenericAPIView):
-    """Every coded answer with its Indonesian and English labels."""
-
-    permission_classes = [AllowAny]
-    queryset = Indicator.objects.none()
-
-    @extend_schema(
-        summary="Kode jawaban (codebook)",
-        responses={
-            # A raw schema: one key per variable (fasilitas_bab, ...), not a fixed field.
-            200: {
-                "type": "object",
-                "description": "Per variabel (mis. fasilitas_bab), kode-kodenya dengan labelnya.",
-                "additionalProperties": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["code", "label_id", "label_en", "source"],
-                        "properties": {
-                            "code": {"type": "integer"},
-                            "label_id": {"type": "string"},
-                            "label_en": {"type": "string"},
-                            "source": {"type": "string"},
-                        },
-                    },
-                },
-            }
-        },
-    )
-    def get(self, request, *args, **kwargs):
-        return Response(
-            {
-                variable: [
-                    {
-                        "code": entry.code,
-                        "label_id": entry.label_id,
-                        "label_en": entry.label_en,
-                        "source": entry.source,
-                    }
-                    for entry in entries
-                ]
-                for variable, entries in cb.codebook().items()
-            }
-        )
-
-
-def _area_only(cleaned: dict) -> bool:
-    """Whether a household filter narrows by area alone (what the cluster cells answer)."""
-    return not any(
-        value not in (None, "", [])
-        for name, value in cleaned.items()
-        if name not in ("region", "ordering")
-    )
-
-
-def _snap_decimals(user) -> int | None:
-    """Symbols of the caller's tiles at the precision it may see points at."""
-    decimals = disclosure_for(user, unmask_requested=False).coordinate_decimals
-    return None if decimals == PRECISE_DECIMALS else decimals
-
-
-def _cells_tile(user, region: str | None, z: int, x: int, y: int) -> bytes:
-    cells = tile_cells_for(user)
-    if region:
-        cells = cells.filter(region_q(region, field="region__code"))
-    return cluster_tile(cells=cells, z=z, x=x, y=y, snap_decimals=_snap_decimals(user))
-
-
-class HouseholdTile(GenericAPIView):
-    """Household points (or counted clusters up to zoom 13) as a Mapbox Vector Tile.
-    Accepts every filter of the household list."""
-
-    permission_classes = [IsAuthenticated, HasPortalRole]
-    # A map asks for tiles by the dozen; they hold no names (desapresisi/throttling.py).
-    throttle_scopes = {"*": None}
-
-    filterset_class = HouseholdFilter
-    queryset = Household.objects.none()
-
-    @extend_schema(
-        summary="Petak vektor (MVT) rumah tangga",
-        responses={(200, "application/vnd.mapbox-vector-tile"): OpenApiTypes.BINARY},
-    )
-    def get(self, request, z: int, x: int, y: int, *args, **kwargs):
-        if not tile_is_valid(z, x, y):
-            raise NotFound("Petak di luar jangkauan. / Tile out of range.")
-        if z <= CLUSTER_MAX_ZOOM and set(request.query_params) <= {"region"}:
-            # The map's usual request: its area and nothing else. Building the whole
-            # household filter would cost more than the tile itself.
-            tile = _cells_tile(request.user, request.query_params.get("region"), z, x, y)
-        else:
-            filterset = HouseholdFilter(
-                request.query_params, queryset=households_for(request.user), request=request
-            )
-            if not filterset.is_valid():
-                raise serializers.ValidationError(filterset.errors)
-            cleaned = filterset.form.cleaned_data
-            if z <= CLUSTER_MAX_ZOOM and _area_only(cleaned):
-                tile = _cells_tile(request.user, cleaned.get("region"), z, x, y)
-            else:
-                tile = household_tile(
-                    queryset=filterset.qs,
-                    z=z,
-                    x=x,
-                    y=y,
-                    snap_decimals=_snap_decimals(request.user),
-                )
-        response = HttpResponse(tile, content_type="application/vnd.mapbox-vector-tile")
-        # Tiles depend on the caller's scope: never shared by a proxy.
-        response["Cache-Control"] = "private, max-age=60"
-        return response

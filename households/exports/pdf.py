@@ -6,6 +6,7 @@ suppression as the API."""
 from __future__ import annotations
 
 import io
+import math
 import textwrap
 
 from django.conf import settings
@@ -20,8 +21,8 @@ from reportlab.pdfgen import canvas
 
 from villages.models import Region
 
-from .models import DataSource, Household, Indicator
-from .selectors import indicator_values_for
+from ..models import DataSource, Household, Indicator
+from ..selectors import indicator_values_for
 
 KEY_INDICATORS = [
     "jumlah_rumah_tangga", "jumlah_jiwa", "tanpa_jamban", "babs", "sanitasi_layak",
@@ -182,8 +183,6 @@ def _demo_banner(pdf, text: str, *, x: float, y: float) -> None:
 
 def _draw_outline(pdf, boundary, *, x: float, y: float, size: float) -> None:
     """The polygon scaled into a square box, aspect kept (longitude scaled by latitude)."""
-    import math
-
     min_x, min_y, max_x, max_y = boundary.extent
     squeeze = math.cos(math.radians((min_y + max_y) / 2))
     span = max((max_x - min_x) * squeeze, max_y - min_y) or 1.0

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from households.bench import run_bench
+from ...bench import run_bench
 
 
 class Command(BaseCommand):

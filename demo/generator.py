@@ -28,10 +28,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from desapresisi.db import copy_csv_text, csv_field, history_pause
+from households.indicators.rollup import indicators_refresh
+from households.models import DataSource
 from villages.models import Kind, Region
-
-from .indicators import indicators_refresh
-from .models import DataSource
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CHUNK_HOUSEHOLDS = 20_000

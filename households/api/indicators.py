@@ -1,0 +1,181 @@
+"""Indicators, their values and the codebook."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from django.utils.translation import get_language
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from desapresisi.access import suppression_for
+
+from .. import codebook as cb
+from ..models import Indicator
+from ..selectors import indicator_values_for
+
+INDICATOR_FIELDS = [
+    "code", "name_id", "name_en", "description_id", "description_en", "topic", "numerator",
+    "denominator", "factor", "unit", "higher_is_better", "sort_order",
+]  # fmt: skip
+
+
+class IndicatorDoc(serializers.ModelSerializer):
+    name = serializers.CharField(help_text="Nama dalam bahasa aktif")
+
+    class Meta:
+        model = Indicator
+        exclude = ["active"]
+
+
+def _indicator_row(row: dict, language: str) -> dict:
+    row["name"] = row["name_en"] if language.startswith("en") else row["name_id"]
+    return row
+
+
+class IndicatorList(GenericAPIView):
+    """Indicator definitions (public metadata)."""
+
+    permission_classes = [AllowAny]
+    queryset = Indicator.objects.none()
+
+    @extend_schema(summary="Definisi indikator", responses={200: IndicatorDoc(many=True)})
+    def get(self, request, *args, **kwargs):
+        language = get_language() or "id"
+        rows = Indicator.objects.filter(active=True).values(*INDICATOR_FIELDS)
+        return Response([_indicator_row(row, language) for row in rows])
+
+
+class IndicatorDetail(GenericAPIView):
+    permission_classes = [AllowAny]
+    queryset = Indicator.objects.none()
+
+    @extend_schema(summary="Definisi satu indikator", responses={200: IndicatorDoc})
+    def get(self, request, code: str, *args, **kwargs):
+        row = get_object_or_404(
+            Indicator.objects.filter(active=True).values(*INDICATOR_FIELDS), code=code
+        )
+        return Response(_indicator_row(row, get_language() or "id"))
+
+
+class IndicatorValuesQuery(serializers.Serializer):
+    indicator = serializers.CharField(help_text="Satu atau lebih kode, dipisah koma.")
+    area = serializers.CharField(required=False, help_text="Kode wilayah, dipisah koma.")
+    level = serializers.ChoiceField(
+        choices=["province", "kabupaten", "kecamatan", "desa"], required=False
+    )
+    parent = serializers.CharField(
+        required=False, help_text="Kode wilayah induk: semua wilayah di bawahnya."
+    )
+    period = serializers.CharField(required=False, help_text="Periode (tahun), dipisah koma.")
+
+    def validate(self, attrs):
+        for key in ("indicator", "area", "period"):
+            if attrs.get(key):
+                attrs[key] = [part.strip() for part in attrs[key].split(",") if part.strip()]
+        # Unknown codes are reported by the selector, which learns them from its one query.
+        return attrs
+
+
+def indicator_values_for_request(request) -> list[dict]:
+    """The rows a request for indicator values gets: the one place that parses the query
+    and decides who sees suppressed cells (the API and the table exports both use it)."""
+    query = IndicatorValuesQuery(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    params = query.validated_data
+    return indicator_values_for(
+        indicators=params["indicator"],
+        areas=params.get("area"),
+        level=params.get("level"),
+        parent=params.get("parent"),
+        periods=params.get("period"),
+        suppress_up_to=suppression_for(request.user),
+    )
+
+
+class IndicatorValueRowDoc(serializers.Serializer):
+    indicator = serializers.CharField()
+    area_code = serializers.CharField()
+    area_name = serializers.CharField()
+    level = serializers.CharField()
+    period = serializers.CharField()
+    numerator = serializers.FloatField()
+    denominator = serializers.FloatField(allow_null=True)
+    value = serializers.FloatField(allow_null=True)
+    suppressed = serializers.BooleanField()
+    suppression_reason = serializers.ChoiceField(
+        choices=["primary", "secondary"],
+        allow_null=True,
+        help_text="primary: hitungan sel ini 1 s.d. ambang; secondary: sel ini akan "
+        "membuka sel kecil saudaranya lewat pengurangan dari total induknya.",
+    )
+    suppression_threshold = serializers.IntegerField(
+        allow_null=True, help_text="Hitungan 1 s.d. angka ini disembunyikan (publik)."
+    )
+
+
+class IndicatorValues(GenericAPIView):
+    """Precomputed indicator values per area and period, with numerator and denominator.
+
+    Public: for visitors without a role, counts from 1 to the small-cell threshold (and
+    the cells that would reveal them) are suppressed: numerator, denominator and value
+    are null and `suppressed` is true."""
+
+    permission_classes = [AllowAny]
+    queryset = Indicator.objects.none()
+
+    @extend_schema(
+        summary="Nilai indikator per wilayah dan periode",
+        parameters=[IndicatorValuesQuery],
+        responses={200: IndicatorValueRowDoc(many=True)},
+    )
+    def get(self, request, *args, **kwargs):
+        return Response(indicator_values_for_request(request))
+
+
+class Codebook(GenericAPIView):
+    """Every coded answer with its Indonesian and English labels."""
+
+    permission_classes = [AllowAny]
+    queryset = Indicator.objects.none()
+
+    @extend_schema(
+        summary="Kode jawaban (codebook)",
+        responses={
+            # A raw schema: one key per variable (fasilitas_bab, ...), not a fixed field.
+            200: {
+                "type": "object",
+                "description": "Per variabel (mis. fasilitas_bab), kode-kodenya dengan labelnya.",
+                "additionalProperties": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["code", "label_id", "label_en", "source"],
+                        "properties": {
+                            "code": {"type": "integer"},
+                            "label_id": {"type": "string"},
+                            "label_en": {"type": "string"},
+                            "source": {"type": "string"},
+                        },
+                    },
+                },
+            }
+        },
+    )
+    def get(self, request, *args, **kwargs):
+        return Response(
+            {
+                variable: [
+                    {
+                        "code": entry.code,
+                        "label_id": entry.label_id,
+                        "label_en": entry.label_en,
+                        "source": entry.source,
+                    }
+                    for entry in entries
+                ]
+                for variable, entries in cb.codebook().items()
+            }
+        )

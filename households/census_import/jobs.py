@@ -1,0 +1,205 @@
+"""Import jobs: progress, the background task and its start."""
+
+from __future__ import annotations
+
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.utils import timezone
+from django_tasks import task
+
+from desapresisi import audit
+from desapresisi.models import AuditAction
+
+from ..jobs import Heartbeat, lease_fields
+from ..models import ImportJob, ImportStatus
+from .columns import KEEP, MAX_STORED_ERRORS, REMOVE, SYNC_MAX_BYTES, ImportFileError, RowError
+from .read import census_read, work_bytes
+from .service import census_import, errors_as_dicts
+
+# --- jobs --------------------------------------------------------------------------------
+
+
+# Share of the whole job each phase covers, in percent: validation is about half of the
+# work, staging (COPY) and the upserts most of the rest.
+PHASE_PERCENT = {"validate": (0, 50), "stage": (50, 80), "upsert": (80, 96), "refresh": (96, 99)}
+
+
+class _JobProgress:
+    """Writes a job's progress so that other sessions (the page, the API) see it at once.
+
+    Outside the import's transaction an ordinary UPDATE does. Inside it (staging and
+    upserts, which can take minutes) an UPDATE on the same connection would stay invisible
+    until the commit, so it goes through a second connection of its own, in autocommit.
+    SKIP LOCKED makes that write give way instead of waiting when the job row is locked by
+    the importing transaction itself (a caller's outer transaction), which would deadlock.
+    The data stays all-or-nothing: only the job row is written on the side."""
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+        # A caller's own transaction (a test, a command run inside atomic) is not ours.
+        self.base_depth = len(connection.atomic_blocks)
+        self.side = None
+
+    def __call__(self, done: int, total: int, phase: str) -> None:
+        low, high = PHASE_PERCENT[phase]
+        share = min(done / total, 1.0) if total else 1.0
+        fields = {
+            "progress_rows": done,
+            "progress_total": total,
+            "progress_percent": int(low + (high - low) * share),
+            "progress_phase": phase,
+        }
+        if len(connection.atomic_blocks) <= self.base_depth:
+            ImportJob.objects.filter(pk=self.job_id).update(**fields)
+            return
+        if self.side is None:
+            self.side = connections.create_connection(DEFAULT_DB_ALIAS)
+        with self.side.cursor() as cursor:
+            cursor.execute(
+                """
+                UPDATE households_importjob SET progress_rows = %s, progress_total = %s,
+                       progress_percent = %s, progress_phase = %s, updated = now()
+                WHERE id = (SELECT id FROM households_importjob WHERE id = %s
+                            FOR UPDATE SKIP LOCKED)
+                """,
+                [*fields.values(), self.job_id],
+            )
+
+    def close(self) -> None:
+        if self.side is not None:
+            self.side.close()
+            self.side = None
+
+
+def import_job_run(*, job_id: int) -> None:
+    """Run a stored job (in the request, or in the background worker) and record the
+    outcome on it, with its progress visible to pollers throughout (`_JobProgress`)."""
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
+        status=ImportStatus.RUNNING, **lease_fields()
+    )
+    if not claimed:
+        return  # run already (a task delivered twice), or failed or expired meanwhile
+    job = ImportJob.objects.select_related("user").get(pk=job_id)
+    progress = _JobProgress(job.pk)
+    try:
+        with Heartbeat(ImportJob, job.pk):
+            _import_job_execute(job, progress)
+    finally:
+        progress.close()
+
+
+def _import_job_execute(job, progress: _JobProgress) -> None:
+    try:
+        sheets = census_read(
+            name=job.file_name,
+            data=bytes(job.file_data or b""),
+            members_data=bytes(job.members_file_data) if job.members_file_data else None,
+        )
+        result = census_import(
+            sheets=sheets,
+            user=job.user,
+            dry_run=job.dry_run,
+            missing_members=job.options.get("missing_members", KEEP),
+            progress=progress,
+        )
+    except ImportFileError as exc:
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportStatus.REJECTED,
+            message=str(exc),
+            errors=[RowError("", None, "", "", str(exc)).as_dict()],
+            error_count=1,
+            progress_percent=100,
+            # A rejected file is of no further use; it is personal data.
+            file_data=None,
+            members_file_data=None,
+            finished=timezone.now(),
+        )
+        return
+    except Exception as exc:
+        # The upload stays (IMPORT_UPLOAD_RETENTION_HOURS) for a retry.
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportStatus.FAILED,
+            message=f"Kesalahan tak terduga; tidak ada yang disimpan. / Unexpected error; "
+            f"nothing was saved. ({type(exc).__name__})",
+            progress_phase="",
+            finished=timezone.now(),
+        )
+        raise
+    if result.committed:
+        status = ImportStatus.DONE
+    elif result.errors:
+        status = ImportStatus.REJECTED
+    else:
+        status = ImportStatus.VALIDATED
+    updates = {
+        "status": status,
+        "counts": result.counts,
+        "errors": errors_as_dicts(result.errors[:MAX_STORED_ERRORS]),
+        "error_count": result.error_count,
+        "warnings": errors_as_dicts(result.warnings[:MAX_STORED_ERRORS]),
+        "warning_count": result.warning_count,
+        "missing_members": result.missing_members[:MAX_STORED_ERRORS],
+        "progress_percent": 100,
+        "progress_rows": result.rows,
+        "progress_total": result.rows,
+        "progress_phase": "",
+        "finished": timezone.now(),
+    }
+    if result.committed or status == ImportStatus.REJECTED:
+        # Committed, the data now lives in the tables; rejected, the file must be fixed
+        # and uploaded again. Either way the upload is personal data to drop.
+        updates.update(file_data=None, members_file_data=None)
+    ImportJob.objects.filter(pk=job.pk).update(**updates)
+    audit.record(
+        action=AuditAction.IMPORT,
+        user=job.user,
+        rows=result.rows,
+        filters={
+            "job": job.pk,
+            "dry_run": job.dry_run,
+            "committed": result.committed,
+            "regions": result.regions,
+            **job.options,
+        },
+        detail=f"{job.file_name}: {status}",
+    )
+
+
+def import_job_create(
+    *,
+    user,
+    file_name: str,
+    data: bytes,
+    members_data: bytes | None = None,
+    dry_run: bool = True,
+    missing_members: str = KEEP,
+):
+    if missing_members not in (KEEP, REMOVE):
+        raise ValueError("missing_members")
+    return ImportJob.objects.create(
+        user=user if user is not None and user.is_authenticated else None,
+        file_name=file_name[:255],
+        file_data=data,
+        members_file_data=members_data,
+        dry_run=dry_run,
+        options={"missing_members": missing_members},
+    )
+
+
+def import_job_start(*, job) -> bool:
+    """Run small files now, queue large ones. Returns True when queued.
+
+    Small by what parsing costs, not by the upload's size: a compressed XLSX of 800 KB can
+    hold gigabytes, and its declared uncompressed size is the bound zipfile enforces."""
+    size = work_bytes(bytes(job.file_data or b"")) + len(job.members_file_data or b"")
+    if size <= SYNC_MAX_BYTES:
+        import_job_run(job_id=job.pk)
+        return False
+
+    import_census_task.enqueue(job_id=job.pk)
+    return True
+
+
+@task()
+def import_census_task(job_id: int) -> None:
+    """Runs an import job in the background worker (`manage.py db_worker`)."""
+    import_job_run(job_id=job_id)

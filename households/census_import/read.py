@@ -1,0 +1,240 @@
+"""Reading census files (CSV, XLSX) into rows of text, within the configured limits."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import zipfile
+from typing import Any
+
+from django.conf import settings
+from openpyxl import load_workbook
+
+from .columns import FIRST_DATA_ROW, HOUSEHOLD_SHEET, MEMBER_SHEET, ImportFileError, SheetRows
+
+# --- reading files -----------------------------------------------------------------------
+
+
+def _limit_error(what_id: str, what_en: str, limit: int) -> ImportFileError:
+    return ImportFileError(
+        f"{what_id} melebihi batas {limit:,} ({what_en} exceeds the limit of {limit:,}); "
+        "pecah berkas per desa. / Split the file by village."
+    )
+
+
+def census_read(*, name: str, data: bytes, members_data: bytes | None = None) -> list[SheetRows]:
+    """The household and member sheets of an XLSX workbook, or of two CSV files.
+
+    Headers are read here and the rows only when the import iterates them; the limits on
+    size, rows and cells are checked before (XLSX sizes) or while (rows, cells) reading."""
+    lower = name.lower()
+    if lower.endswith(".xlsx") or data[:2] == b"PK":
+        return _read_xlsx(data)
+    if lower.endswith(".csv") or lower.endswith(".txt"):
+        sheets = [_read_csv(data, HOUSEHOLD_SHEET)]
+        if members_data is not None:
+            sheets.append(_read_csv(members_data, MEMBER_SHEET))
+        else:
+            raise ImportFileError(
+                "Impor CSV butuh dua berkas: rumah tangga dan anggota. / "
+                "A CSV import needs two files: households and members."
+            )
+        return sheets
+    raise ImportFileError(
+        "Jenis berkas tidak dikenal: gunakan .xlsx atau .csv. / "
+        "Unknown file type: use .xlsx or .csv."
+    )
+
+
+def work_bytes(data: bytes) -> int:
+    """What parsing `data` has to read: an XLSX's declared uncompressed size (Python's
+    zipfile never inflates a member past its declared size), otherwise its own size."""
+    if data[:2] != b"PK":
+        return len(data)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError):
+        return len(data)
+
+
+def _encoding(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    step = 1024 * 1024
+    try:
+        for start in range(0, len(data), step):
+            decoder.decode(data[start : start + step], final=start + step >= len(data))
+    except UnicodeDecodeError:
+        # Excel on Windows saves "CSV" in the ANSI code page, Windows-1252 here.
+        return "cp1252"
+    return "utf-8"
+
+
+def _read_csv(data: bytes, sheet: str) -> SheetRows:
+    encoding = _encoding(data)
+    first_line = data.split(b"\n", 1)[0].decode(encoding, errors="replace")
+    # Excel in an Indonesian locale writes semicolons (the comma is the decimal mark).
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, errors="replace", newline="")
+    reader = csv.reader(text, delimiter=delimiter)
+    try:
+        headers = [_header(value) for value in next(reader)]
+    except StopIteration:
+        raise ImportFileError(f"Berkas {sheet} kosong. / The {sheet} file is empty.") from None
+    except csv.Error as exc:
+        raise _csv_error(sheet, exc) from None
+
+    def rows():
+        max_rows, max_chars = settings.IMPORT_MAX_ROWS, settings.IMPORT_MAX_CELL_CHARS
+        number = FIRST_DATA_ROW - 1
+        try:
+            for number, values in enumerate(reader, start=FIRST_DATA_ROW):
+                if number - 1 > max_rows:
+                    raise _row_limit(sheet, max_rows)
+                if not any(value.strip() for value in values):
+                    continue
+                row = {}
+                for header, value in zip(headers, values, strict=False):
+                    if len(value) > max_chars:
+                        raise _cell_limit(sheet, number, header, max_chars)
+                    row[header] = value.strip()
+                yield number, row, frozenset()
+        except csv.Error as exc:
+            if "field larger" in str(exc):  # the csv module's own cap (131,072) is higher
+                raise _cell_limit(sheet, number + 1, "?", settings.IMPORT_MAX_CELL_CHARS) from None
+            raise _csv_error(sheet, exc, number + 1) from None
+
+    return SheetRows(sheet, headers, rows(), estimated_rows=max(data.count(b"\n") - 1, 0))
+
+
+def _csv_error(sheet: str, exc: Exception, row: int | None = None) -> ImportFileError:
+    where = f" baris {row}" if row else ""
+    return ImportFileError(
+        f"Berkas {sheet}{where} bukan CSV yang benar ({exc}). / "
+        f"The {sheet} file is not valid CSV{f' at row {row}' if row else ''}."
+    )
+
+
+def _row_limit(sheet: str, limit: int) -> ImportFileError:
+    return _limit_error(
+        f"Jumlah baris lembar {sheet}", f"the number of rows of sheet {sheet}", limit
+    )
+
+
+def _cell_limit(sheet: str, row: int, column: str, limit: int) -> ImportFileError:
+    return ImportFileError(
+        f"Sel {sheet} baris {row} kolom {column} lebih dari {limit:,} karakter "
+        f"(IMPORT_MAX_CELL_CHARS). / The cell of sheet {sheet}, row {row}, column {column} "
+        f"has more than {limit:,} characters."
+    )
+
+
+def _header(value: Any) -> str:
+    return str(value or "").strip().lower().replace(" ", "_")
+
+
+IDENTITY_COLUMNS = {"no_kk", "nik"}
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value).strip()
+
+
+def _check_archive(data: bytes) -> None:
+    """Sizes as the zip declares them, before openpyxl inflates anything: openpyxl holds
+    the whole shared-strings part in memory, so one huge string in an 800 KB file would
+    cost gigabytes; the sheets themselves are streamed, but bounded too."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise ImportFileError(
+            f"Berkas XLSX tidak dapat dibaca. / The XLSX file cannot be read ({exc})."
+        ) from None
+    total_limit = settings.IMPORT_MAX_UNCOMPRESSED_BYTES
+    if sum(info.file_size for info in infos) > total_limit:
+        raise _limit_error(
+            "Ukuran XLSX setelah dibuka (IMPORT_MAX_UNCOMPRESSED_BYTES)",
+            "the uncompressed size of the XLSX, in bytes,",
+            total_limit,
+        )
+    strings_limit = settings.IMPORT_MAX_SHARED_STRINGS_BYTES
+    for info in infos:
+        if info.filename.lower().endswith("sharedstrings.xml") and info.file_size > strings_limit:
+            raise _limit_error(
+                "Teks bersama XLSX (sharedStrings.xml, IMPORT_MAX_SHARED_STRINGS_BYTES)",
+                "the XLSX shared strings part, in bytes,",
+                strings_limit,
+            )
+
+
+def _read_xlsx(data: bytes) -> list[SheetRows]:
+    _check_archive(data)
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a broken file
+        raise ImportFileError(
+            f"Berkas XLSX tidak dapat dibaca. / The XLSX file cannot be read ({exc})."
+        ) from None
+    sheets = []
+    for sheet in (HOUSEHOLD_SHEET, MEMBER_SHEET):
+        if sheet not in workbook.sheetnames:
+            raise ImportFileError(
+                f"Lembar '{sheet}' tidak ada (ada: {', '.join(workbook.sheetnames)}). / "
+                f"Sheet '{sheet}' is missing."
+            )
+        worksheet = workbook[sheet]
+        try:
+            first = next(worksheet.iter_rows(max_row=1, values_only=True), ())
+            declared = worksheet.max_row or 0
+        except Exception as exc:  # a broken sheet part
+            raise ImportFileError(
+                f"Lembar '{sheet}' tidak dapat dibaca. / Sheet '{sheet}' cannot be read ({exc})."
+            ) from None
+        if declared - 1 > settings.IMPORT_MAX_ROWS:
+            raise _row_limit(sheet, settings.IMPORT_MAX_ROWS)
+        headers = [_header(value) for value in first]
+        sheets.append(
+            SheetRows(
+                sheet,
+                headers,
+                _xlsx_rows(worksheet, sheet, headers),
+                estimated_rows=max(declared - 1, 0),
+            )
+        )
+    return sheets
+
+
+def _xlsx_rows(worksheet, sheet: str, headers: list[str]):
+    max_rows, max_chars = settings.IMPORT_MAX_ROWS, settings.IMPORT_MAX_CELL_CHARS
+    rows = worksheet.iter_rows(min_row=FIRST_DATA_ROW, values_only=True)
+    for number, values in enumerate(rows, start=FIRST_DATA_ROW):
+        # Counted before the emptiness test: a million empty rows are work too.
+        if number - 1 > max_rows:
+            raise _row_limit(sheet, max_rows)
+        if not any(value not in (None, "") for value in values):
+            continue
+        row = {}
+        mangled = []
+        for header, value in zip(headers, values, strict=False):
+            if header in IDENTITY_COLUMNS and isinstance(value, int | float):
+                mangled.append(header)
+            text = _cell_text(value)
+            if len(text) > max_chars:
+                raise _cell_limit(sheet, number, header, max_chars)
+            row[header] = text
+        yield number, row, frozenset(mangled)

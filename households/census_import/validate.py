@@ -1,0 +1,672 @@
+"""Validating rows: per cell, per row, across rows (in SQL on the staging tables) and
+against what is stored, within the caller's import scope.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from desapresisi.access import areas_of, can_import, role_of
+from desapresisi.masking import mask_number
+from desapresisi.models import Role
+from villages.models import Level, Region
+from villages.selectors import kecamatan_of_identity_prefix, province_of_identity_prefix
+
+from .. import codebook as cb
+from .columns import (
+    FORMULA_PREFIXES,
+    HOUSEHOLD_SHEET,
+    KEEP,
+    LOCATION_TOLERANCE_M,
+    MAX_STORED_ERRORS,
+    MEMBER_SHEET,
+    STAGE_CHUNK_ROWS,
+    Column,
+    RowError,
+    SheetRows,
+    _required,
+)
+
+# --- validating --------------------------------------------------------------------------
+
+_SCIENTIFIC = re.compile(r"^[0-9]([.,][0-9]+)?[eE][+]?[0-9]+$")
+_FLOAT_TEXT = re.compile(r"^[0-9]+[.,]0+$")
+_TRUE = {"1", "ya", "y", "true", "t", "benar"}
+_FALSE = {"0", "tidak", "n", "false", "f", "salah", "tdk"}
+
+
+_LONG_DIGITS = re.compile(r"[0-9]{11,}")
+
+
+def mask_digits(text: str) -> str:
+    """Every identity-length run of digits in `text` masked as the portal masks NIK/KK
+    (a mangled cell such as 6409010903850001.0 keeps its shape, not its digits)."""
+    return _LONG_DIGITS.sub(lambda match: mask_number(match.group()), text)
+
+
+def _identity_problem(text: str, label: str) -> str | None:
+    if re.fullmatch(r"[0-9]{16}", text):
+        return None
+    if _SCIENTIFIC.match(text):
+        return (
+            f"{label} ditulis dalam notasi ilmiah ({text}): Excel mengubahnya menjadi angka dan "
+            "digit terakhirnya hilang. Format kolom sebagai Teks dan ketik ulang. / "
+            f"The {label} is in scientific notation: Excel turned it into a number and lost "
+            "its last digits. Format the column as Text and re-enter it."
+        )
+    if _FLOAT_TEXT.match(text):
+        return (
+            f"{label} tersimpan sebagai angka desimal ({mask_digits(text)}). Format kolom "
+            "sebagai Teks. / "
+            f"The {label} was stored as a decimal number. Format the column as Text."
+        )
+    if re.fullmatch(r"[0-9]{1,15}", text):
+        return (
+            f"{label} hanya {len(text)} digit, harus 16: angka 0 di depan kemungkinan hilang "
+            "karena kolom disimpan sebagai angka. / "
+            f"The {label} has only {len(text)} digits, 16 are needed: leading zeros were "
+            "probably dropped because the column was stored as a number."
+        )
+    return f"{label} harus 16 digit angka. / The {label} must be 16 digits."
+
+
+def _mangled_message(label: str, raw: str) -> str:
+    return (
+        f"Sel {label} berisi angka, bukan teks ({mask_digits(raw)}): Excel menyimpan angka "
+        "16 digit sebagai 6.40901E+15 dan membulatkan digit terakhirnya. Format kolom sebagai "
+        f"Teks dan ketik ulang. / The {label} cell holds a number, not text: Excel stores 16-digit "
+        "numbers as 6.40901E+15 and rounds their last digits. Format the column as Text and "
+        "re-enter it."
+    )
+
+
+# A spreadsheet runs a cell beginning with one of these as a formula (OWASP "CSV
+# injection"). A lone character ("-" for "none") is no formula and is not flagged; tab and
+# CR are stripped from the edges of every cell on reading, so they never reach the tables.
+
+
+def _coded_hint(column: Column) -> str:
+    """A label typed where its code belongs: the message lists every code with its label."""
+    entries = [
+        entry for entry in cb.codebook()[column.variable] if entry.code not in column.exclude
+    ]
+    listed = ", ".join(f"{entry.code} = {entry.label()}" for entry in entries)
+    return _("Isi dengan kode angka, bukan teks. Kode yang berlaku: %(codes)s.") % {"codes": listed}
+
+
+def _parse_date(text: str) -> dt.date | None:
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
+        try:
+            return dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+# Errors and warnings kept with their text; beyond this they are only counted, so that a
+# file of a million bad rows cannot fill the memory with messages.
+MAX_KEPT_MESSAGES = 10_000
+
+
+class _Validator:
+    def __init__(self, *, user, check_access: bool):
+        self.user = user
+        self.check_access = check_access
+        self.errors: list[RowError] = []
+        self.warnings: list[RowError] = []
+        self.error_count = 0
+        self.warning_counts: Counter[str] = Counter()
+        self.bad_rows: dict[str, set[int]] = defaultdict(set)
+        # One string per village code, shared by every row that names it.
+        codes = Region.objects.filter(level=Level.DESA).values_list("code", flat=True)
+        self.villages = {code: code for code in codes}
+        self.scope = import_scope(user) if check_access else None
+        # Rows naming a number stored outside the caller's rights (audited, never detailed).
+        self.elsewhere: list[dict] = []
+
+    def error(self, sheet: str, row: int | None, column: str, value: str, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_KEPT_MESSAGES:
+            self.errors.append(RowError(sheet, row, column, value, message))
+        if row is not None:
+            self.bad_rows[sheet].add(row)
+
+    def warn(self, sheet: str, row: int | None, column: str, value: str, message: str) -> None:
+        """Reported like an error, but the row is still written."""
+        self.warning_counts[sheet] += 1
+        if len(self.warnings) < MAX_KEPT_MESSAGES:
+            self.warnings.append(RowError(sheet, row, column, value, message))
+
+    def headers(self, sheet: SheetRows, columns: list[Column]) -> bool:
+        # An optional column left out of the file reads as empty, like an empty cell.
+        missing = [
+            column.name
+            for column in columns
+            if _required(column) and column.name not in sheet.headers
+        ]
+        if missing:
+            self.error(
+                sheet.name,
+                1,
+                ", ".join(missing),
+                "",
+                f"Kolom wajib tidak ada: {', '.join(missing)} (lihat templat). / "
+                f"Required columns missing: {', '.join(missing)} (see the template).",
+            )
+            self.bad_rows[sheet.name].discard(1)  # the header row is no data row
+        return not missing
+
+    def cell(self, sheet: str, number: int, row: dict, mangled: frozenset, column: Column) -> Any:
+        text = row.get(column.name, "")
+        name = column.name
+        shown = mask_digits(text) if column.kind in ("kk", "nik") else text
+
+        def fail(message: str) -> None:
+            self.error(sheet, number, name, shown, message)
+
+        if text == "":
+            if _required(column):
+                fail("Wajib diisi. / Required.")
+            if column.kind == "bool":
+                return False
+            return "" if column.kind == "text" else None
+        if column.kind in ("kk", "nik"):
+            label = "No. KK" if column.kind == "kk" else "NIK"
+            if name in mangled:
+                fail(_mangled_message(label, text))
+                return None
+            problem = _identity_problem(text, label)
+            if problem:
+                fail(problem)
+                return None
+            return text
+        if column.kind == "region":
+            if text not in self.villages:
+                fail(f"Kode desa/kelurahan tidak dikenal: {text}. / Unknown village code: {text}.")
+                return None
+            if self.check_access and not can_import(self.user, text):
+                fail(
+                    f"Anda tidak berhak mengimpor data desa {text}. / "
+                    f"You may not import data of village {text}."
+                )
+                return None
+            return self.villages[text]
+        if column.kind == "text":
+            if len(text) >= 2 and text[0] == "'" and text[1] in FORMULA_PREFIXES:
+                # The quote our own exports put before formula-like text (exports.neutralised):
+                # an export imports back as it was exported.
+                text = text[1:]
+            if len(text) > column.max_length:
+                fail(
+                    f"Terlalu panjang (maks. {column.max_length} karakter). / "
+                    f"Too long (max. {column.max_length} characters)."
+                )
+                return None
+            if len(text) > 1 and text[0] in FORMULA_PREFIXES:
+                self.warn(
+                    sheet,
+                    number,
+                    name,
+                    text,
+                    _(
+                        "Kolom %(column)s diawali %(char)s: aplikasi lembar kerja dapat "
+                        "menjalankannya sebagai rumus. Periksa isinya."
+                    )
+                    % {"column": name, "char": repr(text[0])},
+                )
+            return text
+        if column.kind == "date":
+            value = _parse_date(text)
+            if value is None:
+                fail("Tanggal tidak valid (YYYY-MM-DD). / Invalid date (YYYY-MM-DD).")
+            return value
+        if column.kind in ("coded", "int"):
+            try:
+                value = int(text)
+            except ValueError:
+                if column.kind == "coded":
+                    fail(_coded_hint(column))
+                else:
+                    fail("Harus berupa bilangan bulat. / Must be a whole number.")
+                return None
+            if column.kind == "int" and not -32768 <= value <= 32767:
+                fail(_("Angka di luar rentang yang mungkin."))
+                return None
+            if column.kind == "coded" and value not in cb.codes(
+                column.variable, exclude=column.exclude
+            ):
+                allowed = ", ".join(map(str, cb.codes(column.variable, exclude=column.exclude)))
+                fail(
+                    f"Kode tidak ada di kodebook {column.variable} (boleh: {allowed}). / "
+                    f"Code not in the codebook of {column.variable} (allowed: {allowed})."
+                )
+                return None
+            return value
+        if column.kind in ("bool", "bool_null"):
+            lowered = text.lower()
+            if lowered in _TRUE:
+                return True
+            if lowered in _FALSE:
+                return False
+            fail("Isi 1 (ya) atau 0 (tidak). / Use 1 (yes) or 0 (no).")
+            return None
+        if column.kind == "coord":
+            try:
+                value = float(text.replace(",", "."))
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value):
+                fail("Koordinat harus angka desimal. / Coordinates must be decimal numbers.")
+                return None
+            return value
+        raise AssertionError(column.kind)
+
+    def parse(self, sheet: str, columns: list[Column], rows: list) -> list[tuple[int, dict]]:
+        return [
+            (number, {c.name: self.cell(sheet, number, row, mangled, c) for c in columns})
+            for number, row, mangled in rows
+        ]
+
+
+@dataclass
+class _FileState:
+    """What the cross-row rules need of the rows already read: compact, one small tuple per
+    household; everything else about earlier rows lives in the staging tables."""
+
+    # No. KK -> (its first row, village code, survey date)
+    households: dict[str, tuple[int, str | None, dt.date | None]] = field(default_factory=dict)
+    regions: set[str] = field(default_factory=set)
+    rows: Counter[str] = field(default_factory=Counter)
+
+
+def _household_rules(v: _Validator, rows: list[tuple[int, dict]], state: _FileState) -> None:
+    sheet = HOUSEHOLD_SHEET
+    for number, row in rows:
+        kk = row["no_kk"]
+        if row["kode_desa"]:
+            state.regions.add(row["kode_desa"])
+        if kk:
+            if kk in state.households:
+                first = state.households[kk][0]
+                v.error(
+                    sheet,
+                    number,
+                    "no_kk",
+                    mask_number(kk),
+                    f"No. KK ganda di berkas (juga di baris {first}). / "
+                    f"Duplicate No. KK in the file (also row {first}).",
+                )
+            else:
+                state.households[kk] = (number, row["kode_desa"], row["tanggal_survei"])
+            _check_issuing_kecamatan(v, sheet, number, "no_kk", kk, "No. KK", home=row["kode_desa"])
+        if row["jenis_kloset"] is not None and row["fasilitas_bab"] not in (1, 2, 3):
+            v.error(
+                sheet,
+                number,
+                "jenis_kloset",
+                str(row["jenis_kloset"]),
+                "Jenis kloset (309b) hanya diisi bila fasilitas BAB (309a) = 1-3. / "
+                "The toilet type (309b) is only asked when the facility (309a) is 1-3.",
+            )
+        if row["desil_kesejahteraan"] is not None and not row["desil_sumber"]:
+            v.error(
+                sheet,
+                number,
+                "desil_sumber",
+                "",
+                "Desil butuh sumbernya (mis. DTSEN). / A decile needs its source (e.g. DTSEN).",
+            )
+        survey = row["tanggal_survei"]
+        if survey and not (dt.date(2000, 1, 1) <= survey <= dt.date.today()):
+            v.error(
+                sheet,
+                number,
+                "tanggal_survei",
+                survey.isoformat(),
+                "Tanggal survei tidak masuk akal (2000 s.d. hari ini). / "
+                "Implausible survey date (2000 to today).",
+            )
+        lat, lon = row["lintang"], row["bujur"]
+        if (lat is None) != (lon is None):
+            v.error(
+                sheet,
+                number,
+                "lintang" if lat is None else "bujur",
+                "",
+                "Lintang dan bujur diisi berdua atau dikosongkan berdua. / "
+                "Fill in both latitude and longitude, or neither.",
+            )
+    _check_locations(v, rows)
+
+
+def _check_locations(v: _Validator, rows: list[tuple[int, dict]]) -> None:
+    """Points inside their village (with a tolerance); swapped latitude/longitude named."""
+    checks = []
+    for number, row in rows:
+        lat, lon, code = row["lintang"], row["bujur"], row["kode_desa"]
+        if lat is None or lon is None or not code:
+            continue
+        given_ok = -90 <= lat <= 90 and -180 <= lon <= 180
+        swapped_ok = -90 <= lon <= 90 and -180 <= lat <= 180
+        checks.append(
+            (
+                number,
+                code,
+                lon if given_ok else None,
+                lat if given_ok else None,
+                lat if swapped_ok else None,
+                lon if swapped_ok else None,
+            )
+        )
+    if not checks:
+        return
+    columns = list(zip(*checks, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT t.n,
+                   CASE WHEN ST_Intersects(r.boundary, g.p) THEN true
+                        ELSE ST_DWithin(r.boundary::geography, g.p::geography, %s) END,
+                   CASE WHEN ST_Intersects(r.boundary, s.p) THEN true
+                        ELSE ST_DWithin(r.boundary::geography, s.p::geography, %s) END,
+                   r.boundary IS NULL
+            FROM unnest(%s::int[], %s::text[], %s::float8[], %s::float8[], %s::float8[],
+                        %s::float8[]) AS t(n, code, x, y, sx, sy)
+            JOIN villages_region r ON r.code = t.code
+            CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_MakePoint(t.x, t.y), 4326) AS p) g
+            CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_MakePoint(t.sx, t.sy), 4326) AS p) s
+            """,
+            [LOCATION_TOLERANCE_M, LOCATION_TOLERANCE_M, *map(list, columns)],
+        )
+        results = cursor.fetchall()
+    for number, inside, swapped_inside, no_boundary in results:
+        if inside or no_boundary:
+            continue
+        if swapped_inside:
+            message = (
+                "Lintang dan bujur tertukar: titik ini berada di desanya bila keduanya ditukar. / "
+                "Latitude and longitude are swapped: the point lies in its village when "
+                "they are exchanged."
+            )
+        else:
+            message = (
+                f"Titik berada di luar desa/kelurahannya (lebih dari {LOCATION_TOLERANCE_M} m). / "
+                f"The point lies outside its village (by more than {LOCATION_TOLERANCE_M} m)."
+            )
+        v.error(HOUSEHOLD_SHEET, number, "lintang", "", message)
+
+
+def _member_rules(v: _Validator, rows: list[tuple[int, dict]], state: _FileState) -> None:
+    """Rules of one member row against its household; duplicates and heads per household
+    are counted in SQL over the staging table once every row is in (`_cross_checks`)."""
+    sheet = MEMBER_SHEET
+    for number, row in rows:
+        nik, kk = row["nik"], row["no_kk"]
+        household = state.households.get(kk) if kk else None
+        if kk and household is None:
+            v.error(
+                sheet,
+                number,
+                "no_kk",
+                mask_number(kk),
+                "No. KK ini tidak ada di lembar rumah_tangga. / "
+                "This No. KK is not in the households sheet.",
+            )
+        _unused, village, survey = household or (None, None, None)
+        if nik:
+            _check_issuing_kecamatan(v, sheet, number, "nik", nik, "NIK", home=village)
+            _check_birth(v, number, row, survey)
+        if row["jenjang_pendidikan"] is not None and row["partisipasi_sekolah"] not in (2, 3):
+            v.error(
+                sheet,
+                number,
+                "jenjang_pendidikan",
+                str(row["jenjang_pendidikan"]),
+                "Jenjang pendidikan (413) hanya diisi bila pernah/masih sekolah (412 = 2 atau 3). "
+                "/ The level attended (413) is only asked of those who ever went to school "
+                "(412 = 2 or 3).",
+            )
+
+
+def _check_issuing_kecamatan(
+    v: _Validator,
+    sheet: str,
+    number: int,
+    column: str,
+    identity: str,
+    label: str,
+    *,
+    home: str | None,
+) -> None:
+    """The first 6 digits of a NIK or No. KK: the kecamatan where it was issued.
+
+    A prefix whose first 2 digits are no province is a typing error. A kecamatan missing
+    from the current Kemendagri list is a warning, not an error: it may be a typing error,
+    but also a code retired since the number was issued (a NIK is kept for life; the
+    kabupaten that left Kalimantan Timur for Kalimantan Utara in 2012 left codes such as
+    64.04 behind, which the current list no longer has), and refusing it would lock that
+    household out. A real
+    kecamatan other than the household's is a warning too: digits 1-6 are the kecamatan of
+    registration, not of residence, and a family card is not reissued for every move."""
+    prefix = identity[:6]
+    issued_in = kecamatan_of_identity_prefix().get(prefix)
+    if issued_in is None and province_of_identity_prefix(prefix) is None:
+        v.error(
+            sheet,
+            number,
+            column,
+            mask_number(identity),
+            f"{label} berawalan {prefix}: {prefix[:2]} bukan kode provinsi Kemendagri; "
+            f"periksa pengetikannya. / The {label} begins {prefix}: {prefix[:2]} is not a "
+            "Kemendagri province code; check how it was typed.",
+        )
+        return
+    if issued_in is None:
+        v.warn(
+            sheet,
+            number,
+            column,
+            mask_number(identity),
+            f"6 digit awal {label} ({prefix}) tidak ada dalam daftar kecamatan Kemendagri "
+            f"terkini: salah ketik, atau kode lama yang sudah diganti (mis. Kalimantan Utara "
+            f"sebelum 2012); periksa. / The first 6 digits of the {label} ({prefix}) are not "
+            "in the current Kemendagri kecamatan list: a typing error, or an old code since "
+            "replaced (e.g. Kalimantan Utara before 2012); check it.",
+        )
+        return
+    if home and prefix != home[:8].replace(".", ""):
+        v.warn(
+            sheet,
+            number,
+            column,
+            mask_number(identity),
+            f"{label} diterbitkan di kecamatan lain ({prefix}: {issued_in}), bukan kecamatan "
+            f"rumah tangga ini ({home[:8]}): wajar bagi pendatang, periksa bila bukan. / The "
+            f"{label} was issued in another kecamatan ({prefix}: {issued_in}), not this "
+            f"household's ({home[:8]}): normal for people who moved, check it otherwise.",
+        )
+
+
+def _check_birth(v: _Validator, number: int, row: dict, survey: dt.date | None) -> None:
+    birth, nik, sex = row["tanggal_lahir"], row["nik"], row["jenis_kelamin"]
+    if birth is None:
+        return
+    limit = survey or dt.date.today()
+    if not (dt.date(1900, 1, 1) <= birth <= limit):
+        v.error(
+            MEMBER_SHEET,
+            number,
+            "tanggal_lahir",
+            birth.isoformat(),
+            "Tanggal lahir tidak masuk akal (1900 s.d. tanggal survei). / "
+            "Implausible birth date (1900 to the survey date).",
+        )
+        return
+    day = int(nik[6:8])
+    nik_female = day > 40
+    day -= 40 if nik_female else 0
+    if (day, int(nik[8:10]), int(nik[10:12])) != (birth.day, birth.month, birth.year % 100):
+        v.error(
+            MEMBER_SHEET,
+            number,
+            "tanggal_lahir",
+            birth.isoformat(),
+            f"Tanggal lahir tidak cocok dengan NIK (digit 7-12 menyatakan {nik[6:12]}: "
+            "DDMMYY, +40 pada tanggal untuk perempuan). / The birth date does not match the "
+            "NIK (digits 7-12 are DDMMYY, +40 on the day for women).",
+        )
+    elif sex is not None and nik_female != (sex == 2):
+        v.error(
+            MEMBER_SHEET,
+            number,
+            "jenis_kelamin",
+            str(sex),
+            "Jenis kelamin tidak cocok dengan NIK (tanggal +40 berarti perempuan). / "
+            "The sex does not match the NIK (day +40 means female).",
+        )
+
+
+def import_scope(user) -> list[str] | None:
+    """Villages whose stored households this caller may change by import: None for every
+    village (the command line, administrators), else the villages `can_import` allows."""
+    if user is None or role_of(user) == Role.ADMIN:
+        return None
+    return [code for code in (areas_of(user) or []) if can_import(user, code)]
+
+
+NEUTRAL_ELSEWHERE = "Nomor ini sudah terdaftar di wilayah lain; hubungi admin kabupaten."
+
+
+def _elsewhere(v: _Validator, sheet: str, number: int, column: str, identity: str) -> None:
+    """A stored number outside the caller's rights: one message that names no place and no
+    other record, so that the answer cannot tell where (or whose) it is."""
+    v.error(sheet, number, column, mask_number(identity), _(NEUTRAL_ELSEWHERE))
+    v.elsewhere.append({"sheet": sheet, "row": number, "column": column})
+
+
+def _cross_checks(v: _Validator, cursor) -> None:
+    """The rules over all rows of the file, in SQL over the staging tables (which hold
+    every row read, rejected ones included, until `_drop_rejected`)."""
+    cursor.execute(
+        """
+        SELECT n, nik, first FROM (
+            SELECT n, nik, min(n) OVER (PARTITION BY nik) AS first
+            FROM import_member WHERE nik IS NOT NULL
+        ) d WHERE n > first ORDER BY n
+        """
+    )
+    for number, nik, first in cursor.fetchall():
+        v.error(
+            MEMBER_SHEET,
+            number,
+            "nik",
+            mask_number(nik),
+            f"NIK ganda di berkas (juga di baris {first}). / "
+            f"Duplicate NIK in the file (also row {first}).",
+        )
+    cursor.execute(
+        """
+        SELECT h.n, h.no_kk, (SELECT count(*) FROM import_member m
+                              WHERE m.no_kk = h.no_kk AND m.hubungan_keluarga = 1) AS heads
+        FROM (SELECT DISTINCT ON (no_kk) n, no_kk FROM import_household
+              WHERE no_kk IS NOT NULL ORDER BY no_kk, n) h
+        ORDER BY h.n
+        """
+    )
+    for number, kk, count in cursor.fetchall():
+        if count != 1:
+            v.error(
+                HOUSEHOLD_SHEET,
+                number,
+                "no_kk",
+                mask_number(kk),
+                f"Rumah tangga harus punya tepat satu kepala keluarga di lembar anggota "
+                f"(ada {count}). / A household needs exactly one head in the members sheet "
+                f"(found {count}).",
+            )
+
+
+def _against_database(v: _Validator, cursor, *, missing_members: str) -> tuple[list[dict], int]:
+    """Checks against stored rows; returns the members missing from the file (the first
+    MAX_STORED_ERRORS of them) and how many there are.
+
+    The caller's scope is part of every query: a stored row outside it contributes one
+    flag (in scope or not) and nothing else, so no name, number, count or village code of
+    another area can reach the answer, the job row or the audit trail."""
+    scope = v.scope
+    in_scope = "(%(scope)s::text[] IS NULL OR h.region_id = ANY(%(scope)s::text[]))"
+    cursor.execute(
+        f"""
+        SELECT DISTINCT ON (s.no_kk) s.n, s.no_kk FROM import_household s
+        JOIN households_household h ON h.no_kk = s.no_kk
+        WHERE NOT {in_scope} ORDER BY s.no_kk, s.n
+        """,  # noqa: S608 - a constant of this module
+        {"scope": scope},
+    )
+    for number, kk in sorted(cursor.fetchall()):
+        _elsewhere(v, HOUSEHOLD_SHEET, number, "no_kk", kk)
+    cursor.execute(
+        f"""
+        SELECT s.n, s.nik, CASE WHEN {in_scope} THEN h.no_kk END
+        FROM import_member s
+        JOIN households_member m ON m.nik = s.nik
+        JOIN households_household h ON h.id = m.household_id
+        WHERE s.no_kk IS NOT NULL AND h.no_kk <> s.no_kk
+        ORDER BY s.n
+        """,  # noqa: S608 - a constant of this module
+        {"scope": scope},
+    )
+    for number, nik, home in cursor.fetchall():
+        if home is None:
+            _elsewhere(v, MEMBER_SHEET, number, "nik", nik)
+        else:
+            v.error(
+                MEMBER_SHEET,
+                number,
+                "nik",
+                mask_number(nik),
+                f"NIK ini sudah terdaftar di KK lain ({mask_number(home)}); pindahkan dulu "
+                "lewat pengubahan data. / This NIK is already registered in another family "
+                "card; move it by an edit first.",
+            )
+    cursor.execute(
+        f"""
+        SELECT h.no_kk, m.nik, m.nama, m.hubungan_keluarga,
+               (SELECT min(f.n) FROM import_household f WHERE f.no_kk = h.no_kk),
+               EXISTS (SELECT 1 FROM import_member f WHERE f.no_kk = h.no_kk
+                       AND f.nik IS NOT NULL AND f.hubungan_keluarga = 1)
+        FROM households_household h JOIN households_member m ON m.household_id = h.id
+        WHERE h.no_kk IN (SELECT no_kk FROM import_household) AND {in_scope}
+          AND NOT EXISTS (SELECT 1 FROM import_member f
+                          WHERE f.nik = m.nik AND f.no_kk IS NOT NULL)
+        ORDER BY h.no_kk, m.nik
+        """,  # noqa: S608 - a constant of this module
+        {"scope": scope},
+    )
+    missing: list[dict] = []
+    count = 0
+    while batch := cursor.fetchmany(STAGE_CHUNK_ROWS):
+        for kk, nik, name, relation, household_row, file_has_head in batch:
+            count += 1
+            if len(missing) < MAX_STORED_ERRORS:
+                missing.append({"no_kk": mask_number(kk), "nik": mask_number(nik), "nama": name})
+            if missing_members == KEEP and relation == 1 and file_has_head:
+                v.error(
+                    HOUSEHOLD_SHEET,
+                    household_row,
+                    "no_kk",
+                    mask_number(kk),
+                    f"Kepala keluarga tersimpan (NIK {mask_number(nik)}) tidak ada di berkas, "
+                    "sedangkan berkas memuat kepala baru: pilih missing_members=remove atau "
+                    "cantumkan dia. / The stored head is not in the file while the file "
+                    "names a new head: use missing_members=remove or include them.",
+                )
+    return missing, count

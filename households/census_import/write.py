@@ -1,0 +1,319 @@
+"""Writing: staging tables filled with COPY, then one set-based upsert."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from desapresisi.db import copy_rows
+
+from ..models import DataSource
+from .columns import (
+    _HOUSEHOLD_DB,
+    _MEMBER_DB,
+    HOUSEHOLD_COLUMNS,
+    HOUSEHOLD_SHEET,
+    MEMBER_COLUMNS,
+    MEMBER_SHEET,
+    REMOVE,
+    STAGE_CHUNK_ROWS,
+    Column,
+    SheetRows,
+)
+from .validate import (
+    _against_database,
+    _cross_checks,
+    _FileState,
+    _household_rules,
+    _member_rules,
+    _Validator,
+)
+
+# --- writing -----------------------------------------------------------------------------
+
+# progress(done, total, phase): rows done of total in a phase; the phases, in order, are
+# validate, stage (COPY into the staging tables), upsert and refresh (indicators).
+Progress = Callable[[int, int, str], None]
+
+# ON COMMIT DROP cleans up after a real commit; the DROP covers a caller's outer
+# transaction (tests, a command run inside atomic) where a second import follows. `n` is
+# the row number in the file: every row read is staged, rejected ones too (their failing
+# cells NULL), so the cross-row rules run in SQL; rejected rows are dropped before the
+# upserts.
+_STAGING_SQL = """
+DROP TABLE IF EXISTS pg_temp.import_household, pg_temp.import_member;
+CREATE TEMP TABLE import_household (
+    n integer, no_kk varchar(16), region_id varchar(13), dusun varchar(60), rw varchar(3),
+    rt varchar(3), alamat varchar(200), lokasi geometry(Point, 4326), tanggal_survei date,
+    fasilitas_bab smallint, jenis_kloset smallint, pembuangan_tinja smallint,
+    tangki_septik_disedot boolean, sumber_air_minum smallint,
+    jarak_sumber_air_tinja smallint, sumber_air_mandi smallint, kepemilikan_rumah smallint,
+    lantai smallint, dinding smallint, atap smallint, penerangan smallint,
+    bahan_bakar_memasak smallint, desil_kesejahteraan smallint, desil_sumber varchar(20),
+    desil_tahun smallint, penerima_pkh boolean, penerima_bpnt boolean,
+    penerima_blt_dd boolean, penerima_pbi_jk boolean
+) ON COMMIT DROP;
+CREATE TEMP TABLE import_member (
+    n integer, no_kk varchar(16), nik varchar(16), nama varchar(120), jenis_kelamin smallint,
+    tanggal_lahir date, hubungan_keluarga smallint, partisipasi_sekolah smallint,
+    jenjang_pendidikan smallint, ijazah_tertinggi smallint, disabilitas boolean,
+    pekerjaan varchar(100)
+) ON COMMIT DROP;
+"""
+_STAGING_INDEX_SQL = """
+CREATE INDEX ON import_household (no_kk);
+CREATE INDEX ON import_member (nik);
+CREATE INDEX ON import_member (no_kk);
+ANALYZE import_household;
+ANALYZE import_member;
+"""
+
+
+def _set_list(columns: list[str], *, skip: tuple[str, ...] = ()) -> tuple[str, str, str]:
+    kept = [c for c in columns if c not in skip]
+    assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in kept)
+    old = ", ".join(f"t.{c}" for c in kept)
+    new = ", ".join(f"EXCLUDED.{c}" for c in kept)
+    return assignments, old, new
+
+
+def _upsert_households(cursor) -> tuple[int, int]:
+    """(inserted, updated) households; unchanged rows are not touched at all."""
+    columns = list(_HOUSEHOLD_DB)
+    assignments, _old, _new = _set_list(columns, skip=("no_kk",))
+    _unused, old, new = _set_list(columns, skip=("no_kk", "lokasi"))
+    # Spreadsheets keep 15 significant digits: a point that moved less than ~0.1 mm is the
+    # same point, or a re-imported export would count as changed.
+    cursor.execute(
+        f"""
+        INSERT INTO households_household AS t ({", ".join(columns)}, sumber_data, dibuat, diubah)
+        SELECT {", ".join(columns)}, %(source)s, now(), now() FROM import_household
+        ON CONFLICT (no_kk) DO UPDATE SET {assignments}, sumber_data = %(source)s, diubah = now()
+        WHERE ({old}) IS DISTINCT FROM ({new})
+           OR (t.lokasi IS NULL) <> (EXCLUDED.lokasi IS NULL)
+           OR NOT ST_DWithin(t.lokasi, EXCLUDED.lokasi, 1e-9)
+        RETURNING (xmax = 0)
+        """,  # noqa: S608 - column names are constants of this module
+        {"source": DataSource.IMPORT},
+    )
+    flags = [row[0] for row in cursor.fetchall()]
+    return sum(flags), len(flags) - sum(flags)
+
+
+def _remove_missing_members(cursor) -> int:
+    cursor.execute(
+        """
+        DELETE FROM households_member m USING households_household h
+        WHERE h.id = m.household_id
+          AND h.no_kk IN (SELECT no_kk FROM import_household)
+          AND m.nik NOT IN (SELECT nik FROM import_member)
+        """
+    )
+    return cursor.rowcount
+
+
+def _upsert_members(cursor) -> tuple[int, int]:
+    """(inserted, updated) members, matched on NIK."""
+    columns = [c for c in _MEMBER_DB if c != "no_kk"]
+    assignments, old, new = _set_list(columns, skip=("nik",))
+    # A new head is written only after the old one stepped down: the "at most one head"
+    # index is checked row by row, not at the end of the statement.
+    cursor.execute(
+        """
+        UPDATE households_member m SET hubungan_keluarga = s.hubungan_keluarga, diubah = now()
+        FROM import_member s
+        WHERE s.nik = m.nik AND m.hubungan_keluarga = 1 AND s.hubungan_keluarga <> 1
+        RETURNING m.nik
+        """
+    )
+    demoted = {row[0] for row in cursor.fetchall()}
+    cursor.execute(
+        f"""
+        INSERT INTO households_member AS t (household_id, {", ".join(columns)}, dibuat, diubah)
+        SELECT h.id, {", ".join("s." + c for c in columns)}, now(), now()
+        FROM import_member s JOIN households_household h ON h.no_kk = s.no_kk
+        ORDER BY s.hubungan_keluarga DESC
+        ON CONFLICT (nik) DO UPDATE SET {assignments}, diubah = now()
+        WHERE ({old}) IS DISTINCT FROM ({new})
+        RETURNING (xmax = 0), nik
+        """  # noqa: S608 - column names are constants of this module
+    )
+    rows = cursor.fetchall()
+    inserted = sum(1 for flag, _nik in rows if flag)
+    updated_niks = {nik for flag, nik in rows if not flag}
+    return inserted, len(updated_niks | demoted)
+
+
+def _household_copy_row(number: int, row: dict) -> list:
+    point = None
+    if row["lintang"] is not None and row["bujur"] is not None:
+        point = f"SRID=4326;POINT({row['bujur']!r} {row['lintang']!r})"
+    values = {**row, "region_id": row["kode_desa"], "lokasi": point}
+    return [number, *(values[c] for c in _HOUSEHOLD_DB)]
+
+
+def _member_copy_row(number: int, row: dict) -> list:
+    return [number, *(row[c] for c in _MEMBER_DB)]
+
+
+def _chunks(rows: Iterable, size: int = STAGE_CHUNK_ROWS) -> Iterable[list]:
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _read_and_stage(
+    v: _Validator,
+    cursor,
+    *,
+    sheet: SheetRows,
+    columns: list[Column],
+    rules: Callable[[_Validator, list[tuple[int, dict]], _FileState], None],
+    table: str,
+    copy_columns: list[str],
+    copy_row: Callable[[int, dict], list],
+    state: _FileState,
+    step: Callable[[int], None],
+) -> None:
+    """Read a sheet chunk by chunk: parse, check, COPY into its staging table, forget."""
+    for raw in _chunks(sheet.rows):
+        parsed = v.parse(sheet.name, columns, raw)
+        rules(v, parsed, state)
+        copy_rows(
+            table=table,
+            columns=copy_columns,
+            rows=[copy_row(number, row) for number, row in parsed],
+            cursor=cursor,
+        )
+        state.rows[sheet.name] += len(parsed)
+        step(len(parsed))
+
+
+def _drop_rejected(v: _Validator, cursor) -> tuple[int, int]:
+    """Leaves only the rows to write; returns how many households and members they are."""
+    cursor.execute(
+        "DELETE FROM import_household WHERE n = ANY(%s)", [sorted(v.bad_rows[HOUSEHOLD_SHEET])]
+    )
+    cursor.execute(
+        """
+        DELETE FROM import_member s WHERE s.n = ANY(%s)
+           OR NOT EXISTS (SELECT 1 FROM import_household h WHERE h.no_kk = s.no_kk)
+        """,
+        [sorted(v.bad_rows[MEMBER_SHEET])],
+    )
+    cursor.execute(
+        "SELECT (SELECT count(*) FROM import_household), (SELECT count(*) FROM import_member)"
+    )
+    return cursor.fetchone()
+
+
+@dataclass
+class _Outcome:
+    written: dict[str, int] | None = None
+    missing: list[dict] = field(default_factory=list)
+    missing_count: int = 0
+    committed: bool = False
+
+
+def _validate_and_write(
+    v: _Validator,
+    cursor,
+    *,
+    households: SheetRows,
+    members: SheetRows,
+    state: _FileState,
+    dry_run: bool,
+    missing_members: str,
+    progress: Progress,
+) -> _Outcome:
+    """Inside the import's one transaction: read, check and stage both sheets, run the
+    checks over all rows, then (any row left to write) upsert; rolled back unless it is a
+    commit without errors.
+
+    `progress` is called from inside the transaction: the job writes it through a
+    connection of its own (see `_JobProgress`), or pollers would see nothing until the
+    commit."""
+    outcome = _Outcome()
+    estimate = households.estimated_rows + members.estimated_rows
+    done = 0
+
+    def step(rows: int) -> None:
+        nonlocal done
+        done += rows
+        progress(done, max(estimate, done), "validate")
+
+    cursor.execute(_STAGING_SQL)
+    _read_and_stage(
+        v,
+        cursor,
+        sheet=households,
+        columns=HOUSEHOLD_COLUMNS,
+        rules=_household_rules,
+        table="import_household",
+        copy_columns=["n", *_HOUSEHOLD_DB],
+        copy_row=_household_copy_row,
+        state=state,
+        step=step,
+    )
+    if not state.rows[HOUSEHOLD_SHEET]:
+        v.error(
+            HOUSEHOLD_SHEET,
+            None,
+            "",
+            "",
+            "Lembar rumah_tangga tidak berisi data. / The households sheet holds no rows.",
+        )
+        transaction.set_rollback(True)
+        return outcome
+    _read_and_stage(
+        v,
+        cursor,
+        sheet=members,
+        columns=MEMBER_COLUMNS,
+        rules=_member_rules,
+        table="import_member",
+        copy_columns=["n", *_MEMBER_DB],
+        copy_row=_member_copy_row,
+        state=state,
+        step=step,
+    )
+    total = done
+    progress(total, total, "validate")
+    cursor.execute(_STAGING_INDEX_SQL)
+    _cross_checks(v, cursor)
+    outcome.missing, outcome.missing_count = _against_database(
+        v, cursor, missing_members=missing_members
+    )
+    good_households, _good_members = _drop_rejected(v, cursor)
+    progress(total, total, "stage")
+    keep = not dry_run and not v.error_count
+    if good_households:
+        progress(0, total, "upsert")
+        removed = _remove_missing_members(cursor) if missing_members == REMOVE else 0
+        hh_new, hh_updated = _upsert_households(cursor)
+        progress(good_households, total, "upsert")
+        m_new, m_updated = _upsert_members(cursor)
+        # Deferred checks (one head per household) run now, so a dry run catches them too;
+        # not when rows were already rejected: the rollback is certain, and the check would
+        # only repeat, without a row number, what a rejected member row already says.
+        if not v.error_count:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        progress(total, total, "upsert")
+        outcome.written = {
+            "households_new": hh_new,
+            "households_updated": hh_updated,
+            "members_new": m_new,
+            "members_updated": m_updated,
+            "members_removed": removed,
+        }
+    outcome.committed = keep and good_households > 0
+    if not outcome.committed:
+        transaction.set_rollback(True)
+    return outcome

@@ -1,0 +1,238 @@
+"""Export jobs: a large XLSX is built by the background worker, kept for a while, then
+deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import secrets
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.utils import timezone, translation
+from django.utils.datastructures import MultiValueDict
+from django_tasks import task
+from rest_framework.exceptions import ValidationError
+
+from desapresisi import audit
+from desapresisi.access import can_export_named, disclosure_for
+from desapresisi.models import AuditAction
+
+from ..jobs import Heartbeat, lease_fields
+from ..models import ExportJob, ExportStatus
+from .rows import workbook_write
+from .service import export_queryset, export_summary, named_sheets
+
+logger = logging.getLogger(__name__)
+
+
+# --- export jobs ---------------------------------------------------------------------------
+
+PROGRESS_EVERY_ROWS = 1000
+
+
+class ExportRefused(Exception):
+    """The owner may no longer have what the job was asked for (the rights are checked
+    again when it runs); the message says why, in Indonesian and English."""
+
+
+def export_job_create(
+    *, user, kind: str, query, unmasked: bool, language: str, rows: int
+) -> ExportJob:
+    """A queued export job for `user`; `query` is the request's query parameters."""
+    filters = {key: query.getlist(key) for key in query if key != "unmask"}
+    return ExportJob.objects.create(
+        user=user,
+        kind=kind,
+        format="xlsx",
+        query=filters,
+        unmasked=unmasked,
+        language=language,
+        rows=rows,
+    )
+
+
+def export_job_start(*, job: ExportJob) -> None:
+
+    export_task.enqueue(job_id=job.pk)
+
+
+def _job_failed(job_id: int, message: str) -> None:
+    ExportJob.objects.filter(pk=job_id).update(
+        status=ExportStatus.FAILED, error=message, finished=timezone.now()
+    )
+
+
+def export_job_run(*, job_id: int) -> None:
+    """Build a job's workbook into EXPORT_ROOT with its progress, in the worker.
+
+    The owner's role, access scope and right to unmask are those of now, not of the
+    request: a right withdrawn meanwhile fails the job instead of being used."""
+    claimed = ExportJob.objects.filter(pk=job_id, status=ExportStatus.QUEUED).update(
+        status=ExportStatus.RUNNING, started=timezone.now(), **lease_fields()
+    )
+    if not claimed:
+        return  # already run (a task delivered twice) or given up on by the cleaner
+    with Heartbeat(ExportJob, job_id):
+        _export_job_build(job_id)
+
+
+def _export_job_build(job_id: int) -> None:
+    job = ExportJob.objects.select_related("user").get(pk=job_id)
+    user = job.user
+    partial: Path | None = None
+    try:
+        if not can_export_named(user):
+            raise ExportRefused(
+                "Pemilik tidak lagi berhak mengekspor data bernama. / "
+                "The owner may no longer export named records."
+            )
+        try:
+            disclosure = disclosure_for(user, unmask_requested=job.unmasked)
+        except PermissionError:
+            audit.record(
+                action=AuditAction.ACCESS_DENIED,
+                user=user,
+                filters={"job": job.pk},
+                detail=f"unmask (export job {job.pk})",
+            )
+            raise ExportRefused(
+                "Pemilik tidak lagi berhak membuka NIK/KK; minta ekspor tanpa unmask. / "
+                "The owner may no longer unmask NIK/KK; ask for a masked export."
+            ) from None
+        query = MultiValueDict({key: list(values) for key, values in job.query.items()})
+        queryset = export_queryset(kind=job.kind, user=user, query=query)
+        with translation.override(job.language):
+            sheets, counts = named_sheets(
+                kind=job.kind,
+                user=user,
+                queryset=queryset,
+                disclosure=disclosure,
+                language=job.language,
+            )
+            total = sum(counts.values())
+            done = 0
+
+            def on_row() -> None:
+                nonlocal done
+                done += 1
+                if done % PROGRESS_EVERY_ROWS == 0:
+                    ExportJob.objects.filter(pk=job.pk).update(
+                        progress_rows=done,
+                        progress_total=total,
+                        progress_percent=min(99, 100 * done // max(total, 1)),
+                    )
+
+            ExportJob.objects.filter(pk=job.pk).update(progress_total=total)
+            root = Path(settings.EXPORT_ROOT)
+            root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            name = f"ekspor-{job.pk}-{secrets.token_hex(8)}.xlsx"
+            # Written under another name first: a crash leaves a .part for the cleaner,
+            # never a truncated file that looks finished.
+            partial = root / f"{name}.part"
+            workbook_write(
+                summary=export_summary(
+                    kind=job.kind,
+                    username=user.get_username(),
+                    query_string=urlencode(job.query, doseq=True),
+                    disclosure=disclosure,
+                    counts=counts,
+                ),
+                sheets=sheets,
+                target=partial,
+                on_row=on_row,
+            )
+        os.replace(partial, root / name)
+        partial = None
+    except (ExportRefused, ValidationError) as exc:
+        detail = exc.detail if isinstance(exc, ValidationError) else str(exc)
+        _job_failed(job.pk, str(detail))
+        return
+    except Exception as exc:
+        _job_failed(
+            job.pk,
+            f"Kesalahan tak terduga; tidak ada berkas. / Unexpected error; no file. "
+            f"({type(exc).__name__})",
+        )
+        raise
+    finally:
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+    now = timezone.now()
+    ExportJob.objects.filter(pk=job.pk).update(
+        status=ExportStatus.DONE,
+        finished=now,
+        expires=now + dt.timedelta(hours=settings.EXPORT_RETENTION_HOURS),
+        file_name=name,
+        file_size=(root / name).stat().st_size,
+        progress_rows=total,
+        progress_total=total,
+        progress_percent=100,
+    )
+    # Every finished job also sweeps: expired files go even where no cron runs the cleaner.
+    export_files_clean()
+
+
+def export_file_delete(*, job: ExportJob, status: str = ExportStatus.EXPIRED) -> None:
+    """Remove a job's file and record that it is gone."""
+    if job.path is not None:
+        job.path.unlink(missing_ok=True)
+    ExportJob.objects.filter(pk=job.pk).update(status=status, file_name="", file_size=0)
+    job.status, job.file_name, job.file_size = status, "", 0
+
+
+def export_is_expired(*, job: ExportJob, now: dt.datetime | None = None) -> bool:
+    if job.status == ExportStatus.EXPIRED:
+        return True
+    if job.status != ExportStatus.DONE:
+        return False
+    missing = job.path is None or not job.path.exists()
+    return missing or (job.expires is not None and job.expires <= (now or timezone.now()))
+
+
+def export_files_clean(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Delete export files past their expiry, give up on jobs that never finished, and
+    remove files no finished job names (a worker that died while writing)."""
+    now = now or timezone.now()
+    retention = dt.timedelta(hours=settings.EXPORT_RETENTION_HOURS)
+    expired = 0
+    for job in ExportJob.objects.filter(status=ExportStatus.DONE, expires__lte=now):
+        export_file_delete(job=job)
+        expired += 1
+    abandoned = ExportJob.objects.filter(
+        status__in=[ExportStatus.QUEUED, ExportStatus.RUNNING], created__lte=now - retention
+    ).update(
+        status=ExportStatus.FAILED,
+        finished=now,
+        error="Tidak selesai dalam batas waktu; minta ekspor lagi. / "
+        "Not finished in time; ask for the export again.",
+    )
+    orphans = 0
+    root = Path(settings.EXPORT_ROOT)
+    if root.is_dir():
+        kept = set(
+            ExportJob.objects.filter(status=ExportStatus.DONE).values_list("file_name", flat=True)
+        )
+        cutoff = time.time() - retention.total_seconds()
+        for path in root.iterdir():
+            if path.is_file() and path.name not in kept and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                orphans += 1
+    if expired or abandoned or orphans:
+        logger.info(
+            "export files cleaned: %s expired, %s abandoned, %s orphaned",
+            expired,
+            abandoned,
+            orphans,
+        )
+    return {"expired": expired, "abandoned": abandoned, "orphans": orphans}
+
+
+@task()
+def export_task(job_id: int) -> None:
+    """Builds an export job's file in the background worker (`manage.py db_worker`)."""
+    export_job_run(job_id=job_id)

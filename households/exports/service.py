@@ -1,0 +1,167 @@
+"""Named-record workbooks, their summary sheet, the import template and indicator tables."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from openpyxl import Workbook
+from rest_framework.exceptions import ValidationError
+
+from desapresisi.access import Disclosure
+
+from ..census_import.columns import HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET, MEMBER_COLUMNS, MEMBER_SHEET
+from ..filters import HouseholdFilter, MemberFilter
+from ..models import ExportKind
+from ..selectors import households_for, members_for
+from .rows import HOUSEHOLD_HEADERS, MEMBER_HEADERS, codebook_rows, household_rows, member_rows
+
+logger = logging.getLogger(__name__)
+
+
+# --- named-record workbooks (households and members) ---------------------------------------
+
+
+def export_queryset(*, kind: str, user, query) -> QuerySet:
+    """The rows of a named export: the user's access scope, then the list's filters.
+
+    `query` is the request's query parameters (a QueryDict or a MultiValueDict); invalid
+    filters raise DRF's ValidationError, as in the lists."""
+    if kind == ExportKind.HOUSEHOLDS:
+        filterset = HouseholdFilter(query, queryset=households_for(user), user=user)
+    elif kind == ExportKind.MEMBERS:
+        filterset = MemberFilter(query, queryset=members_for(user), user=user)
+    else:
+        raise ValueError(f"unknown export kind {kind!r}")
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    return filterset.qs
+
+
+def _named_querysets(*, kind: str, user, queryset: QuerySet) -> tuple[QuerySet, QuerySet]:
+    if kind == ExportKind.HOUSEHOLDS:
+        households = queryset
+        members = members_for(user).filter(household_id__in=queryset.values("id"))
+    else:
+        members = queryset
+        households = households_for(user).filter(id__in=queryset.values("household_id"))
+    return households, members
+
+
+def named_rows_written(*, kind: str, user, queryset: QuerySet) -> int:
+    """The data rows a named workbook writes: its households and members together. This,
+    not the households alone, is what its building time follows (a household brings 3 to
+    4 members); EXPORT_XLSX_SYNC_MAX_ROWS is compared with it."""
+    households, members = _named_querysets(kind=kind, user=user, queryset=queryset)
+    return households.count() + members.count()
+
+
+def named_sheets(
+    *, kind: str, user, queryset: QuerySet, disclosure: Disclosure, language: str
+) -> tuple[list[tuple[str, list[str], Iterable[dict]]], dict[str, int]]:
+    """The households and members sheets of a named XLSX export, and their row counts.
+
+    Either export carries both sheets, like the import template: a households export
+    the members of those households, a members export the households of those members.
+    The other sheet passes through the same access scope and disclosure."""
+    households, members = _named_querysets(kind=kind, user=user, queryset=queryset)
+    counts = {HOUSEHOLD_SHEET: households.count(), MEMBER_SHEET: members.count()}
+    sheets = [
+        (
+            HOUSEHOLD_SHEET,
+            HOUSEHOLD_HEADERS,
+            household_rows(queryset=households, disclosure=disclosure, language=language),
+        ),
+        (
+            MEMBER_SHEET,
+            MEMBER_HEADERS,
+            member_rows(queryset=members, disclosure=disclosure, language=language),
+        ),
+    ]
+    return sheets, counts
+
+
+# Not "-": a cell starting with a minus is neutralised like a formula (FORMULA_STARTS).
+NO_FILTER = "(tanpa filter / none)"
+
+
+def export_summary(
+    *,
+    kind: str,
+    username: str,
+    query_string: str,
+    disclosure: Disclosure,
+    counts: dict[str, int],
+) -> list[tuple[str, Any]]:
+    indonesian, english = {
+        ExportKind.HOUSEHOLDS: ("rumah tangga", "households"),
+        ExportKind.MEMBERS: ("anggota", "members"),
+    }[kind]
+    return [
+        ("Desa Presisi", f"ekspor {indonesian} / {english} export"),
+        ("dibuat / generated", timezone.localtime().isoformat(timespec="seconds")),
+        ("oleh / by", username),
+        ("filter", query_string or NO_FILTER),
+        ("baris rumah tangga / household rows", counts[HOUSEHOLD_SHEET]),
+        ("baris anggota / member rows", counts[MEMBER_SHEET]),
+        ("NIK/KK", "lengkap / full" if disclosure.unmasked else "disamarkan / masked"),
+        ("data pribadi", "UU PDP 27/2022: simpan dan bagikan seperlunya / need-to-know only"),
+    ]
+
+
+def template_workbook():
+    """The import template: both sheets with their headers, notes and the codebook."""
+    notes = [
+        ("Templat impor sensus Desa Presisi / Census import template", ""),
+        (
+            "Lembar / sheets",
+            f"{HOUSEHOLD_SHEET} (satu baris per KK), {MEMBER_SHEET} (satu baris per orang)",
+        ),
+        (
+            "NIK dan No. KK / NIK and KK",
+            "16 digit, kolom berformat Teks (bukan angka) / 16 digits, Text-formatted column",
+        ),
+        ("Tanggal / dates", "YYYY-MM-DD"),
+        ("Ya/tidak / yes/no", "1 / 0"),
+        ("Koordinat / coordinates", "lintang (latitude) dan bujur (longitude), WGS84"),
+        ("Kode / codes", "lihat lembar kodebook / see the kodebook sheet"),
+        ("CSV", "satu berkas per lembar, kolom sama; pemisah koma atau titik koma, UTF-8"),
+    ]
+    for column in HOUSEHOLD_COLUMNS + MEMBER_COLUMNS:
+        if column.help_id:
+            notes.append((column.name, column.help_id))
+    workbook = Workbook()
+    info = workbook.active
+    info.title = "petunjuk"
+    for row in notes:
+        info.append(list(row))
+    for title, columns in ((HOUSEHOLD_SHEET, HOUSEHOLD_COLUMNS), (MEMBER_SHEET, MEMBER_COLUMNS)):
+        sheet = workbook.create_sheet(title)
+        sheet.append([column.name for column in columns])
+        for index, column in enumerate(columns, start=1):
+            # Text format on whole columns keeps Excel from turning NIK/KK into numbers.
+            if column.kind in ("kk", "nik", "text", "region"):
+                letter = sheet.cell(row=1, column=index).column_letter
+                for cell_row in range(2, 1002):
+                    sheet[f"{letter}{cell_row}"].number_format = "@"
+    codebook = workbook.create_sheet("kodebook")
+    codebook.append(["variabel", "kode", "label_id", "label_en", "sumber"])
+    for row in codebook_rows():
+        codebook.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+INDICATOR_HEADERS = [
+    "indicator", "indicator_name", "area_code", "area_name", "level", "period", "numerator",
+    "denominator", "value", "suppressed", "suppression_reason", "suppression_threshold",
+]  # fmt: skip
+
+
+def indicator_rows(*, rows: list[dict], names: dict[str, str]) -> list[dict]:
+    return [{**row, "indicator_name": names.get(row["indicator"], "")} for row in rows]

@@ -1,0 +1,27 @@
+"""The households or members a spec selects, as querysets (the lists use the same
+specs as the rollup, so an indicator counts exactly what the list returns).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F
+
+from ..models import Household, Member
+from .spec import AgeAt, spec_q, validate_spec
+
+
+def members_with_age(queryset: models.QuerySet | None = None) -> models.QuerySet:
+    """Members annotated with `umur`, their age at the household's survey date."""
+    queryset = Member.objects.all() if queryset is None else queryset
+    return queryset.annotate(umur=AgeAt(F("household__tanggal_survei"), F("tanggal_lahir")))
+
+
+def spec_queryset(spec: dict, queryset: models.QuerySet | None = None) -> models.QuerySet:
+    """The households or members a spec selects (narrowing `queryset` when given)."""
+    validate_spec(spec)
+    if spec["unit"] == "household":
+        base = Household.objects.all() if queryset is None else queryset
+    else:
+        base = members_with_age(queryset)
+    return base.filter(spec_q(spec))

@@ -1,0 +1,122 @@
+"""Indicators as data, and their rollup over the area tree.
+
+A spec (an indicator's numerator or denominator) is JSON that selects households or
+members and says what to add up:
+
+    {"unit": "household" | "member",
+     "aggregate": "count" (default) | "sum", "field": <numeric field, for sum>,
+     "where":   {lookup: value, ...},     all must hold
+     "exclude": {lookup: value, ...},     none may hold
+     "any":     [condition, ...]}         at least one must hold (each a where/exclude/any)
+
+Lookups are a field name, optionally with one of the suffixes in `LOOKUPS`. Members can
+also be filtered on `umur` (age in whole years at their household's survey date) and on
+`household__<field>`. Only the fields listed below are accepted, so a definition can be
+edited in the admin without opening a door to arbitrary queries.
+
+The same spec drives the rollup (`indicators_refresh`) and the household and member lists
+(`spec_queryset`), so the households an indicator counts are exactly those the list returns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+LOOKUPS = {"exact", "in", "range", "gte", "lte", "gt", "lt", "isnull"}
+HOUSEHOLD_FIELDS = {
+    "fasilitas_bab", "jenis_kloset", "pembuangan_tinja", "tangki_septik_disedot",
+    "sumber_air_minum", "jarak_sumber_air_tinja", "sumber_air_mandi", "kepemilikan_rumah",
+    "lantai", "dinding", "atap", "penerangan", "bahan_bakar_memasak", "desil_kesejahteraan",
+    "desil_tahun", "penerima_pkh", "penerima_bpnt", "penerima_blt_dd", "penerima_pbi_jk",
+    "sumber_data", "tangga_sanitasi", "air_minum_layak", "rumah_tidak_layak_huni",
+    "jumlah_anggota", "jumlah_ats", "tanggal_survei",
+}  # fmt: skip
+MEMBER_FIELDS = {
+    "jenis_kelamin", "hubungan_keluarga", "partisipasi_sekolah", "jenjang_pendidikan",
+    "ijazah_tertinggi", "disabilitas", "umur",
+} | {f"household__{name}" for name in HOUSEHOLD_FIELDS}  # fmt: skip
+SUMMABLE = {"household": {"jumlah_anggota", "jumlah_ats"}, "member": set()}
+UNITS = {"household": HOUSEHOLD_FIELDS, "member": MEMBER_FIELDS}
+CONDITION_KEYS = {"where", "exclude", "any"}
+SPEC_KEYS = CONDITION_KEYS | {"unit", "aggregate", "field"}
+
+
+class AgeAt(models.Func):
+    """Whole years between a birth date and a reference date, as PostgreSQL's age() counts."""
+
+    template = "EXTRACT(YEAR FROM age(%(expressions)s))::integer"
+    output_field = models.IntegerField()
+
+    def __init__(self, reference, birth_date, **extra):
+        super().__init__(reference, birth_date, **extra)
+
+
+# --- Specs -----------------------------------------------------------------------------
+
+
+def validate_spec(spec: Any, *, field: str = "spec") -> None:
+    """Raise ValidationError naming what is wrong with a numerator/denominator spec."""
+    if not isinstance(spec, dict):
+        raise ValidationError(
+            {field: "Spesifikasi harus berupa objek JSON. / Must be a JSON object."}
+        )
+    unknown = set(spec) - SPEC_KEYS
+    if unknown:
+        raise ValidationError({field: f"Kunci tidak dikenal / unknown keys: {sorted(unknown)}"})
+    unit = spec.get("unit")
+    if unit not in UNITS:
+        raise ValidationError({field: f"unit harus / must be one of {sorted(UNITS)}"})
+    aggregate = spec.get("aggregate", "count")
+    if aggregate not in ("count", "sum"):
+        raise ValidationError({field: "aggregate harus / must be 'count' or 'sum'"})
+    if aggregate == "sum" and spec.get("field") not in SUMMABLE[unit]:
+        raise ValidationError(
+            {field: f"field untuk sum / for sum must be one of {sorted(SUMMABLE[unit])}"}
+        )
+    _validate_condition(spec, UNITS[unit], field)
+
+
+def _validate_condition(condition: dict, allowed: set[str], field: str) -> None:
+    for key in ("where", "exclude"):
+        lookups = condition.get(key, {})
+        if not isinstance(lookups, dict):
+            raise ValidationError({field: f"'{key}' harus objek / must be an object"})
+        for lookup, value in lookups.items():
+            name, _, suffix = lookup.partition("__") if "__" in lookup else (lookup, "", "")
+            if lookup.startswith("household__"):
+                rest = lookup.removeprefix("household__")
+                base, _, suffix = rest.partition("__")
+                name = f"household__{base}"
+            if name not in allowed or (suffix and suffix not in LOOKUPS):
+                raise ValidationError({field: f"Lookup tidak diizinkan / not allowed: {lookup!r}"})
+            if suffix == "in" and not isinstance(value, list):
+                raise ValidationError({field: f"{lookup!r} butuh daftar / needs a list"})
+            if suffix == "range" and not (isinstance(value, list) and len(value) == 2):
+                raise ValidationError({field: f"{lookup!r} butuh [min, max] / needs [min, max]"})
+    alternatives = condition.get("any", [])
+    if not isinstance(alternatives, list):
+        raise ValidationError({field: "'any' harus daftar / must be a list"})
+    for alternative in alternatives:
+        if not isinstance(alternative, dict) or set(alternative) - CONDITION_KEYS:
+            raise ValidationError({field: "Setiap isi 'any' berisi where/exclude/any saja."})
+        _validate_condition(alternative, allowed, field)
+
+
+def spec_q(condition: dict) -> Q:
+    """The Q object of a (validated) condition."""
+    q = Q()
+    for lookup, value in condition.get("where", {}).items():
+        q &= Q(**{lookup: value})
+    for lookup, value in condition.get("exclude", {}).items():
+        q &= ~Q(**{lookup: value})
+    alternatives = condition.get("any", [])
+    if alternatives:
+        any_q = Q()
+        for alternative in alternatives:
+            any_q |= spec_q(alternative)
+        q &= any_q
+    return q

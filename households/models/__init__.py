@@ -1,0 +1,24 @@
+"""The households app's models, one module per concern, re-exported here so that
+`from households.models import Household` keeps working (Zulip's `zerver/models/`)."""
+
+from .households import DataSource, Household, Member, SanitationLevel
+from .indicators import DirtyRegion, Indicator, IndicatorValue, TileCell, Topic
+from .jobs import ExportJob, ExportKind, ExportStatus, ImportJob, ImportStatus, JobLease
+
+__all__ = [
+    "DataSource",
+    "DirtyRegion",
+    "ExportJob",
+    "ExportKind",
+    "ExportStatus",
+    "Household",
+    "ImportJob",
+    "ImportStatus",
+    "Indicator",
+    "IndicatorValue",
+    "JobLease",
+    "Member",
+    "SanitationLevel",
+    "TileCell",
+    "Topic",
+]

@@ -1,0 +1,127 @@
+"""Indicators as data, their stored values per area and period, and the map's cluster cells."""
+
+from __future__ import annotations
+
+from django.contrib.gis.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from ..indicators.spec import validate_spec
+
+
+class Topic(models.TextChoices):
+    POPULATION = "kependudukan", _("Kependudukan")
+    SANITATION = "sanitasi", _("Sanitasi")
+    WATER = "air_minum", _("Air minum")
+    HOUSING = "rumah", _("Rumah")
+    EDUCATION = "pendidikan", _("Pendidikan")
+    WELFARE = "kesejahteraan", _("Kesejahteraan")
+
+
+class Indicator(models.Model):
+    """An indicator as data (DHIS2 style): numerator and denominator are filter specs.
+
+    A spec is JSON: {"unit": "household"|"member", "aggregate": "count"|"sum",
+    "field": <for sum>, "where": {lookup: value}, "exclude": {lookup: value},
+    "any": [spec-without-unit, ...]}; see `households/indicators/spec.py` for the lookups
+    allowed. A null denominator makes a plain count or sum (value = numerator x factor).
+    """
+
+    code = models.SlugField(_("kode"), max_length=40, primary_key=True)
+    name_id = models.CharField(_("nama (Indonesia)"), max_length=150)
+    name_en = models.CharField(_("nama (Inggris)"), max_length=150)
+    description_id = models.TextField(_("uraian (Indonesia)"), blank=True)
+    description_en = models.TextField(_("uraian (Inggris)"), blank=True)
+    topic = models.CharField(_("topik"), max_length=20, choices=Topic.choices)
+    numerator = models.JSONField(_("pembilang"))
+    denominator = models.JSONField(_("penyebut"), null=True, blank=True)
+    factor = models.FloatField(_("faktor"), default=100)
+    unit = models.CharField(_("satuan"), max_length=40, default="%")
+    higher_is_better = models.BooleanField(_("makin tinggi makin baik"), default=False)
+    sort_order = models.PositiveSmallIntegerField(_("urutan"), default=100)
+    active = models.BooleanField(_("aktif"), default=True)
+
+    class Meta:
+        verbose_name = _("indikator")
+        verbose_name_plural = _("indikator")
+        ordering = ["sort_order", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.name_id}"
+
+    def name(self, language: str | None = None) -> str:
+        language = language or get_language() or "id"
+        return self.name_en if language.startswith("en") else self.name_id
+
+    def clean(self) -> None:
+        validate_spec(self.numerator, field="numerator")
+        if self.denominator is not None:
+            validate_spec(self.denominator, field="denominator")
+
+
+class IndicatorValue(models.Model):
+    """The rollup: one row per (indicator, area, period), at every level of the tree."""
+
+    # The unique (indicator, period, region) index serves lookups by indicator.
+    indicator = models.ForeignKey(
+        Indicator, on_delete=models.CASCADE, related_name="values", db_index=False
+    )
+    region = models.ForeignKey("villages.Region", on_delete=models.CASCADE, related_name="+")
+    period = models.CharField(_("periode"), max_length=7)
+    numerator = models.FloatField(_("pembilang"))
+    denominator = models.FloatField(_("penyebut"), null=True)
+    value = models.FloatField(_("nilai"), null=True)
+    # Hidden from the public at `suppression_limit` (see households/indicators/suppression.py); kept
+    # by the rollup, so a public request reads it instead of computing it.
+    suppressed = models.BooleanField(_("disembunyikan untuk publik"), db_default=False)
+    suppression_limit = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("nilai indikator")
+        verbose_name_plural = _("nilai indikator")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator", "period", "region"], name="indicator_value_unique"
+            )
+        ]
+
+
+class TileCell(models.Model):
+    """Households of one village counted in one cell of the map's cluster grid.
+
+    The grid is the one low-zoom vector tiles draw: at zoom z a tile is CLUSTER_CELLS x
+    CLUSTER_CELLS cells of Web Mercator, counted from the top-left corner of the world, so
+    a tile (z, x, y) holds the cells 32x..32x+31 by 32y..32y+31 and the cells of zoom z are
+    the cells of zoom z+1 halved. Kept by `indicators_refresh` for the villages it
+    recomputes (see `tiles.tile_cells_refresh`), so a province at zoom 8 is a few thousand
+    rows instead of a million points. Coordinates are sums so that cells add up to the
+    mean point of their households."""
+
+    region = models.ForeignKey("villages.Region", on_delete=models.CASCADE, related_name="+")
+    z = models.PositiveSmallIntegerField()
+    cx = models.IntegerField()
+    cy = models.IntegerField()
+    households = models.IntegerField()
+    tanpa_jamban = models.IntegerField()
+    babs = models.IntegerField()
+    ada_ats = models.IntegerField()
+    desil_1_4 = models.IntegerField()
+    jiwa = models.IntegerField()
+    sum_x = models.FloatField()
+    sum_y = models.FloatField()
+
+    class Meta:
+        verbose_name = _("sel peta")
+        verbose_name_plural = _("sel peta")
+        constraints = [
+            models.UniqueConstraint(fields=["z", "cx", "cy", "region"], name="tile_cell_unique")
+        ]
+
+
+class DirtyRegion(models.Model):
+    """Villages whose indicator values are stale. Filled by database triggers on every
+    write to households or members (migration 0004), emptied by `indicators_refresh`."""
+
+    region = models.OneToOneField(
+        "villages.Region", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )

@@ -1,0 +1,50 @@
+"""The one rule for Kemendagri area codes: their shape and what "within an area" means.
+
+A code is `PP` (province), `PP.KK` (kabupaten/kota), `PP.KK.CC` (kecamatan) or
+`PP.KK.CC.DDDD` (desa/kelurahan). An area's subtree is the area itself and every code that
+starts with its code and a dot, a prefix match the `varchar_pattern_ops` indexes serve
+(`code LIKE '64.09.%'`). Every filter by area (access scope, list filters, the area tree,
+exports, tiles) is built here.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import reduce
+from operator import or_
+
+from django.db.models import Q
+
+CODE_PATTERN = r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$"
+CODE_RE = re.compile(CODE_PATTERN)
+VILLAGE_CODE_LENGTH = 13  # PP.KK.CC.DDDD
+
+
+def is_area_code(code: str) -> bool:
+    return bool(CODE_RE.match(code))
+
+
+def subtree_q(codes: str | list[str], field: str = "code") -> Q:
+    """Rows whose area (`field`, a code) is one of `codes` or lies below one of them.
+    An empty list selects nothing."""
+    if isinstance(codes, str):
+        codes = [codes]
+    if not codes:
+        return Q(pk__in=[])
+    clauses = [
+        Q(**{field: code})
+        if len(code) == VILLAGE_CODE_LENGTH
+        else Q(**{field: code}) | Q(**{f"{field}__startswith": f"{code}."})
+        for code in codes
+    ]
+    return reduce(or_, clauses)
+
+
+def below_q(code: str, field: str = "code") -> Q:
+    """Rows strictly below the area `code` (its descendants, not itself)."""
+    return Q(**{f"{field}__startswith": f"{code}."})
+
+
+def in_subtree(code: str, area: str) -> bool:
+    """Whether the area `code` is `area` or lies below it."""
+    return code == area or code.startswith(f"{area}.")

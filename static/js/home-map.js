@@ -3,6 +3,7 @@
 
 import { createAreas } from "./areas.js";
 import { renderHouseholdLegend, renderLegend } from "./legend.js";
+import { criterionName } from "./lib/criteria.js";
 import { basemapOf, householdLayer, onMapInit, panelControl, showBasemap } from "./map.js";
 
 // `ready` resolves when the boundaries and first values are in; `onFailure` is called
@@ -20,7 +21,7 @@ export function createHomeMap(page, ready, onFailure) {
     if (!householdLegendBox) return;
     const state = page.state();
     householdLegendBox.hidden = state.layer !== "households";
-    if (state.layer === "households") renderHouseholdLegend(householdLegendBox, state.criterion, map.getZoom(), S, theme);
+    if (state.layer === "households") renderHouseholdLegend(householdLegendBox, criterionName(cfg.criteria, state.criterion), map.getZoom(), S, theme);
   }
 
   function updateHouseholds(previous) {

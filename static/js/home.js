@@ -9,7 +9,7 @@ import { clear, h, readConfig, readTheme } from "./dom.js";
 import { createHomeMap } from "./home-map.js";
 import { renderKpis } from "./kpis.js";
 import { choropleth } from "./lib/classify.js";
-import { CRITERIA } from "./lib/criteria.js";
+import { criterionCodes } from "./lib/criteria.js";
 import { formatter } from "./lib/format.js";
 import { homeSearch, mergeHomeState, readHomeState } from "./lib/state.js";
 import { query } from "./lib/url.js";
@@ -27,7 +27,7 @@ function start(cfg) {
   const chartIndicators = cfg.ladder.concat(cfg.outOfSchool).filter((code) => indicators[code]);
   const regions = { desa: null, kecamatan: null };
   const ctx = {
-    kabupaten: KAB, indicators, kecamatan, criteria: CRITERIA,
+    kabupaten: KAB, indicators, kecamatan, criteria: criterionCodes(cfg.criteria),
     defaultIndicator: indicators[cfg.defaultIndicator] ? cfg.defaultIndicator : (cfg.indicators[0] || {}).code,
     householdsAllowed: cfg.households.allowed, basemapConfigurable: Boolean(cfg.basemap.url)
   };

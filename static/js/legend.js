@@ -37,9 +37,10 @@ export function renderLegend(box, model, fmt, S, theme) {
 }
 
 // The legend of the household layer: cluster shares up to zoom 13, points beyond.
+// `criterion` is the name of the criterion the points are coloured by.
 export function renderHouseholdLegend(box, criterion, zoom, S, theme) {
   clear(box);
-  box.appendChild(h("div", { className: "legend-title", text: S.household_points + ": " + S["criterion_" + criterion] }));
+  box.appendChild(h("div", { className: "legend-title", text: S.household_points + (criterion ? ": " + criterion : "") }));
   const list = h("ul", { className: "legend-classes" });
   if (zoom <= CLUSTER_MAX_ZOOM) {
     box.appendChild(h("div", { className: "legend-sub", text: S.cluster_share }));

@@ -8,7 +8,7 @@ import { GEOJSON, getJSON, valueStore } from "./data.js";
 import { readConfig, readTheme } from "./dom.js";
 import { renderIndicatorTable } from "./indicator-table.js";
 import { renderHouseholdLegend } from "./legend.js";
-import { CRITERIA } from "./lib/criteria.js";
+import { criterionCodes, criterionName } from "./lib/criteria.js";
 import { formatter } from "./lib/format.js";
 import { mergeVillageState, readVillageState, villageSearch } from "./lib/state.js";
 import { query } from "./lib/url.js";
@@ -23,7 +23,7 @@ function start(cfg) {
   const V = cfg.village;
   const indicators = Object.fromEntries(cfg.indicators.map((ind) => [ind.code, ind]));
   const ctx = {
-    indicators, criteria: CRITERIA, tabs: Object.keys(TABS),
+    indicators, criteria: criterionCodes(cfg.criteria), tabs: Object.keys(TABS),
     householdsAllowed: cfg.households.allowed, basemapConfigurable: Boolean(cfg.basemap.url)
   };
   const store = urlState({
@@ -64,7 +64,7 @@ function start(cfg) {
     if (!householdLegendBox) return;
     const state = store.get();
     householdLegendBox.hidden = state.layer !== "households";
-    if (state.layer === "households") renderHouseholdLegend(householdLegendBox, state.criterion, map.getZoom(), S, theme);
+    if (state.layer === "households") renderHouseholdLegend(householdLegendBox, criterionName(cfg.criteria, state.criterion), map.getZoom(), S, theme);
   }
 
   function applyMap() {

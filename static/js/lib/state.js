@@ -3,8 +3,8 @@
 // a shared link give the same view. Pure: no DOM (url-state.js binds it to the history).
 
 // Home page context `ctx`: {kabupaten: code, indicators: {code: indicator},
-// kecamatan: {code: kecamatan}, defaultIndicator, householdsAllowed, criteria: [code],
-// basemapConfigurable}.
+// kecamatan: {code: kecamatan}, defaultIndicator, householdsAllowed, criteria: [code]
+// (the map criteria, the first is the default; maybe none), basemapConfigurable}.
 export const HOME_KEYS = ["indicator", "level", "area", "layer", "criterion", "basemap"];
 
 export function readHomeState(search, ctx) {
@@ -15,7 +15,7 @@ export function readHomeState(search, ctx) {
     area,
     level: area === ctx.kabupaten && q.get("level") === "kecamatan" ? "kecamatan" : "desa",
     layer: ctx.householdsAllowed && q.get("layer") === "households" ? "households" : "",
-    criterion: ctx.criteria.indexOf(q.get("criterion")) >= 0 ? q.get("criterion") : ctx.criteria[0],
+    criterion: ctx.criteria.indexOf(q.get("criterion")) >= 0 ? q.get("criterion") : (ctx.criteria[0] || ""),
     basemap: q.get("basemap") === "0" ? "0" : "1"
   };
 }
@@ -33,7 +33,10 @@ export function homeSearch(state, ctx) {
   q.set("indicator", state.indicator);
   q.set("level", state.level);
   if (state.area !== ctx.kabupaten) q.set("area", state.area);
-  if (state.layer) { q.set("layer", state.layer); q.set("criterion", state.criterion); }
+  if (state.layer) {
+    q.set("layer", state.layer);
+    if (state.criterion) q.set("criterion", state.criterion);
+  }
   if (ctx.basemapConfigurable && state.basemap === "0") q.set("basemap", "0");
   return "?" + q.toString();
 }
@@ -46,7 +49,7 @@ export function readVillageState(search, ctx) {
   return {
     indicator: ctx.indicators[q.get("indicator")] ? q.get("indicator") : "",
     layer: ctx.householdsAllowed && q.get("layer") !== "0" ? "households" : "",
-    criterion: ctx.criteria.indexOf(q.get("criterion")) >= 0 ? q.get("criterion") : ctx.criteria[0],
+    criterion: ctx.criteria.indexOf(q.get("criterion")) >= 0 ? q.get("criterion") : (ctx.criteria[0] || ""),
     tab: ctx.tabs.indexOf(q.get("tab")) >= 0 ? q.get("tab") : ctx.tabs[0],
     basemap: q.get("basemap") === "0" ? "0" : "1"
   };
@@ -61,7 +64,7 @@ export function villageSearch(state, ctx) {
   if (state.indicator) q.set("indicator", state.indicator);
   if (ctx.householdsAllowed) {
     if (!state.layer) q.set("layer", "0");
-    else if (state.criterion !== ctx.criteria[0]) q.set("criterion", state.criterion);
+    else if (state.criterion && state.criterion !== ctx.criteria[0]) q.set("criterion", state.criterion);
     if (state.tab !== ctx.tabs[0]) q.set("tab", state.tab);
   }
   if (ctx.basemapConfigurable && state.basemap === "0") q.set("basemap", "0");

@@ -1,4 +1,4 @@
-import { CRITERIA, DEFAULT_CRITERION, clusterShare, isCriterion, meets } from "/static/js/lib/criteria.js";
+import { clusterShare, criterionCodes, criterionName, meets } from "/static/js/lib/criteria.js";
 import { clusterRadius, isCluster, pointStyle, shareClass } from "/static/js/lib/points.js";
 import { assert, test } from "./runner.js";
 
@@ -7,30 +7,27 @@ const THEME = {
   pointMatch: "pm", pointMatchBorder: "pmb", pointOther: "po", pointOtherBorder: "pob"
 };
 
-test("the criteria and the default one", () => {
-  assert.deepEqual(CRITERIA, ["tanpa_jamban", "ats", "desil"]);
-  assert.equal(DEFAULT_CRITERION, CRITERIA[0]);
-  assert.ok(isCriterion("ats"));
-  assert.ok(!isCriterion("babs"));
+const CRITERIA = [{ code: "tanpa_jamban", name: "Tanpa jamban" }, { code: "ats_7_18", name: "ATS" }];
+
+test("criteria from the server: codes in order, names by code", () => {
+  assert.deepEqual(criterionCodes(CRITERIA), ["tanpa_jamban", "ats_7_18"]);
+  assert.equal(criterionName(CRITERIA, "ats_7_18"), "ATS");
+  assert.equal(criterionName(CRITERIA, "gone"), "");
+  assert.deepEqual(criterionCodes([]), []);
 });
 
-test("a household meets a criterion from its point's properties", () => {
+test("a household meets a criterion when its point says so under the criterion's code", () => {
   assert.ok(meets({ tanpa_jamban: true }, "tanpa_jamban"));
   assert.ok(meets({ tanpa_jamban: 1 }, "tanpa_jamban"));
   assert.ok(!meets({ tanpa_jamban: false }, "tanpa_jamban"));
-  assert.ok(meets({ jumlah_ats: 2 }, "ats"));
-  assert.ok(!meets({ jumlah_ats: 0 }, "ats"));
-  assert.ok(meets({ desil_kesejahteraan: 4 }, "desil"));
-  assert.ok(!meets({ desil_kesejahteraan: 5 }, "desil"));
-  assert.ok(!meets({ desil_kesejahteraan: null }, "desil"), "no desil is not desil 1-4");
-  assert.ok(meets({ tanpa_jamban: true }, "unknown"), "an unknown criterion is the default one");
+  assert.ok(!meets({ tanpa_jamban: true }, "ats_7_18"), "another criterion's flag does not count");
+  assert.ok(!meets({}, "ats_7_18"), "a flag left out of the tile is no");
 });
 
-test("a cluster's share meeting the criterion, from its counts", () => {
+test("a cluster's share meeting the criterion, from its count under the code", () => {
   assert.equal(clusterShare({ count: 10, tanpa_jamban: 3 }, "tanpa_jamban"), 0.3);
-  assert.equal(clusterShare({ count: 4, ada_ats: 1 }, "ats"), 0.25);
-  assert.equal(clusterShare({ count: 8, desil_1_4: 8 }, "desil"), 1);
-  assert.equal(clusterShare({ count: 5 }, "desil"), 0, "a count left out is none");
+  assert.equal(clusterShare({ count: 4, ats_7_18: 1 }, "ats_7_18"), 0.25);
+  assert.equal(clusterShare({ count: 5 }, "desil_1_4"), 0, "a count left out is none");
   assert.equal(clusterShare({ count: 0, tanpa_jamban: 0 }, "tanpa_jamban"), 0);
 });
 

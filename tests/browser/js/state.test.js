@@ -9,7 +9,7 @@ const HOME = {
   kecamatan: { "64.09.01": {}, "64.09.02": {} },
   defaultIndicator: "tanpa_jamban",
   householdsAllowed: true,
-  criteria: ["tanpa_jamban", "ats", "desil"],
+  criteria: ["tanpa_jamban", "ats_7_18", "desil_1_4"],
   basemapConfigurable: true
 };
 const DEFAULT_HOME = {
@@ -40,13 +40,13 @@ test("home: the query written reads back as the same view", () => {
   [
     DEFAULT_HOME,
     Object.assign({}, DEFAULT_HOME, { indicator: "babs", level: "kecamatan" }),
-    Object.assign({}, DEFAULT_HOME, { area: "64.09.02", layer: "households", criterion: "desil", basemap: "0" })
+    Object.assign({}, DEFAULT_HOME, { area: "64.09.02", layer: "households", criterion: "desil_1_4", basemap: "0" })
   ].forEach((state) => assert.deepEqual(readHomeState(homeSearch(state, HOME), HOME), state));
   assert.equal(homeSearch(DEFAULT_HOME, HOME), "?indicator=tanpa_jamban&level=desa");
 });
 
 test("home: the criterion is written only with the layer, the basemap only when there is one", () => {
-  const state = Object.assign({}, DEFAULT_HOME, { criterion: "ats", basemap: "0" });
+  const state = Object.assign({}, DEFAULT_HOME, { criterion: "ats_7_18", basemap: "0" });
   assert.equal(homeSearch(state, HOME), "?indicator=tanpa_jamban&level=desa&basemap=0");
   assert.equal(homeSearch(state, Object.assign({}, HOME, { basemapConfigurable: false })),
     "?indicator=tanpa_jamban&level=desa");
@@ -54,7 +54,7 @@ test("home: the criterion is written only with the layer, the basemap only when 
 
 const VILLAGE = {
   indicators: { tanpa_jamban: {} }, householdsAllowed: true,
-  criteria: ["tanpa_jamban", "ats", "desil"], tabs: ["tanpa_jamban", "ats", "desil"], basemapConfigurable: false
+  criteria: ["tanpa_jamban", "ats_7_18", "desil_1_4"], tabs: ["tanpa_jamban", "ats", "desil"], basemapConfigurable: false
 };
 
 test("village: households on by default, defaults left out of the URL", () => {
@@ -70,8 +70,18 @@ test("village: the query written reads back as the same view", () => {
   [
     mergeVillageState(base, { tab: "desil" }),
     mergeVillageState(base, { layer: "", indicator: "tanpa_jamban" }),
-    mergeVillageState(base, { criterion: "ats", tab: "ats" })
+    mergeVillageState(base, { criterion: "ats_7_18", tab: "ats" })
   ].forEach((state) => assert.deepEqual(readVillageState(villageSearch(state, VILLAGE), VILLAGE), state));
   assert.equal(villageSearch(mergeVillageState(base, { tab: "desil" }), VILLAGE), "?tab=desil");
   assert.equal(base.tab, "tanpa_jamban", "merging makes a new state");
+});
+
+test("no map criteria: no criterion in the state or the URL", () => {
+  const none = Object.assign({}, HOME, { criteria: [] });
+  const state = readHomeState("?layer=households&criterion=tanpa_jamban", none);
+  assert.equal(state.criterion, "");
+  assert.equal(homeSearch(state, none), "?indicator=tanpa_jamban&level=desa&layer=households");
+  const village = readVillageState("?criterion=x", Object.assign({}, VILLAGE, { criteria: [] }));
+  assert.equal(village.criterion, "");
+  assert.equal(villageSearch(village, Object.assign({}, VILLAGE, { criteria: [] })), "");
 });

@@ -62,9 +62,8 @@ from households.exports.rows import (
     csv_stream,
     household_rows,
     member_rows,
-    workbook_write,
 )
-from households.exports.service import export_summary, named_sheets
+from households.exports.service import export_summary, named_workbook_write
 from households.filters import region_q
 from households.indicators.criteria import criteria_pairs, map_criteria, with_criteria
 from households.indicators.rollup import indicators_refresh
@@ -686,28 +685,30 @@ TARGET_MS_PER_ROW = 1.5 * PEER_MS_PER_ROW
 
 
 def xlsx_export_write(*, user, queryset, language: str = "id", unmask: bool = True):
-    """A households XLSX exactly as the export service builds it (the endpoint in the
-    request, or `export_job_run` in the worker): `exports.named_sheets`, the summary of
-    `exports.export_summary` and `exports.workbook_write`. Returns (temporary file, rows
-    written in every sheet: summary, headers, households, members and codebook)."""
+    """A households XLSX built by the export service itself (`named_workbook_write`, as
+    the endpoint in the request and `export_job_run` in the worker build it). Returns
+    (temporary file, rows written in every sheet: summary, headers, households, members
+    and codebook, rows per data sheet)."""
     disclosure = disclosure_for(user, unmask_requested=unmask)
-    sheets, counts = named_sheets(
+    handle, counts = named_workbook_write(
         kind=ExportKind.HOUSEHOLDS,
         user=user,
         queryset=queryset,
         disclosure=disclosure,
         language=language,
-    )
-    summary = export_summary(
-        kind=ExportKind.HOUSEHOLDS,
-        username=user.get_username(),
         query_string="benchmark",
-        disclosure=disclosure,
-        counts=counts,
     )
-    handle = workbook_write(summary=summary, sheets=sheets)
+    summary_rows = len(
+        export_summary(
+            kind=ExportKind.HOUSEHOLDS,
+            username=user.get_username(),
+            query_string="benchmark",
+            disclosure=disclosure,
+            counts=counts,
+        )
+    )
     codebook = sum(1 for _ in codebook_rows())
-    written = len(summary) + sum(counts.values()) + len(sheets) + 1 + codebook
+    written = summary_rows + sum(counts.values()) + len(counts) + 1 + codebook
     return handle, written, counts
 
 

@@ -62,6 +62,12 @@ def area_codes_for(user) -> list[str] | None:
     return areas_of(user)
 
 
+def can_view_indicator_values(user) -> bool:
+    """Indicator values per area are aggregates, open to everyone: the public's figures
+    are small-cell suppressed (`suppression_for`), so no household can be picked out."""
+    return True
+
+
 def can_view_household_points(user) -> bool:
     """Whether the map may show this user individual household points (vector tiles)."""
     return role_of(user) is not None

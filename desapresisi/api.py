@@ -19,6 +19,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .access import role_of
+from .errors import InvalidInput
 
 
 def _error_body(status_code: int, code: str, message: str, fields: dict | None = None) -> dict:
@@ -30,7 +31,9 @@ def _error_body(status_code: int, code: str, message: str, fields: dict | None =
 
 def exception_handler(exc, context):
     """One error format for every API error: {"error": {status, code, message, fields?}}."""
-    if isinstance(exc, Http404):
+    if isinstance(exc, InvalidInput):
+        exc = exceptions.ValidationError(exc.fields)
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()

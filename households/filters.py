@@ -8,9 +8,9 @@ import datetime as dt
 import django_filters as filters
 from django.contrib.gis.geos import Polygon
 from django.db.models import DateField, F, Q, QuerySet, Value
-from rest_framework.exceptions import ValidationError
 
 from desapresisi.access import COARSE_DECIMALS, hidden_fields_for
+from desapresisi.errors import InvalidInput
 from villages.codes import is_area_code, subtree_q
 
 from .indicators.queries import spec_queryset
@@ -27,19 +27,17 @@ CODED_HOUSEHOLD_FIELDS = [
 def region_q(code: str, field: str = "region__code") -> Q:
     """The area with this code and its whole subtree, by code prefix (index-served)."""
     if not is_area_code(code):
-        raise ValidationError({"region": f"Kode wilayah tidak valid / invalid area code: {code!r}"})
+        raise InvalidInput({"region": f"Kode wilayah tidak valid / invalid area code: {code!r}"})
     return subtree_q(code, field)
 
 
 def indicator_for(code: str, unit: str) -> Indicator:
     indicator = Indicator.objects.filter(code=code, active=True).first()
     if indicator is None:
-        raise ValidationError(
-            {"indicator": f"Indikator tidak dikenal / unknown indicator: {code!r}"}
-        )
+        raise InvalidInput({"indicator": f"Indikator tidak dikenal / unknown indicator: {code!r}"})
     if indicator.numerator["unit"] != unit:
         other = "members" if unit == "household" else "households"
-        raise ValidationError(
+        raise InvalidInput(
             {
                 "indicator": f"Indikator {code!r} menghitung {indicator.numerator['unit']}; "
                 f"gunakan daftar {other}. / It counts {indicator.numerator['unit']}s; "
@@ -72,7 +70,7 @@ class ScopedFilterSet(filters.FilterSet):
         if hidden and self.data:
             refused = self._refused_parameters(hidden)
             if refused:
-                raise ValidationError(
+                raise InvalidInput(
                     {
                         name: [
                             f"Anda tidak berhak menyaring atau mengurutkan menurut {field}. / "
@@ -174,11 +172,11 @@ def parse_bbox(value: str, *, snap_decimals: int | None = None) -> Polygon:
     try:
         min_x, min_y, max_x, max_y = (float(part) for part in value.split(","))
     except ValueError:
-        raise ValidationError(
+        raise InvalidInput(
             {"bbox": "Format: minLon,minLat,maxLon,maxLat (empat angka / four numbers)."}
         ) from None
     if not (-180 <= min_x < max_x <= 180 and -90 <= min_y < max_y <= 90):
-        raise ValidationError({"bbox": "Batas tidak valid / invalid bounds (min < max, WGS84)."})
+        raise InvalidInput({"bbox": "Batas tidak valid / invalid bounds (min < max, WGS84)."})
     if snap_decimals is not None:
         # The union of whole rounding cells: which households fall in the box then
         # depends only on their rounded points, which such a caller sees anyway.

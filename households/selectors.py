@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, Max, Q, QuerySet, Sum
-from django.http import HttpRequest
-from rest_framework.exceptions import ValidationError
+from django.db.models import Max, QuerySet, Sum
 
 from desapresisi.access import area_codes_for, role_of
+from desapresisi.errors import InvalidInput
 from desapresisi.models import Role
 from villages.codes import below_q, is_area_code, subtree_q
 from villages.models import Level, Region
@@ -55,31 +54,36 @@ def can_edit_household(user, household: Household) -> bool:
     return households_for(user).filter(pk=household.pk).exists()
 
 
+# The rollup's plain counts of households and people (households/data/indicators.json).
+HOUSEHOLDS_INDICATOR = "jumlah_rumah_tangga"
+PEOPLE_INDICATOR = "jumlah_jiwa"
+
+
 def area_summaries(*, parent_code: str) -> list[dict]:
-    """Household and member totals per kecamatan under a kabupaten (one grouped query)."""
-    kecamatan = {
-        region.code: region.name
-        for region in Region.objects.filter(parent_id=parent_code, level=Level.KECAMATAN)
-    }
+    """Household and people totals of each area directly below `parent_code`, over every
+    survey period, read from the rollup (never counted live from the households)."""
     rows = (
-        Household.objects.filter(below_q(parent_code, "region__code"))
-        .values("region__parent_id")
-        .annotate(
-            households=Count("id"),
-            members=Sum("jumlah_anggota"),
-            synthetic=Count("id", filter=Q(sumber_data=DataSource.SYNTHETIC)),
+        IndicatorValue.objects.filter(
+            region__parent_id=parent_code,
+            indicator_id__in=[HOUSEHOLDS_INDICATOR, PEOPLE_INDICATOR],
         )
-        .order_by("region__parent_id")
+        .values("region_id", "indicator_id")
+        .annotate(total=Sum("numerator"))
+        .order_by()
     )
+    totals: dict[str, dict[str, int]] = {}
+    for row in rows:
+        totals.setdefault(row["region_id"], {})[row["indicator_id"]] = round(row["total"] or 0)
     return [
         {
-            "code": row["region__parent_id"],
-            "name": kecamatan.get(row["region__parent_id"], ""),
-            "households": row["households"],
-            "members": row["members"] or 0,
-            "synthetic": row["synthetic"],
+            "code": region["code"],
+            "name": region["name"],
+            "households": totals.get(region["code"], {}).get(HOUSEHOLDS_INDICATOR, 0),
+            "members": totals.get(region["code"], {}).get(PEOPLE_INDICATOR, 0),
         }
-        for row in rows
+        for region in Region.objects.filter(parent_id=parent_code)
+        .order_by("code")
+        .values("code", "name")
     ]
 
 
@@ -138,15 +142,13 @@ def indicator_values_for(
     """Rows of the rollup: indicator, area_code, area_name, level, period, numerator,
     denominator, value, suppressed. `parent` selects the areas below it (at `level`, or
     one level down when no level is given). With `suppress_up_to`, small cells are hidden
-    (households/indicators/suppression.py). Unknown indicator codes are a ValidationError."""
+    (households/indicators/suppression.py). Unknown indicator codes are a InvalidInput."""
     queryset = IndicatorValue.objects.filter(indicator_id__in=indicators)
     if areas:
         queryset = queryset.filter(region_id__in=areas)
     if parent:
         if not is_area_code(parent):
-            raise ValidationError(
-                {"parent": f"Kode wilayah tidak valid / invalid code: {parent!r}"}
-            )
+            raise InvalidInput({"parent": f"Kode wilayah tidak valid / invalid code: {parent!r}"})
         queryset = queryset.filter(below_q(parent, "region__code"))
         level = level or _CHILD_LEVEL.get(len(parent))
     if level:
@@ -209,9 +211,7 @@ def _check_indicator_codes(indicators: list[str], found: set[str]) -> None:
         return
     known = set(Indicator.objects.filter(code__in=missing).values_list("code", flat=True))
     if unknown := missing - known:
-        raise ValidationError(
-            {"indicator": f"Indikator tidak dikenal / unknown: {sorted(unknown)}"}
-        )
+        raise InvalidInput({"indicator": f"Indikator tidak dikenal / unknown: {sorted(unknown)}"})
 
 
 INDICATOR_FIELDS = (
@@ -221,30 +221,22 @@ INDICATOR_FIELDS = (
 
 
 def kabupaten_overview(*, code: str) -> dict | None:
-    """The kabupaten with every kecamatan and their household and people totals, or None
-    when the kabupaten is not loaded."""
+    """The kabupaten with every kecamatan and their household and people totals (from the
+    rollup), or None when the kabupaten is not loaded."""
     kabupaten = Region.objects.filter(code=code, level=Level.KABUPATEN).values("code", "name")
     kabupaten = kabupaten.first()
     if kabupaten is None:
         return None
-    totals = {row["code"]: row for row in area_summaries(parent_code=code)}
-    kecamatan = [
-        {
-            "code": row["code"],
-            "name": row["name"],
-            "households": totals.get(row["code"], {}).get("households", 0),
-            "members": totals.get(row["code"], {}).get("members", 0),
-        }
-        for row in Region.objects.filter(parent_id=code, level=Level.KECAMATAN)
-        .order_by("code")
-        .values("code", "name")
-    ]
+    kecamatan = area_summaries(parent_code=code)
     return {
         **kabupaten,
         "kecamatan": kecamatan,
         "households": sum(row["households"] for row in kecamatan),
         "members": sum(row["members"] for row in kecamatan),
-        "synthetic": any(row["synthetic"] for row in totals.values()),
+        # Whether the page must carry the synthetic-data label: provenance, not records.
+        "synthetic": Household.objects.filter(
+            below_q(code, "region__code"), sumber_data=DataSource.SYNTHETIC
+        ).exists(),
     }
 
 
@@ -311,18 +303,3 @@ def map_criteria_catalogue(*, language: str) -> list[dict]:
 def latest_period() -> str | None:
     """The most recent period that has indicator values (periods are years as text)."""
     return IndicatorValue.objects.aggregate(latest=Max("period"))["latest"]
-
-
-def api_readable(*, request: HttpRequest, view_class: type) -> bool:
-    """Whether this request's user passes the permission checks of an API view, so that
-    a page asks the API only for what it will be given (no 401 in the console)."""
-    view = view_class()
-    view.request = request
-    view.kwargs = {}
-    try:
-        return all(
-            permission.has_permission(request, view) for permission in view.get_permissions()
-        )
-    except AttributeError:
-        # A permission that needs DRF's request wrapper: let the page ask, the API decides.
-        return True

@@ -14,13 +14,16 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from desapresisi.access import can_export_named, can_use_imports, can_view_household_points
+from desapresisi.access import (
+    can_export_named,
+    can_use_imports,
+    can_view_household_points,
+    can_view_indicator_values,
+)
 from villages.models import Kind
 
-from .api.indicators import IndicatorValues
 from .models import SanitationLevel, Topic
 from .selectors import (
-    api_readable,
     indicator_catalogue,
     kabupaten_overview,
     latest_period,
@@ -110,7 +113,7 @@ def _page_config(request: HttpRequest) -> dict:
         "indicators": indicator_catalogue(language=get_language() or settings.LANGUAGE_CODE),
         "topics": {code: str(label) for code, label in Topic.choices},
         "period": latest_period(),
-        "valuesAllowed": api_readable(request=request, view_class=IndicatorValues),
+        "valuesAllowed": can_view_indicator_values(request.user),
         "basemap": {"url": settings.BASEMAP_URL, "attribution": settings.BASEMAP_ATTRIBUTION},
         "urls": {
             "regions": reverse("api:region-list", kwargs={"version": "v1"}),

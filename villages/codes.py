@@ -44,7 +44,3 @@ def below_q(code: str, field: str = "code") -> Q:
     """Rows strictly below the area `code` (its descendants, not itself)."""
     return Q(**{f"{field}__startswith": f"{code}."})
 
-
-def in_subtree(code: str, area: str) -> bool:
-    """Whether the area `code` is `area` or lies below it."""
-    return code == area or code.startswith(f"{area}.")

@@ -27,6 +27,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from .codes import below_q
 from .models import Region
 
 DEFAULT_TOLERANCE = 0.0005  # degrees, about 50 m: village outlines stay recognisable
@@ -72,9 +73,8 @@ class RegionFilter:
         if self.parent:
             regions = regions.filter(parent_id=self.parent)
         if self.within:
-            # The trailing dot keeps the area itself out and lets region_code_prefix_idx
-            # answer the LIKE.
-            regions = regions.filter(code__startswith=f"{self.within}.")
+            # Strictly below: the area itself is not "within" it.
+            regions = regions.filter(below_q(self.within))
         if self.q:
             regions = regions.filter(Q(name__icontains=self.q) | Q(code__startswith=self.q))
         if self.has_boundary is not None:

@@ -57,10 +57,9 @@ from ..exports.service import (
     INDICATOR_HEADERS,
     NO_FILTER,
     export_queryset,
-    export_summary,
     indicator_rows,
     named_rows_written,
-    named_sheets,
+    named_workbook_write,
 )
 from ..filters import HouseholdFilter, MemberFilter
 from ..jobs import export_job_check
@@ -122,22 +121,13 @@ def _attachment(response, name: str):
 
 def _xlsx_response(request, kind: str, queryset, disclosure, language: str):
     """A named-record workbook built in the request (small exports)."""
-    sheets, counts = named_sheets(
+    handle, _counts = named_workbook_write(
         kind=kind,
         user=request.user,
         queryset=queryset,
         disclosure=disclosure,
         language=language,
-    )
-    handle = workbook_write(
-        summary=export_summary(
-            kind=kind,
-            username=request.user.get_username(),
-            query_string=request.META.get("QUERY_STRING", ""),
-            disclosure=disclosure,
-            counts=counts,
-        ),
-        sheets=sheets,
+        query_string=request.META.get("QUERY_STRING", ""),
     )
     return FileResponse(handle, content_type=XLSX)
 

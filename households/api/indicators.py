@@ -123,6 +123,7 @@ class IndicatorValues(GenericAPIView):
     the cells that would reveal them) are suppressed: numerator, denominator and value
     are null and `suppressed` is true."""
 
+    # Open to everyone, as `access.can_view_indicator_values` says (the dashboard asks it).
     permission_classes = [AllowAny]
     queryset = Indicator.objects.none()
 

@@ -16,16 +16,15 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.datastructures import MultiValueDict
 from django_tasks import task
-from rest_framework.exceptions import ValidationError
 
 from desapresisi import audit
 from desapresisi.access import can_export_named, disclosure_for
+from desapresisi.errors import InvalidInput
 from desapresisi.models import AuditAction
 
 from ..jobs import Heartbeat, lease_fields
 from ..models import ExportJob, ExportStatus
-from .rows import workbook_write
-from .service import export_queryset, export_summary, named_sheets
+from .service import export_queryset, named_workbook_write
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +58,17 @@ def export_job_create(
 def export_job_start(*, job: ExportJob) -> None:
 
     export_task.enqueue(job_id=job.pk)
+
+
+def _refusal_text(exc: Exception) -> str:
+    """A refusal as one line for the job's owner: `field: message` per field."""
+    if not isinstance(exc, InvalidInput):
+        return str(exc)
+    parts = []
+    for field, messages in exc.fields.items():
+        messages = messages if isinstance(messages, list | tuple) else [messages]
+        parts.append(f"{field}: {' '.join(str(message) for message in messages)}")
+    return "; ".join(parts)
 
 
 def _job_failed(job_id: int, message: str) -> None:
@@ -107,15 +117,13 @@ def _export_job_build(job_id: int) -> None:
         query = MultiValueDict({key: list(values) for key, values in job.query.items()})
         queryset = export_queryset(kind=job.kind, user=user, query=query)
         with translation.override(job.language):
-            sheets, counts = named_sheets(
-                kind=job.kind,
-                user=user,
-                queryset=queryset,
-                disclosure=disclosure,
-                language=job.language,
-            )
-            total = sum(counts.values())
+            total = 0
             done = 0
+
+            def on_total(rows: int) -> None:
+                nonlocal total
+                total = rows
+                ExportJob.objects.filter(pk=job.pk).update(progress_total=total)
 
             def on_row() -> None:
                 nonlocal done
@@ -127,30 +135,27 @@ def _export_job_build(job_id: int) -> None:
                         progress_percent=min(99, 100 * done // max(total, 1)),
                     )
 
-            ExportJob.objects.filter(pk=job.pk).update(progress_total=total)
             root = Path(settings.EXPORT_ROOT)
             root.mkdir(mode=0o700, parents=True, exist_ok=True)
             name = f"ekspor-{job.pk}-{secrets.token_hex(8)}.xlsx"
             # Written under another name first: a crash leaves a .part for the cleaner,
             # never a truncated file that looks finished.
             partial = root / f"{name}.part"
-            workbook_write(
-                summary=export_summary(
-                    kind=job.kind,
-                    username=user.get_username(),
-                    query_string=urlencode(job.query, doseq=True),
-                    disclosure=disclosure,
-                    counts=counts,
-                ),
-                sheets=sheets,
+            named_workbook_write(
+                kind=job.kind,
+                user=user,
+                queryset=queryset,
+                disclosure=disclosure,
+                language=job.language,
+                query_string=urlencode(job.query, doseq=True),
                 target=partial,
+                on_total=on_total,
                 on_row=on_row,
             )
         os.replace(partial, root / name)
         partial = None
-    except (ExportRefused, ValidationError) as exc:
-        detail = exc.detail if isinstance(exc, ValidationError) else str(exc)
-        _job_failed(job.pk, str(detail))
+    except (ExportRefused, InvalidInput) as exc:
+        _job_failed(job.pk, _refusal_text(exc))
         return
     except Exception as exc:
         _job_failed(

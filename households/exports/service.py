@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
 from openpyxl import Workbook
-from rest_framework.exceptions import ValidationError
 
 from desapresisi.access import Disclosure
+from desapresisi.errors import InvalidInput
 
 from ..census_import.columns import HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET, MEMBER_COLUMNS, MEMBER_SHEET
 from ..filters import HouseholdFilter, MemberFilter
 from ..models import ExportKind
 from ..selectors import households_for, members_for
-from .rows import HOUSEHOLD_HEADERS, MEMBER_HEADERS, codebook_rows, household_rows, member_rows
+from .rows import (
+    HOUSEHOLD_HEADERS,
+    MEMBER_HEADERS,
+    codebook_rows,
+    household_rows,
+    member_rows,
+    workbook_write,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +38,7 @@ def export_queryset(*, kind: str, user, query) -> QuerySet:
     """The rows of a named export: the user's access scope, then the list's filters.
 
     `query` is the request's query parameters (a QueryDict or a MultiValueDict); invalid
-    filters raise DRF's ValidationError, as in the lists."""
+    filters raise InvalidInput, answered as 400 as in the lists."""
     if kind == ExportKind.HOUSEHOLDS:
         filterset = HouseholdFilter(query, queryset=households_for(user), user=user)
     elif kind == ExportKind.MEMBERS:
@@ -38,7 +46,7 @@ def export_queryset(*, kind: str, user, query) -> QuerySet:
     else:
         raise ValueError(f"unknown export kind {kind!r}")
     if not filterset.is_valid():
-        raise ValidationError(filterset.errors)
+        raise InvalidInput(filterset.errors)
     return filterset.qs
 
 
@@ -165,3 +173,36 @@ INDICATOR_HEADERS = [
 
 def indicator_rows(*, rows: list[dict], names: dict[str, str]) -> list[dict]:
     return [{**row, "indicator_name": names.get(row["indicator"], "")} for row in rows]
+
+
+def named_workbook_write(
+    *,
+    kind: str,
+    user,
+    queryset: QuerySet,
+    disclosure: Disclosure,
+    language: str,
+    query_string: str,
+    target: Path | None = None,
+    on_total: Callable[[int], None] | None = None,
+    on_row: Callable[[], None] | None = None,
+):
+    """The named-record workbook, the same wherever it is built (the request, the export
+    worker, the benchmark): the summary sheet, households and members, the codebook.
+    Into `target` when given, else a rewound temporary file the caller closes. `on_total`
+    hears the number of data rows before the first is written. Returns (file or None,
+    rows per sheet)."""
+    sheets, counts = named_sheets(
+        kind=kind, user=user, queryset=queryset, disclosure=disclosure, language=language
+    )
+    if on_total is not None:
+        on_total(sum(counts.values()))
+    summary = export_summary(
+        kind=kind,
+        username=user.get_username(),
+        query_string=query_string,
+        disclosure=disclosure,
+        counts=counts,
+    )
+    handle = workbook_write(summary=summary, sheets=sheets, target=target, on_row=on_row)
+    return handle, counts

@@ -8,13 +8,20 @@ from django.db import models
 from django.db.models import F
 
 from ..models import Household, Member
-from .spec import AgeAt, spec_q, validate_spec
+from .spec import AgeAt, ChildOutOfSchool, spec_q, validate_spec
 
 
 def members_with_age(queryset: models.QuerySet | None = None) -> models.QuerySet:
-    """Members annotated with `umur`, their age at the household's survey date."""
+    """Members annotated with `umur`, their age at the household's survey date, and
+    `anak_tidak_sekolah`."""
     queryset = Member.objects.all() if queryset is None else queryset
-    return queryset.annotate(umur=AgeAt(F("household__tanggal_survei"), F("tanggal_lahir")))
+    survey_date = F("household__tanggal_survei")
+    return queryset.annotate(
+        umur=AgeAt(survey_date, F("tanggal_lahir")),
+        anak_tidak_sekolah=ChildOutOfSchool(
+            F("partisipasi_sekolah"), F("tanggal_lahir"), survey_date
+        ),
+    )
 
 
 def spec_queryset(spec: dict, queryset: models.QuerySet | None = None) -> models.QuerySet:

@@ -10,9 +10,11 @@ members and says what to add up:
      "any":     [condition, ...]}         at least one must hold (each a where/exclude/any)
 
 Lookups are a field name, optionally with one of the suffixes in `LOOKUPS`. Members can
-also be filtered on `umur` (age in whole years at their household's survey date) and on
-`household__<field>`. Only the fields listed below are accepted, so a definition can be
-edited in the admin without opening a door to arbitrary queries.
+also be filtered on `umur` (age in whole years at their household's survey date), on
+`anak_tidak_sekolah` (the one rule for a child 7-18 out of school, the SQL function that
+also keeps `jumlah_ats`) and on `household__<field>`. Only the fields listed below are
+accepted, so a definition can be edited in the admin without opening a door to arbitrary
+queries.
 
 The same spec drives the rollup (`indicators_refresh`) and the household and member lists
 (`spec_queryset`), so the households an indicator counts are exactly those the list returns.
@@ -37,7 +39,7 @@ HOUSEHOLD_FIELDS = {
 }  # fmt: skip
 MEMBER_FIELDS = {
     "jenis_kelamin", "hubungan_keluarga", "partisipasi_sekolah", "jenjang_pendidikan",
-    "ijazah_tertinggi", "disabilitas", "umur",
+    "ijazah_tertinggi", "disabilitas", "umur", "anak_tidak_sekolah",
 } | {f"household__{name}" for name in HOUSEHOLD_FIELDS}  # fmt: skip
 SUMMABLE = {"household": {"jumlah_anggota", "jumlah_ats"}, "member": set()}
 UNITS = {"household": HOUSEHOLD_FIELDS, "member": MEMBER_FIELDS}
@@ -53,6 +55,15 @@ class AgeAt(models.Func):
 
     def __init__(self, reference, birth_date, **extra):
         super().__init__(reference, birth_date, **extra)
+
+
+class ChildOutOfSchool(models.Func):
+    """A child 7-18 out of school at the survey date: the SQL function the triggers keeping
+    `jumlah_ats` call too (households/sql/households_child_out_of_school.sql), so an
+    indicator counting it and the stored count cannot disagree."""
+
+    function = "households_child_out_of_school"
+    output_field = models.BooleanField()
 
 
 # --- Specs -----------------------------------------------------------------------------

@@ -29,7 +29,7 @@ def regions(transactional_db):
 
 def test_import_preview_lists_a_warning_apart_and_commits(regions, staff_user, open_page):
     from households.models import Member
-    from tests.households.test_imports import family, xlsx
+    from tests.households.census_import.test_import import family, xlsx
 
     households, members = family()
     members[1]["nik"] = nik_for(BABULU_DESA, dt.date(2012, 7, 21), 2, 5)

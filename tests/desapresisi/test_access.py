@@ -1036,7 +1036,7 @@ def test_permission_matrix_of_import_answers_naming_records_of_village_b(role, w
     """A file declaring desa B's stored No. KK as a household of desa A: callers with rights
     over B see B's stored members; the operator of A gets the neutral message and nothing
     of B; roles that may not import get no answer at all."""
-    from tests.households.test_imports import household, member, upload, xlsx
+    from tests.households.census_import.test_import import household, member, upload, xlsx
 
     stored = world["b"]["household"]
     file_bytes = xlsx([household(stored.no_kk)], [member(stored.no_kk, 40)])

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from desapresisi.throttling import PortalRateThrottle
 from tests.desapresisi.test_access import tile_of
 from tests.factories import PENAJAM_KELURAHAN, HouseholdFactory
-from tests.households.test_imports import family, upload, xlsx
+from tests.households.census_import.test_import import family, upload, xlsx
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 """Job lifecycle: dead jobs are failed by whoever looks next, failed jobs are retried by
 their owner or an administrator only, uploads and partial files do not outlive their
-use. (A real worker killed mid-import: tests/households/test_import_progress.py.)"""
+use. (A real worker killed mid-import: tests/households/census_import/test_import_jobs.py.)"""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from households.models import (
     ImportStatus,
 )
 from tests.factories import HouseholdFactory
-from tests.households.test_imports import family, upload, xlsx
+from tests.households.census_import.test_import import family, upload, xlsx
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,10 @@
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from households.indicators.rollup import indicators_refresh
+from households.models import Household
 from tests.factories import HouseholdFactory
 
 pytestmark = pytest.mark.django_db
@@ -12,6 +16,24 @@ def test_home_shows_kecamatan_totals(client):
     assert response.status_code == 200
     assert "Penajam" in response.text
     assert "Rumah tangga per kecamatan" in response.text
+
+
+def test_home_totals_are_read_from_the_rollup_not_counted_live(client):
+    households = HouseholdFactory.create_batch(3)
+    indicators_refresh(full=True)
+    kecamatan = households[0].region_id[:8]
+    people = sum(Household.objects.get(pk=h.pk).jumlah_anggota for h in households)
+    with CaptureQueriesContext(connection) as queries:
+        config = page_config(client.get("/"))
+    row = next(row for row in config["kecamatan"] if row["code"] == kecamatan)
+    assert (row["households"], row["members"]) == (3, people) and people >= 3
+    assert config["totals"] == {"households": 3, "members": people}
+    counted_live = [
+        query["sql"]
+        for query in queries.captured_queries
+        if "households_household" in query["sql"] and "COUNT(" in query["sql"].upper()
+    ]
+    assert counted_live == []
 
 
 def test_home_labels_synthetic_data(client):

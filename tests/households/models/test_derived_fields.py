@@ -220,3 +220,48 @@ def test_history_records_real_changes_once_and_not_the_derived_counts():
         sorted(records, key=lambda r: r.row_id), sorted(homes[1:], key=lambda h: h.pk), strict=True
     ):
         assert record.changes == {"rt": [home.rt, "099"]}
+
+
+def test_member_counts_leave_the_household_version_and_a_survey_date_raises_it():
+    household = HouseholdFactory()
+    household.refresh_from_db()
+    version = household.versi
+    # jumlah_anggota and jumlah_ats change (a child out of school joins): not an edit
+    child = MemberFactory(
+        household=household,
+        tanggal_lahir=dt.date(2016, 1, 1),
+        partisipasi_sekolah=1,
+        jenjang_pendidikan=None,
+        ijazah_tertinggi=None,
+    )
+    assert counts(household) == (2, 1)
+    assert household.versi == version
+    Member.objects.filter(pk=child.pk).update(pekerjaan="Pelajar")
+    household.refresh_from_db()
+    assert household.versi == version
+    assert Member.objects.get(pk=child.pk).versi == 2
+    # the survey date is an answer, even though it recounts jumlah_ats too
+    Household.objects.filter(pk=household.pk).update(tanggal_survei=dt.date(2035, 1, 1))
+    assert counts(household) == (2, 0)
+    assert household.versi == version + 1
+
+
+def test_history_records_deletes_with_the_last_values():
+    from desapresisi.models import ChangeRecord
+
+    household = HouseholdFactory(region_id=PENAJAM_KELURAHAN)
+    child = MemberFactory(household=household, hubungan_keluarga=3, nama="Anak Terakhir")
+    before = ChangeRecord.objects.count()
+    Household.objects.filter(pk=household.pk).delete()
+    records = list(ChangeRecord.objects.order_by("id")[before:])
+    assert sorted((r.table, r.action) for r in records) == [
+        ("household", "delete"),
+        ("member", "delete"),
+        ("member", "delete"),
+    ]
+    member = next(r for r in records if r.row_id == child.pk and r.table == "member")
+    assert member.household_id == household.pk
+    assert member.changes["nama"] == ["Anak Terakhir", None]
+    deleted = next(r for r in records if r.table == "household")
+    assert deleted.changes["no_kk"] == [household.no_kk, None]
+    assert "jumlah_anggota" not in deleted.changes  # derived columns are not history

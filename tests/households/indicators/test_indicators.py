@@ -299,3 +299,84 @@ def test_indicator_clean_validates_specs():
                           numerator={"unit": "household", "where": {"nik": 1}})  # fmt: skip
     with pytest.raises(ValidationError):
         indicator.clean()
+
+
+# --- One rule for children 7-18 out of school -------------------------------------------
+
+ATS_BANDS = ("ats_7_12", "ats_13_15", "ats_16_18")
+
+
+def out_of_school_by_village() -> dict[str, dict[tuple[str, str], float]]:
+    """Per (village, period): the stored `jumlah_ats` summed, the `ats_7_18` numerator, and
+    the numerators of its three age bands summed."""
+    stored: dict[tuple[str, str], float] = {}
+    for household in Household.objects.all():
+        key = (household.region_id, str(household.tanggal_survei.year))
+        stored[key] = stored.get(key, 0.0) + household.jumlah_ats
+    villages = IndicatorValue.objects.filter(region__code__regex=r"^.{13}$")
+    figure = {
+        (v.region_id, v.period): v.numerator for v in villages.filter(indicator_id="ats_7_18")
+    }
+    bands: dict[tuple[str, str], float] = {}
+    for value in villages.filter(indicator_id__in=ATS_BANDS):
+        key = (value.region_id, value.period)
+        bands[key] = bands.get(key, 0.0) + value.numerator
+    return {"stored": stored, "ats_7_18": figure, "bands": bands}
+
+
+def assert_out_of_school_agrees() -> float:
+    found = out_of_school_by_village()
+    assert found["ats_7_18"] == found["stored"]
+    assert found["bands"] == found["stored"]
+    return sum(found["stored"].values())
+
+
+def test_out_of_school_figure_and_stored_count_agree_after_edits(census):
+    assert assert_out_of_school_agrees() == 5
+    first, second, _, fourth, fifth, *_ = census
+
+    def born(household, date):
+        return Member.objects.filter(household=household, tanggal_lahir=date)
+
+    edits = [
+        # the 17-year-old in school leaves it
+        lambda: born(fifth, dt.date(2007, 11, 1)).update(partisipasi_sekolah=3),
+        # a later survey date makes the 18-year-old 19 (and moves the household's period)
+        lambda: Household.objects.filter(pk=fourth.pk).update(tanggal_survei=dt.date(2026, 11, 1)),
+        # the nine-year-old moves to a household of another village
+        lambda: born(second, dt.date(2016, 6, 1)).update(household=census[8]),
+        lambda: born(first, dt.date(2011, 2, 1)).delete(),
+    ]
+    totals = []
+    for edit in edits:
+        edit()
+        indicators_refresh()
+        totals.append(assert_out_of_school_agrees())
+    assert totals == [6, 5, 5, 4]
+
+
+def test_changing_the_rule_moves_the_stored_count_and_the_figures_together(
+    census, django_db_blocker
+):
+    """The rule lives in one SQL function: replace it (as a migration would, here inside the
+    test's transaction), recount, and the stored counts and every ats figure follow."""
+    from django.db import connection
+
+    assert assert_out_of_school_agrees() == 5
+    with connection.cursor() as cursor:
+        # Drop-outs only (412 = 3): the never-attended nine-year-old no longer counts.
+        cursor.execute(
+            """
+            CREATE OR REPLACE FUNCTION public.households_child_out_of_school(
+                partisipasi_sekolah smallint, tanggal_lahir date, tanggal_survei date
+            ) RETURNS boolean LANGUAGE sql STABLE PARALLEL SAFE AS $$
+                SELECT partisipasi_sekolah = 3
+                   AND extract(year FROM age(tanggal_survei, tanggal_lahir)) BETWEEN 7 AND 18
+            $$
+            """
+        )
+        cursor.execute(
+            "SELECT households_member_counts(ARRAY(SELECT id FROM households_household))"
+        )
+    indicators_refresh(full=True)
+    assert assert_out_of_school_agrees() == 4

@@ -29,7 +29,7 @@ from households.census_import import write
 from households.census_import.jobs import import_census_task
 from households.models import Household, ImportJob, ImportStatus, Member
 from tests.factories import PENAJAM_KELURAHAN, HouseholdFactory
-from tests.households.test_imports import family, xlsx
+from tests.households.census_import.test_import import family, xlsx
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

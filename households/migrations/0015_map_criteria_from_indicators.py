@@ -12,7 +12,7 @@ FORMER_CRITERIA = ["tanpa_jamban", "ats_7_18", "desil_1_4"]
 
 
 class Migration(migrations.Migration):
-    dependencies = [("households", "0013_job_lease")]
+    dependencies = [("households", "0014_one_rule_for_children_out_of_school")]
 
     operations = [
         migrations.AddField(

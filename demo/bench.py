@@ -65,7 +65,7 @@ from households.exports.rows import (
 )
 from households.exports.service import export_summary, named_workbook_write
 from households.filters import region_q
-from households.indicators.criteria import criteria_pairs, map_criteria, with_criteria
+from households.indicators.criteria import map_criteria_conditions
 from households.indicators.rollup import indicators_refresh
 from households.models import DataSource, ExportKind, Household
 from households.selectors import households_for, members_for
@@ -79,8 +79,10 @@ from households.tiles import (
     POINT_COLUMNS,
     bound_sql,
     cells_template,
+    criteria_pairs,
     points_template,
     tile_bounds,
+    with_criteria,
 )
 from villages.models import Level, Region
 from villages.services import regions_load
@@ -533,8 +535,8 @@ def _raw_tile_seconds(z: int, x: int, y: int) -> float:
         "x0": x * CLUSTER_CELLS - 1, "x1": x * CLUSTER_CELLS + CLUSTER_CELLS,
         "y0": y * CLUSTER_CELLS - 1, "y1": y * CLUSTER_CELLS + CLUSTER_CELLS,
     }  # fmt: skip
-    criteria = map_criteria()
-    pairs = criteria_pairs(criteria)
+    criteria = map_criteria_conditions()
+    pairs = criteria_pairs([code for code, _condition in criteria])
     params.update(dict(pairs))
     if z <= CLUSTER_MAX_ZOOM:
         inner = (

@@ -27,9 +27,8 @@ import math
 from django.contrib.gis.geos import Polygon
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Expression, QuerySet
 
-from .indicators.criteria import criteria_pairs, map_criteria, with_criteria
 from .models import Household
 
 EXTENT = 4096
@@ -93,6 +92,28 @@ def _point_sql(mercator: str, snap_decimals: int | None) -> str:
     return f"ST_Transform(ST_SnapToGrid(ST_Transform({mercator}, 4326), {grid!r}), 3857)"
 
 
+# The map criteria: (indicator code, boolean expression over households) each, in the
+# page's order, compiled from the indicators by
+# households.indicators.criteria.map_criteria_conditions (the tiles sit below the
+# indicators: they are given the criteria, they do not read them).
+Criteria = list[tuple[str, Expression]]
+
+
+def criteria_pairs(codes: list[str]) -> list[tuple[str, str]]:
+    """(column alias, indicator code) per criterion: aliases, not codes, name the SQL
+    columns (a code is data); the tiles name their properties by the codes."""
+    return [(f"criterion_{index}", code) for index, code in enumerate(codes)]
+
+
+def with_criteria(queryset: QuerySet, criteria: Criteria) -> tuple[QuerySet, list[tuple[str, str]]]:
+    """The household queryset with one boolean column per criterion, and their pairs."""
+    pairs = criteria_pairs([code for code, _condition in criteria])
+    conditions = {
+        alias: condition for (alias, _code), (_c, condition) in zip(pairs, criteria, strict=True)
+    }
+    return queryset.annotate(**conditions), pairs
+
+
 def _criteria_sql(pairs: list[tuple[str, str]], template: str) -> str:
     """One output column per criterion, `template` formatted with the column's alias
     (`{alias}`) and named by the indicator code; codes are slugs, quoted as identifiers."""
@@ -125,7 +146,13 @@ def cells_template(pairs: list[tuple[str, str]], snap_decimals: int | None = Non
 
 
 def household_tile(
-    *, queryset: QuerySet, z: int, x: int, y: int, snap_decimals: int | None = None
+    *,
+    queryset: QuerySet,
+    criteria: Criteria,
+    z: int,
+    x: int,
+    y: int,
+    snap_decimals: int | None = None,
 ) -> bytes:
     """The MVT bytes of one tile for an already filtered and access-scoped queryset."""
     if z <= CLUSTER_MAX_ZOOM:
@@ -153,7 +180,7 @@ def household_tile(
     envelope = Polygon.from_bbox((west, south, east, north))
     envelope.srid = 4326
     households, pairs = with_criteria(
-        queryset.filter(lokasi__bboverlaps=envelope).order_by(), map_criteria()
+        queryset.filter(lokasi__bboverlaps=envelope).order_by(), criteria
     )
     households = households.values(*POINT_COLUMNS, *(alias for alias, _code in pairs))
     if z <= CLUSTER_MAX_ZOOM:
@@ -222,11 +249,17 @@ SELECT ST_AsMVT(t, %(layer)s, %(extent)s, 'geom') FROM (
 
 
 def cluster_tile(
-    *, cells: QuerySet, z: int, x: int, y: int, snap_decimals: int | None = None
+    *,
+    cells: QuerySet,
+    codes: list[str],
+    z: int,
+    x: int,
+    y: int,
+    snap_decimals: int | None = None,
 ) -> bytes:
     """The MVT bytes of a cluster tile (z <= CLUSTER_MAX_ZOOM) from an access-scoped
     queryset of `TileCell`: the tile's own cells and a ring of neighbours, whose symbols
-    may reach into it."""
+    may reach into it; `codes` are the map criteria counted."""
     if z > CLUSTER_MAX_ZOOM:
         raise ValueError(f"cluster tiles stop at zoom {CLUSTER_MAX_ZOOM}")
     first_x, first_y = x * CLUSTER_CELLS, y * CLUSTER_CELLS
@@ -239,7 +272,7 @@ def cluster_tile(
         .order_by()
         .values(*CELL_COLUMNS)
     )
-    pairs = criteria_pairs(map_criteria())
+    pairs = criteria_pairs(codes)
     params = {"layer": LAYER, "extent": EXTENT, "buffer": BUFFER, "z": z, "x": x, "y": y}
     return _render(cells_template(pairs, snap_decimals), rows, {**params, **dict(pairs)})
 
@@ -270,9 +303,9 @@ GROUP BY 1, 2, 3, 4
 """
 
 
-def tile_cells_refresh(cursor, villages: list[str] | None) -> int:
-    """Recount the cluster cells of these villages (all when None) inside the caller's
-    transaction; returns the number of cells written."""
+def tile_cells_refresh(cursor, villages: list[str] | None, criteria: Criteria) -> int:
+    """Recount the cluster cells of these villages (all when None), with a count per map
+    criterion, inside the caller's transaction; returns the number of cells written."""
     households = Household.objects.filter(lokasi__isnull=False)
     if villages is None:
         # DELETE, not TRUNCATE: tiles keep reading the old cells until the commit.
@@ -280,7 +313,7 @@ def tile_cells_refresh(cursor, villages: list[str] | None) -> int:
     else:
         cursor.execute("DELETE FROM households_tilecell WHERE region_id = ANY(%s)", [villages])
         households = households.filter(region_id__in=villages)
-    households, pairs = with_criteria(households.order_by(), map_criteria())
+    households, pairs = with_criteria(households.order_by(), criteria)
     households = households.values(
         "region_id", "lokasi", "jumlah_anggota", *(alias for alias, _code in pairs)
     )

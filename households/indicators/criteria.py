@@ -4,21 +4,13 @@ An active indicator flagged `map_criterion` is one, in the indicators' own order
 numerator spec is compiled into a condition on households: for a household numerator,
 whether the household is counted; for a member numerator, whether one of its members is.
 Points carry that condition per criterion and cluster cells count the households meeting
-it (`households.tiles`), so a new criterion needs a flag, not code, and the map counts
-exactly the households the indicator's numerator selects.
+it (`households.tiles`, given `map_criteria_conditions`), so a new criterion needs a flag,
+not code, and the map counts exactly the households the indicator's numerator selects.
 """
 
 from __future__ import annotations
 
-from django.db.models import (
-    BooleanField,
-    Exists,
-    Expression,
-    ExpressionWrapper,
-    OuterRef,
-    QuerySet,
-    Value,
-)
+from django.db.models import BooleanField, Exists, Expression, ExpressionWrapper, OuterRef, Value
 
 from ..models import Indicator
 from .queries import members_with_age
@@ -40,19 +32,9 @@ def criterion_condition(numerator: dict) -> Expression:
     return ExpressionWrapper(q, output_field=BooleanField())
 
 
-def criteria_pairs(criteria: list[Indicator]) -> list[tuple[str, str]]:
-    """(column alias, indicator code) per criterion: aliases, not codes, name the SQL
-    columns (a code is data); the tiles name their properties by the codes."""
-    return [(f"criterion_{index}", indicator.code) for index, indicator in enumerate(criteria)]
-
-
-def with_criteria(
-    queryset: QuerySet, criteria: list[Indicator]
-) -> tuple[QuerySet, list[tuple[str, str]]]:
-    """The household queryset with one boolean per criterion, and its `criteria_pairs`."""
-    pairs = criteria_pairs(criteria)
-    conditions = {
-        alias: criterion_condition(indicator.numerator)
-        for (alias, _code), indicator in zip(pairs, criteria, strict=True)
-    }
-    return queryset.annotate(**conditions), pairs
+def map_criteria_conditions() -> list[tuple[str, Expression]]:
+    """(indicator code, condition on households) of each map criterion, in order: what
+    the tiles take (households.tiles sits below the indicators and compiles nothing)."""
+    return [
+        (indicator.code, criterion_condition(indicator.numerator)) for indicator in map_criteria()
+    ]

@@ -44,23 +44,23 @@ from desapresisi import audit
 from desapresisi.access import disclosure_for
 from desapresisi.db import history_pause
 from desapresisi.models import AccessProfile, AuditAction, Role
-from households.api.households import HOUSEHOLD_FIELDS
+from households import schema
+from households.api.households import household_fields
 from households.census_import.columns import (
-    _HOUSEHOLD_DB,
-    _MEMBER_DB,
     HOUSEHOLD_SHEET,
     KEEP,
     MEMBER_SHEET,
+    household_staging,
+    member_staging,
 )
 from households.census_import.read import census_read
 from households.census_import.service import census_import
 from households.exports.rows import (
-    _HOUSEHOLD_VALUES,
-    HOUSEHOLD_HEADERS,
-    MEMBER_HEADERS,
     codebook_rows,
     csv_stream,
+    household_headers,
     household_rows,
+    member_headers,
     member_rows,
 )
 from households.exports.service import export_summary, named_workbook_write
@@ -387,7 +387,7 @@ def run_bench(
         rows = list(
             Household.objects.filter(region__code__startswith=f"{kabupaten}.")
             .order_by("id")
-            .values(*HOUSEHOLD_FIELDS)[:100]
+            .values(*household_fields())[:100]
         )
         return json.dumps(rows, default=str)
 
@@ -650,7 +650,7 @@ def _bench_csv_export(region: str, admin) -> Measure:
     # The export adds the code labels (a dictionary look-up per coded column) and the BOM.
     columns = ", ".join(
         "ST_Y(lokasi) AS lintang, ST_X(lokasi) AS bujur" if name == "lokasi" else name
-        for name in _HOUSEHOLD_VALUES
+        for name in schema.export_values(schema.HOUSEHOLD)
     )
     where, params = _region_sql(region)
     sink = _ByteCounter()
@@ -766,13 +766,12 @@ def _write_text(path: Path, pieces: Iterable[str]) -> None:
 
 
 # What the importer writes, as the tables' own columns: the baseline's pre-shaped CSV.
-_COPY_HOUSEHOLD_COLUMNS = ["id", *_HOUSEHOLD_DB, "sumber_data", "dibuat", "diubah"]
-_COPY_MEMBER_COLUMNS = [
-    "household_id",
-    *(c for c in _MEMBER_DB if c != "no_kk"),
-    "dibuat",
-    "diubah",
-]
+def _copy_household_columns() -> list[str]:
+    return ["id", *household_staging(), "sumber_data", "dibuat", "diubah"]
+
+
+def _copy_member_columns() -> list[str]:
+    return ["household_id", *(c for c in member_staging() if c != "no_kk"), "dibuat", "diubah"]
 
 
 def _bench_import(region: str, admin, count: int, progress: Callable[[str], None]) -> Measure:
@@ -803,14 +802,14 @@ def _bench_import(region: str, admin, count: int, progress: Callable[[str], None
         _write_text(
             households_csv,
             csv_stream(
-                headers=HOUSEHOLD_HEADERS,
+                headers=household_headers(),
                 rows=household_rows(queryset=queryset, disclosure=disclosure, language="id"),
             ),
         )
         _write_text(
             members_csv,
             csv_stream(
-                headers=MEMBER_HEADERS,
+                headers=member_headers(),
                 rows=member_rows(
                     queryset=members_for(admin).filter(household_id__in=queryset.values("id")),
                     disclosure=disclosure,
@@ -822,7 +821,7 @@ def _bench_import(region: str, admin, count: int, progress: Callable[[str], None
         copy_members = directory / "households_member.csv"
         household_columns = ", ".join(
             "%s, now(), now()" if c == "sumber_data" else c
-            for c in _COPY_HOUSEHOLD_COLUMNS
+            for c in _copy_household_columns()
             if c not in ("dibuat", "diubah")
         )
         with copy_households.open("wb") as sink:
@@ -833,7 +832,7 @@ def _bench_import(region: str, admin, count: int, progress: Callable[[str], None
                 sink,
             )
         member_columns = ", ".join(
-            f"m.{c}" for c in _COPY_MEMBER_COLUMNS if c not in ("dibuat", "diubah")
+            f"m.{c}" for c in _copy_member_columns() if c not in ("dibuat", "diubah")
         )
         with copy_members.open("wb") as sink:
             members = _copy_out(
@@ -858,8 +857,8 @@ def _bench_import(region: str, admin, count: int, progress: Callable[[str], None
 
         progress("  baseline: \\copy of the same rows, rolled back")
         copies = [
-            ("households_household", _COPY_HOUSEHOLD_COLUMNS, copy_households),
-            ("households_member", _COPY_MEMBER_COLUMNS, copy_members),
+            ("households_household", _copy_household_columns(), copy_households),
+            ("households_member", _copy_member_columns(), copy_members),
         ]
         baseline_seconds, baseline_tool = _copy_in_rolled_back(copies)
         _vacuum()

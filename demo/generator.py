@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from desapresisi.db import copy_csv_text, csv_field, history_pause
+from households import schema
 from households.indicators.rollup import indicators_refresh
 from households.models import DataSource
 from villages.models import Kind, Region
@@ -36,19 +37,17 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 CHUNK_HOUSEHOLDS = 20_000
 METRES_PER_DEGREE = 111_320.0
 
-HOUSEHOLD_COLUMNS = [
-    "id", "no_kk", "region_id", "dusun", "rw", "rt", "alamat", "lokasi", "tanggal_survei",
-    "fasilitas_bab", "jenis_kloset", "pembuangan_tinja", "sumber_air_minum",
-    "jarak_sumber_air_tinja", "sumber_air_mandi", "kepemilikan_rumah", "lantai", "dinding",
-    "atap", "penerangan", "bahan_bakar_memasak", "desil_kesejahteraan", "desil_sumber",
-    "desil_tahun", "penerima_pkh", "penerima_bpnt", "penerima_blt_dd", "penerima_pbi_jk",
-    "sumber_data", "dibuat", "diubah", "jumlah_anggota", "jumlah_ats",
-]  # fmt: skip
-MEMBER_COLUMNS = [
-    "household_id", "nik", "nama", "jenis_kelamin", "tanggal_lahir", "hubungan_keluarga",
-    "partisipasi_sekolah", "jenjang_pendidikan", "ijazah_tertinggi", "disabilitas",
-    "pekerjaan", "dibuat", "diubah",
-]  # fmt: skip
+
+def copy_columns(unit: str, row: dict) -> list[str]:
+    """The columns a generated row is COPYed into: the catalogue's stored columns (in its
+    order) that the row gives a value; any other column keeps its default (a question the
+    generator does not draw stays unanswered). A key that is no such column fails."""
+    writable = [e.column for e in schema.catalogue(unit) if e.stored and not e.generated]
+    unknown = set(row) - set(writable)
+    if unknown:
+        raise GeneratorError(f"No {unit} column: {sorted(unknown)}")
+    return [column for column in writable if column in row]
+
 
 HEAD, HUSBAND, WIFE, CHILD, CHILD_IN_LAW, GRANDCHILD, PARENT, PARENT_IN_LAW, RELATIVE = range(1, 10)
 MALE, FEMALE = 1, 2
@@ -304,12 +303,21 @@ class _ChunkWriter:
         self.households = 0
         self.members = 0
 
-    def household(self, row: list) -> None:
-        self.household_buffer.write(",".join(map(csv_field, row)) + "\n")
+    household_columns: list[str] | None = None
+    member_columns: list[str] | None = None
+
+    def household(self, row: dict) -> None:
+        if self.household_columns is None:
+            self.household_columns = copy_columns(schema.HOUSEHOLD, row)
+        values = (row[column] for column in self.household_columns)
+        self.household_buffer.write(",".join(map(csv_field, values)) + "\n")
         self.pending += 1
 
-    def member(self, row: list) -> None:
-        self.member_buffer.write(",".join(map(csv_field, row)) + "\n")
+    def member(self, row: dict) -> None:
+        if self.member_columns is None:
+            self.member_columns = copy_columns(schema.MEMBER, row)
+        values = (row[column] for column in self.member_columns)
+        self.member_buffer.write(",".join(map(csv_field, values)) + "\n")
         self.members += 1
 
     def flush(self) -> None:
@@ -317,13 +325,13 @@ class _ChunkWriter:
             return
         copy_csv_text(
             table="households_household",
-            columns=HOUSEHOLD_COLUMNS,
+            columns=self.household_columns,
             text=self.household_buffer,
             cursor=self.cursor,
         )
         copy_csv_text(
             table="households_member",
-            columns=MEMBER_COLUMNS,
+            columns=self.member_columns,
             text=self.member_buffer,
             cursor=self.cursor,
         )
@@ -467,60 +475,65 @@ def _generate_village(
             return value if value else None
 
         writer.household(
-            [
-                household_id,
-                serials.next_kk(kec6, issued),
-                village.code,
-                dusun,
-                f"{rw_of[i]:03d}",
-                f"{rt_of[i]:03d}",
-                address,
-                f"SRID=4326;POINT({points[i, 0]:.6f} {points[i, 1]:.6f})",
-                survey[i].isoformat(),
-                code("fasilitas_bab"),
-                code("jenis_kloset"),
-                code("pembuangan_tinja"),
-                code("sumber_air_minum"),
-                code("jarak_sumber_air_tinja"),
-                code("sumber_air_mandi"),
-                code("kepemilikan_rumah"),
-                code("lantai"),
-                code("dinding"),
-                code("atap"),
-                code("penerangan"),
-                int(answers["bahan_bakar_memasak"][i]),
-                int(decile[i]) if has_decile[i] else None,
-                rates["decile_source"] if has_decile[i] else "",
-                rates["decile_year"] if has_decile[i] else None,
-                bool(aid["pkh"][i]),
-                bool(aid["bpnt"][i]),
-                bool(aid["blt_dd"][i]),
-                bool(aid["pbi_jk"][i]),
-                DataSource.SYNTHETIC,
-                now,
-                now,
-                0,
-                0,
-            ]
+            {
+                "id": household_id,
+                "no_kk": serials.next_kk(kec6, issued),
+                "region_id": village.code,
+                "dusun": dusun,
+                "rw": f"{rw_of[i]:03d}",
+                "rt": f"{rt_of[i]:03d}",
+                "alamat": address,
+                "lokasi": f"SRID=4326;POINT({points[i, 0]:.6f} {points[i, 1]:.6f})",
+                "tanggal_survei": survey[i].isoformat(),
+                "fasilitas_bab": code("fasilitas_bab"),
+                "jenis_kloset": code("jenis_kloset"),
+                "pembuangan_tinja": code("pembuangan_tinja"),
+                "sumber_air_minum": code("sumber_air_minum"),
+                "jarak_sumber_air_tinja": code("jarak_sumber_air_tinja"),
+                "sumber_air_mandi": code("sumber_air_mandi"),
+                "kepemilikan_rumah": code("kepemilikan_rumah"),
+                "lantai": code("lantai"),
+                "dinding": code("dinding"),
+                "atap": code("atap"),
+                "penerangan": code("penerangan"),
+                "bahan_bakar_memasak": int(answers["bahan_bakar_memasak"][i]),
+                "desil_kesejahteraan": int(decile[i]) if has_decile[i] else None,
+                "desil_sumber": rates["decile_source"] if has_decile[i] else "",
+                "desil_tahun": rates["decile_year"] if has_decile[i] else None,
+                "penerima_pkh": bool(aid["pkh"][i]),
+                "penerima_bpnt": bool(aid["bpnt"][i]),
+                "penerima_blt_dd": bool(aid["blt_dd"][i]),
+                "penerima_pbi_jk": bool(aid["pbi_jk"][i]),
+                "sumber_data": DataSource.SYNTHETIC,
+                "dibuat": now,
+                "diubah": now,
+                "jumlah_anggota": 0,
+                "jumlah_ats": 0,
+            }
         )
         for person in _family(str(household_type[i]), float(mix[i]), rates, prng):
             age, sex, relation = person
             birth = survey[i] - dt.timedelta(days=int(age * 365.25) + prng.randrange(0, 365))
             school = _schooling(age, float(mix[i]), rates, prng)
+            participation, level, diploma = school
             writer.member(
-                [
-                    household_id,
-                    serials.next_nik(kec6, birth, sex),
-                    _name(sex, names, prng),
-                    sex,
-                    birth.isoformat(),
-                    relation,
-                    *school,
-                    _disabled(age, rates, prng),
-                    _occupation(age, sex, relation, school[0], village.is_urban, names, prng),
-                    now,
-                    now,
-                ]
+                {
+                    "household_id": household_id,
+                    "nik": serials.next_nik(kec6, birth, sex),
+                    "nama": _name(sex, names, prng),
+                    "jenis_kelamin": sex,
+                    "tanggal_lahir": birth.isoformat(),
+                    "hubungan_keluarga": relation,
+                    "partisipasi_sekolah": participation,
+                    "jenjang_pendidikan": level,
+                    "ijazah_tertinggi": diploma,
+                    "disabilitas": _disabled(age, rates, prng),
+                    "pekerjaan": _occupation(
+                        age, sex, relation, participation, village.is_urban, names, prng
+                    ),
+                    "dibuat": now,
+                    "diubah": now,
+                }
             )
 
 

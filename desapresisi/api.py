@@ -19,7 +19,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .access import role_of
-from .errors import InvalidInput
+from .errors import DomainError, InvalidInput
 
 
 def _error_body(status_code: int, code: str, message: str, fields: dict | None = None) -> dict:
@@ -33,6 +33,10 @@ def exception_handler(exc, context):
     """One error format for every API error: {"error": {status, code, message, fields?}}."""
     if isinstance(exc, InvalidInput):
         exc = exceptions.ValidationError(exc.fields)
+    elif isinstance(exc, DomainError):
+        refusal = exceptions.APIException(detail=str(exc), code=exc.code)
+        refusal.status_code = exc.status
+        exc = refusal
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -22,3 +22,30 @@ class InvalidInput(DomainError):
     def __init__(self, fields: dict):
         super().__init__(fields)
         self.fields = fields
+
+
+class _Refusal(DomainError):
+    """A refusal with one message for the caller."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotAllowed(_Refusal):
+    status = 403
+    code = "permission_denied"
+
+
+class NotReady(_Refusal):
+    """The thing exists but cannot be had yet (or any more, in this state)."""
+
+    status = 409
+    code = "not_ready"
+
+
+class Gone(_Refusal):
+    """It existed and was removed (an expired export file)."""
+
+    status = 410
+    code = "gone"

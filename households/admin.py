@@ -8,6 +8,7 @@ from desapresisi.masking import mask_number
 from desapresisi.models import AuditAction
 from villages.models import Region
 
+from . import schema
 from .indicators.rollup import indicators_refresh
 from .models import Household, Indicator, Member
 from .selectors import households_for, members_for
@@ -71,18 +72,10 @@ class VillageWithHouseholdsFilter(admin.SimpleListFilter):
 class MemberInline(admin.TabularInline):
     model = Member
     extra = 0
-    fields = [
-        "nik",
-        "nama",
-        "jenis_kelamin",
-        "tanggal_lahir",
-        "hubungan_keluarga",
-        "partisipasi_sekolah",
-        "jenjang_pendidikan",
-        "ijazah_tertinggi",
-        "disabilitas",
-        "pekerjaan",
-    ]
+
+    def get_fields(self, request, obj=None):
+        # The member's importable fields but its household (the inline's parent).
+        return [n for n in schema.names(schema.MEMBER, importable=True) if n != "household"]
 
 
 @admin.register(Household)
@@ -113,17 +106,12 @@ class HouseholdAdmin(ScopedAdminMixin, RefreshIndicatorsMixin, LeafletGeoAdmin):
     search_fields = ["no_kk", "=members__nik", "members__nama"]
     list_select_related = ["region"]
     autocomplete_fields = ["region"]
-    readonly_fields = [
-        "tangga_sanitasi",
-        "air_minum_layak",
-        "rumah_tidak_layak_huni",
-        "jumlah_anggota",
-        "jumlah_ats",
-        "dibuat",
-        "diubah",
-    ]
     inlines = [MemberInline]
     show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        """What the database keeps (derived values) and the timestamps Django sets."""
+        return [*schema.derived(schema.HOUSEHOLD), *schema.stamps(schema.HOUSEHOLD)]
 
     @admin.display(description=_("No. KK"), ordering="no_kk")
     def kk_masked(self, household: Household) -> str:
@@ -173,11 +161,21 @@ class HouseholdAdmin(ScopedAdminMixin, RefreshIndicatorsMixin, LeafletGeoAdmin):
                 ]
             },
         ),
-        (
-            _("Turunan (dihitung oleh basis data)"),
-            {"fields": readonly_fields},
-        ),
     ]
+
+    def get_fieldsets(self, request, obj=None):
+        """The sections above, then any other field of the catalogue an operator enters (a
+        new question), then the values the database keeps."""
+        placed = {name for _title, options in self.fieldsets for name in options["fields"]}
+        others = [n for n in schema.names(schema.HOUSEHOLD, importable=True) if n not in placed]
+        return [
+            *self.fieldsets,
+            *([(None, {"fields": others})] if others else []),
+            (
+                _("Turunan (dihitung oleh basis data)"),
+                {"fields": self.get_readonly_fields(request, obj)},
+            ),
+        ]
 
 
 @admin.register(Member)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -33,5 +34,9 @@ class HouseholdsConfig(AppConfig):
     verbose_name = _("Rumah tangga")
 
     def ready(self):
+        # The catalogue reads the models: loaded once the registry is ready.
+        from .schema import catalogue_check
+
+        checks.register(catalogue_check)
         post_migrate.connect(_load_missing_indicators, sender=self)
         post_migrate.connect(_fill_tile_cells, sender=self)

@@ -13,15 +13,15 @@ from desapresisi.access import COARSE_DECIMALS, hidden_fields_for
 from desapresisi.errors import InvalidInput
 from villages.codes import is_area_code, subtree_q
 
+from . import schema
 from .indicators.queries import spec_queryset
 from .indicators.spec import AgeAt, spec_q
 from .models import Household, Indicator, Member
 
+# Coded answers filter on one code or a list; the welfare decile also on ranges (below).
 CODED_HOUSEHOLD_FIELDS = [
-    "fasilitas_bab", "jenis_kloset", "pembuangan_tinja", "sumber_air_minum",
-    "jarak_sumber_air_tinja", "sumber_air_mandi", "kepemilikan_rumah", "lantai", "dinding",
-    "atap", "penerangan", "bahan_bakar_memasak",
-]  # fmt: skip
+    name for name in schema.coded(schema.HOUSEHOLD) if name != "desil_kesejahteraan"
+]
 
 
 def region_q(code: str, field: str = "region__code") -> Q:

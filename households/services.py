@@ -14,7 +14,9 @@ from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
+from . import schema
 from .indicators.rollup import indicators_refresh_task
 from .models import Household, Member
 
@@ -22,17 +24,14 @@ from .models import Household, Member
 # error at the edge of a village) before an edit is refused.
 LOCATION_TOLERANCE_M = 250
 
-HOUSEHOLD_EDITABLE = {
-    "dusun", "rw", "rt", "alamat", "lokasi", "tanggal_survei", "fasilitas_bab", "jenis_kloset",
-    "pembuangan_tinja", "tangki_septik_disedot", "sumber_air_minum", "jarak_sumber_air_tinja",
-    "sumber_air_mandi", "kepemilikan_rumah", "lantai", "dinding", "atap", "penerangan",
-    "bahan_bakar_memasak", "desil_kesejahteraan", "desil_sumber", "desil_tahun", "penerima_pkh",
-    "penerima_bpnt", "penerima_blt_dd", "penerima_pbi_jk",
-}  # fmt: skip
-MEMBER_EDITABLE = {
-    "nama", "jenis_kelamin", "tanggal_lahir", "hubungan_keluarga", "partisipasi_sekolah",
-    "jenjang_pendidikan", "ijazah_tertinggi", "disabilitas", "pekerjaan",
-}  # fmt: skip
+
+def household_editable() -> set[str]:
+    """What an edit may change (the catalogue's editable household fields)."""
+    return schema.editable(schema.HOUSEHOLD)
+
+
+def member_editable() -> set[str]:
+    return schema.editable(schema.MEMBER)
 
 
 class StaleEdit(Exception):
@@ -88,7 +87,7 @@ def household_update(
         return _apply(
             instance=household,
             changes=changes,
-            editable=HOUSEHOLD_EDITABLE,
+            editable=household_editable(),
             expected_version=expected_version,
         )
 
@@ -101,54 +100,96 @@ def member_update(
         return _apply(
             instance=member,
             changes=changes,
-            editable=MEMBER_EDITABLE,
+            editable=member_editable(),
             expected_version=expected_version,
         )
+
+
+@dataclass(frozen=True)
+class PointToCheck:
+    key: Any  # the caller's handle on the point (a row number, a household)
+    village: str
+    lon: float
+    lat: float
+
+
+def locations_check(*, points: list[PointToCheck]) -> dict[Any, str]:
+    """The one location rule, for imports and edits alike: what is wrong with each point,
+    by key (points with nothing wrong are left out). A point must lie in its village or
+    within LOCATION_TOLERANCE_M of its boundary (boundaries are simplified, GPS errs at a
+    village's edge); one that lies there with latitude and longitude exchanged is named
+    as swapped. A village whose boundary is not loaded cannot be checked: its points pass,
+    whoever sends them. One query for every point."""
+    problems: dict[Any, str] = {}
+    checks = []
+    for point in points:
+        in_range = -180 <= point.lon <= 180 and -90 <= point.lat <= 90
+        swapped_in_range = -180 <= point.lat <= 180 and -90 <= point.lon <= 90
+        if not in_range and not swapped_in_range:
+            problems[point.key] = _(
+                "Koordinat di luar jangkauan: lintang -90 s.d. 90, bujur -180 s.d. 180."
+            )
+            continue
+        checks.append((point, in_range, swapped_in_range))
+    if not checks:
+        return problems
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT t.i,
+                   r.boundary IS NULL,
+                   t.x IS NOT NULL AND (ST_Intersects(r.boundary, g.p)
+                       OR ST_DWithin(r.boundary::geography, g.p::geography, %(tolerance)s)),
+                   t.sx IS NOT NULL AND (ST_Intersects(r.boundary, s.p)
+                       OR ST_DWithin(r.boundary::geography, s.p::geography, %(tolerance)s))
+            FROM unnest(%(i)s::int[], %(code)s::text[], %(x)s::float8[], %(y)s::float8[],
+                        %(sx)s::float8[], %(sy)s::float8[]) AS t(i, code, x, y, sx, sy)
+            JOIN villages_region r ON r.code = t.code
+            CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_MakePoint(t.x, t.y), 4326) AS p) g
+            CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_MakePoint(t.sx, t.sy), 4326) AS p) s
+            """,
+            {
+                "tolerance": LOCATION_TOLERANCE_M,
+                "i": list(range(len(checks))),
+                "code": [point.village for point, _, _ in checks],
+                # Out-of-range values would make the geography cast fail: NULL instead.
+                "x": [point.lon if ok else None for point, ok, _ in checks],
+                "y": [point.lat if ok else None for point, ok, _ in checks],
+                "sx": [point.lat if ok else None for point, _, ok in checks],
+                "sy": [point.lon if ok else None for point, _, ok in checks],
+            },
+        )
+        results = cursor.fetchall()
+    for index, no_boundary, near, swapped_near in results:
+        point, in_range, _swapped = checks[index]
+        if no_boundary or near:
+            continue
+        if swapped_near:
+            problems[point.key] = _(
+                "Lintang dan bujur tertukar: titik ini berada di desanya bila keduanya ditukar."
+            )
+        elif not in_range:
+            problems[point.key] = _(
+                "Koordinat di luar jangkauan: lintang -90 s.d. 90, bujur -180 s.d. 180."
+            )
+        else:
+            problems[point.key] = _(
+                "Titik berada di luar desa/kelurahannya (lebih dari %(meters)s m)."
+            ) % {"meters": LOCATION_TOLERANCE_M}
+    return problems
 
 
 def _checked_location(household: Household, value) -> Point:
     try:
         lon, lat = (float(part) for part in value)
     except (TypeError, ValueError):
-        raise ValidationError({"lokasi": "Format: [bujur, lintang] / [lon, lat]."}) from None
-    swapped_in_range = -180 <= lat <= 180 and -90 <= lon <= 90
-    in_range = -180 <= lon <= 180 and -90 <= lat <= 90
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT %(in_range)s AND ST_DWithin(
-                       boundary::geography,
-                       ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography, %(tol)s),
-                   %(swapped_in_range)s AND ST_DWithin(
-                       boundary::geography,
-                       ST_SetSRID(ST_MakePoint(%(swapped_lon)s, %(swapped_lat)s), 4326)::geography,
-                       %(tol)s)
-            FROM villages_region WHERE code = %(code)s
-            """,
-            {
-                # Out-of-range values would make the geography cast fail: test 0,0 instead.
-                "lon": lon if in_range else 0.0,
-                "lat": lat if in_range else 0.0,
-                "swapped_lon": lat if swapped_in_range else 0.0,
-                "swapped_lat": lon if swapped_in_range else 0.0,
-                "tol": LOCATION_TOLERANCE_M,
-                "code": household.region_id,
-                "in_range": in_range,
-                "swapped_in_range": swapped_in_range,
-            },
-        )
-        near, swapped_near = cursor.fetchone()
-    if near:
-        return Point(lon, lat, srid=4326)
-    if swapped_near:
-        message = (
-            "Lintang dan bujur tertukar: kirim [bujur, lintang]. / Latitude and longitude swapped."
-        )
-    elif not in_range:
-        message = "Koordinat di luar jangkauan. / Coordinates out of range."
-    else:
-        message = f"Titik di luar desa/kelurahan {household.region_id}. / Outside the village."
-    raise ValidationError({"lokasi": message})
+        raise ValidationError({"lokasi": _("Format: [bujur, lintang].")}) from None
+    problems = locations_check(
+        points=[PointToCheck(key="lokasi", village=household.region_id, lon=lon, lat=lat)]
+    )
+    if problems:
+        raise ValidationError(problems)
+    return Point(lon, lat, srid=4326)
 
 
 __all__ = ["Member", "StaleEdit", "household_update", "member_update"]

@@ -43,4 +43,3 @@ def subtree_q(codes: str | list[str], field: str = "code") -> Q:
 def below_q(code: str, field: str = "code") -> Q:
     """Rows strictly below the area `code` (its descendants, not itself)."""
     return Q(**{f"{field}__startswith": f"{code}."})
-

@@ -10,7 +10,6 @@ request becomes an export job (202), which its owner follows and downloads under
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -20,45 +19,42 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
-from desapresisi import audit
 from desapresisi.access import (
     can_export_named,
-    can_unmask,
     can_use_imports,
     role_of,
     suppression_for,
 )
-from desapresisi.models import AuditAction, Role
+from desapresisi.models import Role
 from villages.models import Level, Region
 
 from ..exports.csv_sql import household_csv, member_csv
 from ..exports.jobs import (
     export_file_delete,
     export_is_expired,
-    export_job_create,
-    export_job_start,
+    export_job_file,
+    export_job_retry,
+    named_export_begin,
 )
 from ..exports.pdf import village_profile_pdf
 from ..exports.rows import (
-    HOUSEHOLD_HEADERS,
-    MEMBER_HEADERS,
     csv_stream,
     geojson_stream,
+    household_headers,
     household_rows,
+    member_headers,
     member_rows,
     workbook_write,
 )
 from ..exports.service import (
     INDICATOR_HEADERS,
     NO_FILTER,
-    export_queryset,
     indicator_rows,
-    named_rows_written,
     named_workbook_write,
 )
 from ..filters import HouseholdFilter, MemberFilter
@@ -80,11 +76,6 @@ class PayloadTooLarge(APIException):
 class NotReady(APIException):
     status_code = 409
     default_code = "not_ready"
-
-
-class Gone(APIException):
-    status_code = 410
-    default_code = "gone"
 
 
 class CanExportNamed(BasePermission):
@@ -147,33 +138,18 @@ class _NamedExport(DisclosureMixin, GenericAPIView):
         if fmt not in NAMED_FORMATS:
             raise NotFound("Format: csv, xlsx, geojson.")
         disclosure = self.disclosure(request)
-        queryset = export_queryset(kind=self.kind, user=request.user, query=request.query_params)
-        count = queryset.count()
         # The stream runs after the view returns, when the request's language is reset.
         language = get_language() or "id"
-        job = None
-        if fmt == "xlsx" and (
-            named_rows_written(kind=self.kind, user=request.user, queryset=queryset)
-            > settings.EXPORT_XLSX_SYNC_MAX_ROWS
-        ):
-            job = export_job_create(
-                user=request.user,
-                kind=self.kind,
-                query=request.query_params,
-                unmasked=disclosure.unmasked,
-                language=language,
-                rows=count,
-            )
-        audit.record(
-            action=AuditAction.EXPORT,
+        queryset, _count, job = named_export_begin(
+            kind=self.kind,
+            fmt=fmt,
+            user=request.user,
+            query=request.query_params,
+            disclosure=disclosure,
+            language=language,
             request=request,
-            rows=count,
-            detail=f"{self.kind}.{fmt}" + (f" (job {job.pk})" if job else ""),
         )
-        self.audit_unmasked(request, disclosure, count)
         if job is not None:
-            export_job_start(job=job)
-            job.refresh_from_db()
             if _wants_page(request):
                 return HttpResponseRedirect(f"{reverse('export-page')}?job={job.pk}", status=303)
             response = Response(_export_row(job), status=202)
@@ -203,7 +179,7 @@ class ExportHouseholds(_NamedExport):
             stream = household_csv(queryset=queryset, disclosure=disclosure, language=language)
             return StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
         rows = household_rows(queryset=queryset, disclosure=disclosure, language=language)
-        stream = geojson_stream(rows=rows, headers=HOUSEHOLD_HEADERS)
+        stream = geojson_stream(rows=rows, headers=household_headers())
         return StreamingHttpResponse(stream, content_type="application/geo+json")
 
     @extend_schema(
@@ -232,7 +208,7 @@ class ExportMembers(_NamedExport):
         rows = member_rows(
             queryset=queryset, disclosure=disclosure, language=language, with_location=True
         )
-        headers = [*MEMBER_HEADERS, "lintang", "bujur"]
+        headers = [*member_headers(), "lintang", "bujur"]
         stream = geojson_stream(rows=rows, headers=headers)
         return StreamingHttpResponse(stream, content_type="application/geo+json")
 
@@ -332,36 +308,7 @@ class ExportJobDownload(GenericAPIView):
     )
     def get(self, request, pk: int, *args, **kwargs):
         job = get_object_or_404(_export_jobs_of(request.user), pk=pk)
-        if export_is_expired(job=job):
-            export_file_delete(job=job)
-            raise Gone(
-                "Berkas ekspor sudah kedaluwarsa dan dihapus; minta ekspor lagi. / "
-                "The export file has expired and was deleted; ask for the export again."
-            )
-        if job.status != ExportStatus.DONE:
-            raise NotReady(
-                f"Ekspor belum siap ({job.get_status_display()}, {job.progress_percent}%). / "
-                "The export is not ready yet."
-            )
-        if job.unmasked and not can_unmask(request.user):
-            audit.record(action=AuditAction.ACCESS_DENIED, request=request, detail="unmask")
-            raise PermissionDenied("Anda tidak berhak membuka NIK/KK. / You may not unmask NIK/KK.")
-        try:
-            handle = job.path.open("rb")
-        except FileNotFoundError:  # removed by the cleaner since the check above
-            export_file_delete(job=job)
-            raise Gone("Berkas ekspor sudah dihapus. / The export file was deleted.") from None
-        filters = {**job.query, "job": [str(job.pk)]}
-        detail = f"{job.kind}.{job.format} (job {job.pk}, unduh / download)"
-        audit.record(
-            action=AuditAction.EXPORT,
-            request=request,
-            rows=job.rows,
-            filters=filters,
-            detail=detail,
-        )
-        if job.unmasked:
-            audit.record(action=AuditAction.UNMASK, request=request, rows=job.rows, filters=filters)
+        handle = export_job_file(job=job, user=request.user, request=request)
         name = f"{job.kind}-{timezone.localtime(job.finished).date().isoformat()}.{job.format}"
         return _attachment(FileResponse(handle, content_type=XLSX), name)
 
@@ -381,25 +328,7 @@ class ExportJobRetry(GenericAPIView):
     )
     def post(self, request, pk: int, *args, **kwargs):
         job = export_job_check(job=get_object_or_404(_export_jobs_of(request.user), pk=pk))
-        retried = ExportJob.objects.filter(pk=job.pk, status=ExportStatus.FAILED).update(
-            status=ExportStatus.QUEUED,
-            error="",
-            started=None,
-            finished=None,
-            progress_rows=0,
-            progress_percent=0,
-        )
-        if not retried:
-            raise NotReady(_("Hanya pekerjaan yang gagal yang dapat dicoba lagi."))
-        audit.record(
-            action=AuditAction.EXPORT,
-            request=request,
-            rows=job.rows,
-            filters={**job.query, "job": [str(job.pk)]},
-            detail=f"{job.kind}.{job.format} (job {job.pk}, coba lagi / retry)",
-        )
-        export_job_start(job=job)
-        job.refresh_from_db()
+        job = export_job_retry(job=job, user=request.user, request=request)
         response = Response(_export_row(job), status=202)
         response["Location"] = _export_urls(job)["url"]
         return response

@@ -34,31 +34,26 @@ from desapresisi.access import (
 from desapresisi.api import Conflict, GeoJSONRenderer, HasPortalRole, StableCursorPagination
 from desapresisi.models import AuditAction
 
+from .. import schema
 from ..filters import HouseholdFilter, MemberFilter, annotate_age
 from ..models import Household, Member
 from ..selectors import can_edit_household, households_for, members_for
 from ..services import (
-    HOUSEHOLD_EDITABLE,
-    MEMBER_EDITABLE,
     StaleEdit,
+    household_editable,
     household_update,
+    member_editable,
     member_update,
 )
 
-HOUSEHOLD_FIELDS = [
-    "id", "no_kk", "region_id", "dusun", "rw", "rt", "alamat", "lokasi", "tanggal_survei",
-    "fasilitas_bab", "jenis_kloset", "pembuangan_tinja", "tangki_septik_disedot",
-    "sumber_air_minum", "jarak_sumber_air_tinja", "sumber_air_mandi", "kepemilikan_rumah",
-    "lantai", "dinding", "atap", "penerangan", "bahan_bakar_memasak", "desil_kesejahteraan",
-    "desil_sumber", "desil_tahun", "penerima_pkh", "penerima_bpnt", "penerima_blt_dd",
-    "penerima_pbi_jk", "sumber_data", "tangga_sanitasi", "air_minum_layak",
-    "rumah_tidak_layak_huni", "jumlah_anggota", "jumlah_ats", "versi",
-]  # fmt: skip
-MEMBER_FIELDS = [
-    "id", "household_id", "nik", "nama", "jenis_kelamin", "tanggal_lahir", "umur",
-    "hubungan_keluarga", "partisipasi_sekolah", "jenjang_pendidikan", "ijazah_tertinggi",
-    "disabilitas", "pekerjaan", "versi",
-]  # fmt: skip
+
+def household_fields() -> list[str]:
+    """`.values()` of a household in the API (households.schema: the catalogue)."""
+    return schema.api_values(schema.HOUSEHOLD)
+
+
+def member_fields() -> list[str]:
+    return schema.api_values(schema.MEMBER)
 
 
 class HouseholdDoc(serializers.ModelSerializer):
@@ -119,7 +114,7 @@ def _expected_version(request) -> int:
 def _reject_unknown_fields(data, edit_form) -> None:
     """Fields an edit may not touch (No. KK, NIK, the village, derived values) are named
     in a 400 instead of being ignored silently."""
-    unknown = sorted(set(data) - set(edit_form.Meta.fields))
+    unknown = sorted(set(data) - set(edit_form.field_names()))
     if unknown:
         raise serializers.ValidationError(
             {
@@ -211,7 +206,7 @@ class HouseholdList(DisclosureMixin, GenericAPIView):
     def get(self, request, *args, **kwargs):
         disclosure = self.disclosure(request)
         queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset.values(*HOUSEHOLD_FIELDS))
+        page = self.paginate_queryset(queryset.values(*household_fields()))
         rows = [disclose_household(_household_row(row), disclosure) for row in page]
         self.audit_unmasked(request, disclosure, len(rows))
         if request.accepted_renderer.format == "geojson":
@@ -233,7 +228,14 @@ class HouseholdEdit(serializers.ModelSerializer):
 
     class Meta:
         model = Household
-        fields = [*sorted(HOUSEHOLD_EDITABLE - {"lokasi"}), "lokasi", "versi"]
+        fields = ()  # field_names(): the catalogue's editable fields when the form is built
+
+    @staticmethod
+    def field_names() -> list[str]:
+        return [*sorted(household_editable() - {"lokasi"}), "lokasi", schema.LOCK]
+
+    def get_field_names(self, declared_fields, info):
+        return self.field_names()
 
 
 class HouseholdDetail(DisclosureMixin, GenericAPIView):
@@ -247,13 +249,13 @@ class HouseholdDetail(DisclosureMixin, GenericAPIView):
         return households_for(self.request.user)
 
     def household(self, request, pk: int, disclosure) -> dict:
-        row = get_object_or_404(self.get_queryset().values(*HOUSEHOLD_FIELDS), pk=pk)
+        row = get_object_or_404(self.get_queryset().values(*household_fields()), pk=pk)
         household = disclose_household(_household_row(row), disclosure)
         members = annotate_age(members_for(request.user).filter(household_id=pk), None)
         household["members"] = [
             disclose_member(_member_row(member), disclosure)
             for member in members.order_by("hubungan_keluarga", "tanggal_lahir").values(
-                *MEMBER_FIELDS, "household__region_id"
+                *member_fields(), "household__region_id"
             )
         ]
         return household
@@ -311,7 +313,7 @@ class MemberList(DisclosureMixin, GenericAPIView):
     def get(self, request, *args, **kwargs):
         disclosure = self.disclosure(request)
         queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset.values(*MEMBER_FIELDS, "household__region_id"))
+        page = self.paginate_queryset(queryset.values(*member_fields(), "household__region_id"))
         rows = [disclose_member(_member_row(row), disclosure) for row in page]
         self.audit_unmasked(request, disclosure, len(rows))
         return self.get_paginated_response(rows)
@@ -322,7 +324,14 @@ class MemberEdit(serializers.ModelSerializer):
 
     class Meta:
         model = Member
-        fields = [*sorted(MEMBER_EDITABLE), "versi"]
+        fields = ()  # field_names(), as HouseholdEdit
+
+    @staticmethod
+    def field_names() -> list[str]:
+        return [*sorted(member_editable()), schema.LOCK]
+
+    def get_field_names(self, declared_fields, info):
+        return self.field_names()
 
 
 class MemberDetail(DisclosureMixin, GenericAPIView):
@@ -338,7 +347,7 @@ class MemberDetail(DisclosureMixin, GenericAPIView):
         if not filterset.is_valid():
             raise serializers.ValidationError(filterset.errors)
         queryset = annotate_age(self.get_queryset(), filterset.form.cleaned_data.get("age_at"))
-        row = get_object_or_404(queryset.values(*MEMBER_FIELDS, "household__region_id"), pk=pk)
+        row = get_object_or_404(queryset.values(*member_fields(), "household__region_id"), pk=pk)
         return disclose_member(_member_row(row), disclosure)
 
     @extend_schema(

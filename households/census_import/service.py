@@ -29,16 +29,16 @@ from desapresisi.models import AuditAction
 
 from ..indicators.rollup import indicators_refresh
 from .columns import (
-    HOUSEHOLD_COLUMNS,
     HOUSEHOLD_SHEET,
     KEEP,
     MAX_STORED_ERRORS,
-    MEMBER_COLUMNS,
     MEMBER_SHEET,
     REMOVE,
     ImportResult,
     RowError,
     SheetRows,
+    household_columns,
+    member_columns,
 )
 from .validate import _FileState, _Validator, mask_digits
 from .write import Progress, _Outcome, _validate_and_write
@@ -84,8 +84,8 @@ def census_import(
     report(0, household_sheet.estimated_rows + member_sheet.estimated_rows, "validate")
 
     # Headers first: a file without the required columns is refused before any row is read.
-    headers_ok = validator.headers(household_sheet, HOUSEHOLD_COLUMNS) & validator.headers(
-        member_sheet, MEMBER_COLUMNS
+    headers_ok = validator.headers(household_sheet, household_columns()) & validator.headers(
+        member_sheet, member_columns()
     )
     state = _FileState()
     outcome = _Outcome()

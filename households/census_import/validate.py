@@ -11,7 +11,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
 from django.utils.translation import gettext as _
 
 from desapresisi.access import areas_of, can_import, role_of
@@ -21,11 +20,11 @@ from villages.models import Level, Region
 from villages.selectors import kecamatan_of_identity_prefix, province_of_identity_prefix
 
 from .. import codebook as cb
+from ..services import PointToCheck, locations_check
 from .columns import (
     FORMULA_PREFIXES,
     HOUSEHOLD_SHEET,
     KEEP,
-    LOCATION_TOLERANCE_M,
     MAX_STORED_ERRORS,
     MEMBER_SHEET,
     STAGE_CHUNK_ROWS,
@@ -348,59 +347,13 @@ def _household_rules(v: _Validator, rows: list[tuple[int, dict]], state: _FileSt
 
 
 def _check_locations(v: _Validator, rows: list[tuple[int, dict]]) -> None:
-    """Points inside their village (with a tolerance); swapped latitude/longitude named."""
-    checks = []
-    for number, row in rows:
-        lat, lon, code = row["lintang"], row["bujur"], row["kode_desa"]
-        if lat is None or lon is None or not code:
-            continue
-        given_ok = -90 <= lat <= 90 and -180 <= lon <= 180
-        swapped_ok = -90 <= lon <= 90 and -180 <= lat <= 180
-        checks.append(
-            (
-                number,
-                code,
-                lon if given_ok else None,
-                lat if given_ok else None,
-                lat if swapped_ok else None,
-                lon if swapped_ok else None,
-            )
-        )
-    if not checks:
-        return
-    columns = list(zip(*checks, strict=True))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT t.n,
-                   CASE WHEN ST_Intersects(r.boundary, g.p) THEN true
-                        ELSE ST_DWithin(r.boundary::geography, g.p::geography, %s) END,
-                   CASE WHEN ST_Intersects(r.boundary, s.p) THEN true
-                        ELSE ST_DWithin(r.boundary::geography, s.p::geography, %s) END,
-                   r.boundary IS NULL
-            FROM unnest(%s::int[], %s::text[], %s::float8[], %s::float8[], %s::float8[],
-                        %s::float8[]) AS t(n, code, x, y, sx, sy)
-            JOIN villages_region r ON r.code = t.code
-            CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_MakePoint(t.x, t.y), 4326) AS p) g
-            CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_MakePoint(t.sx, t.sy), 4326) AS p) s
-            """,
-            [LOCATION_TOLERANCE_M, LOCATION_TOLERANCE_M, *map(list, columns)],
-        )
-        results = cursor.fetchall()
-    for number, inside, swapped_inside, no_boundary in results:
-        if inside or no_boundary:
-            continue
-        if swapped_inside:
-            message = (
-                "Lintang dan bujur tertukar: titik ini berada di desanya bila keduanya ditukar. / "
-                "Latitude and longitude are swapped: the point lies in its village when "
-                "they are exchanged."
-            )
-        else:
-            message = (
-                f"Titik berada di luar desa/kelurahannya (lebih dari {LOCATION_TOLERANCE_M} m). / "
-                f"The point lies outside its village (by more than {LOCATION_TOLERANCE_M} m)."
-            )
+    """Points inside their village, by the one location rule (services.locations_check)."""
+    points = [
+        PointToCheck(key=number, village=row["kode_desa"], lon=row["bujur"], lat=row["lintang"])
+        for number, row in rows
+        if row["lintang"] is not None and row["bujur"] is not None and row["kode_desa"]
+    ]
+    for number, message in sorted(locations_check(points=points).items()):
         v.error(HOUSEHOLD_SHEET, number, "lintang", "", message)
 
 

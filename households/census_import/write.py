@@ -9,18 +9,19 @@ from django.db import transaction
 
 from desapresisi.db import copy_rows
 
+from .. import schema
 from ..models import DataSource
 from .columns import (
-    _HOUSEHOLD_DB,
-    _MEMBER_DB,
-    HOUSEHOLD_COLUMNS,
     HOUSEHOLD_SHEET,
-    MEMBER_COLUMNS,
     MEMBER_SHEET,
     REMOVE,
     STAGE_CHUNK_ROWS,
     Column,
     SheetRows,
+    household_columns,
+    household_staging,
+    member_columns,
+    member_staging,
 )
 from .validate import (
     _against_database,
@@ -37,31 +38,29 @@ from .validate import (
 # validate, stage (COPY into the staging tables), upsert and refresh (indicators).
 Progress = Callable[[int, int, str], None]
 
+
 # ON COMMIT DROP cleans up after a real commit; the DROP covers a caller's outer
 # transaction (tests, a command run inside atomic) where a second import follows. `n` is
 # the row number in the file: every row read is staged, rejected ones too (their failing
 # cells NULL), so the cross-row rules run in SQL; rejected rows are dropped before the
 # upserts.
-_STAGING_SQL = """
-DROP TABLE IF EXISTS pg_temp.import_household, pg_temp.import_member;
-CREATE TEMP TABLE import_household (
-    n integer, no_kk varchar(16), region_id varchar(13), dusun varchar(60), rw varchar(3),
-    rt varchar(3), alamat varchar(200), lokasi geometry(Point, 4326), tanggal_survei date,
-    fasilitas_bab smallint, jenis_kloset smallint, pembuangan_tinja smallint,
-    tangki_septik_disedot boolean, sumber_air_minum smallint,
-    jarak_sumber_air_tinja smallint, sumber_air_mandi smallint, kepemilikan_rumah smallint,
-    lantai smallint, dinding smallint, atap smallint, penerangan smallint,
-    bahan_bakar_memasak smallint, desil_kesejahteraan smallint, desil_sumber varchar(20),
-    desil_tahun smallint, penerima_pkh boolean, penerima_bpnt boolean,
-    penerima_blt_dd boolean, penerima_pbi_jk boolean
-) ON COMMIT DROP;
-CREATE TEMP TABLE import_member (
-    n integer, no_kk varchar(16), nik varchar(16), nama varchar(120), jenis_kelamin smallint,
-    tanggal_lahir date, hubungan_keluarga smallint, partisipasi_sekolah smallint,
-    jenjang_pendidikan smallint, ijazah_tertinggi smallint, disabilitas boolean,
-    pekerjaan varchar(100)
-) ON COMMIT DROP;
-"""
+def _staging_sql() -> str:
+    """The staging tables: `n`, then the catalogue's importable columns with the types of
+    the tables' own columns (a member's household as its No. KK)."""
+
+    def table(name: str, unit: str) -> str:
+        columns = ", ".join(f"{c} {sql_type}" for c, sql_type in schema.staging_columns(unit))
+        return f"CREATE TEMP TABLE {name} (n integer, {columns}) ON COMMIT DROP;"
+
+    return "\n".join(
+        [
+            "DROP TABLE IF EXISTS pg_temp.import_household, pg_temp.import_member;",
+            table("import_household", schema.HOUSEHOLD),
+            table("import_member", schema.MEMBER),
+        ]
+    )
+
+
 _STAGING_INDEX_SQL = """
 CREATE INDEX ON import_household (no_kk);
 CREATE INDEX ON import_member (nik);
@@ -81,7 +80,7 @@ def _set_list(columns: list[str], *, skip: tuple[str, ...] = ()) -> tuple[str, s
 
 def _upsert_households(cursor) -> tuple[int, int]:
     """(inserted, updated) households; unchanged rows are not touched at all."""
-    columns = list(_HOUSEHOLD_DB)
+    columns = household_staging()
     assignments, _old, _new = _set_list(columns, skip=("no_kk",))
     _unused, old, new = _set_list(columns, skip=("no_kk", "lokasi"))
     # Spreadsheets keep 15 significant digits: a point that moved less than ~0.1 mm is the
@@ -116,7 +115,7 @@ def _remove_missing_members(cursor) -> int:
 
 def _upsert_members(cursor) -> tuple[int, int]:
     """(inserted, updated) members, matched on NIK."""
-    columns = [c for c in _MEMBER_DB if c != "no_kk"]
+    columns = [c for c in member_staging() if c != "no_kk"]
     assignments, old, new = _set_list(columns, skip=("nik",))
     # A new head is written only after the old one stepped down: the "at most one head"
     # index is checked row by row, not at the end of the statement.
@@ -146,16 +145,16 @@ def _upsert_members(cursor) -> tuple[int, int]:
     return inserted, len(updated_niks | demoted)
 
 
-def _household_copy_row(number: int, row: dict) -> list:
+def _household_copy_row(number: int, row: dict, columns: list[str]) -> list:
     point = None
     if row["lintang"] is not None and row["bujur"] is not None:
         point = f"SRID=4326;POINT({row['bujur']!r} {row['lintang']!r})"
     values = {**row, "region_id": row["kode_desa"], "lokasi": point}
-    return [number, *(values[c] for c in _HOUSEHOLD_DB)]
+    return [number, *(values[c] for c in columns)]
 
 
-def _member_copy_row(number: int, row: dict) -> list:
-    return [number, *(row[c] for c in _MEMBER_DB)]
+def _member_copy_row(number: int, row: dict, columns: list[str]) -> list:
+    return [number, *(row[c] for c in columns)]
 
 
 def _chunks(rows: Iterable, size: int = STAGE_CHUNK_ROWS) -> Iterable[list]:
@@ -178,7 +177,7 @@ def _read_and_stage(
     rules: Callable[[_Validator, list[tuple[int, dict]], _FileState], None],
     table: str,
     copy_columns: list[str],
-    copy_row: Callable[[int, dict], list],
+    copy_row: Callable[[int, dict, list[str]], list],
     state: _FileState,
     step: Callable[[int], None],
 ) -> None:
@@ -189,7 +188,7 @@ def _read_and_stage(
         copy_rows(
             table=table,
             columns=copy_columns,
-            rows=[copy_row(number, row) for number, row in parsed],
+            rows=[copy_row(number, row, copy_columns[1:]) for number, row in parsed],
             cursor=cursor,
         )
         state.rows[sheet.name] += len(parsed)
@@ -249,15 +248,15 @@ def _validate_and_write(
         done += rows
         progress(done, max(estimate, done), "validate")
 
-    cursor.execute(_STAGING_SQL)
+    cursor.execute(_staging_sql())
     _read_and_stage(
         v,
         cursor,
         sheet=households,
-        columns=HOUSEHOLD_COLUMNS,
+        columns=household_columns(),
         rules=_household_rules,
         table="import_household",
-        copy_columns=["n", *_HOUSEHOLD_DB],
+        copy_columns=["n", *household_staging()],
         copy_row=_household_copy_row,
         state=state,
         step=step,
@@ -276,10 +275,10 @@ def _validate_and_write(
         v,
         cursor,
         sheet=members,
-        columns=MEMBER_COLUMNS,
+        columns=member_columns(),
         rules=_member_rules,
         table="import_member",
-        copy_columns=["n", *_MEMBER_DB],
+        copy_columns=["n", *member_staging()],
         copy_row=_member_copy_row,
         state=state,
         step=step,

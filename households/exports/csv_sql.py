@@ -28,18 +28,14 @@ from desapresisi.access import HOUSEHOLD_NAMED_FIELDS, MEMBER_NAMED_FIELDS, Disc
 from desapresisi.masking import mask_sql
 
 from .. import codebook as cb
-from ..census_import.columns import HOUSEHOLD_COLUMNS, MEMBER_COLUMNS
+from .. import schema
+from ..census_import.columns import household_columns, member_columns
 from ..filters import annotate_age
-from ..models import SanitationLevel
 from .rows import (
-    _HOUSEHOLD_EXTRA,
-    _HOUSEHOLD_VALUES,
-    _MEMBER_EXTRA,
-    _MEMBER_VALUES,
     FORMULA_STARTS,
-    HOUSEHOLD_HEADERS,
-    MEMBER_HEADERS,
     _coordinates,
+    household_headers,
+    member_headers,
     neutralised,
 )
 
@@ -201,16 +197,31 @@ def _copy_out(raw, sql: str) -> Iterator[bytes]:
         worker.join()
 
 
+def _add_tail(line: _Line, unit: str) -> None:
+    """The derived values (with the labels of their choices) and the bookkeeping after
+    the sheet's columns (`schema.export_tail`), in the active language."""
+    for column in schema.export_tail(unit):
+        source = f"t.{column.source}"
+        if column.kind == "label":
+            line.labels(source, [(value, str(label)) for value, label in column.choices])
+        elif column.kind == "bool":
+            line.add(_BOOL.format(c=source))
+        elif column.kind == "text":
+            line.text(source, may_be_empty=True)
+        else:
+            line.add(source)
+
+
 def household_csv(*, queryset: QuerySet, disclosure: Disclosure, language: str) -> Iterator[bytes]:
     """The households CSV (same columns, order and values as `exports.household_rows`
     through `exports.csv_stream`)."""
-    values = [name for name in _HOUSEHOLD_VALUES if name != "lokasi"]
+    values = [name for name in schema.export_values(schema.HOUSEHOLD) if name != "lokasi"]
     inner = queryset.order_by("id").values(*values, **_coordinates("lokasi"))
     sources = {name: f"t.{name}" for name in [*values, "lintang", "bujur"]}
     sources["kode_desa"] = "t.region_id"
     line = _Line()
     with translation.override(language):
-        for column in HOUSEHOLD_COLUMNS:
+        for column in household_columns():
             _add_column(
                 line,
                 column,
@@ -219,17 +230,8 @@ def household_csv(*, queryset: QuerySet, disclosure: Disclosure, language: str) 
                 masked=not disclosure.unmasked,
                 language=language,
             )
-        ladder = [(level, str(label)) for level, label in SanitationLevel.choices]
-        for name in _HOUSEHOLD_EXTRA:
-            if name == "tangga_sanitasi_label":
-                line.labels("t.tangga_sanitasi", ladder)
-            elif name in ("air_minum_layak", "rumah_tidak_layak_huni"):
-                line.add(_BOOL.format(c=f"t.{name}"))
-            elif name == "sumber_data":
-                line.text(f"t.{name}", may_be_empty=True)
-            else:
-                line.add(f"t.{name}")
-    yield from _stream(line, inner, HOUSEHOLD_HEADERS)
+        _add_tail(line, schema.HOUSEHOLD)
+    yield from _stream(line, inner, household_headers())
 
 
 def member_csv(*, queryset: QuerySet, disclosure: Disclosure, language: str) -> Iterator[bytes]:
@@ -238,11 +240,13 @@ def member_csv(*, queryset: QuerySet, disclosure: Disclosure, language: str) -> 
     if "umur" not in queryset.query.annotations:
         queryset = annotate_age(queryset, None)
     inner = queryset.order_by("household_id", "hubungan_keluarga", "id").values(
-        *_MEMBER_VALUES, no_kk=F("household__no_kk"), kode_desa=F("household__region_id")
+        *schema.export_values(schema.MEMBER),
+        no_kk=F("household__no_kk"),
+        kode_desa=F("household__region_id"),
     )
     line = _Line()
     with translation.override(language):
-        for column in MEMBER_COLUMNS:
+        for column in member_columns():
             _add_column(
                 line,
                 column,
@@ -251,6 +255,5 @@ def member_csv(*, queryset: QuerySet, disclosure: Disclosure, language: str) -> 
                 masked=not disclosure.unmasked,
                 language=language,
             )
-        for name in _MEMBER_EXTRA:
-            line.add(f"t.{name}")
-    yield from _stream(line, inner, MEMBER_HEADERS)
+        _add_tail(line, schema.MEMBER)
+    yield from _stream(line, inner, member_headers())

@@ -13,18 +13,20 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext as _
 from django_tasks import task
 
 from desapresisi import audit
-from desapresisi.access import can_export_named, disclosure_for
-from desapresisi.errors import InvalidInput
+from desapresisi.access import can_export_named, can_unmask, disclosure_for
+from desapresisi.errors import Gone, InvalidInput, NotAllowed, NotReady
 from desapresisi.models import AuditAction
 
 from ..jobs import Heartbeat, lease_fields
 from ..models import ExportJob, ExportStatus
-from .service import export_queryset, named_workbook_write
+from .service import export_queryset, named_rows_written, named_workbook_write
 
 logger = logging.getLogger(__name__)
 
@@ -235,6 +237,108 @@ def export_files_clean(*, now: dt.datetime | None = None) -> dict[str, int]:
             orphans,
         )
     return {"expired": expired, "abandoned": abandoned, "orphans": orphans}
+
+
+# --- the workflow the API's export endpoints run (audit trail included) --------------------
+
+
+def named_export_begin(
+    *, kind: str, fmt: str, user, query, disclosure, language: str, request=None
+) -> tuple[QuerySet, int, ExportJob | None]:
+    """Start a named-record export: the caller's rows, whether an XLSX is too large for the
+    request (then an export job, started here), and the audit trail (the export and any
+    unmasking). `request`, when there is one, gives the trail its address and path.
+    Returns (queryset, rows, job or None: build the file now)."""
+    queryset = export_queryset(kind=kind, user=user, query=query)
+    count = queryset.count()
+    job = None
+    if fmt == "xlsx" and (
+        named_rows_written(kind=kind, user=user, queryset=queryset)
+        > settings.EXPORT_XLSX_SYNC_MAX_ROWS
+    ):
+        job = export_job_create(
+            user=user,
+            kind=kind,
+            query=query,
+            unmasked=disclosure.unmasked,
+            language=language,
+            rows=count,
+        )
+    audit.record(
+        action=AuditAction.EXPORT,
+        request=request,
+        user=user,
+        rows=count,
+        detail=f"{kind}.{fmt}" + (f" (job {job.pk})" if job else ""),
+    )
+    if disclosure.unmasked:
+        audit.record(action=AuditAction.UNMASK, request=request, user=user, rows=count)
+    if job is not None:
+        export_job_start(job=job)
+        job.refresh_from_db()
+    return queryset, count, job
+
+
+def export_job_file(*, job: ExportJob, user, request=None):
+    """The finished file of an export job, opened for reading, for a caller that may have it
+    (the job's owner or an administrator): refused once it expired, before it is done, and
+    when it is unmasked and the caller may not unmask now. Every download is audited."""
+    if export_is_expired(job=job):
+        export_file_delete(job=job)
+        raise Gone(_("Berkas ekspor sudah kedaluwarsa dan dihapus; minta ekspor lagi."))
+    if job.status != ExportStatus.DONE:
+        raise NotReady(
+            _("Ekspor belum siap (%(status)s, %(percent)s%%).")
+            % {"status": job.get_status_display(), "percent": job.progress_percent}
+        )
+    if job.unmasked and not can_unmask(user):
+        audit.record(action=AuditAction.ACCESS_DENIED, request=request, user=user, detail="unmask")
+        raise NotAllowed(_("Anda tidak berhak membuka NIK/KK."))
+    try:
+        handle = job.path.open("rb")
+    except FileNotFoundError:  # removed by the cleaner since the check above
+        export_file_delete(job=job)
+        raise Gone(_("Berkas ekspor sudah dihapus.")) from None
+    filters = {**job.query, "job": [str(job.pk)]}
+    audit.record(
+        action=AuditAction.EXPORT,
+        request=request,
+        user=user,
+        rows=job.rows,
+        filters=filters,
+        detail=f"{job.kind}.{job.format} (job {job.pk}, unduh / download)",
+    )
+    if job.unmasked:
+        audit.record(
+            action=AuditAction.UNMASK, request=request, user=user, rows=job.rows, filters=filters
+        )
+    return handle
+
+
+def export_job_retry(*, job: ExportJob, user, request=None) -> ExportJob:
+    """Run a failed export job again, with its owner's rights of now (checked when it
+    runs). Refused unless the job failed."""
+    retried = ExportJob.objects.filter(pk=job.pk, status=ExportStatus.FAILED).update(
+        status=ExportStatus.QUEUED,
+        error="",
+        started=None,
+        finished=None,
+        progress_rows=0,
+        progress_percent=0,
+    )
+    if not retried:
+        raise NotReady(_("Hanya pekerjaan yang gagal yang dapat dicoba lagi."))
+    audit.record(
+        action=AuditAction.EXPORT,
+        request=request,
+        user=user,
+        rows=job.rows,
+        filters={**job.query, "job": [str(job.pk)]},
+        detail=f"{job.kind}.{job.format} (job {job.pk}, coba lagi / retry)",
+    )
+    export_job_start(job=job)
+    job.refresh_from_db()
+    return job
 
 
 @task()

@@ -34,9 +34,9 @@ from desapresisi.access import Disclosure, disclose_household, disclose_member
 from desapresisi.masking import mask_number
 
 from .. import codebook as cb
-from ..census_import.columns import FORMULA_PREFIXES, HOUSEHOLD_COLUMNS, MEMBER_COLUMNS
+from .. import schema
+from ..census_import.columns import FORMULA_PREFIXES, household_columns, member_columns
 from ..filters import annotate_age
-from ..models import SanitationLevel
 from .xlsx import xlsx_write
 
 logger = logging.getLogger(__name__)
@@ -44,38 +44,14 @@ logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 2000
 
-_HOUSEHOLD_VALUES = [
-    "id", "no_kk", "region_id", "dusun", "rw", "rt", "alamat", "lokasi", "tanggal_survei",
-    "fasilitas_bab", "jenis_kloset", "pembuangan_tinja", "tangki_septik_disedot",
-    "sumber_air_minum", "jarak_sumber_air_tinja", "sumber_air_mandi", "kepemilikan_rumah",
-    "lantai", "dinding", "atap", "penerangan", "bahan_bakar_memasak", "desil_kesejahteraan",
-    "desil_sumber", "desil_tahun", "penerima_pkh", "penerima_bpnt", "penerima_blt_dd",
-    "penerima_pbi_jk", "sumber_data", "tangga_sanitasi", "air_minum_layak",
-    "rumah_tidak_layak_huni", "jumlah_anggota", "jumlah_ats",
-]  # fmt: skip
-_MEMBER_VALUES = [
-    "id", "household_id", "nik", "nama", "jenis_kelamin", "tanggal_lahir", "umur",
-    "hubungan_keluarga", "partisipasi_sekolah", "jenjang_pendidikan", "ijazah_tertinggi",
-    "disabilitas", "pekerjaan",
-]  # fmt: skip
-_HOUSEHOLD_EXTRA = [
-    "tangga_sanitasi", "tangga_sanitasi_label", "air_minum_layak", "rumah_tidak_layak_huni",
-    "jumlah_anggota", "jumlah_ats", "sumber_data", "id",
-]  # fmt: skip
-_MEMBER_EXTRA = ["umur", "kode_desa", "id", "household_id"]
+
+def household_headers() -> list[str]:
+    """Columns of the household export sheets (see `schema.export_headers`)."""
+    return schema.export_headers(schema.HOUSEHOLD)
 
 
-def _with_labels(columns) -> list[str]:
-    headers = []
-    for column in columns:
-        headers.append(column.name)
-        if column.kind == "coded":
-            headers.append(f"{column.name}_label")
-    return headers
-
-
-HOUSEHOLD_HEADERS = _with_labels(HOUSEHOLD_COLUMNS) + _HOUSEHOLD_EXTRA
-MEMBER_HEADERS = _with_labels(MEMBER_COLUMNS) + _MEMBER_EXTRA
+def member_headers() -> list[str]:
+    return schema.export_headers(schema.MEMBER)
 
 
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV
@@ -123,19 +99,31 @@ def _coordinates(field: str) -> dict:
     }
 
 
+def _choice_labels(unit: str, language: str) -> list[tuple[str, str, dict]]:
+    """(label column, value column, {value: label}) of the derived values with choices."""
+    with translation.override(language):  # the rows are read later, in another language
+        return [
+            (column.name, column.source, {value: str(label) for value, label in column.choices})
+            for column in schema.export_tail(unit)
+            if column.kind == "label"
+        ]
+
+
 def household_rows(*, queryset: QuerySet, disclosure: Disclosure, language: str) -> Iterator[dict]:
     """Households as export rows (template columns, labels, derived values)."""
-    with translation.override(language):  # the rows are read later, in another language
-        ladder = {level: str(label) for level, label in SanitationLevel.choices}
+    labels = _choice_labels(schema.HOUSEHOLD, language)
+    columns = household_columns()
     values = queryset.order_by("id").values(
-        *(name for name in _HOUSEHOLD_VALUES if name != "lokasi"), **_coordinates("lokasi")
+        *(name for name in schema.export_values(schema.HOUSEHOLD) if name != "lokasi"),
+        **_coordinates("lokasi"),
     )
     for row in values.iterator(CHUNK_ROWS):
         row = disclose_household(row, disclosure)
         row["kode_desa"] = row.pop("region_id")
-        level = row["tangga_sanitasi"]
-        row["tangga_sanitasi_label"] = ladder[level] if level is not None else ""
-        yield _labelled(row, HOUSEHOLD_COLUMNS, language)
+        for name, source, by_value in labels:
+            value = row[source]
+            row[name] = by_value[value] if value is not None else ""
+        yield _labelled(row, columns, language)
 
 
 def member_rows(
@@ -148,13 +136,14 @@ def member_rows(
     if with_location:
         extra.update(_coordinates("household__lokasi"))
     values = queryset.order_by("household_id", "hubungan_keluarga", "id").values(
-        *_MEMBER_VALUES, **extra
+        *schema.export_values(schema.MEMBER), **extra
     )
+    columns = member_columns()
     for row in values.iterator(CHUNK_ROWS):
         row = disclose_member(row, disclosure)
         if not disclosure.unmasked:
             row["no_kk"] = mask_number(row["no_kk"])
-        yield _labelled(row, MEMBER_COLUMNS, language)
+        yield _labelled(row, columns, language)
 
 
 def csv_stream(*, headers: list[str], rows: Iterable[dict]) -> Iterator[str]:

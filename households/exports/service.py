@@ -15,15 +15,20 @@ from openpyxl import Workbook
 from desapresisi.access import Disclosure
 from desapresisi.errors import InvalidInput
 
-from ..census_import.columns import HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET, MEMBER_COLUMNS, MEMBER_SHEET
+from ..census_import.columns import (
+    HOUSEHOLD_SHEET,
+    MEMBER_SHEET,
+    household_columns,
+    member_columns,
+)
 from ..filters import HouseholdFilter, MemberFilter
 from ..models import ExportKind
 from ..selectors import households_for, members_for
 from .rows import (
-    HOUSEHOLD_HEADERS,
-    MEMBER_HEADERS,
     codebook_rows,
+    household_headers,
     household_rows,
+    member_headers,
     member_rows,
     workbook_write,
 )
@@ -81,12 +86,12 @@ def named_sheets(
     sheets = [
         (
             HOUSEHOLD_SHEET,
-            HOUSEHOLD_HEADERS,
+            household_headers(),
             household_rows(queryset=households, disclosure=disclosure, language=language),
         ),
         (
             MEMBER_SHEET,
-            MEMBER_HEADERS,
+            member_headers(),
             member_rows(queryset=members, disclosure=disclosure, language=language),
         ),
     ]
@@ -139,7 +144,8 @@ def template_workbook():
         ("Kode / codes", "lihat lembar kodebook / see the kodebook sheet"),
         ("CSV", "satu berkas per lembar, kolom sama; pemisah koma atau titik koma, UTF-8"),
     ]
-    for column in HOUSEHOLD_COLUMNS + MEMBER_COLUMNS:
+    sheets = ((HOUSEHOLD_SHEET, household_columns()), (MEMBER_SHEET, member_columns()))
+    for column in (column for _title, columns in sheets for column in columns):
         if column.help_id:
             notes.append((column.name, column.help_id))
     workbook = Workbook()
@@ -147,7 +153,7 @@ def template_workbook():
     info.title = "petunjuk"
     for row in notes:
         info.append(list(row))
-    for title, columns in ((HOUSEHOLD_SHEET, HOUSEHOLD_COLUMNS), (MEMBER_SHEET, MEMBER_COLUMNS)):
+    for title, columns in sheets:
         sheet = workbook.create_sheet(title)
         sheet.append([column.name for column in columns])
         for index, column in enumerate(columns, start=1):

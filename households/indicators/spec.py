@@ -28,21 +28,32 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from .. import schema
+
 LOOKUPS = {"exact", "in", "range", "gte", "lte", "gt", "lt", "isnull"}
-HOUSEHOLD_FIELDS = {
-    "fasilitas_bab", "jenis_kloset", "pembuangan_tinja", "tangki_septik_disedot",
-    "sumber_air_minum", "jarak_sumber_air_tinja", "sumber_air_mandi", "kepemilikan_rumah",
-    "lantai", "dinding", "atap", "penerangan", "bahan_bakar_memasak", "desil_kesejahteraan",
-    "desil_tahun", "penerima_pkh", "penerima_bpnt", "penerima_blt_dd", "penerima_pbi_jk",
-    "sumber_data", "tangga_sanitasi", "air_minum_layak", "rumah_tidak_layak_huni",
-    "jumlah_anggota", "jumlah_ats", "tanggal_survei",
-}  # fmt: skip
-MEMBER_FIELDS = {
-    "jenis_kelamin", "hubungan_keluarga", "partisipasi_sekolah", "jenjang_pendidikan",
-    "ijazah_tertinggi", "disabilitas", "umur", "anak_tidak_sekolah",
-} | {f"household__{name}" for name in HOUSEHOLD_FIELDS}  # fmt: skip
-SUMMABLE = {"household": {"jumlah_anggota", "jumlah_ats"}, "member": set()}
-UNITS = {"household": HOUSEHOLD_FIELDS, "member": MEMBER_FIELDS}
+
+
+def household_fields() -> set[str]:
+    """Household fields a spec may use (the catalogue's, see households.schema)."""
+    return schema.spec_fields(schema.HOUSEHOLD)
+
+
+# Computed by the spec's own queries (queries.members_with_age), for specs only.
+MEMBER_SPEC_VALUES = {"anak_tidak_sekolah"}
+
+
+def member_fields() -> set[str]:
+    """Member fields (`umur` among them), `anak_tidak_sekolah` and
+    `household__<household field>`."""
+    households = {f"household__{name}" for name in household_fields()}
+    return schema.spec_fields(schema.MEMBER) | MEMBER_SPEC_VALUES | households
+
+
+def summable(unit: str) -> set[str]:
+    return schema.summable(unit)
+
+
+UNITS = {"household": household_fields, "member": member_fields}
 CONDITION_KEYS = {"where", "exclude", "any"}
 SPEC_KEYS = CONDITION_KEYS | {"unit", "aggregate", "field"}
 
@@ -84,11 +95,11 @@ def validate_spec(spec: Any, *, field: str = "spec") -> None:
     aggregate = spec.get("aggregate", "count")
     if aggregate not in ("count", "sum"):
         raise ValidationError({field: "aggregate harus / must be 'count' or 'sum'"})
-    if aggregate == "sum" and spec.get("field") not in SUMMABLE[unit]:
+    if aggregate == "sum" and spec.get("field") not in summable(unit):
         raise ValidationError(
-            {field: f"field untuk sum / for sum must be one of {sorted(SUMMABLE[unit])}"}
+            {field: f"field untuk sum / for sum must be one of {sorted(summable(unit))}"}
         )
-    _validate_condition(spec, UNITS[unit], field)
+    _validate_condition(spec, UNITS[unit](), field)
 
 
 def _validate_condition(condition: dict, allowed: set[str], field: str) -> None:

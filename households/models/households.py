@@ -55,12 +55,18 @@ def _in_codebook(field: str, variable: str, *, exclude: tuple[int, ...] = ()) ->
 def coded(
     variable: str, verbose_name: str, *, required: bool = False, exclude: tuple[int, ...] = ()
 ):
-    return models.PositiveSmallIntegerField(
+    """An answer coded with a codebook variable. The field remembers its variable (not a
+    migration attribute), so the field catalogue (households.schema) knows it is coded and
+    every path (API, exports, import, labels) reads its codes from the codebook."""
+    field = models.PositiveSmallIntegerField(
         verbose_name,
         choices=cb.choices(variable, exclude=exclude),
         null=not required,
         blank=not required,
     )
+    field.codebook_variable = variable
+    field.codebook_exclude = tuple(exclude)
+    return field
 
 
 # A village code whose last segment starts with 1 is a kelurahan (urban).

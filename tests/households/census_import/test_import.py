@@ -15,7 +15,7 @@ from desapresisi.masking import mask_number
 from desapresisi.models import AuditAction, AuditEntry, ChangeRecord
 from households.census_import import columns, read, write
 from households.census_import import jobs as import_jobs
-from households.census_import.columns import HOUSEHOLD_COLUMNS, MEMBER_COLUMNS
+from households.census_import.columns import household_columns, member_columns
 from households.census_import.read import census_read
 from households.census_import.service import census_import
 from households.models import DataSource, Household, ImportJob, ImportStatus, Member
@@ -30,8 +30,8 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-HH_HEADERS = [column.name for column in HOUSEHOLD_COLUMNS]
-M_HEADERS = [column.name for column in MEMBER_COLUMNS]
+HH_HEADERS = [column.name for column in household_columns()]
+M_HEADERS = [column.name for column in member_columns()]
 
 
 def household(kk="6409010101250001", village=PENAJAM_KELURAHAN, seed=1, **changes) -> dict:

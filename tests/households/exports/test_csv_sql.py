@@ -60,7 +60,7 @@ def awkward():
 def test_households_csv_from_sql_equals_the_row_export(awkward, disclosure, language):
     queryset = Household.objects.all()
     rows = export_rows.household_rows(queryset=queryset, disclosure=disclosure, language=language)
-    expected = parsed(export_rows.csv_stream(headers=export_rows.HOUSEHOLD_HEADERS, rows=rows))
+    expected = parsed(export_rows.csv_stream(headers=export_rows.household_headers(), rows=rows))
     got = parsed(csv_sql.household_csv(queryset=queryset, disclosure=disclosure,
                                        language=language))  # fmt: skip
     assert len(got) == len(awkward) + 1
@@ -72,7 +72,7 @@ def test_households_csv_from_sql_equals_the_row_export(awkward, disclosure, lang
 def test_members_csv_from_sql_equals_the_row_export(awkward, disclosure, language):
     queryset = Member.objects.all()
     rows = export_rows.member_rows(queryset=queryset, disclosure=disclosure, language=language)
-    expected = parsed(export_rows.csv_stream(headers=export_rows.MEMBER_HEADERS, rows=rows))
+    expected = parsed(export_rows.csv_stream(headers=export_rows.member_headers(), rows=rows))
     got = parsed(csv_sql.member_csv(queryset=queryset, disclosure=disclosure, language=language))
     assert len(got) == Member.objects.count() + 1
     assert got == expected

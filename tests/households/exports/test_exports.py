@@ -381,15 +381,16 @@ def empty_export(url: str, response) -> None:
     """A header-only file of the format asked for."""
     assert response.status_code == 200, body(response)[:300]
     content = body(response)
-    headers = export_rows.MEMBER_HEADERS if "/members." in url else export_rows.HOUSEHOLD_HEADERS
+    members = "/members." in url
+    headers = export_rows.member_headers() if members else export_rows.household_headers()
     if url.endswith(".csv"):
         lines = content.decode("utf-8-sig").splitlines()
         assert lines == [",".join(headers)]
     elif url.endswith(".xlsx"):
         workbook = load_workbook(io.BytesIO(content), read_only=True)
         for sheet, sheet_headers in (
-            ("rumah_tangga", export_rows.HOUSEHOLD_HEADERS),
-            ("anggota", export_rows.MEMBER_HEADERS),
+            ("rumah_tangga", export_rows.household_headers()),
+            ("anggota", export_rows.member_headers()),
         ):
             assert list(workbook[sheet].iter_rows(values_only=True)) == [tuple(sheet_headers)]
     else:

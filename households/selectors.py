@@ -14,6 +14,7 @@ from villages.codes import below_q, is_area_code, subtree_q
 from villages.models import Level, Region
 
 from .indicators import suppression
+from .indicators.criteria import map_criteria
 from .models import DataSource, Household, Indicator, IndicatorValue, Member, TileCell
 
 # --- Who sees which records: the kernel's area rule over the area-code subtree -----------
@@ -297,6 +298,11 @@ def indicator_catalogue(*, language: str) -> list[dict]:
             }
         )
     return catalogue
+
+
+def map_criteria_catalogue(*, language: str) -> list[dict]:
+    """The map's criteria (indicator code and name in the language), default first."""
+    return [{"code": c.code, "name": c.name(language)} for c in map_criteria()]
 
 
 def latest_period() -> str | None:

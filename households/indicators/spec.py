@@ -145,6 +145,12 @@ def _validate_condition(condition: dict, allowed: set[str], field: str) -> None:
         _validate_condition(alternative, allowed, field)
 
 
+def validate_map_criterion(numerator: dict, *, field: str = "numerator") -> None:
+    """A criterion tells whether a household is counted: its numerator must count."""
+    if numerator.get("aggregate", "count") != "count":
+        raise ValidationError({field: "Kriteria peta harus 'count'. / A map criterion counts."})
+
+
 def spec_q(condition: dict) -> Q:
     """The Q object of a (validated) condition."""
     q = Q()

@@ -11,6 +11,8 @@ pytestmark = pytest.mark.browser
 FIRST_VIEW_MAX_BYTES = 500_000
 FIRST_VIEW_MAX_API_CALLS = 6
 PENAJAM = "64.09.01"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 360, "height": 800}
 
 
 def inner_point(code: str) -> tuple[float, float]:
@@ -72,6 +74,10 @@ def test_home_map_colours_54_villages_and_switches_indicator(census, staff_user,
     assert int(session.page.get_attribute("#map-legend", "data-classes")) > 1
     assert session.page.locator("#ranked-table tbody tr").count() == 54
     session.screenshot("home-kabupaten")
+    session.page.set_viewport_size(PHONE)
+    session.page.wait_for_selector(".charts[data-ready='1']")
+    session.screenshot("home-kabupaten-phone")
+    session.page.set_viewport_size(DESKTOP)
 
     # A village's tooltip is wide enough to read its name and indicator on a few lines
     # (Leaflet's default made it one word a line).
@@ -151,6 +157,8 @@ def test_drill_down_from_kecamatan_to_village_page(census, staff_user, open_page
         "desil_kesejahteraan__lte=4" in r.url for r in session.api_responses("/api/v1/households/")
     )
     session.screenshot("village-page")
+    session.page.set_viewport_size(PHONE)
+    session.screenshot("village-page-phone")
     assert session.errors == []
 
 
@@ -173,17 +181,31 @@ def test_staff_sees_household_points_and_opens_one(census, staff_user, open_page
         [home.lokasi.y, home.lokasi.x],
     )
     session.page.wait_for_function(
-        "() => document.querySelectorAll('.households-pane svg path').length > 0"
-        " && document.querySelector('#household-legend').innerText.indexOf('%') < 0"
+        "() => document.querySelector('#household-legend').innerText.indexOf('%') < 0"
     )
-    session.page.wait_for_timeout(300)
-    point = session.page.locator(".households-pane svg path").first
-    box = point.bounding_box()
-    session.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    # Wait until the household's own point is drawn where it lives: the tiles of the
+    # earlier zoom (clusters, scaled up) stay on screen a moment after the new ones load.
+    point = session.page.wait_for_function(
+        """([lat, lon]) => {
+            const p = DP.map.latLngToContainerPoint([lat, lon]);
+            const box = DP.map.getContainer().getBoundingClientRect();
+            const x = box.left + p.x, y = box.top + p.y;
+            const hit = document.elementFromPoint(x, y);
+            if (!hit || !hit.matches('.households-pane svg path')) return null;
+            const size = hit.getBoundingClientRect();
+            return size.width <= 12 && size.height <= 12 ? [x, y] : null;
+        }""",
+        arg=[home.lokasi.y, home.lokasi.x],
+    ).json_value()
+    session.page.mouse.click(*point)
     session.page.wait_for_selector(".hh-popup dl")
     popup = session.page.inner_text(".hh-popup")
     assert "Kepala rumah tangga" in popup
     assert "Anggota" in popup
+    # The household clicked is the one shown (coordinates as Indonesian writes them).
+    assert f"{home.lokasi.y:.5f}, {home.lokasi.x:.5f}".replace(".", ",") in popup.replace(
+        "\u2212", "-"
+    )
     assert session.page.locator(".hh-popup a[href*='/admin/households/household/']").count() == 1
     session.screenshot("household-layer-points")
     assert session.errors == []

@@ -586,7 +586,7 @@ def test_an_edit_brings_figures_and_map_cells_up_to_date_after_commit(
     assert response.status_code == 200 and len(callbacks) == 1
     assert no_latrine() == before + 1
     cell = TileCell.objects.get(region_id=household.region_id, z=0)
-    assert cell.tanpa_jamban == before + 1
+    assert cell.criteria["tanpa_jamban"] == before + 1
 
 
 def test_stale_edit_gets_409_and_nothing_is_lost(world, as_user):

@@ -156,6 +156,7 @@ def test_anonymous_home_has_no_household_layer(client):
     }  # fmt: skip
     assert 'id="household-toggle"' not in response.text
     assert "Leaflet.VectorGrid" not in response.text
+    assert config["criteria"] == []
 
 
 def test_staff_home_offers_the_household_layer(client, superuser):
@@ -168,6 +169,15 @@ def test_staff_home_offers_the_household_layer(client, superuser):
     assert households["admin"] == "/admin/households/household/{id}/change/"
     assert 'id="household-toggle"' in response.text
     assert "vendor/leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js" in response.text
+    # The criteria the points are coloured by: the indicators flagged map_criterion.
+    criteria = page_config(response)["criteria"]
+    assert criteria == [
+        {"code": "tanpa_jamban", "name": "Rumah tangga tanpa jamban"},
+        {"code": "ats_7_18", "name": "Anak tidak sekolah usia 7-18 tahun"},
+        {"code": "desil_1_4", "name": "Rumah tangga desil 1-4"},
+    ]
+    for criterion in criteria:
+        assert f'<option value="{criterion["code"]}">{criterion["name"]}</option>' in response.text
 
 
 def test_pages_carry_no_inline_handlers_styles_or_unsigned_scripts(client, superuser):
@@ -184,6 +194,10 @@ def test_pages_carry_no_inline_handlers_styles_or_unsigned_scripts(client, super
             if "src=" in attributes or 'type="application/json"' in attributes:
                 continue
             assert f'nonce="{nonce}"' in attributes, (url, attributes)
+        # The page's own scripts are ES modules from the portal, which the policy allows.
+        assert "'self'" in re.search(r"script-src([^;]*)", response["Content-Security-Policy"])[1]
+        page_module = "home.js" if url == "/" else "village.js"
+        assert re.search(rf'<script type="module" src="[^"]*/js/{page_module}">', html), url
 
 
 def test_village_page_shows_the_village(client):

@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.gis.db.models.functions import PointOnSurface
+
+from households.models import Household
+from villages.models import Region
 
 pytestmark = pytest.mark.browser
 
@@ -17,9 +21,6 @@ PHONE = {"width": 360, "height": 800}
 
 def inner_point(code: str) -> tuple[float, float]:
     """(lat, lon) of a point inside the area, from PostGIS."""
-    from django.contrib.gis.db.models.functions import PointOnSurface
-
-    from villages.models import Region
 
     point = Region.objects.annotate(inside=PointOnSurface("boundary")).get(code=code).inside
     return point.y, point.x
@@ -122,7 +123,6 @@ def test_drill_down_from_kecamatan_to_village_page(census, staff_user, open_page
 
     click_area(session, PENAJAM)
     session.page.wait_for_selector(f"#map[data-area='{PENAJAM}'][data-ready='1']")
-    from villages.models import Region
 
     villages = Region.objects.filter(parent_id=PENAJAM).count()
     assert session.page.get_attribute("#map", "data-feature-count") == str(villages)
@@ -173,7 +173,6 @@ def test_staff_sees_household_points_and_opens_one(census, staff_user, open_page
     session.screenshot("household-layer-clusters")
 
     # From zoom 14, one point per household; a click shows the household.
-    from households.models import Household
 
     home = Household.objects.filter(region_id="64.09.01.1001").order_by("id").first()
     session.page.evaluate(
@@ -238,7 +237,6 @@ def test_anonymous_visitor_gets_no_household_layer(census, open_page):
 def test_suppressed_cells_are_grey_and_labelled(census, staff_user, open_page):
     """Public values will come with small cells suppressed: the map, legend and table say
     so instead of showing a number (the rows are rewritten here as the API will send them)."""
-    from villages.models import Region
 
     hidden = set(
         Region.objects.filter(parent_id=PENAJAM).order_by("code").values_list("code", flat=True)[:3]

@@ -1,10 +1,14 @@
+import json
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import NoReverseMatch, reverse
 
 from households.indicators.rollup import indicators_refresh
-from households.models import Household
+from households.models import Household, IndicatorValue
 from tests.factories import HouseholdFactory
 
 pytestmark = pytest.mark.django_db
@@ -80,8 +84,6 @@ def test_admin_lists_54_ppu_villages(admin_client_local):
 def test_admin_edit_refreshes_the_indicators(
     admin_client_local, django_capture_on_commit_callbacks
 ):
-    from households.indicators.rollup import indicators_refresh
-    from households.models import IndicatorValue
 
     household = HouseholdFactory()
     indicators_refresh(full=True)
@@ -114,9 +116,6 @@ VILLAGE = "64.09.01.1001"
 
 
 def page_config(response) -> dict:
-    import json
-    import re
-
     match = re.search(
         r'<script id="dashboard-config" type="application/json">(.*?)</script>',
         response.text,
@@ -181,8 +180,6 @@ def test_staff_home_offers_the_household_layer(client, superuser):
 
 
 def test_pages_carry_no_inline_handlers_styles_or_unsigned_scripts(client, superuser):
-    import re
-
     client.force_login(superuser)
     for url in ("/", f"/desa/{VILLAGE}/"):
         response = client.get(url)
@@ -225,7 +222,6 @@ def test_village_target_households_only_for_those_allowed(client, superuser):
 
 def test_village_export_buttons_follow_the_export_routes(client, superuser):
     """A button per export route that exists (they arrive separately), none otherwise."""
-    from django.urls import NoReverseMatch, reverse
 
     def resolves(name, **kwargs):
         try:
@@ -257,7 +253,5 @@ def test_dashboard_names_follow_the_language(client):
 
 
 def test_household_export_buttons_only_for_those_who_may_export(client):
-    from django.urls import reverse
-
     csv_url = reverse("api:export-households", kwargs={"version": "v1", "fmt": "csv"})
     assert f"{csv_url}?region=" not in client.get(f"/desa/{VILLAGE}/").text

@@ -5,6 +5,7 @@ import math
 
 import mapbox_vector_tile
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -272,8 +273,6 @@ def test_a_criterion_no_longer_flagged_leaves_the_tiles(staff, homes):
 
 
 def test_a_map_criterion_must_count_households():
-    from django.core.exceptions import ValidationError
-
     indicator = Indicator(
         code="anggota", name_id="Anggota", name_en="Members", topic=Topic.POPULATION,
         numerator={"unit": "household", "aggregate": "sum", "field": "jumlah_anggota"},

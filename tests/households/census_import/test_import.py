@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import inspect
 import io
+import zipfile
 
 import pytest
 from django.core.management import call_command
@@ -28,6 +30,7 @@ from tests.factories import (
     nik_for,
     point_in_village,
 )
+from villages.models import Region
 
 pytestmark = pytest.mark.django_db
 
@@ -584,9 +587,6 @@ def _village_b_families():
 
 
 def test_operator_upload_naming_other_village_records_returns_nothing_about_them(personas, as_user):
-    from desapresisi.masking import mask_number
-    from villages.models import Region
-
     named, other, reused = _village_b_families()
     hidden_members = list(Member.objects.filter(household__in=[named, other]))
     # Desa A's own family, one member of which carries the NIK stored in B's second family,
@@ -656,8 +656,6 @@ def test_number_registered_outside_the_callers_area_is_one_neutral_audited_messa
 
 @pytest.mark.parametrize("caller", ["admin", None])
 def test_callers_with_rights_in_both_villages_keep_the_precise_message(personas, caller):
-    from desapresisi.masking import mask_number
-
     _named, other, reused = _village_b_families()
     households, members = family()
     members[1].update(nik=reused.nik, tanggal_lahir=reused.tanggal_lahir.isoformat(),
@@ -778,8 +776,6 @@ def _csv_pair(households, members) -> list:
 
 
 def test_headers_are_checked_before_any_row_is_read():
-    import inspect
-
     households, members = family()
     headers = [h for h in HH_HEADERS if h != "tanggal_survei"]
     sheets = census_read(
@@ -831,7 +827,6 @@ def test_overlong_cell_is_a_file_error_naming_row_column_and_limit(settings):
 
 def _with_part(data: bytes, name: str, payload: bytes) -> bytes:
     """The workbook with one more part, compressed as a zip bomb would be."""
-    import zipfile
 
     buffer = io.BytesIO()
     with (

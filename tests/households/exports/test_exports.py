@@ -5,31 +5,39 @@ expiry)."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import io
 import json
 import os
+import re
 import time
+import zlib
 from urllib.parse import urlencode
 
 import pandas as pd
 import pytest
-from django.contrib.gis.gdal import DataSource
+from django.contrib.gis.gdal import DataSource as GdalDataSource
 from django.core.management import call_command
 from django.utils import timezone, translation
 from openpyxl import load_workbook
+from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas
 
 from desapresisi import audit
 from desapresisi.i18n import shown
 from desapresisi.masking import mask_number
 from desapresisi.models import AccessProfile, AuditAction, AuditEntry
+from desapresisi.throttling import PortalRateThrottle
 from households.census_import.read import census_read
 from households.census_import.service import census_import
 from households.exports import rows as export_rows
 from households.exports.jobs import export_files_clean, export_job_run
+from households.exports.pdf import _header_lines
+from households.filters import HouseholdFilter, MemberFilter
 from households.indicators.rollup import indicators_refresh
-from households.models import ExportJob, ExportStatus, Household, Member
+from households.models import DataSource, ExportJob, ExportStatus, Household, Indicator, Member
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -106,7 +114,7 @@ def test_geojson_opens_in_gdal(data, as_user, tmp_path):
     assert response["Content-Type"] == "application/geo+json"
     path = tmp_path / "rumah_tangga.geojson"
     path.write_bytes(body(response))
-    layer = DataSource(str(path))[0]
+    layer = GdalDataSource(str(path))[0]
     assert layer.num_feat == 4
     assert layer.srs.srid == 4326
     assert layer.geom_type.name == "Point"
@@ -513,8 +521,6 @@ def test_out_of_range_numbers_in_any_filter_are_a_400_or_empty(
 ):
     """Every filter of the list, given a number beyond bigint: a 400 naming that filter,
     or an answer (empty when the filter is numeric, see the test above); never a 5xx."""
-    from desapresisi.throttling import PortalRateThrottle
-    from households.filters import HouseholdFilter, MemberFilter
 
     # About 200 requests in a row: above the exports' hourly rate, which is not tested here.
     monkeypatch.setattr(
@@ -592,8 +598,6 @@ def test_csv_export_bytes_carry_no_formula(formulas, as_user, kind):
 
 
 def test_indicator_tables_neutralise_formula_names(rolled_up, as_user):
-    from households.models import Indicator
-
     Indicator.objects.filter(code="babs").update(name_id="=1+1", name_en="-evil")
     client = as_user(rolled_up["personas"]["analyst"])
     url = "/api/v1/exports/indicators.{}?=cmd&indicator=babs&level=desa&parent=64.09"
@@ -662,9 +666,6 @@ def test_xlsx_cells_keep_their_type_and_any_character(data, as_user):
 def pdf_strings(content: bytes) -> list[str]:
     """The text strings a PDF draws (`(...) Tj`), from its content streams (reportlab
     writes them ASCII85- and Flate-encoded)."""
-    import base64
-    import re
-    import zlib
 
     strings = []
     for head, stream in re.findall(rb"(<<[^>]*>>)\s*stream\r?\n(.*?)\s*endstream", content, re.S):
@@ -682,7 +683,6 @@ def pdf_strings(content: bytes) -> list[str]:
 def test_village_profile_names_its_indicators_and_labels_synthetic_data(
     rolled_up, client, language
 ):
-    from households.models import DataSource, Indicator
 
     Household.objects.filter(region_id=PENAJAM_KELURAHAN).update(sumber_data=DataSource.SYNTHETIC)
     label = (
@@ -714,11 +714,6 @@ def test_village_profile_names_its_indicators_and_labels_synthetic_data(
     "name", ["Tanjung Tengah", "Kabupaten Penajam Paser Utara", "Kelurahan Nipah-Nipah Lama Sekali"]
 )
 def test_village_profile_column_headers_fit_their_columns(name):
-    from reportlab.lib.units import mm
-    from reportlab.pdfgen import canvas
-
-    from households.exports.pdf import _header_lines
-
     pdf = canvas.Canvas(io.BytesIO())
     lines = _header_lines(pdf, name, 36 * mm, "Helvetica-Bold", 8)
     assert 1 <= len(lines) <= 2

@@ -74,6 +74,11 @@ _DECLARED: dict[tuple[str, str], tuple[str, dict]] = {
     (MEMBER, "disabilitas"): (ANSWER, {}),
     (MEMBER, "pekerjaan"): (ANSWER, {}),
     (MEMBER, LOCK): (BOOKKEEPING, {"exported": False, "history": False}),
+    # Life events: written only by households.services.member_event_record (with its
+    # checks and the date), never by a plain edit or an import.
+    (MEMBER, "status_anggota"): (CODED, {"editable": False, "importable": False}),
+    (MEMBER, "tanggal_status"): (ANSWER, {"editable": False, "importable": False}),
+    (MEMBER, "tujuan_pindah"): (ANSWER, {"editable": False, "importable": False}),
 }
 
 # Values that are no model field: computed when reading (name, placed after, category).

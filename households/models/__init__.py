@@ -1,11 +1,12 @@
 """The households app's models, one module per concern, re-exported here so that
 `from households.models import Household` keeps working (Zulip's `zerver/models/`)."""
 
-from .households import DataSource, Household, Member, SanitationLevel
+from .households import CURRENT_MEMBER, DataSource, Household, Member, MemberStatus, SanitationLevel
 from .indicators import DirtyRegion, Indicator, IndicatorValue, TileCell, Topic
 from .jobs import ExportJob, ExportKind, ExportStatus, ImportJob, ImportStatus, JobLease
 
 __all__ = [
+    "CURRENT_MEMBER",
     "DataSource",
     "DirtyRegion",
     "ExportJob",
@@ -18,6 +19,7 @@ __all__ = [
     "IndicatorValue",
     "JobLease",
     "Member",
+    "MemberStatus",
     "SanitationLevel",
     "TileCell",
     "Topic",

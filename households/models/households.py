@@ -13,7 +13,7 @@ so that every writer (ORM, admin, COPY, raw SQL, a future integration) keeps the
 from __future__ import annotations
 
 from django.contrib.gis.db import models
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Substr
 from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
@@ -36,6 +36,15 @@ class SanitationLevel(models.IntegerChoices):
     SAFELY_MANAGED = 4, _("Aman")
 
 
+class MemberStatus:
+    """Codes of `status_anggota` (labels: the codebook variable of the same name): only
+    current members count in household sizes and indicators; the others stay on record."""
+
+    CURRENT = 1
+    DIED = 2
+    MOVED_OUT = 3
+
+
 class DataSource(models.TextChoices):
     SYNTHETIC = "sintetis", _("Data demo sintetis")
     IMPORT = "impor", _("Impor berkas sensus")
@@ -53,7 +62,12 @@ def _in_codebook(field: str, variable: str, *, exclude: tuple[int, ...] = ()) ->
 
 
 def coded(
-    variable: str, verbose_name: str, *, required: bool = False, exclude: tuple[int, ...] = ()
+    variable: str,
+    verbose_name: str,
+    *,
+    required: bool = False,
+    exclude: tuple[int, ...] = (),
+    **options,
 ):
     """An answer coded with a codebook variable. The field remembers its variable (not a
     migration attribute), so the field catalogue (households.schema) knows it is coded and
@@ -63,6 +77,7 @@ def coded(
         choices=cb.choices(variable, exclude=exclude),
         null=not required,
         blank=not required,
+        **options,
     )
     field.codebook_variable = variable
     field.codebook_exclude = tuple(exclude)
@@ -317,6 +332,28 @@ class Member(models.Model):
     ijazah_tertinggi = coded("jenjang_pendidikan", _("ijazah tertinggi (415)"))
     disabilitas = models.BooleanField(_("penyandang disabilitas"), default=False)
     pekerjaan = models.CharField(_("pekerjaan utama"), max_length=100, blank=True)
+    # Life events (households.services.member_event_record): a member who died or moved
+    # out stays on record with the date, and stops counting (see CURRENT_MEMBER).
+    status_anggota = coded(
+        "status_anggota",
+        _("status anggota"),
+        required=True,
+        default=MemberStatus.CURRENT,
+        db_default=MemberStatus.CURRENT,
+    )
+    tanggal_status = models.DateField(
+        _("tanggal status"),
+        null=True,
+        blank=True,
+        help_text=_("Tanggal meninggal atau pindah keluar."),
+    )
+    tujuan_pindah = models.CharField(
+        _("tujuan pindah"),
+        max_length=200,
+        blank=True,
+        db_default="",  # writers that leave it out (imports' COPY, raw SQL) get ""
+        help_text=_("Bila pindah keluar dan tujuannya diketahui."),
+    )
     dibuat = models.DateTimeField(_("dibuat"), auto_now_add=True)
     diubah = models.DateTimeField(_("diubah"), auto_now=True)
     versi = models.PositiveIntegerField(_("versi"), default=1, db_default=1, editable=False)
@@ -355,6 +392,24 @@ class Member(models.Model):
             models.CheckConstraint(
                 condition=Q(tanggal_lahir__gte="1900-01-01"), name="member_birth_date_plausible"
             ),
+            models.CheckConstraint(
+                condition=Q(status_anggota__in=cb.codes("status_anggota")),
+                name="member_status_code",
+            ),
+            # A current member has no status date; one who died or moved out has one, not
+            # before birth.
+            models.CheckConstraint(
+                condition=Q(status_anggota=MemberStatus.CURRENT, tanggal_status__isnull=True)
+                | Q(
+                    ~Q(status_anggota=MemberStatus.CURRENT),
+                    tanggal_status__gte=F("tanggal_lahir"),
+                ),
+                name="member_status_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(tujuan_pindah="") | Q(status_anggota=MemberStatus.MOVED_OUT),
+                name="member_destination_only_if_moved_out",
+            ),
             models.UniqueConstraint(
                 fields=["household"],
                 condition=Q(hubungan_keluarga=1),
@@ -368,3 +423,12 @@ class Member(models.Model):
     @property
     def is_head(self) -> bool:
         return self.hubungan_keluarga == 1
+
+    @property
+    def is_current(self) -> bool:
+        return self.status_anggota == MemberStatus.CURRENT
+
+
+# The members who count: in household sizes, indicators, map criteria and the default
+# member list. The database triggers say the same in SQL (households_member_counts).
+CURRENT_MEMBER = Q(status_anggota=MemberStatus.CURRENT)

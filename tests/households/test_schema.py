@@ -90,9 +90,11 @@ def test_projections_give_the_lists_every_path_used():
         "id", "no_kk", "region_id", *place, "lokasi", "tanggal_survei", *answers,
         "sumber_data", *derived, "versi",
     ]  # fmt: skip
+    # Life events (issue 13): shown, exported, in the history; written by the event service only.
+    member_status = ["status_anggota", "tanggal_status", "tujuan_pindah"]
     member_api = [
         "id", "household_id", "nik", "nama", "jenis_kelamin", "tanggal_lahir", "umur",
-        *member_answers, "versi",
+        *member_answers, *member_status, "versi",
     ]  # fmt: skip
     assert schema.api_values(schema.HOUSEHOLD) == household_api
     assert schema.api_values(schema.MEMBER) == member_api
@@ -136,7 +138,7 @@ def test_projections_give_the_lists_every_path_used():
         set(answers) - {"desil_sumber"} | set(derived) | {"sumber_data", "tanggal_survei"}
     )
     assert schema.spec_fields("member") == set(member_answers) - {"pekerjaan"} | {
-        "jenis_kelamin", "umur",
+        "jenis_kelamin", "umur", "status_anggota", "tanggal_status",
     }  # fmt: skip
     assert schema.summable("household") == {"jumlah_anggota", "jumlah_ats"}
     assert schema.summable("member") == set()

@@ -14,10 +14,11 @@ from desapresisi.access import COARSE_DECIMALS, hidden_fields_for
 from desapresisi.errors import InvalidInput
 from villages.codes import is_area_code, subtree_q
 
+from . import codebook as cb
 from . import schema
 from .indicators.queries import spec_queryset
 from .indicators.spec import AgeAt, spec_q
-from .models import Household, Indicator, Member
+from .models import CURRENT_MEMBER, Household, Indicator, Member
 
 # Coded answers filter on one code or a list; the welfare decile also on ranges (below).
 CODED_HOUSEHOLD_FIELDS = [
@@ -204,6 +205,13 @@ class MemberFilter(ScopedFilterSet):
     )
     household = filters.NumberFilter(field_name="household_id")
     nik = filters.CharFilter(field_name="nik")
+    status_anggota = filters.CharFilter(
+        method="filter_status",
+        help_text=(
+            "Status anggota, kode dipisah koma (1 ada, 2 meninggal, 3 pindah keluar) atau"
+            " `semua`. Bawaan: 1, anggota saat ini."
+        ),
+    )
 
     class Meta:
         model = Member
@@ -220,7 +228,24 @@ class MemberFilter(ScopedFilterSet):
         # Age is computed at the chosen reference date, not "today" (BPS practice).
         reference = self.form.cleaned_data.get("age_at")
         queryset = annotate_age(queryset, reference)
+        if not self.form.cleaned_data.get("status_anggota"):
+            # Lists show the current members unless the caller asks for the others; the
+            # history and the household's record keep everyone.
+            queryset = queryset.filter(CURRENT_MEMBER)
         return super().filter_queryset(queryset)
+
+    def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value.strip().lower() == "semua":
+            return queryset
+        try:
+            codes = {int(part) for part in value.split(",") if part.strip()}
+        except ValueError:
+            codes = {0}
+        if not codes or codes - set(cb.codes("status_anggota")):
+            raise InvalidInput(
+                {name: [_("Kode status tidak dikenal: %(value)s.") % {"value": value}]}
+            )
+        return queryset.filter(status_anggota__in=sorted(codes))
 
     def filter_region(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(region_q(value, field="household__region__code"))

@@ -7,16 +7,18 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F
 
-from ..models import Household, Member
+from ..models import CURRENT_MEMBER, Household, Member
 from .spec import AgeAt, ChildOutOfSchool, spec_q, validate_spec
 
 
 def members_with_age(queryset: models.QuerySet | None = None) -> models.QuerySet:
-    """Members annotated with `umur`, their age at the household's survey date, and
-    `anak_tidak_sekolah`."""
+    """Current members (one who died or moved out counts in no indicator, as in the
+    household's stored counts) annotated with `umur`, their age at the household's survey
+    date, and `anak_tidak_sekolah`. The rollup, the map criteria and the member lists'
+    `indicator` filter all start here."""
     queryset = Member.objects.all() if queryset is None else queryset
     survey_date = F("household__tanggal_survei")
-    return queryset.annotate(
+    return queryset.filter(CURRENT_MEMBER).annotate(
         umur=AgeAt(survey_date, F("tanggal_lahir")),
         anak_tidak_sekolah=ChildOutOfSchool(
             F("partisipasi_sekolah"), F("tanggal_lahir"), survey_date

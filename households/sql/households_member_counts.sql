@@ -1,10 +1,11 @@
 -- Keeps the derived household columns jumlah_anggota and jumlah_ats for the given
--- households, in one set-based UPDATE. Children out of school are counted by the one rule,
--- households_child_out_of_school. Runs as the owner (SECURITY DEFINER) with the GUC
--- desapresisi.history 'off' for its own UPDATE, so the history triggers skip a diff of
+-- households, in one set-based UPDATE, over current members only (status_anggota 1: one
+-- who died or moved out stays on record but no longer counts). Children out of school are
+-- counted by the one rule, households_child_out_of_school. Runs as the owner (SECURITY
+-- DEFINER) with the GUC desapresisi.history 'off' for its own UPDATE, so the history triggers skip a diff of
 -- columns they leave out anyway (see desapresisi_maintenance.history_off).
 -- Created by households/migrations/0002; replaced by 0011, 0012 and
--- 0014_one_rule_for_children_out_of_school.
+-- 0014_one_rule_for_children_out_of_school and 0018_only_current_members_count.
 
 CREATE OR REPLACE FUNCTION public.households_member_counts(ids bigint[])
  RETURNS void
@@ -26,7 +27,7 @@ BEGIN
                        m.partisipasi_sekolah, m.tanggal_lahir, hh.tanggal_survei)
                ) AS ats
         FROM households_household hh
-        LEFT JOIN households_member m ON m.household_id = hh.id
+        LEFT JOIN households_member m ON m.household_id = hh.id AND m.status_anggota = 1
         WHERE hh.id = ANY(ids)
         GROUP BY hh.id
     ) c

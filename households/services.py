@@ -7,6 +7,7 @@ raises `versi` on every real change and keeps the history (see migration 0006).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -21,7 +23,7 @@ from desapresisi.i18n import Message
 
 from . import schema
 from .indicators.rollup import indicators_refresh_task
-from .models import Household, Member
+from .models import Household, Member, MemberStatus
 
 # Coordinates may lie this far outside the village polygon (simplified boundaries, GPS
 # error at the edge of a village) before an edit is refused.
@@ -104,6 +106,77 @@ def member_update(
             editable=member_editable(),
             expected_version=expected_version,
         )
+
+
+# Life events that end a membership: kind (the API's word) -> the status it records.
+MEMBER_EVENTS = {"meninggal": MemberStatus.DIED, "pindah_keluar": MemberStatus.MOVED_OUT}
+
+
+def member_event_record(
+    *,
+    queryset: QuerySet,
+    pk: int,
+    kind: str,
+    date: dt.date,
+    expected_version: int,
+    destination: str = "",
+    actor: str | None = None,
+) -> EditResult:
+    """Record that a member of `queryset` (already narrowed to what the caller may edit)
+    died (`meninggal`) or moved out (`pindah_keluar`, with its destination if known) on
+    `date`. The member stays, with its status and date; the triggers recount the
+    household (only current members count), raise `versi`, write the change history
+    (with the actor the request set, or `actor`) and mark the village stale.
+
+    The head of household keeps SHDK 1 after either event: the family card still names
+    them until Dukcapil issues a new one, and the one-head rule (a deferred trigger on
+    `hubungan_keluarga`) is untouched. A change of head is its own event (issue 13,
+    part 2)."""
+    status = MEMBER_EVENTS.get(kind)
+    if status is None:
+        raise ValidationError(
+            {"kind": _("Jenis peristiwa tidak dikenal: %(kind)s.") % {"kind": kind}}
+        )
+    destination = (destination or "").strip()
+    if destination and status != MemberStatus.MOVED_OUT:
+        raise ValidationError(
+            {"tujuan_pindah": _("Tujuan pindah hanya untuk peristiwa pindah keluar.")}
+        )
+    with transaction.atomic():
+        member = queryset.select_for_update(of=("self",)).get(pk=pk)
+        if member.versi != expected_version:
+            raise StaleEdit(member.versi)
+        if member.status_anggota == MemberStatus.DIED:
+            raise ValidationError({"kind": _("Anggota ini sudah tercatat meninggal.")})
+        if member.status_anggota == MemberStatus.MOVED_OUT:
+            raise ValidationError({"kind": _("Anggota ini sudah tercatat pindah keluar.")})
+        if date > timezone.localdate():
+            raise ValidationError({"tanggal": _("Tanggal peristiwa tidak boleh di masa depan.")})
+        if date < member.tanggal_lahir:
+            raise ValidationError(
+                {"tanggal": _("Tanggal peristiwa tidak boleh sebelum tanggal lahir.")}
+            )
+        member.status_anggota = status
+        member.tanggal_status = date
+        member.tujuan_pindah = destination
+        try:
+            member.full_clean(exclude=["household"])
+        except ValidationError as exc:
+            # The one model field the caller named differently: the event's date.
+            errors = exc.message_dict
+            if "tanggal_status" in errors:
+                errors["tanggal"] = errors.pop("tanggal_status")
+            raise ValidationError(errors) from None
+        if actor is not None:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('desapresisi.actor', %s, true)", [actor])
+        member.save(update_fields=["status_anggota", "tanggal_status", "tujuan_pindah", "diubah"])
+        member.refresh_from_db(fields=["versi"])
+        # As edits: the worker brings the village's figures and map cells up to date.
+        transaction.on_commit(indicators_refresh_task.enqueue)
+    return EditResult(
+        member.pk, member.versi, ["status_anggota", "tanggal_status", "tujuan_pindah"]
+    )
 
 
 @dataclass(frozen=True)
@@ -198,4 +271,4 @@ def _checked_location(household: Household, value) -> Point:
     return Point(lon, lat, srid=4326)
 
 
-__all__ = ["Member", "StaleEdit", "household_update", "member_update"]
+__all__ = ["Member", "StaleEdit", "household_update", "member_event_record", "member_update"]

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.filters import OrderingFilter
@@ -40,10 +40,12 @@ from ..filters import HouseholdFilter, MemberFilter, annotate_age
 from ..models import Household, Member
 from ..selectors import can_edit_household, households_for, members_for
 from ..services import (
+    MEMBER_EVENTS,
     StaleEdit,
     household_editable,
     household_update,
     member_editable,
+    member_event_record,
     member_update,
 )
 
@@ -373,3 +375,74 @@ class MemberDetail(DisclosureMixin, GenericAPIView):
             queryset=self.get_queryset(),
         )
         return Response(self.member(request, pk, self.disclosure(request)))
+
+
+class MemberEventInput(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=sorted(MEMBER_EVENTS),
+        help_text="meninggal (kematian) atau pindah_keluar (pindah keluar)",
+    )
+    tanggal = serializers.DateField(help_text="Tanggal peristiwa (tidak di masa depan)")
+    tujuan_pindah = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="Tujuan pindah bila diketahui (hanya pindah_keluar)",
+    )
+    versi = serializers.IntegerField(
+        required=False, help_text="Versi anggota yang dibaca (atau If-Match)"
+    )
+
+
+class MemberEvent(DisclosureMixin, GenericAPIView):
+    """A life event of one member (issue 13): death or moving out. The member stays on
+    record with its status and date and stops counting in the household and indicators."""
+
+    permission_classes = [IsAuthenticated, HasPortalRole]
+    serializer_class = MemberEventInput
+
+    def get_queryset(self):
+        return members_for(self.request.user)
+
+    @extend_schema(
+        summary="Catat peristiwa anggota: meninggal atau pindah keluar (operator desa)",
+        request=MemberEventInput,
+        responses={
+            200: MemberDoc,
+            400: OpenApiResponse(description="Kolom yang salah disebut / the field is named"),
+            404: OpenApiResponse(description="Di luar wilayah / outside the caller's areas"),
+            409: OpenApiResponse(description="Versi usang / stale version (current versi)"),
+        },
+    )
+    def post(self, request, pk: int, *args, **kwargs):
+        disclosure = self.disclosure(request)
+        member = get_object_or_404(self.get_queryset().select_related("household"), pk=pk)
+        if not can_edit_household(request.user, member.household):
+            raise PermissionDenied(_("Hanya operator desa ini."))
+        expected = _expected_version(request)
+        form = MemberEventInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        try:
+            member_event_record(
+                queryset=self.get_queryset(),
+                pk=pk,
+                kind=data["kind"],
+                date=data["tanggal"],
+                destination=data.get("tujuan_pindah", ""),
+                expected_version=expected,
+            )
+        except StaleEdit as stale:
+            raise Conflict(current={"versi": stale.current_version}) from None
+        except DjangoValidationError as exc:
+            raise _edit_errors(exc) from None
+        row = get_object_or_404(
+            annotate_age(self.get_queryset(), None).values(
+                *member_fields(), "household__region_id"
+            ),
+            pk=pk,
+        )
+        self.audit_unmasked(request, disclosure, 1)
+        response = Response(disclose_member(_member_row(row), disclosure))
+        response["ETag"] = f'"{response.data["versi"]}"'
+        return response

@@ -80,6 +80,17 @@ def scoped(role, target):
     return OK if target.village in SERVES[role] else HIDDEN
 
 
+def editor_scoped(role, target):
+    """Writes to one named record: the village's operators and administrators. Outside
+    the caller's areas the record does not exist (404); inside them, other roles are
+    refused (403)."""
+    if role in ("anonymous", "norole"):
+        return DENIED
+    if target.village not in SERVES[role]:
+        return HIDDEN
+    return OK if role in ("operator_a", "operator_b", "admin") else DENIED
+
+
 def admin_site(role, target):
     """The Django admin: administrators only; everyone else is sent to its login."""
     return OK if role == "admin" else LOGIN
@@ -110,6 +121,8 @@ RULES = {
     "api:household-tiles": any_role,
     "api:household-detail": scoped,
     "api:member-detail": scoped,
+    # POST only (GET is 405 past the permission check): test_post_permission_matrix.
+    "api:member-event": editor_scoped,
     # Named-record exports: administrators and SKPD analysts only (within their areas).
     "api:export-households": lambda role, target: (
         OK if role in ("analyst", "analyst_waru", "admin") else DENIED
@@ -280,6 +293,37 @@ def test_permission_matrix(role, world, client):
                 continue
             if got != expected:
                 failures.append(f"{role} GET {path} ({name}): expected {expected}, got {got}")
+    assert failures == []
+
+
+# POST-only URLs and a body that succeeds for a caller who may write: every role posts
+# to the object of its own and of the other village.
+POST_BODIES = {
+    "api:member-event": lambda world, village: {
+        "kind": "meninggal",
+        "tanggal": "2025-12-01",
+        "versi": world[village]["member"].versi,
+    },
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_post_permission_matrix(role, world, client):
+    failures = []
+    user = None if role == "anonymous" else world["personas"][role]
+    for name, route in ALL_URLS:
+        if name not in POST_BODIES:
+            continue
+        for target in targets_for(route):
+            client.logout()
+            if user is not None:
+                client.force_login(user)
+            body = POST_BODIES[name](world, target.village)
+            path = fill(route, name, world, target.village)
+            response = client.post(path, body, content_type="application/json")
+            expected, got = rule_for(name)(role, target), classify(response)
+            if got != expected:
+                failures.append(f"{role} POST {path} ({name}): expected {expected}, got {got}")
     assert failures == []
 
 

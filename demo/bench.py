@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.contrib.gis.geos import Polygon
 from django.db import connection, connections, transaction
 from django.test import Client
 
@@ -64,18 +65,24 @@ from households.exports.rows import (
 )
 from households.exports.service import export_summary, named_workbook_write
 from households.filters import region_q
+from households.indicators.criteria import map_criteria_conditions
 from households.indicators.rollup import indicators_refresh
 from households.models import DataSource, ExportKind, Household
 from households.selectors import households_for, members_for
 from households.tiles import (
-    _CELLS_SQL,
-    _POINTS_SQL,
     BUFFER,
+    CELL_COLUMNS,
     CLUSTER_CELLS,
     CLUSTER_MAX_ZOOM,
     EXTENT,
     LAYER,
+    POINT_COLUMNS,
+    bound_sql,
+    cells_template,
+    criteria_pairs,
+    points_template,
     tile_bounds,
+    with_criteria,
 )
 from villages.models import Level, Region
 from villages.services import regions_load
@@ -528,26 +535,28 @@ def _raw_tile_seconds(z: int, x: int, y: int) -> float:
         "x0": x * CLUSTER_CELLS - 1, "x1": x * CLUSTER_CELLS + CLUSTER_CELLS,
         "y0": y * CLUSTER_CELLS - 1, "y1": y * CLUSTER_CELLS + CLUSTER_CELLS,
     }  # fmt: skip
+    criteria = map_criteria_conditions()
+    pairs = criteria_pairs([code for code, _condition in criteria])
+    params.update(dict(pairs))
     if z <= CLUSTER_MAX_ZOOM:
         inner = (
-            "SELECT cx, cy, households, tanpa_jamban, babs, ada_ats, desil_1_4, jiwa, sum_x, "
-            "sum_y FROM households_tilecell WHERE z = %(z)s AND cx BETWEEN %(x0)s AND %(x1)s "
-            "AND cy BETWEEN %(y0)s AND %(y1)s"
+            f"SELECT {', '.join(CELL_COLUMNS)} FROM households_tilecell WHERE z = %(z)s "  # noqa: S608 - constant columns
+            "AND cx BETWEEN %(x0)s AND %(x1)s AND cy BETWEEN %(y0)s AND %(y1)s"
         )
-        # The symbol's position as `cell_tile` writes it for a caller with full precision.
-        template = _CELLS_SQL.replace(
-            "{point}",
-            "ST_SetSRID(ST_MakePoint(sum(c.sum_x) / sum(c.households),"
-            " sum(c.sum_y) / sum(c.households)), 3857)",
-        )
+        # The symbol's position as `cluster_tile` writes it for a caller with full precision.
+        template = cells_template(pairs)
     else:
-        inner = (
-            "SELECT id, lokasi, tangga_sanitasi, air_minum_layak, rumah_tidak_layak_huni, "
-            "jumlah_anggota, jumlah_ats, desil_kesejahteraan, fasilitas_bab "
-            "FROM households_household "
-            "WHERE lokasi && ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, 4326)"
+        # The households of the tile with their criteria, compiled once (not timed).
+        envelope = Polygon.from_bbox((west, south, east, north))
+        envelope.srid = 4326
+        households, _pairs = with_criteria(
+            Household.objects.filter(lokasi__bboverlaps=envelope).order_by(), criteria
         )
-        template = _POINTS_SQL.replace("{point}", "ST_Transform(f.lokasi, 3857)")
+        with connection.cursor() as cursor:
+            inner = bound_sql(
+                cursor, households.values(*POINT_COLUMNS, *(alias for alias, _code in pairs))
+            )
+        template = points_template(pairs)
     return _sql_seconds(template.format(rows=inner), params, repeat=5)
 
 

@@ -6,6 +6,8 @@ import json
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 from django.views import defaults
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -20,6 +22,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from .access import role_of
 from .errors import DomainError, InvalidInput
+
+INVALID_REQUEST = gettext_noop("Permintaan tidak valid.")
 
 
 def _error_body(status_code: int, code: str, message: str, fields: dict | None = None) -> dict:
@@ -47,7 +51,7 @@ def exception_handler(exc, context):
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     if isinstance(exc, exceptions.ValidationError):
         fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
-        message = "Permintaan tidak valid. / The request is not valid."
+        message = _(INVALID_REQUEST)
         code = "invalid"
     else:
         fields = None
@@ -63,7 +67,7 @@ def exception_handler(exc, context):
 def not_found(request, exception=None):
     """handler404: API paths answer in the API's error format, pages with the HTML page."""
     if request.path.startswith("/api/"):
-        body = _error_body(404, "not_found", "Tidak ditemukan. / Not found.")
+        body = _error_body(404, "not_found", _("Tidak ditemukan."))
         return JsonResponse(body, status=404)
     return defaults.page_not_found(request, exception)
 
@@ -71,7 +75,7 @@ def not_found(request, exception=None):
 def server_error(request):
     """handler500, as not_found."""
     if request.path.startswith("/api/"):
-        body = _error_body(500, "server_error", "Kesalahan server. / Server error.")
+        body = _error_body(500, "server_error", _("Kesalahan server."))
         return JsonResponse(body, status=500)
     return defaults.server_error(request)
 
@@ -128,7 +132,7 @@ class Conflict(exceptions.APIException):
     """HTTP 409: the caller edited an outdated version; nothing was written."""
 
     status_code = 409
-    default_detail = "Data telah diubah orang lain. / The record was changed by someone else."
+    default_detail = gettext_lazy("Data telah diubah orang lain.")
     default_code = "conflict"
 
     def __init__(self, detail=None, *, current: dict | None = None):
@@ -139,10 +143,7 @@ class Conflict(exceptions.APIException):
 class HasPortalRole(BasePermission):
     """Named-record endpoints: an account without a role gets a clear 403, not emptiness."""
 
-    message = (
-        "Akun ini belum diberi peran dan wilayah tugas. / "
-        "This account has no role and area assigned yet."
-    )
+    message = gettext_lazy("Akun ini belum diberi peran dan wilayah tugas.")
 
     def has_permission(self, request, view) -> bool:
         return role_of(request.user) is not None

@@ -60,7 +60,10 @@ class AccessProfile(models.Model):
         unknown = [code for code in self.areas if code not in known]
         if unknown:
             raise ValidationError(
-                {"areas": _("Kode wilayah tidak dikenal: %s") % ", ".join(unknown)}
+                {
+                    "areas": _("Kode wilayah tidak dikenal: %(codes)s")
+                    % {"codes": ", ".join(unknown)}
+                }
             )
         if self.role == Role.OPERATOR and (
             len(self.areas) != 1 or not known[self.areas[0]].is_village

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.utils.translation import gettext as _
 
-from .api import _error_body
+from .api import INVALID_REQUEST, _error_body
 
 NUL = "\x00"
 _FORM = "application/x-www-form-urlencoded"
@@ -40,9 +40,7 @@ def _nul_fields(data: QueryDict) -> dict[str, list[str]]:
 
 
 def _refused(fields: dict[str, list[str]]) -> JsonResponse:
-    body = _error_body(
-        400, "invalid", "Permintaan tidak valid. / The request is not valid.", fields
-    )
+    body = _error_body(400, "invalid", _(INVALID_REQUEST), fields)
     return JsonResponse(body, status=400)
 
 

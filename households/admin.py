@@ -203,8 +203,11 @@ class MemberAdmin(ScopedAdminMixin, RefreshIndicatorsMixin, admin.ModelAdmin):
 
 @admin.register(Indicator)
 class IndicatorAdmin(admin.ModelAdmin):
-    list_display = ["code", "name_id", "topic", "unit", "factor", "higher_is_better", "active"]
-    list_filter = ["topic", "active"]
+    list_display = [
+        "code", "name_id", "topic", "unit", "factor", "higher_is_better", "map_criterion",
+        "active",
+    ]  # fmt: skip
+    list_filter = ["topic", "map_criterion", "active"]
     search_fields = ["code", "name_id", "name_en"]
 
     def save_model(self, request, obj, form, change):

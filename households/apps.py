@@ -17,6 +17,7 @@ def _fill_tile_cells(sender, using="default", **kwargs):
     # cells: count them once, so low-zoom tiles are not empty until the next refresh.
     from django.db import connections, transaction
 
+    from .indicators.criteria import map_criteria_conditions
     from .models import Household, TileCell
     from .tiles import tile_cells_refresh
 
@@ -25,7 +26,7 @@ def _fill_tile_cells(sender, using="default", **kwargs):
     if not Household.objects.using(using).filter(lokasi__isnull=False).exists():
         return
     with transaction.atomic(using=using), connections[using].cursor() as cursor:
-        tile_cells_refresh(cursor, None)
+        tile_cells_refresh(cursor, None, map_criteria_conditions())
 
 
 class HouseholdsConfig(AppConfig):

@@ -8,6 +8,7 @@ import datetime as dt
 import django_filters as filters
 from django.contrib.gis.geos import Polygon
 from django.db.models import DateField, F, Q, QuerySet, Value
+from django.utils.translation import gettext as _
 
 from desapresisi.access import COARSE_DECIMALS, hidden_fields_for
 from desapresisi.errors import InvalidInput
@@ -27,21 +28,24 @@ CODED_HOUSEHOLD_FIELDS = [
 def region_q(code: str, field: str = "region__code") -> Q:
     """The area with this code and its whole subtree, by code prefix (index-served)."""
     if not is_area_code(code):
-        raise InvalidInput({"region": f"Kode wilayah tidak valid / invalid area code: {code!r}"})
+        raise InvalidInput(
+            {"region": _("Kode wilayah tidak valid: %(code)s") % {"code": repr(code)}}
+        )
     return subtree_q(code, field)
 
 
 def indicator_for(code: str, unit: str) -> Indicator:
     indicator = Indicator.objects.filter(code=code, active=True).first()
     if indicator is None:
-        raise InvalidInput({"indicator": f"Indikator tidak dikenal / unknown indicator: {code!r}"})
+        raise InvalidInput(
+            {"indicator": _("Indikator tidak dikenal: %(code)s") % {"code": repr(code)}}
+        )
     if indicator.numerator["unit"] != unit:
         other = "members" if unit == "household" else "households"
         raise InvalidInput(
             {
-                "indicator": f"Indikator {code!r} menghitung {indicator.numerator['unit']}; "
-                f"gunakan daftar {other}. / It counts {indicator.numerator['unit']}s; "
-                f"use the {other} list."
+                "indicator": _("Indikator %(code)s menghitung %(unit)s; gunakan daftar %(list)s.")
+                % {"code": repr(code), "unit": indicator.numerator["unit"], "list": other}
             }
         )
     return indicator
@@ -73,8 +77,8 @@ class ScopedFilterSet(filters.FilterSet):
                 raise InvalidInput(
                     {
                         name: [
-                            f"Anda tidak berhak menyaring atau mengurutkan menurut {field}. / "
-                            f"You may not filter or sort on {field}."
+                            _("Anda tidak berhak menyaring atau mengurutkan menurut %(field)s.")
+                            % {"field": field}
                         ]
                         for name, field in refused.items()
                     }
@@ -173,10 +177,10 @@ def parse_bbox(value: str, *, snap_decimals: int | None = None) -> Polygon:
         min_x, min_y, max_x, max_y = (float(part) for part in value.split(","))
     except ValueError:
         raise InvalidInput(
-            {"bbox": "Format: minLon,minLat,maxLon,maxLat (empat angka / four numbers)."}
+            {"bbox": _("Format: minLon,minLat,maxLon,maxLat (empat angka).")}
         ) from None
     if not (-180 <= min_x < max_x <= 180 and -90 <= min_y < max_y <= 90):
-        raise InvalidInput({"bbox": "Batas tidak valid / invalid bounds (min < max, WGS84)."})
+        raise InvalidInput({"bbox": _("Batas tidak valid (min < max, WGS84).")})
     if snap_decimals is not None:
         # The union of whole rounding cells: which households fall in the box then
         # depends only on their rounded points, which such a caller sees anyway.

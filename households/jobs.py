@@ -31,7 +31,7 @@ from .models import ExportJob, ExportStatus, ImportJob, ImportStatus
 
 logger = logging.getLogger(__name__)
 
-# Stored as the Indonesian msgid and translated when shown (households/api/), so a
+# Stored as the Indonesian msgid and translated when shown (desapresisi/i18n.py), so a
 # job failed by the worker reads in the language of whoever looks at it.
 IMPORT_DIED = gettext_noop(
     "Pekerjaan terhenti: proses di latar belakang mati sebelum selesai, dan tidak ada yang "
@@ -153,6 +153,7 @@ def _fail_dead_import(job: ImportJob, now: dt.datetime) -> bool:
         ).update(
             status=ImportStatus.FAILED,
             message=IMPORT_DIED,
+            message_params={},
             progress_phase="",
             lease_until=None,
             finished=now,
@@ -163,7 +164,13 @@ def _fail_dead_import(job: ImportJob, now: dt.datetime) -> bool:
 def _fail_dead_export(job: ExportJob, now: dt.datetime) -> bool:
     failed = ExportJob.objects.filter(
         pk=job.pk, status=ExportStatus.RUNNING, worker=job.worker, attempts=job.attempts
-    ).update(status=ExportStatus.FAILED, error=EXPORT_DIED, lease_until=None, finished=now)
+    ).update(
+        status=ExportStatus.FAILED,
+        error=EXPORT_DIED,
+        error_params={},
+        lease_until=None,
+        finished=now,
+    )
     if failed:
         for path in _partial_files(job.pk):
             path.unlink(missing_ok=True)
@@ -186,6 +193,7 @@ def _expire_upload(job: ImportJob) -> bool:
             file_data=None,
             members_file_data=None,
             message=UPLOAD_EXPIRED,
+            message_params={},
         )
     )
 
@@ -198,14 +206,16 @@ def import_job_check(*, job: ImportJob, now: dt.datetime | None = None) -> Impor
         _upload_expired(job, now) and _expire_upload(job)
     )
     if changed:
-        job.refresh_from_db(fields=["status", "message", "progress_phase", "finished"])
+        job.refresh_from_db(
+            fields=["status", "message", "message_params", "progress_phase", "finished"]
+        )
     return job
 
 
 def export_job_check(*, job: ExportJob, now: dt.datetime | None = None) -> ExportJob:
     now = now or timezone.now()
     if is_dead(job, now=now) and _fail_dead_export(job, now):
-        job.refresh_from_db(fields=["status", "error", "finished"])
+        job.refresh_from_db(fields=["status", "error", "error_params", "finished"])
     return job
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from django.contrib.gis.db import models
 from django.core import checks
 from django.db import connection
+from django.utils.translation import gettext_noop
 
 from desapresisi.access import HOUSEHOLD_NAMED_FIELDS, MEMBER_NAMED_FIELDS
 from villages.models import Region
@@ -88,13 +89,18 @@ _IDENTITY_KIND = {HOUSEHOLD: "kk", MEMBER: "nik"}
 
 # Hints in the import template (sheet "petunjuk"), by sheet column; dates and identity
 # numbers get theirs from their kind.
+# Notes of the import template, as msgids: translated when the template is written.
 _HELP = {
-    (HOUSEHOLD, "kode_desa"): "mis. 64.09.01.2001",
-    (HOUSEHOLD, "lintang"): "latitude WGS84, mis. -1.25",
-    (HOUSEHOLD, "bujur"): "longitude WGS84, mis. 116.7",
-    (MEMBER, "no_kk"): "KK rumah tangganya",
+    (HOUSEHOLD, "kode_desa"): gettext_noop("mis. 64.09.01.2001"),
+    (HOUSEHOLD, "lintang"): gettext_noop("latitude WGS84, mis. -1.25"),
+    (HOUSEHOLD, "bujur"): gettext_noop("longitude WGS84, mis. 116.7"),
+    (MEMBER, "no_kk"): gettext_noop("KK rumah tangganya"),
 }
-_KIND_HELP = {"kk": "16 digit, sebagai teks", "nik": "16 digit, sebagai teks", "date": "YYYY-MM-DD"}
+_KIND_HELP = {
+    "kk": gettext_noop("16 digit, sebagai teks"),
+    "nik": gettext_noop("16 digit, sebagai teks"),
+    "date": "YYYY-MM-DD",
+}
 
 
 @dataclass(frozen=True)

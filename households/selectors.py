@@ -12,7 +12,8 @@ from django.db.models import Max, QuerySet, Sum
 from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.timezone import localtime
-from django.utils.translation import get_language, gettext, pgettext
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from desapresisi.access import (
     Disclosure,
@@ -31,6 +32,7 @@ from villages.models import Level, Region
 from . import codebook as cb
 from . import schema
 from .indicators import suppression
+from .indicators.criteria import map_criteria
 from .indicators.queries import members_with_age, spec_flags
 from .indicators.spec import spec_q
 from .models import DataSource, Household, Indicator, IndicatorValue, Member, TileCell
@@ -167,7 +169,9 @@ def indicator_values_for(
         queryset = queryset.filter(region_id__in=areas)
     if parent:
         if not is_area_code(parent):
-            raise InvalidInput({"parent": f"Kode wilayah tidak valid / invalid code: {parent!r}"})
+            raise InvalidInput(
+                {"parent": _("Kode wilayah tidak valid: %(code)s") % {"code": repr(parent)}}
+            )
         queryset = queryset.filter(below_q(parent, "region__code"))
         level = level or _CHILD_LEVEL.get(len(parent))
     if level:
@@ -230,7 +234,9 @@ def _check_indicator_codes(indicators: list[str], found: set[str]) -> None:
         return
     known = set(Indicator.objects.filter(code__in=missing).values_list("code", flat=True))
     if unknown := missing - known:
-        raise InvalidInput({"indicator": f"Indikator tidak dikenal / unknown: {sorted(unknown)}"})
+        raise InvalidInput(
+            {"indicator": _("Indikator tidak dikenal: %(code)s") % {"code": sorted(unknown)}}
+        )
 
 
 INDICATOR_FIELDS = (
@@ -314,6 +320,11 @@ def indicator_catalogue(*, language: str) -> list[dict]:
     return catalogue
 
 
+def map_criteria_catalogue(*, language: str) -> list[dict]:
+    """The map's criteria (indicator code and name in the language), default first."""
+    return [{"code": c.code, "name": c.name(language)} for c in map_criteria()]
+
+
 def latest_period() -> str | None:
     """The most recent period that has indicator values (periods are years as text)."""
     return IndicatorValue.objects.aggregate(latest=Max("period"))["latest"]
@@ -338,7 +349,7 @@ def named_household_visible(*, user, pk: int) -> bool:
 
 def _label(entry: schema.CatalogueField) -> str:
     if entry.field is None:
-        return capfirst(gettext("umur")) if entry.name == "umur" else entry.name
+        return capfirst(_("umur")) if entry.name == "umur" else entry.name
     field = entry.field.output_field if entry.generated else entry.field
     return capfirst(str(field.verbose_name))
 
@@ -368,7 +379,7 @@ def _text(entry: schema.CatalogueField, value, disclosure: Disclosure) -> str:
     if isinstance(field, models.PointField):
         return _coordinates(value, disclosure.coordinate_decimals)
     if isinstance(value, bool):
-        return gettext("Ya") if value else gettext("Tidak")
+        return _("Ya") if value else _("Tidak")
     if isinstance(field, models.DateTimeField):
         moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
         return date_format(localtime(moment), "DATETIME_FORMAT")
@@ -393,7 +404,7 @@ def _actor(label: str) -> str:
     match = _ACTOR.match(label or "")
     if match:
         return match.group("username")
-    return label or gettext("sistem (impor atau pemeliharaan)")
+    return label or _("sistem (impor atau pemeliharaan)")
 
 
 def _counting_indicators(pk: int, members: QuerySet, names: dict[int, str]) -> list[dict]:
@@ -442,14 +453,14 @@ def _history(pk: int, disclosure: Disclosure, names: dict[int, str]) -> list[dic
         unit: {entry.column: entry for entry in schema.catalogue(unit) if entry.stored}
         for unit in (schema.HOUSEHOLD, schema.MEMBER)
     }
-    subjects = {
-        schema.HOUSEHOLD: pgettext("one household", "Rumah tangga"),
-        schema.MEMBER: pgettext("one member", "Anggota"),
-    }
-    actions = {
-        "insert": gettext("ditambahkan"),
-        "update": gettext("diubah"),
-        "delete": gettext("dihapus"),
+    # Whole sentences, so that a translation can order its words as it needs.
+    what = {
+        (schema.HOUSEHOLD, "insert"): _("Rumah tangga ditambahkan"),
+        (schema.HOUSEHOLD, "update"): _("Rumah tangga diubah"),
+        (schema.HOUSEHOLD, "delete"): _("Rumah tangga dihapus"),
+        (schema.MEMBER, "insert"): _("Anggota ditambahkan: %(name)s"),
+        (schema.MEMBER, "update"): _("Anggota diubah: %(name)s"),
+        (schema.MEMBER, "delete"): _("Anggota dihapus: %(name)s"),
     }
     records = ChangeRecord.objects.filter(household_id=pk).order_by("-at", "-id")
     timeline = []
@@ -476,20 +487,19 @@ def _history(pk: int, disclosure: Disclosure, names: dict[int, str]) -> list[dic
                     "new": _text(entry, new, disclosure),
                 }
             )
-        subject = subjects.get(unit, record["table"])
-        if unit == schema.MEMBER:
-            name = names.get(record["row_id"]) or next(
-                (value for value in changes.get("nama", []) if value), ""
-            )
-            subject = f"{subject}: {name}" if name else subject
+        # A member's name now, or as the record has it (a removed member), or its id.
+        name = names.get(record["row_id"]) or next(
+            (value for value in changes.get("nama", []) if value), f"#{record['row_id']}"
+        )
+        sentence = what.get((unit, record["action"]))
+        summary = sentence % {"name": name} if sentence else f"{unit} {record['action']}"
         timeline.append(
             {
                 "id": record["id"],
                 "at": record["at"],
                 "actor": _actor(record["actor"]),
-                "subject": subject,
                 "action": record["action"],
-                "action_label": actions.get(record["action"], record["action"]),
+                "summary": summary,
                 "changes": items,
             }
         )

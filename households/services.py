@@ -15,6 +15,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from desapresisi.i18n import Message
 
 from . import schema
 from .indicators.rollup import indicators_refresh_task
@@ -52,9 +55,7 @@ def _apply(
 ) -> EditResult:
     unknown = sorted(set(changes) - editable)
     if unknown:
-        raise ValidationError(
-            dict.fromkeys(unknown, "Kolom ini tidak dapat diubah. / Not editable.")
-        )
+        raise ValidationError(dict.fromkeys(unknown, _("Kolom ini tidak dapat diubah.")))
     if instance.versi != expected_version:
         raise StaleEdit(instance.versi)
     changed = [name for name, value in changes.items() if getattr(instance, name) != value]
@@ -113,22 +114,26 @@ class PointToCheck:
     lat: float
 
 
-def locations_check(*, points: list[PointToCheck]) -> dict[Any, str]:
+OUT_OF_RANGE = gettext_noop(
+    "Koordinat di luar jangkauan: lintang -90 s.d. 90, bujur -180 s.d. 180."
+)
+
+
+def locations_check(*, points: list[PointToCheck]) -> dict[Any, Message]:
     """The one location rule, for imports and edits alike: what is wrong with each point,
     by key (points with nothing wrong are left out). A point must lie in its village or
     within LOCATION_TOLERANCE_M of its boundary (boundaries are simplified, GPS errs at a
     village's edge); one that lies there with latitude and longitude exchanged is named
     as swapped. A village whose boundary is not loaded cannot be checked: its points pass,
-    whoever sends them. One query for every point."""
-    problems: dict[Any, str] = {}
+    whoever sends them. One query for every point. The problems are messages kept as
+    msgids (an import stores them and shows them in the reader's language)."""
+    problems: dict[Any, Message] = {}
     checks = []
     for point in points:
         in_range = -180 <= point.lon <= 180 and -90 <= point.lat <= 90
         swapped_in_range = -180 <= point.lat <= 180 and -90 <= point.lon <= 90
         if not in_range and not swapped_in_range:
-            problems[point.key] = _(
-                "Koordinat di luar jangkauan: lintang -90 s.d. 90, bujur -180 s.d. 180."
-            )
+            problems[point.key] = Message(OUT_OF_RANGE)
             continue
         checks.append((point, in_range, swapped_in_range))
     if not checks:
@@ -165,17 +170,18 @@ def locations_check(*, points: list[PointToCheck]) -> dict[Any, str]:
         if no_boundary or near:
             continue
         if swapped_near:
-            problems[point.key] = _(
-                "Lintang dan bujur tertukar: titik ini berada di desanya bila keduanya ditukar."
+            problems[point.key] = Message(
+                gettext_noop(
+                    "Lintang dan bujur tertukar: titik ini berada di desanya bila keduanya ditukar."
+                )
             )
         elif not in_range:
-            problems[point.key] = _(
-                "Koordinat di luar jangkauan: lintang -90 s.d. 90, bujur -180 s.d. 180."
-            )
+            problems[point.key] = Message(OUT_OF_RANGE)
         else:
-            problems[point.key] = _(
-                "Titik berada di luar desa/kelurahannya (lebih dari %(meters)s m)."
-            ) % {"meters": LOCATION_TOLERANCE_M}
+            problems[point.key] = Message(
+                gettext_noop("Titik berada di luar desa/kelurahannya (lebih dari %(meters)s m)."),
+                meters=LOCATION_TOLERANCE_M,
+            )
     return problems
 
 
@@ -188,7 +194,7 @@ def _checked_location(household: Household, value) -> Point:
         points=[PointToCheck(key="lokasi", village=household.region_id, lon=lon, lat=lat)]
     )
     if problems:
-        raise ValidationError(problems)
+        raise ValidationError({key: str(message) for key, message in problems.items()})
     return Point(lon, lat, srid=4326)
 
 

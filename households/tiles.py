@@ -5,6 +5,10 @@ CLUSTER_CELLS cells instead of every point, so that a kabupaten or a province st
 at low zoom whatever the number of households; beyond it, one feature per household with
 the attributes the map styles on (never a name or an identity number).
 
+The map criteria (households/indicators/criteria.py) are compiled from the indicators'
+numerator specs: a point carries one boolean per criterion, a cluster one count, both
+named by the indicator's code.
+
 Clusters come from one of two places, with the same grid and the same attributes:
 - `cluster_tile`: the `TileCell` table, the households of each village counted per cell
   and kept by the indicator rollup (`tile_cells_refresh`). A province at zoom 8 is a few
@@ -23,7 +27,9 @@ import math
 from django.contrib.gis.geos import Polygon
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Expression, QuerySet
+
+from .models import Household
 
 EXTENT = 4096
 BUFFER = 64
@@ -34,7 +40,7 @@ HALF_WIDTH = WEB_MERCATOR_WIDTH / 2
 LAYER = "households"
 POINT_COLUMNS = [
     "id", "lokasi", "tangga_sanitasi", "air_minum_layak", "rumah_tidak_layak_huni",
-    "jumlah_anggota", "jumlah_ats", "desil_kesejahteraan", "fasilitas_bab",
+    "jumlah_anggota", "jumlah_ats", "desil_kesejahteraan",
 ]  # fmt: skip
 
 
@@ -56,8 +62,7 @@ SELECT ST_AsMVT(t, %(layer)s, %(extent)s, 'geom') FROM (
     SELECT ST_AsMVTGeom({point}, ST_TileEnvelope(%(z)s, %(x)s, %(y)s),
                         %(extent)s, %(buffer)s, true) AS geom,
            f.id, f.tangga_sanitasi, f.air_minum_layak, f.rumah_tidak_layak_huni,
-           f.jumlah_anggota, f.jumlah_ats, f.desil_kesejahteraan,
-           (f.fasilitas_bab = 6) AS tanpa_jamban
+           f.jumlah_anggota, f.jumlah_ats, f.desil_kesejahteraan{criteria}
     FROM ({rows}) f
 ) t WHERE t.geom IS NOT NULL
 """
@@ -66,15 +71,10 @@ _CLUSTERS_SQL = """
 SELECT ST_AsMVT(t, %(layer)s, %(extent)s, 'geom') FROM (
     SELECT ST_AsMVTGeom({point},
                         ST_TileEnvelope(%(z)s, %(x)s, %(y)s), %(extent)s, %(buffer)s, true) AS geom,
-           count(*) AS count,
-           count(*) FILTER (WHERE p.fasilitas_bab = 6) AS tanpa_jamban,
-           count(*) FILTER (WHERE p.tangga_sanitasi = 0) AS babs,
-           count(*) FILTER (WHERE p.jumlah_ats > 0) AS ada_ats,
-           count(*) FILTER (WHERE p.desil_kesejahteraan <= 4) AS desil_1_4,
+           count(*) AS count{criteria},
            sum(p.jumlah_anggota) AS jiwa
     FROM (
-        SELECT ST_X(m.g) AS mx, ST_Y(m.g) AS my, m.fasilitas_bab, m.tangga_sanitasi,
-               m.jumlah_ats, m.desil_kesejahteraan, m.jumlah_anggota
+        SELECT ST_X(m.g) AS mx, ST_Y(m.g) AS my, m.jumlah_anggota{columns}
         FROM (SELECT ST_Transform(f.lokasi, 3857) AS g, f.* FROM ({rows}) f) m
     ) p
     GROUP BY floor((p.mx + %(half)s) / %(cell)s), floor((%(half)s - p.my) / %(cell)s)
@@ -92,8 +92,67 @@ def _point_sql(mercator: str, snap_decimals: int | None) -> str:
     return f"ST_Transform(ST_SnapToGrid(ST_Transform({mercator}, 4326), {grid!r}), 3857)"
 
 
+# The map criteria: (indicator code, boolean expression over households) each, in the
+# page's order, compiled from the indicators by
+# households.indicators.criteria.map_criteria_conditions (the tiles sit below the
+# indicators: they are given the criteria, they do not read them).
+Criteria = list[tuple[str, Expression]]
+
+
+def criteria_pairs(codes: list[str]) -> list[tuple[str, str]]:
+    """(column alias, indicator code) per criterion: aliases, not codes, name the SQL
+    columns (a code is data); the tiles name their properties by the codes."""
+    return [(f"criterion_{index}", code) for index, code in enumerate(codes)]
+
+
+def with_criteria(queryset: QuerySet, criteria: Criteria) -> tuple[QuerySet, list[tuple[str, str]]]:
+    """The household queryset with one boolean column per criterion, and their pairs."""
+    pairs = criteria_pairs([code for code, _condition in criteria])
+    conditions = {
+        alias: condition for (alias, _code), (_c, condition) in zip(pairs, criteria, strict=True)
+    }
+    return queryset.annotate(**conditions), pairs
+
+
+def _criteria_sql(pairs: list[tuple[str, str]], template: str) -> str:
+    """One output column per criterion, `template` formatted with the column's alias
+    (`{alias}`) and named by the indicator code; codes are slugs, quoted as identifiers."""
+    quote = connection.ops.quote_name
+    return "".join(
+        ", " + template.format(alias=alias) + " AS " + quote(code) for alias, code in pairs
+    )
+
+
+def points_template(pairs: list[tuple[str, str]], snap_decimals: int | None = None) -> str:
+    """The SQL of a tile of household points around `{rows}`: households with
+    POINT_COLUMNS and the criteria's aliases (`with_criteria`)."""
+    return _POINTS_SQL.replace(
+        "{point}", _point_sql("ST_Transform(f.lokasi, 3857)", snap_decimals)
+    ).replace("{criteria}", _criteria_sql(pairs, "coalesce(f.{alias}, false)"))
+
+
+def cells_template(pairs: list[tuple[str, str]], snap_decimals: int | None = None) -> str:
+    """The SQL of a cluster tile around `{rows}`, rows of `TileCell` with CELL_COLUMNS; the
+    criteria's codes are parameters named by their aliases. A criterion flagged since the
+    last refresh has no count yet: 0 until the refresh."""
+    point = (
+        "ST_SetSRID(ST_MakePoint(sum(c.sum_x) / sum(c.households),"
+        " sum(c.sum_y) / sum(c.households)), 3857)"
+    )
+    counts = _criteria_sql(pairs, "coalesce(sum((c.criteria ->> %({alias})s)::int), 0)")
+    return _CELLS_SQL.replace("{point}", _point_sql(point, snap_decimals)).replace(
+        "{criteria}", counts
+    )
+
+
 def household_tile(
-    *, queryset: QuerySet, z: int, x: int, y: int, snap_decimals: int | None = None
+    *,
+    queryset: QuerySet,
+    criteria: Criteria,
+    z: int,
+    x: int,
+    y: int,
+    snap_decimals: int | None = None,
 ) -> bytes:
     """The MVT bytes of one tile for an already filtered and access-scoped queryset."""
     if z <= CLUSTER_MAX_ZOOM:
@@ -120,14 +179,19 @@ def household_tile(
         )
     envelope = Polygon.from_bbox((west, south, east, north))
     envelope.srid = 4326
-    households = queryset.filter(lokasi__bboverlaps=envelope).order_by().values(*POINT_COLUMNS)
+    households, pairs = with_criteria(
+        queryset.filter(lokasi__bboverlaps=envelope).order_by(), criteria
+    )
+    households = households.values(*POINT_COLUMNS, *(alias for alias, _code in pairs))
     if z <= CLUSTER_MAX_ZOOM:
         point = "ST_SetSRID(ST_MakePoint(avg(p.mx), avg(p.my)), 3857)"
-        template = _CLUSTERS_SQL.replace("{point}", _point_sql(point, snap_decimals))
-    else:
-        template = _POINTS_SQL.replace(
-            "{point}", _point_sql("ST_Transform(f.lokasi, 3857)", snap_decimals)
+        template = (
+            _CLUSTERS_SQL.replace("{point}", _point_sql(point, snap_decimals))
+            .replace("{criteria}", _criteria_sql(pairs, "count(*) FILTER (WHERE p.{alias})"))
+            .replace("{columns}", "".join(f", m.{alias}" for alias, _code in pairs))
         )
+    else:
+        template = points_template(pairs, snap_decimals)
     params = {
         "layer": LAYER,
         "extent": EXTENT,
@@ -148,16 +212,20 @@ def _cell_corner(z: int, cx: int, cy: int) -> tuple[float, float]:
     return west, north
 
 
+def bound_sql(cursor, queryset: QuerySet) -> str:
+    """A queryset's SQL with its values bound (psycopg2 quotes them itself), escaped for
+    the outer query's own named parameters. Raises EmptyResultSet when nothing matches."""
+    inner_sql, inner_params = queryset.query.sql_with_params()
+    return cursor.mogrify(inner_sql, inner_params).decode().replace("%", "%%")
+
+
 def _render(template: str, queryset: QuerySet, params: dict) -> bytes:
     """Run an ST_AsMVT template around a queryset's SQL; b"" when nothing is in scope."""
-    try:
-        inner_sql, inner_params = queryset.query.sql_with_params()
-    except EmptyResultSet:  # nothing in scope: an empty tile, not an error
-        return b""
     with connection.cursor() as cursor:
-        # psycopg2 binds the inner query's values (quoting them itself); the result is
-        # escaped for the outer query's own named parameters.
-        inner = cursor.mogrify(inner_sql, inner_params).decode().replace("%", "%%")
+        try:
+            inner = bound_sql(cursor, queryset)
+        except EmptyResultSet:  # nothing in scope: an empty tile, not an error
+            return b""
         cursor.execute(template.format(rows=inner), params)
         row = cursor.fetchone()
     return bytes(row[0]) if row and row[0] is not None else b""
@@ -173,8 +241,7 @@ SELECT ST_AsMVT(t, %(layer)s, %(extent)s, 'geom') FROM (
     SELECT ST_AsMVTGeom(
                {point},
                ST_TileEnvelope(%(z)s, %(x)s, %(y)s), %(extent)s, %(buffer)s, true) AS geom,
-           sum(c.households) AS count, sum(c.tanpa_jamban) AS tanpa_jamban, sum(c.babs) AS babs,
-           sum(c.ada_ats) AS ada_ats, sum(c.desil_1_4) AS desil_1_4, sum(c.jiwa) AS jiwa
+           sum(c.households) AS count{criteria}, sum(c.jiwa) AS jiwa
     FROM ({rows}) c
     GROUP BY c.cx, c.cy
 ) t WHERE t.geom IS NOT NULL
@@ -182,11 +249,17 @@ SELECT ST_AsMVT(t, %(layer)s, %(extent)s, 'geom') FROM (
 
 
 def cluster_tile(
-    *, cells: QuerySet, z: int, x: int, y: int, snap_decimals: int | None = None
+    *,
+    cells: QuerySet,
+    codes: list[str],
+    z: int,
+    x: int,
+    y: int,
+    snap_decimals: int | None = None,
 ) -> bytes:
     """The MVT bytes of a cluster tile (z <= CLUSTER_MAX_ZOOM) from an access-scoped
     queryset of `TileCell`: the tile's own cells and a ring of neighbours, whose symbols
-    may reach into it."""
+    may reach into it; `codes` are the map criteria counted."""
     if z > CLUSTER_MAX_ZOOM:
         raise ValueError(f"cluster tiles stop at zoom {CLUSTER_MAX_ZOOM}")
     first_x, first_y = x * CLUSTER_CELLS, y * CLUSTER_CELLS
@@ -197,66 +270,58 @@ def cluster_tile(
             cy__range=(first_y - 1, first_y + CLUSTER_CELLS),
         )
         .order_by()
-        .values(*_CELL_COLUMNS)
+        .values(*CELL_COLUMNS)
     )
+    pairs = criteria_pairs(codes)
     params = {"layer": LAYER, "extent": EXTENT, "buffer": BUFFER, "z": z, "x": x, "y": y}
-    point = (
-        "ST_SetSRID(ST_MakePoint(sum(c.sum_x) / sum(c.households),"
-        " sum(c.sum_y) / sum(c.households)), 3857)"
-    )
-    template = _CELLS_SQL.replace("{point}", _point_sql(point, snap_decimals))
-    return _render(template, rows, params)
+    return _render(cells_template(pairs, snap_decimals), rows, {**params, **dict(pairs)})
 
 
-_CELL_COLUMNS = [
-    "cx", "cy", "households", "tanpa_jamban", "babs", "ada_ats", "desil_1_4", "jiwa",
-    "sum_x", "sum_y",
-]  # fmt: skip
+CELL_COLUMNS = ["cx", "cy", "households", "criteria", "jiwa", "sum_x", "sum_y"]
 
 # Households counted at the finest cluster zoom, then every coarser zoom from those
-# counts (a cell of zoom z is 2 x 2 cells of zoom z+1, hence the shifts).
+# counts (a cell of zoom z is 2 x 2 cells of zoom z+1, hence the shifts). `{rows}` are the
+# households with their criteria (`with_criteria`), `{counts}` one count per criterion,
+# `{criteria}` the pairs of the jsonb of counts.
 _CELLS_REFRESH_SQL = """
 INSERT INTO households_tilecell
-    (region_id, z, cx, cy, households, tanpa_jamban, babs, ada_ats, desil_1_4, jiwa,
-     sum_x, sum_y)
+    (region_id, z, cx, cy, households, criteria, jiwa, sum_x, sum_y)
 SELECT f.region_id, zoom.z, f.cx >> (%(finest)s - zoom.z), f.cy >> (%(finest)s - zoom.z),
-       sum(f.households), sum(f.tanpa_jamban), sum(f.babs), sum(f.ada_ats), sum(f.desil_1_4),
-       sum(f.jiwa), sum(f.sum_x), sum(f.sum_y)
+       sum(f.households), jsonb_build_object({criteria}), sum(f.jiwa), sum(f.sum_x),
+       sum(f.sum_y)
 FROM (
     SELECT p.region_id,
            floor((ST_X(p.g) + %(half)s) / %(cell)s)::int AS cx,
            floor((%(half)s - ST_Y(p.g)) / %(cell)s)::int AS cy,
-           count(*) AS households,
-           count(*) FILTER (WHERE p.fasilitas_bab = 6) AS tanpa_jamban,
-           count(*) FILTER (WHERE p.tangga_sanitasi = 0) AS babs,
-           count(*) FILTER (WHERE p.jumlah_ats > 0) AS ada_ats,
-           count(*) FILTER (WHERE p.desil_kesejahteraan <= 4) AS desil_1_4,
+           count(*) AS households{counts},
            coalesce(sum(p.jumlah_anggota), 0) AS jiwa,
            sum(ST_X(p.g)) AS sum_x, sum(ST_Y(p.g)) AS sum_y
-    FROM (
-        SELECT h.region_id, ST_Transform(h.lokasi, 3857) AS g, h.fasilitas_bab,
-               h.tangga_sanitasi, h.jumlah_ats, h.desil_kesejahteraan, h.jumlah_anggota
-        FROM households_household h
-        WHERE h.lokasi IS NOT NULL {villages}
-    ) p
+    FROM (SELECT ST_Transform(h.lokasi, 3857) AS g, h.* FROM ({rows}) h) p
     GROUP BY 1, 2, 3
 ) f CROSS JOIN generate_series(0, %(finest)s) AS zoom(z)
 GROUP BY 1, 2, 3, 4
 """
 
 
-def tile_cells_refresh(cursor, villages: list[str] | None) -> int:
-    """Recount the cluster cells of these villages (all when None) inside the caller's
-    transaction; returns the number of cells written."""
-    params = {"finest": CLUSTER_MAX_ZOOM, "half": HALF_WIDTH, "cell": cell_size(CLUSTER_MAX_ZOOM)}
+def tile_cells_refresh(cursor, villages: list[str] | None, criteria: Criteria) -> int:
+    """Recount the cluster cells of these villages (all when None), with a count per map
+    criterion, inside the caller's transaction; returns the number of cells written."""
+    households = Household.objects.filter(lokasi__isnull=False)
     if villages is None:
         # DELETE, not TRUNCATE: tiles keep reading the old cells until the commit.
         cursor.execute("DELETE FROM households_tilecell")
-        cursor.execute(_CELLS_REFRESH_SQL.format(villages=""), params)
     else:
         cursor.execute("DELETE FROM households_tilecell WHERE region_id = ANY(%s)", [villages])
-        cursor.execute(
-            _CELLS_REFRESH_SQL.format(villages="AND h.region_id = ANY(%(villages)s)"),
-            {**params, "villages": villages},
-        )
+        households = households.filter(region_id__in=villages)
+    households, pairs = with_criteria(households.order_by(), criteria)
+    households = households.values(
+        "region_id", "lokasi", "jumlah_anggota", *(alias for alias, _code in pairs)
+    )
+    sql = _CELLS_REFRESH_SQL.format(
+        rows=bound_sql(cursor, households),
+        counts="".join(f", count(*) FILTER (WHERE p.{alias}) AS {alias}" for alias, _code in pairs),
+        criteria=", ".join(f"%({alias})s::text, sum(f.{alias})" for alias, _code in pairs),
+    )
+    params = {"finest": CLUSTER_MAX_ZOOM, "half": HALF_WIDTH, "cell": cell_size(CLUSTER_MAX_ZOOM)}
+    cursor.execute(sql, {**params, **dict(pairs)})
     return cursor.rowcount

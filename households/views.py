@@ -34,6 +34,7 @@ from .selectors import (
     indicator_catalogue,
     kabupaten_overview,
     latest_period,
+    map_criteria_catalogue,
     named_household_visible,
     village_overview,
 )
@@ -76,9 +77,6 @@ UI_STRINGS = {
     "share_households": _("Rumah tangga (%)"),
     "share_children": _("Anak pada kelompok umur (%)"),
     "household_points": _("Titik rumah tangga"),
-    "criterion_tanpa_jamban": _("Tanpa jamban"),
-    "criterion_ats": _("Ada anak tidak sekolah"),
-    "criterion_desil": _("Desil 1-4"),
     "matches": _("Memenuhi kriteria"),
     "others": _("Lainnya"),
     "cluster_share": _("Kelompok: bagian yang memenuhi kriteria"),
@@ -150,6 +148,10 @@ def _page_config(request: HttpRequest) -> dict:
             ),
         },
         "sanitationLevels": {str(value): str(label) for value, label in SanitationLevel.choices},
+        # Household points are coloured by one of these (indicators flagged map_criterion).
+        "criteria": map_criteria_catalogue(language=get_language() or settings.LANGUAGE_CODE)
+        if show_points
+        else [],
         "strings": {key: str(text) for key, text in UI_STRINGS.items()},
     }
 
@@ -178,6 +180,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "overview": overview,
             "config": config,
             "show_points": config["households"]["allowed"],
+            "map_criteria": config["criteria"],
             "demo_label": settings.DEMO_DATA_LABEL,
         },
     )
@@ -200,6 +203,7 @@ def village(request: HttpRequest, code: str) -> HttpResponse:
             "kind_label": kind_label,
             "config": config,
             "show_points": config["households"]["allowed"],
+            "map_criteria": config["criteria"],
             "show_exports": can_export_named(request.user),
             "demo_label": settings.DEMO_DATA_LABEL,
         },

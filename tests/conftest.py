@@ -5,7 +5,13 @@ back, on top of the regions loaded here, so tests build only the small data they
 """
 
 import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.utils import translation
+
+from desapresisi.models import AccessProfile
+from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +41,15 @@ def _private_export_root(settings, tmp_path):
     settings.EXPORT_ROOT = tmp_path / "exports"
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the portal's default language: a request with another
+    Accept-Language leaves its language active in the thread (as in a server, where the
+    next request activates its own), and messages are translated when read."""
+    with translation.override(django_settings.LANGUAGE_CODE):
+        yield
+
+
 @pytest.fixture
 def client(client):
     """The Django test client, addressed to a host the settings allow."""
@@ -48,10 +63,6 @@ PASSWORD = "x-test-pass-1"
 
 
 def make_user(username: str, *, role: str | None = None, areas=(), can_unmask=False, **flags):
-    from django.contrib.auth import get_user_model
-
-    from desapresisi.models import AccessProfile
-
     user = get_user_model().objects.create_user(username, password=PASSWORD, **flags)
     if role:
         AccessProfile.objects.create(user=user, role=role, areas=list(areas), can_unmask=can_unmask)
@@ -63,7 +74,6 @@ def personas(db):
     """An administrator, an SKPD analyst (all of PPU, may unmask), an official (PPU), the
     operators of desa A (Tanjung Tengah, a kelurahan of Penajam) and desa B (in Babulu),
     and an account with no role."""
-    from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN
 
     return {
         "admin": make_user("admin-uji", is_staff=True, is_superuser=True),

@@ -13,6 +13,7 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
+from rest_framework.authtoken.models import Token
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -20,6 +21,7 @@ from schemathesis.checks import (
 )
 
 from desapresisi.throttling import PortalRateThrottle
+from desapresisi.wsgi import application
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
 
 ROLES = ["anonymous", "official", "analyst", "operator_a", "admin"]
@@ -29,8 +31,6 @@ CHECKS = [not_a_server_error, content_type_conformance, response_schema_conforma
 
 @pytest.fixture
 def web_schema(db):
-    from desapresisi.wsgi import application
-
     # As Django's test client does: the WSGI handler would close the test's connection
     # (and its transaction) at the end of every request.
     request_started.disconnect(close_old_connections)
@@ -43,7 +43,6 @@ def web_schema(db):
 @pytest.fixture
 def callers(personas, monkeypatch):
     """An API token per role, a household with a member in two villages, no rate limits."""
-    from rest_framework.authtoken.models import Token
 
     monkeypatch.setattr(
         PortalRateThrottle,

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -44,10 +46,7 @@ from .selectors import (
 # `Accept: application/geo+json` selects GeoJSON.
 RENDERERS = [*api_settings.DEFAULT_RENDERER_CLASSES, GeoJSONRenderer]
 
-_CODE_ERRORS = {
-    "invalid": "Kode wilayah tidak valid (contoh: 64.09, 64.09.01.2001). / "
-    "Not a region code (e.g. 64.09, 64.09.01.2001)."
-}
+_CODE_ERRORS = {"invalid": gettext_lazy("Kode wilayah tidak valid (contoh: 64.09, 64.09.01.2001).")}
 
 
 class RegionCursorPagination(StableCursorPagination):
@@ -109,7 +108,7 @@ class GeoJSONParams(serializers.Serializer):
     def validate_tolerance(self, value: float) -> float:
         # NaN passes min/max checks because every comparison with it is false.
         if not math.isfinite(value):
-            raise ValidationError("A valid number is required.")
+            raise ValidationError(_("Harus berupa angka yang sah."))
         return value
 
 
@@ -269,9 +268,8 @@ def region_list(request: Request, version: str) -> Response | HttpResponse:
             return _geojson_response(regions_geojson(filters=filters, tolerance=tolerance))
         except RegionLimitExceeded as exc:
             raise ValidationError(
-                f"Lebih dari {exc.limit} wilayah; persempit dengan level, parent atau within. "
-                f"/ More than {exc.limit} regions match; narrow the request with "
-                "level, parent or within."
+                _("Lebih dari %(limit)s wilayah; persempit dengan level, parent atau within.")
+                % {"limit": exc.limit}
             ) from exc
     paginator = RegionCursorPagination()
     page = paginator.paginate_queryset(regions_list(filters=filters), request)

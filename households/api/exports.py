@@ -14,7 +14,7 @@ from django.http import FileResponse, HttpResponse, HttpResponseRedirect, Stream
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -30,6 +30,7 @@ from desapresisi.access import (
     role_of,
     suppression_for,
 )
+from desapresisi.i18n import shown
 from desapresisi.models import Role
 from villages.models import Level, Region
 
@@ -79,20 +80,14 @@ class NotReady(APIException):
 
 
 class CanExportNamed(BasePermission):
-    message = (
-        "Ekspor data bernama hanya untuk administrator dan analis SKPD. / "
-        "Named-record exports are for administrators and SKPD analysts only."
-    )
+    message = gettext_lazy("Ekspor data bernama hanya untuk administrator dan analis SKPD.")
 
     def has_permission(self, request, view) -> bool:
         return can_export_named(request.user)
 
 
 class CanImport(BasePermission):
-    message = (
-        "Impor hanya untuk administrator dan operator desa. / "
-        "Imports are for administrators and village operators only."
-    )
+    message = gettext_lazy("Impor hanya untuk administrator dan operator desa.")
 
     def has_permission(self, request, view) -> bool:
         if request.method == "GET":
@@ -257,8 +252,8 @@ def _export_row(job: ExportJob) -> dict:
         export_file_delete(job=job)
     row = {field: getattr(job, field) for field in EXPORT_JOB_FIELDS}
     row["status_label"] = str(job.get_status_display())
-    # Messages written by the worker are stored as their Indonesian msgid.
-    row["error"] = _(job.error) if job.error else ""
+    # Stored as its Indonesian msgid and parameters, shown in the reader's language.
+    row["error"] = shown(job.error, job.error_params)
     return {**row, **_export_urls(job)}
 
 
@@ -363,9 +358,9 @@ class ExportIndicators(GenericAPIView):
             return _attachment(HttpResponse(body, content_type="text/csv; charset=utf-8"), name)
         handle = workbook_write(
             summary=[
-                ("Desa Presisi", "nilai indikator / indicator values"),
-                ("filter", request.META.get("QUERY_STRING", "") or NO_FILTER),
-                ("baris / rows", len(rows)),
+                ("Desa Presisi", _("nilai indikator")),
+                (_("filter"), request.META.get("QUERY_STRING", "") or _(NO_FILTER)),
+                (_("baris"), len(rows)),
             ],
             sheets=[("indikator", INDICATOR_HEADERS, rows)],
             with_codebook=False,
@@ -387,7 +382,7 @@ class VillageProfile(GenericAPIView):
     def get(self, request, code: str, *args, **kwargs):
         region = Region.objects.filter(code=code, level=Level.DESA).first()
         if region is None:
-            raise NotFound("Desa/kelurahan tidak ditemukan. / Village not found.")
+            raise NotFound(_("Desa/kelurahan tidak ditemukan."))
         pdf = village_profile_pdf(
             region=region,
             suppress_up_to=suppression_for(request.user),

@@ -12,6 +12,7 @@ import json
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -92,9 +93,7 @@ class DisclosureMixin:
             return disclosure_for(request.user, unmask_requested=requested)
         except PermissionError:
             audit.record(action=AuditAction.ACCESS_DENIED, request=request, detail="unmask")
-            raise PermissionDenied(
-                "Anda tidak berhak membuka NIK/KK. / You may not unmask NIK/KK."
-            ) from None
+            raise PermissionDenied(_("Anda tidak berhak membuka NIK/KK.")) from None
 
     def audit_unmasked(self, request, disclosure, rows: int) -> None:
         if disclosure.unmasked:
@@ -107,7 +106,7 @@ def _expected_version(request) -> int:
         return int(str(raw).strip().removeprefix("W/").strip('"'))
     except ValueError:
         raise serializers.ValidationError(
-            {"versi": "Wajib: versi yang dibaca (atau header If-Match). / Required."}
+            {"versi": _("Wajib: versi yang dibaca (atau header If-Match).")}
         ) from None
 
 
@@ -117,10 +116,7 @@ def _reject_unknown_fields(data, edit_form) -> None:
     unknown = sorted(set(data) - set(edit_form.field_names()))
     if unknown:
         raise serializers.ValidationError(
-            {
-                field: ["Kolom ini tidak dapat diubah di sini. / Not editable here."]
-                for field in unknown
-            }
+            {field: [_("Kolom ini tidak dapat diubah di sini.")] for field in unknown}
         )
 
 
@@ -134,7 +130,7 @@ def _edit(request, *, instance, household, form_class, service, queryset) -> Non
     """What every edit shares: the caller's right to edit this household, the version it
     read, only known and valid fields, then the write service; a stale version is 409."""
     if not can_edit_household(request.user, household):
-        raise PermissionDenied("Hanya operator desa ini. / Only this village's operator.")
+        raise PermissionDenied(_("Hanya operator desa ini."))
     expected = _expected_version(request)
     _reject_unknown_fields(request.data, form_class)
     form = form_class(instance, data=request.data, partial=True)

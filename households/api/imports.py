@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -18,9 +19,10 @@ from rest_framework.response import Response
 
 from desapresisi.access import role_of
 from desapresisi.api import HasPortalRole
+from desapresisi.i18n import shown
 from desapresisi.models import Role
 
-from ..census_import.columns import KEEP, REMOVE
+from ..census_import.columns import KEEP, REMOVE, shown_dict
 from ..census_import.jobs import import_job_create, import_job_start
 from ..exports.service import template_workbook
 from ..jobs import UPLOAD_EXPIRED, import_job_check
@@ -73,8 +75,11 @@ def _job_row(request, job: ImportJob) -> dict:
     import_job_check(job=job)
     row = {field: getattr(job, field) for field in JOB_FIELDS}
     row["status_label"] = str(job.get_status_display())
-    # Messages written by the worker are stored as their Indonesian msgid.
-    row["message"] = _(job.message) if job.message else ""
+    # Messages are stored as their Indonesian msgid and parameters, shown in the reader's
+    # language (desapresisi/i18n.py).
+    row["message"] = shown(job.message, job.message_params)
+    row["errors"] = [shown_dict(error) for error in job.errors]
+    row["warnings"] = [shown_dict(warning) for warning in job.warnings]
     kwargs = {"version": "v1", "pk": job.pk}
     row["url"] = reverse("api:import-detail", kwargs=kwargs)
     # A failed job keeps its upload until it expires (then its status is "expired").
@@ -99,11 +104,9 @@ def _check_size(request) -> None:
 
 
 def _too_large(limit: int) -> str:
-    megabytes = limit / 1024 / 1024
-    return (
-        f"Berkas terlalu besar (maks. {megabytes:.0f} MB); pecah per desa. / "
-        f"File too large (max. {megabytes:.0f} MB); split it by village."
-    )
+    return _("Berkas terlalu besar (maks. %(megabytes)s MB); pecah per desa.") % {
+        "megabytes": f"{limit / 1024 / 1024:.0f}"
+    }
 
 
 class ImportList(GenericAPIView):
@@ -141,6 +144,7 @@ class ImportList(GenericAPIView):
             members_data=data["members_file"].read() if data.get("members_file") else None,
             dry_run=data["dry_run"],
             missing_members=data["missing_members"],
+            language=get_language() or settings.LANGUAGE_CODE,
         )
         queued = import_job_start(job=job)
         job.refresh_from_db()
@@ -180,7 +184,7 @@ class ImportDetail(GenericAPIView):
         action.is_valid(raise_exception=True)
         job = self.job(request, pk)
         if job.user_id != request.user.pk:
-            raise PermissionDenied("Hanya pengunggahnya. / Only the uploader.")
+            raise PermissionDenied(_("Hanya pengunggahnya."))
         # One conditional UPDATE decides: PostgreSQL re-checks the WHERE on the row a
         # concurrent commit has just changed, so of two simultaneous commits one wins and
         # the other sees 0 rows (a read-then-write let both through and run it twice).
@@ -192,10 +196,7 @@ class ImportDetail(GenericAPIView):
             raise NotReady(_("Uji coba ini sudah disimpan atau sedang disimpan."))
         if not claimed:
             raise serializers.ValidationError(
-                {
-                    "action": "Hanya uji coba tanpa kesalahan yang dapat disimpan. / "
-                    "Only a dry run without errors can be committed."
-                }
+                {"action": _("Hanya uji coba tanpa kesalahan yang dapat disimpan.")}
             )
         queued = import_job_start(job=job)
         job.refresh_from_db()
@@ -223,6 +224,7 @@ class ImportRetry(GenericAPIView):
         ).update(
             status=ImportStatus.QUEUED,
             message="",
+            message_params={},
             finished=None,
             progress_rows=0,
             progress_percent=0,

@@ -27,7 +27,7 @@ class IndicatorDoc(serializers.ModelSerializer):
 
     class Meta:
         model = Indicator
-        exclude = ["active"]
+        exclude = ["active", "map_criterion"]  # neither is in the responses (INDICATOR_FIELDS)
 
 
 def _indicator_row(row: dict, language: str) -> dict:

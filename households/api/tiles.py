@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -14,6 +15,7 @@ from desapresisi.access import PRECISE_DECIMALS, disclosure_for
 from desapresisi.api import HasPortalRole
 
 from ..filters import HouseholdFilter, region_q
+from ..indicators.criteria import map_criteria, map_criteria_conditions
 from ..models import Household
 from ..selectors import households_for, tile_cells_for
 from ..tiles import CLUSTER_MAX_ZOOM, cluster_tile, household_tile, tile_is_valid
@@ -38,7 +40,8 @@ def _cells_tile(user, region: str | None, z: int, x: int, y: int) -> bytes:
     cells = tile_cells_for(user)
     if region:
         cells = cells.filter(region_q(region, field="region__code"))
-    return cluster_tile(cells=cells, z=z, x=x, y=y, snap_decimals=_snap_decimals(user))
+    codes = [criterion.code for criterion in map_criteria()]
+    return cluster_tile(cells=cells, codes=codes, z=z, x=x, y=y, snap_decimals=_snap_decimals(user))
 
 
 class HouseholdTile(GenericAPIView):
@@ -58,7 +61,7 @@ class HouseholdTile(GenericAPIView):
     )
     def get(self, request, z: int, x: int, y: int, *args, **kwargs):
         if not tile_is_valid(z, x, y):
-            raise NotFound("Petak di luar jangkauan. / Tile out of range.")
+            raise NotFound(_("Petak di luar jangkauan."))
         if z <= CLUSTER_MAX_ZOOM and set(request.query_params) <= {"region"}:
             # The map's usual request: its area and nothing else. Building the whole
             # household filter would cost more than the tile itself.
@@ -75,6 +78,7 @@ class HouseholdTile(GenericAPIView):
             else:
                 tile = household_tile(
                     queryset=filterset.qs,
+                    criteria=map_criteria_conditions(),
                     z=z,
                     x=x,
                     y=y,

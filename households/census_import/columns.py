@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from desapresisi.i18n import Message, MessageError, shown
+
 from .. import schema
 from ..schema import Column
 
@@ -44,26 +46,43 @@ def member_staging() -> list[str]:
     return [name for name, _type in schema.staging_columns(schema.MEMBER)]
 
 
-class ImportFileError(ValueError):
+class ImportFileError(MessageError, ValueError):
     """The file cannot be read at all (wrong type, missing sheet or header)."""
 
 
 @dataclass
 class RowError:
+    """An error or warning of one cell or row. The text is kept as its msgid and named
+    parameters (desapresisi/i18n.py), so that a stored job shows it in the language of
+    whoever reads it; `message` is that text in the active language."""
+
     sheet: str
     row: int | None
     column: str
     value: str
-    message: str
+    text: Message
+
+    @property
+    def message(self) -> str:
+        return str(self.text)
 
     def as_dict(self) -> dict:
+        """As stored on the job: the msgid and its parameters (`shown_dict` renders it)."""
         return {
             "sheet": self.sheet,
             "row": self.row,
             "column": self.column,
             "value": self.value,
-            "message": self.message,
+            "message": self.text.msgid,
+            "params": self.text.params,
         }
+
+
+def shown_dict(stored: dict) -> dict:
+    """A stored row error as the API shows it: its message in the active language."""
+    shown_error = {key: value for key, value in stored.items() if key != "params"}
+    shown_error["message"] = shown(stored.get("message", ""), stored.get("params"))
+    return shown_error
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
+from django.utils.translation import gettext_noop, override
 from django_tasks import task
 
 from desapresisi import audit
@@ -81,7 +82,9 @@ def import_job_run(*, job_id: int) -> None:
     job = ImportJob.objects.select_related("user").get(pk=job_id)
     progress = _JobProgress(job.pk)
     try:
-        with Heartbeat(ImportJob, job.pk):
+        # The messages' parameters (codebook labels) in the uploader's language, also in
+        # the background worker; the messages themselves are translated when shown.
+        with Heartbeat(ImportJob, job.pk), override(job.language):
             _import_job_execute(job, progress)
     finally:
         progress.close()
@@ -104,8 +107,9 @@ def _import_job_execute(job, progress: _JobProgress) -> None:
     except ImportFileError as exc:
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportStatus.REJECTED,
-            message=str(exc),
-            errors=[RowError("", None, "", "", str(exc)).as_dict()],
+            message=exc.message.msgid,
+            message_params=exc.message.params,
+            errors=[RowError("", None, "", "", exc.message).as_dict()],
             error_count=1,
             progress_percent=100,
             # A rejected file is of no further use; it is personal data.
@@ -118,8 +122,8 @@ def _import_job_execute(job, progress: _JobProgress) -> None:
         # The upload stays (IMPORT_UPLOAD_RETENTION_HOURS) for a retry.
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportStatus.FAILED,
-            message=f"Kesalahan tak terduga; tidak ada yang disimpan. / Unexpected error; "
-            f"nothing was saved. ({type(exc).__name__})",
+            message=gettext_noop("Kesalahan tak terduga; tidak ada yang disimpan. (%(error)s)"),
+            message_params={"error": type(exc).__name__},
             progress_phase="",
             finished=timezone.now(),
         )
@@ -172,6 +176,7 @@ def import_job_create(
     members_data: bytes | None = None,
     dry_run: bool = True,
     missing_members: str = KEEP,
+    language: str = "id",
 ):
     if missing_members not in (KEEP, REMOVE):
         raise ValueError("missing_members")
@@ -182,6 +187,7 @@ def import_job_create(
         members_file_data=members_data,
         dry_run=dry_run,
         options={"missing_members": missing_members},
+        language=language,
     )
 
 

@@ -10,18 +10,12 @@ import zipfile
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 from openpyxl import load_workbook
 
 from .columns import FIRST_DATA_ROW, HOUSEHOLD_SHEET, MEMBER_SHEET, ImportFileError, SheetRows
 
 # --- reading files -----------------------------------------------------------------------
-
-
-def _limit_error(what_id: str, what_en: str, limit: int) -> ImportFileError:
-    return ImportFileError(
-        f"{what_id} melebihi batas {limit:,} ({what_en} exceeds the limit of {limit:,}); "
-        "pecah berkas per desa. / Split the file by village."
-    )
 
 
 def census_read(*, name: str, data: bytes, members_data: bytes | None = None) -> list[SheetRows]:
@@ -38,14 +32,10 @@ def census_read(*, name: str, data: bytes, members_data: bytes | None = None) ->
             sheets.append(_read_csv(members_data, MEMBER_SHEET))
         else:
             raise ImportFileError(
-                "Impor CSV butuh dua berkas: rumah tangga dan anggota. / "
-                "A CSV import needs two files: households and members."
+                gettext_noop("Impor CSV butuh dua berkas: rumah tangga dan anggota.")
             )
         return sheets
-    raise ImportFileError(
-        "Jenis berkas tidak dikenal: gunakan .xlsx atau .csv. / "
-        "Unknown file type: use .xlsx or .csv."
-    )
+    raise ImportFileError(gettext_noop("Jenis berkas tidak dikenal: gunakan .xlsx atau .csv."))
 
 
 def work_bytes(data: bytes) -> int:
@@ -84,7 +74,7 @@ def _read_csv(data: bytes, sheet: str) -> SheetRows:
     try:
         headers = [_header(value) for value in next(reader)]
     except StopIteration:
-        raise ImportFileError(f"Berkas {sheet} kosong. / The {sheet} file is empty.") from None
+        raise ImportFileError(gettext_noop("Berkas %(sheet)s kosong."), sheet=sheet) from None
     except csv.Error as exc:
         raise _csv_error(sheet, exc) from None
 
@@ -112,24 +102,40 @@ def _read_csv(data: bytes, sheet: str) -> SheetRows:
 
 
 def _csv_error(sheet: str, exc: Exception, row: int | None = None) -> ImportFileError:
-    where = f" baris {row}" if row else ""
+    if row:
+        return ImportFileError(
+            gettext_noop("Berkas %(sheet)s baris %(row)s bukan CSV yang benar (%(reason)s)."),
+            sheet=sheet,
+            row=row,
+            reason=str(exc),
+        )
     return ImportFileError(
-        f"Berkas {sheet}{where} bukan CSV yang benar ({exc}). / "
-        f"The {sheet} file is not valid CSV{f' at row {row}' if row else ''}."
+        gettext_noop("Berkas %(sheet)s bukan CSV yang benar (%(reason)s)."),
+        sheet=sheet,
+        reason=str(exc),
     )
 
 
 def _row_limit(sheet: str, limit: int) -> ImportFileError:
-    return _limit_error(
-        f"Jumlah baris lembar {sheet}", f"the number of rows of sheet {sheet}", limit
+    return ImportFileError(
+        gettext_noop(
+            "Jumlah baris lembar %(sheet)s melebihi batas %(limit)s; pecah berkas per desa."
+        ),
+        sheet=sheet,
+        limit=f"{limit:,}",
     )
 
 
 def _cell_limit(sheet: str, row: int, column: str, limit: int) -> ImportFileError:
     return ImportFileError(
-        f"Sel {sheet} baris {row} kolom {column} lebih dari {limit:,} karakter "
-        f"(IMPORT_MAX_CELL_CHARS). / The cell of sheet {sheet}, row {row}, column {column} "
-        f"has more than {limit:,} characters."
+        gettext_noop(
+            "Sel %(sheet)s baris %(row)s kolom %(column)s lebih dari %(limit)s karakter "
+            "(IMPORT_MAX_CELL_CHARS)."
+        ),
+        sheet=sheet,
+        row=row,
+        column=column,
+        limit=f"{limit:,}",
     )
 
 
@@ -162,24 +168,32 @@ def _check_archive(data: bytes) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
     except (zipfile.BadZipFile, ValueError) as exc:
-        raise ImportFileError(
-            f"Berkas XLSX tidak dapat dibaca. / The XLSX file cannot be read ({exc})."
-        ) from None
+        raise _unreadable(exc) from None
     total_limit = settings.IMPORT_MAX_UNCOMPRESSED_BYTES
     if sum(info.file_size for info in infos) > total_limit:
-        raise _limit_error(
-            "Ukuran XLSX setelah dibuka (IMPORT_MAX_UNCOMPRESSED_BYTES)",
-            "the uncompressed size of the XLSX, in bytes,",
-            total_limit,
+        raise ImportFileError(
+            gettext_noop(
+                "Ukuran XLSX setelah dibuka (IMPORT_MAX_UNCOMPRESSED_BYTES) melebihi batas "
+                "%(limit)s byte; pecah berkas per desa."
+            ),
+            limit=f"{total_limit:,}",
         )
     strings_limit = settings.IMPORT_MAX_SHARED_STRINGS_BYTES
     for info in infos:
         if info.filename.lower().endswith("sharedstrings.xml") and info.file_size > strings_limit:
-            raise _limit_error(
-                "Teks bersama XLSX (sharedStrings.xml, IMPORT_MAX_SHARED_STRINGS_BYTES)",
-                "the XLSX shared strings part, in bytes,",
-                strings_limit,
+            raise ImportFileError(
+                gettext_noop(
+                    "Teks bersama XLSX (sharedStrings.xml, IMPORT_MAX_SHARED_STRINGS_BYTES) "
+                    "melebihi batas %(limit)s byte; pecah berkas per desa."
+                ),
+                limit=f"{strings_limit:,}",
             )
+
+
+def _unreadable(exc: Exception) -> ImportFileError:
+    return ImportFileError(
+        gettext_noop("Berkas XLSX tidak dapat dibaca (%(reason)s)."), reason=str(exc)
+    )
 
 
 def _read_xlsx(data: bytes) -> list[SheetRows]:
@@ -187,15 +201,14 @@ def _read_xlsx(data: bytes) -> list[SheetRows]:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a broken file
-        raise ImportFileError(
-            f"Berkas XLSX tidak dapat dibaca. / The XLSX file cannot be read ({exc})."
-        ) from None
+        raise _unreadable(exc) from None
     sheets = []
     for sheet in (HOUSEHOLD_SHEET, MEMBER_SHEET):
         if sheet not in workbook.sheetnames:
             raise ImportFileError(
-                f"Lembar '{sheet}' tidak ada (ada: {', '.join(workbook.sheetnames)}). / "
-                f"Sheet '{sheet}' is missing."
+                gettext_noop("Lembar '%(sheet)s' tidak ada (ada: %(sheets)s)."),
+                sheet=sheet,
+                sheets=", ".join(workbook.sheetnames),
             )
         worksheet = workbook[sheet]
         try:
@@ -203,7 +216,9 @@ def _read_xlsx(data: bytes) -> list[SheetRows]:
             declared = worksheet.max_row or 0
         except Exception as exc:  # a broken sheet part
             raise ImportFileError(
-                f"Lembar '{sheet}' tidak dapat dibaca. / Sheet '{sheet}' cannot be read ({exc})."
+                gettext_noop("Lembar '%(sheet)s' tidak dapat dibaca (%(reason)s)."),
+                sheet=sheet,
+                reason=str(exc),
             ) from None
         if declared - 1 > settings.IMPORT_MAX_ROWS:
             raise _row_limit(sheet, settings.IMPORT_MAX_ROWS)

@@ -22,9 +22,11 @@ from collections import Counter
 from collections.abc import Iterable
 
 from django.db import DatabaseError, connection, transaction
+from django.utils.translation import gettext_noop
 
 from desapresisi import audit
 from desapresisi.audit import actor_label
+from desapresisi.i18n import Message
 from desapresisi.models import AuditAction
 
 from ..indicators.rollup import indicators_refresh
@@ -115,8 +117,10 @@ def census_import(
                 None,
                 "",
                 "",
-                "Basis data menolak impor; tidak ada yang disimpan. / The database refused the "
-                f"import; nothing was saved. ({mask_digits(str(exc).splitlines()[0])})",
+                Message(
+                    gettext_noop("Basis data menolak impor; tidak ada yang disimpan. (%(reason)s)"),
+                    reason=mask_digits(str(exc).splitlines()[0]),
+                ),
             )
     counts = {
         "households": {

@@ -11,9 +11,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from desapresisi.access import areas_of, can_import, role_of
+from desapresisi.i18n import Message
 from desapresisi.masking import mask_number
 from desapresisi.models import Role
 from villages.models import Level, Region
@@ -51,39 +52,47 @@ def mask_digits(text: str) -> str:
     return _LONG_DIGITS.sub(lambda match: mask_number(match.group()), text)
 
 
-def _identity_problem(text: str, label: str) -> str | None:
+def _identity_problem(text: str, label: str) -> Message | None:
     if re.fullmatch(r"[0-9]{16}", text):
         return None
     if _SCIENTIFIC.match(text):
-        return (
-            f"{label} ditulis dalam notasi ilmiah ({text}): Excel mengubahnya menjadi angka dan "
-            "digit terakhirnya hilang. Format kolom sebagai Teks dan ketik ulang. / "
-            f"The {label} is in scientific notation: Excel turned it into a number and lost "
-            "its last digits. Format the column as Text and re-enter it."
+        return Message(
+            gettext_noop(
+                "%(label)s ditulis dalam notasi ilmiah (%(text)s): Excel mengubahnya menjadi "
+                "angka dan digit terakhirnya hilang. Format kolom sebagai Teks dan ketik ulang."
+            ),
+            label=label,
+            text=text,
         )
     if _FLOAT_TEXT.match(text):
-        return (
-            f"{label} tersimpan sebagai angka desimal ({mask_digits(text)}). Format kolom "
-            "sebagai Teks. / "
-            f"The {label} was stored as a decimal number. Format the column as Text."
+        return Message(
+            gettext_noop(
+                "%(label)s tersimpan sebagai angka desimal (%(text)s). Format kolom sebagai Teks."
+            ),
+            label=label,
+            text=mask_digits(text),
         )
     if re.fullmatch(r"[0-9]{1,15}", text):
-        return (
-            f"{label} hanya {len(text)} digit, harus 16: angka 0 di depan kemungkinan hilang "
-            "karena kolom disimpan sebagai angka. / "
-            f"The {label} has only {len(text)} digits, 16 are needed: leading zeros were "
-            "probably dropped because the column was stored as a number."
+        return Message(
+            gettext_noop(
+                "%(label)s hanya %(digits)s digit, harus 16: angka 0 di depan kemungkinan "
+                "hilang karena kolom disimpan sebagai angka."
+            ),
+            label=label,
+            digits=len(text),
         )
-    return f"{label} harus 16 digit angka. / The {label} must be 16 digits."
+    return Message(gettext_noop("%(label)s harus 16 digit angka."), label=label)
 
 
-def _mangled_message(label: str, raw: str) -> str:
-    return (
-        f"Sel {label} berisi angka, bukan teks ({mask_digits(raw)}): Excel menyimpan angka "
-        "16 digit sebagai 6.40901E+15 dan membulatkan digit terakhirnya. Format kolom sebagai "
-        f"Teks dan ketik ulang. / The {label} cell holds a number, not text: Excel stores 16-digit "
-        "numbers as 6.40901E+15 and rounds their last digits. Format the column as Text and "
-        "re-enter it."
+def _mangled_message(label: str, raw: str) -> Message:
+    return Message(
+        gettext_noop(
+            "Sel %(label)s berisi angka, bukan teks (%(text)s): Excel menyimpan angka 16 digit "
+            "sebagai 6.40901E+15 dan membulatkan digit terakhirnya. Format kolom sebagai Teks "
+            "dan ketik ulang."
+        ),
+        label=label,
+        text=mask_digits(raw),
     )
 
 
@@ -92,13 +101,17 @@ def _mangled_message(label: str, raw: str) -> str:
 # CR are stripped from the edges of every cell on reading, so they never reach the tables.
 
 
-def _coded_hint(column: Column) -> str:
-    """A label typed where its code belongs: the message lists every code with its label."""
+def _coded_hint(column: Column) -> Message:
+    """A label typed where its code belongs: the message lists every code with its label
+    (in the language the import runs in, the uploader's)."""
     entries = [
         entry for entry in cb.codebook()[column.variable] if entry.code not in column.exclude
     ]
     listed = ", ".join(f"{entry.code} = {entry.label()}" for entry in entries)
-    return _("Isi dengan kode angka, bukan teks. Kode yang berlaku: %(codes)s.") % {"codes": listed}
+    return Message(
+        gettext_noop("Isi dengan kode angka, bukan teks. Kode yang berlaku: %(codes)s."),
+        codes=listed,
+    )
 
 
 def _parse_date(text: str) -> dt.date | None:
@@ -131,14 +144,14 @@ class _Validator:
         # Rows naming a number stored outside the caller's rights (audited, never detailed).
         self.elsewhere: list[dict] = []
 
-    def error(self, sheet: str, row: int | None, column: str, value: str, message: str) -> None:
+    def error(self, sheet: str, row: int | None, column: str, value: str, message: Message) -> None:
         self.error_count += 1
         if len(self.errors) < MAX_KEPT_MESSAGES:
             self.errors.append(RowError(sheet, row, column, value, message))
         if row is not None:
             self.bad_rows[sheet].add(row)
 
-    def warn(self, sheet: str, row: int | None, column: str, value: str, message: str) -> None:
+    def warn(self, sheet: str, row: int | None, column: str, value: str, message: Message) -> None:
         """Reported like an error, but the row is still written."""
         self.warning_counts[sheet] += 1
         if len(self.warnings) < MAX_KEPT_MESSAGES:
@@ -157,8 +170,10 @@ class _Validator:
                 1,
                 ", ".join(missing),
                 "",
-                f"Kolom wajib tidak ada: {', '.join(missing)} (lihat templat). / "
-                f"Required columns missing: {', '.join(missing)} (see the template).",
+                Message(
+                    gettext_noop("Kolom wajib tidak ada: %(columns)s (lihat templat)."),
+                    columns=", ".join(missing),
+                ),
             )
             self.bad_rows[sheet.name].discard(1)  # the header row is no data row
         return not missing
@@ -168,12 +183,12 @@ class _Validator:
         name = column.name
         shown = mask_digits(text) if column.kind in ("kk", "nik") else text
 
-        def fail(message: str) -> None:
+        def fail(message: Message) -> None:
             self.error(sheet, number, name, shown, message)
 
         if text == "":
             if _required(column):
-                fail("Wajib diisi. / Required.")
+                fail(Message(gettext_noop("Wajib diisi.")))
             if column.kind == "bool":
                 return False
             return "" if column.kind == "text" else None
@@ -189,12 +204,15 @@ class _Validator:
             return text
         if column.kind == "region":
             if text not in self.villages:
-                fail(f"Kode desa/kelurahan tidak dikenal: {text}. / Unknown village code: {text}.")
+                fail(
+                    Message(gettext_noop("Kode desa/kelurahan tidak dikenal: %(code)s."), code=text)
+                )
                 return None
             if self.check_access and not can_import(self.user, text):
                 fail(
-                    f"Anda tidak berhak mengimpor data desa {text}. / "
-                    f"You may not import data of village {text}."
+                    Message(
+                        gettext_noop("Anda tidak berhak mengimpor data desa %(code)s."), code=text
+                    )
                 )
                 return None
             return self.villages[text]
@@ -205,8 +223,10 @@ class _Validator:
                 text = text[1:]
             if len(text) > column.max_length:
                 fail(
-                    f"Terlalu panjang (maks. {column.max_length} karakter). / "
-                    f"Too long (max. {column.max_length} characters)."
+                    Message(
+                        gettext_noop("Terlalu panjang (maks. %(limit)s karakter)."),
+                        limit=column.max_length,
+                    )
                 )
                 return None
             if len(text) > 1 and text[0] in FORMULA_PREFIXES:
@@ -215,17 +235,20 @@ class _Validator:
                     number,
                     name,
                     text,
-                    _(
-                        "Kolom %(column)s diawali %(char)s: aplikasi lembar kerja dapat "
-                        "menjalankannya sebagai rumus. Periksa isinya."
-                    )
-                    % {"column": name, "char": repr(text[0])},
+                    Message(
+                        gettext_noop(
+                            "Kolom %(column)s diawali %(char)s: aplikasi lembar kerja dapat "
+                            "menjalankannya sebagai rumus. Periksa isinya."
+                        ),
+                        column=name,
+                        char=repr(text[0]),
+                    ),
                 )
             return text
         if column.kind == "date":
             value = _parse_date(text)
             if value is None:
-                fail("Tanggal tidak valid (YYYY-MM-DD). / Invalid date (YYYY-MM-DD).")
+                fail(Message(gettext_noop("Tanggal tidak valid (YYYY-MM-DD).")))
             return value
         if column.kind in ("coded", "int"):
             try:
@@ -234,18 +257,23 @@ class _Validator:
                 if column.kind == "coded":
                     fail(_coded_hint(column))
                 else:
-                    fail("Harus berupa bilangan bulat. / Must be a whole number.")
+                    fail(Message(gettext_noop("Harus berupa bilangan bulat.")))
                 return None
             if column.kind == "int" and not -32768 <= value <= 32767:
-                fail(_("Angka di luar rentang yang mungkin."))
+                fail(Message(gettext_noop("Angka di luar rentang yang mungkin.")))
                 return None
             if column.kind == "coded" and value not in cb.codes(
                 column.variable, exclude=column.exclude
             ):
                 allowed = ", ".join(map(str, cb.codes(column.variable, exclude=column.exclude)))
                 fail(
-                    f"Kode tidak ada di kodebook {column.variable} (boleh: {allowed}). / "
-                    f"Code not in the codebook of {column.variable} (allowed: {allowed})."
+                    Message(
+                        gettext_noop(
+                            "Kode tidak ada di kodebook %(variable)s (boleh: %(allowed)s)."
+                        ),
+                        variable=column.variable,
+                        allowed=allowed,
+                    )
                 )
                 return None
             return value
@@ -255,7 +283,7 @@ class _Validator:
                 return True
             if lowered in _FALSE:
                 return False
-            fail("Isi 1 (ya) atau 0 (tidak). / Use 1 (yes) or 0 (no).")
+            fail(Message(gettext_noop("Isi 1 (ya) atau 0 (tidak).")))
             return None
         if column.kind == "coord":
             try:
@@ -263,7 +291,7 @@ class _Validator:
             except ValueError:
                 value = math.nan
             if not math.isfinite(value):
-                fail("Koordinat harus angka desimal. / Coordinates must be decimal numbers.")
+                fail(Message(gettext_noop("Koordinat harus angka desimal.")))
                 return None
             return value
         raise AssertionError(column.kind)
@@ -300,8 +328,9 @@ def _household_rules(v: _Validator, rows: list[tuple[int, dict]], state: _FileSt
                     number,
                     "no_kk",
                     mask_number(kk),
-                    f"No. KK ganda di berkas (juga di baris {first}). / "
-                    f"Duplicate No. KK in the file (also row {first}).",
+                    Message(
+                        gettext_noop("No. KK ganda di berkas (juga di baris %(row)s)."), row=first
+                    ),
                 )
             else:
                 state.households[kk] = (number, row["kode_desa"], row["tanggal_survei"])
@@ -312,8 +341,9 @@ def _household_rules(v: _Validator, rows: list[tuple[int, dict]], state: _FileSt
                 number,
                 "jenis_kloset",
                 str(row["jenis_kloset"]),
-                "Jenis kloset (309b) hanya diisi bila fasilitas BAB (309a) = 1-3. / "
-                "The toilet type (309b) is only asked when the facility (309a) is 1-3.",
+                Message(
+                    gettext_noop("Jenis kloset (309b) hanya diisi bila fasilitas BAB (309a) = 1-3.")
+                ),
             )
         if row["desil_kesejahteraan"] is not None and not row["desil_sumber"]:
             v.error(
@@ -321,7 +351,7 @@ def _household_rules(v: _Validator, rows: list[tuple[int, dict]], state: _FileSt
                 number,
                 "desil_sumber",
                 "",
-                "Desil butuh sumbernya (mis. DTSEN). / A decile needs its source (e.g. DTSEN).",
+                Message(gettext_noop("Desil butuh sumbernya (mis. DTSEN).")),
             )
         survey = row["tanggal_survei"]
         if survey and not (dt.date(2000, 1, 1) <= survey <= dt.date.today()):
@@ -330,8 +360,7 @@ def _household_rules(v: _Validator, rows: list[tuple[int, dict]], state: _FileSt
                 number,
                 "tanggal_survei",
                 survey.isoformat(),
-                "Tanggal survei tidak masuk akal (2000 s.d. hari ini). / "
-                "Implausible survey date (2000 to today).",
+                Message(gettext_noop("Tanggal survei tidak masuk akal (2000 s.d. hari ini).")),
             )
         lat, lon = row["lintang"], row["bujur"]
         if (lat is None) != (lon is None):
@@ -340,8 +369,7 @@ def _household_rules(v: _Validator, rows: list[tuple[int, dict]], state: _FileSt
                 number,
                 "lintang" if lat is None else "bujur",
                 "",
-                "Lintang dan bujur diisi berdua atau dikosongkan berdua. / "
-                "Fill in both latitude and longitude, or neither.",
+                Message(gettext_noop("Lintang dan bujur diisi berdua atau dikosongkan berdua.")),
             )
     _check_locations(v, rows)
 
@@ -370,8 +398,7 @@ def _member_rules(v: _Validator, rows: list[tuple[int, dict]], state: _FileState
                 number,
                 "no_kk",
                 mask_number(kk),
-                "No. KK ini tidak ada di lembar rumah_tangga. / "
-                "This No. KK is not in the households sheet.",
+                Message(gettext_noop("No. KK ini tidak ada di lembar rumah_tangga.")),
             )
         _unused, village, survey = household or (None, None, None)
         if nik:
@@ -383,9 +410,12 @@ def _member_rules(v: _Validator, rows: list[tuple[int, dict]], state: _FileState
                 number,
                 "jenjang_pendidikan",
                 str(row["jenjang_pendidikan"]),
-                "Jenjang pendidikan (413) hanya diisi bila pernah/masih sekolah (412 = 2 atau 3). "
-                "/ The level attended (413) is only asked of those who ever went to school "
-                "(412 = 2 or 3).",
+                Message(
+                    gettext_noop(
+                        "Jenjang pendidikan (413) hanya diisi bila pernah/masih sekolah "
+                        "(412 = 2 atau 3)."
+                    )
+                ),
             )
 
 
@@ -417,9 +447,15 @@ def _check_issuing_kecamatan(
             number,
             column,
             mask_number(identity),
-            f"{label} berawalan {prefix}: {prefix[:2]} bukan kode provinsi Kemendagri; "
-            f"periksa pengetikannya. / The {label} begins {prefix}: {prefix[:2]} is not a "
-            "Kemendagri province code; check how it was typed.",
+            Message(
+                gettext_noop(
+                    "%(label)s berawalan %(prefix)s: %(province)s bukan kode provinsi "
+                    "Kemendagri; periksa pengetikannya."
+                ),
+                label=label,
+                prefix=prefix,
+                province=prefix[:2],
+            ),
         )
         return
     if issued_in is None:
@@ -428,11 +464,15 @@ def _check_issuing_kecamatan(
             number,
             column,
             mask_number(identity),
-            f"6 digit awal {label} ({prefix}) tidak ada dalam daftar kecamatan Kemendagri "
-            f"terkini: salah ketik, atau kode lama yang sudah diganti (mis. Kalimantan Utara "
-            f"sebelum 2012); periksa. / The first 6 digits of the {label} ({prefix}) are not "
-            "in the current Kemendagri kecamatan list: a typing error, or an old code since "
-            "replaced (e.g. Kalimantan Utara before 2012); check it.",
+            Message(
+                gettext_noop(
+                    "6 digit awal %(label)s (%(prefix)s) tidak ada dalam daftar kecamatan "
+                    "Kemendagri terkini: salah ketik, atau kode lama yang sudah diganti (mis. "
+                    "Kalimantan Utara sebelum 2012); periksa."
+                ),
+                label=label,
+                prefix=prefix,
+            ),
         )
         return
     if home and prefix != home[:8].replace(".", ""):
@@ -441,10 +481,17 @@ def _check_issuing_kecamatan(
             number,
             column,
             mask_number(identity),
-            f"{label} diterbitkan di kecamatan lain ({prefix}: {issued_in}), bukan kecamatan "
-            f"rumah tangga ini ({home[:8]}): wajar bagi pendatang, periksa bila bukan. / The "
-            f"{label} was issued in another kecamatan ({prefix}: {issued_in}), not this "
-            f"household's ({home[:8]}): normal for people who moved, check it otherwise.",
+            Message(
+                gettext_noop(
+                    "%(label)s diterbitkan di kecamatan lain (%(prefix)s: %(issued_in)s), bukan "
+                    "kecamatan rumah tangga ini (%(home)s): wajar bagi pendatang, periksa bila "
+                    "bukan."
+                ),
+                label=label,
+                prefix=prefix,
+                issued_in=issued_in,
+                home=home[:8],
+            ),
         )
 
 
@@ -459,8 +506,7 @@ def _check_birth(v: _Validator, number: int, row: dict, survey: dt.date | None) 
             number,
             "tanggal_lahir",
             birth.isoformat(),
-            "Tanggal lahir tidak masuk akal (1900 s.d. tanggal survei). / "
-            "Implausible birth date (1900 to the survey date).",
+            Message(gettext_noop("Tanggal lahir tidak masuk akal (1900 s.d. tanggal survei).")),
         )
         return
     day = int(nik[6:8])
@@ -472,9 +518,13 @@ def _check_birth(v: _Validator, number: int, row: dict, survey: dt.date | None) 
             number,
             "tanggal_lahir",
             birth.isoformat(),
-            f"Tanggal lahir tidak cocok dengan NIK (digit 7-12 menyatakan {nik[6:12]}: "
-            "DDMMYY, +40 pada tanggal untuk perempuan). / The birth date does not match the "
-            "NIK (digits 7-12 are DDMMYY, +40 on the day for women).",
+            Message(
+                gettext_noop(
+                    "Tanggal lahir tidak cocok dengan NIK (digit 7-12 menyatakan %(digits)s: "
+                    "DDMMYY, +40 pada tanggal untuk perempuan)."
+                ),
+                digits=nik[6:12],
+            ),
         )
     elif sex is not None and nik_female != (sex == 2):
         v.error(
@@ -482,8 +532,11 @@ def _check_birth(v: _Validator, number: int, row: dict, survey: dt.date | None) 
             number,
             "jenis_kelamin",
             str(sex),
-            "Jenis kelamin tidak cocok dengan NIK (tanggal +40 berarti perempuan). / "
-            "The sex does not match the NIK (day +40 means female).",
+            Message(
+                gettext_noop(
+                    "Jenis kelamin tidak cocok dengan NIK (tanggal +40 berarti perempuan)."
+                )
+            ),
         )
 
 
@@ -495,13 +548,15 @@ def import_scope(user) -> list[str] | None:
     return [code for code in (areas_of(user) or []) if can_import(user, code)]
 
 
-NEUTRAL_ELSEWHERE = "Nomor ini sudah terdaftar di wilayah lain; hubungi admin kabupaten."
+NEUTRAL_ELSEWHERE = gettext_noop(
+    "Nomor ini sudah terdaftar di wilayah lain; hubungi admin kabupaten."
+)
 
 
 def _elsewhere(v: _Validator, sheet: str, number: int, column: str, identity: str) -> None:
     """A stored number outside the caller's rights: one message that names no place and no
     other record, so that the answer cannot tell where (or whose) it is."""
-    v.error(sheet, number, column, mask_number(identity), _(NEUTRAL_ELSEWHERE))
+    v.error(sheet, number, column, mask_number(identity), Message(NEUTRAL_ELSEWHERE))
     v.elsewhere.append({"sheet": sheet, "row": number, "column": column})
 
 
@@ -522,8 +577,7 @@ def _cross_checks(v: _Validator, cursor) -> None:
             number,
             "nik",
             mask_number(nik),
-            f"NIK ganda di berkas (juga di baris {first}). / "
-            f"Duplicate NIK in the file (also row {first}).",
+            Message(gettext_noop("NIK ganda di berkas (juga di baris %(row)s)."), row=first),
         )
     cursor.execute(
         """
@@ -541,9 +595,13 @@ def _cross_checks(v: _Validator, cursor) -> None:
                 number,
                 "no_kk",
                 mask_number(kk),
-                f"Rumah tangga harus punya tepat satu kepala keluarga di lembar anggota "
-                f"(ada {count}). / A household needs exactly one head in the members sheet "
-                f"(found {count}).",
+                Message(
+                    gettext_noop(
+                        "Rumah tangga harus punya tepat satu kepala keluarga di lembar anggota "
+                        "(ada %(count)s)."
+                    ),
+                    count=count,
+                ),
             )
 
 
@@ -586,9 +644,13 @@ def _against_database(v: _Validator, cursor, *, missing_members: str) -> tuple[l
                 number,
                 "nik",
                 mask_number(nik),
-                f"NIK ini sudah terdaftar di KK lain ({mask_number(home)}); pindahkan dulu "
-                "lewat pengubahan data. / This NIK is already registered in another family "
-                "card; move it by an edit first.",
+                Message(
+                    gettext_noop(
+                        "NIK ini sudah terdaftar di KK lain (%(kk)s); pindahkan dulu lewat "
+                        "pengubahan data."
+                    ),
+                    kk=mask_number(home),
+                ),
             )
     cursor.execute(
         f"""
@@ -617,9 +679,13 @@ def _against_database(v: _Validator, cursor, *, missing_members: str) -> tuple[l
                     household_row,
                     "no_kk",
                     mask_number(kk),
-                    f"Kepala keluarga tersimpan (NIK {mask_number(nik)}) tidak ada di berkas, "
-                    "sedangkan berkas memuat kepala baru: pilih missing_members=remove atau "
-                    "cantumkan dia. / The stored head is not in the file while the file "
-                    "names a new head: use missing_members=remove or include them.",
+                    Message(
+                        gettext_noop(
+                            "Kepala keluarga tersimpan (NIK %(nik)s) tidak ada di berkas, "
+                            "sedangkan berkas memuat kepala baru: pilih missing_members=remove "
+                            "atau cantumkan dia."
+                        ),
+                        nik=mask_number(nik),
+                    ),
                 )
     return missing, count

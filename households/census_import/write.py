@@ -6,8 +6,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from desapresisi.db import copy_rows
+from desapresisi.i18n import Message
 
 from .. import schema
 from ..models import DataSource
@@ -267,7 +269,7 @@ def _validate_and_write(
             None,
             "",
             "",
-            "Lembar rumah_tangga tidak berisi data. / The households sheet holds no rows.",
+            Message(gettext_noop("Lembar rumah_tangga tidak berisi data.")),
         )
         transaction.set_rollback(True)
         return outcome

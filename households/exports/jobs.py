@@ -17,11 +17,13 @@ from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django_tasks import task
 
 from desapresisi import audit
 from desapresisi.access import can_export_named, can_unmask, disclosure_for
 from desapresisi.errors import Gone, InvalidInput, NotAllowed, NotReady
+from desapresisi.i18n import Message, MessageError
 from desapresisi.models import AuditAction
 
 from ..jobs import Heartbeat, lease_fields
@@ -36,9 +38,10 @@ logger = logging.getLogger(__name__)
 PROGRESS_EVERY_ROWS = 1000
 
 
-class ExportRefused(Exception):
+class ExportRefused(MessageError):
     """The owner may no longer have what the job was asked for (the rights are checked
-    again when it runs); the message says why, in Indonesian and English."""
+    again when it runs); the message says why (stored as its msgid, translated when
+    shown)."""
 
 
 def export_job_create(
@@ -62,20 +65,28 @@ def export_job_start(*, job: ExportJob) -> None:
     export_task.enqueue(job_id=job.pk)
 
 
-def _refusal_text(exc: Exception) -> str:
-    """A refusal as one line for the job's owner: `field: message` per field."""
-    if not isinstance(exc, InvalidInput):
-        return str(exc)
+def _refusal(exc: ExportRefused | InvalidInput) -> Message:
+    """A refusal for the job's owner, kept as a msgid. Refused filters (a right withdrawn
+    since the request) are named `field: message` per field, their messages written in
+    the job's language, which is active while it runs."""
+    if isinstance(exc, ExportRefused):
+        return exc.message
     parts = []
     for field, messages in exc.fields.items():
         messages = messages if isinstance(messages, list | tuple) else [messages]
         parts.append(f"{field}: {' '.join(str(message) for message in messages)}")
-    return "; ".join(parts)
+    return Message(
+        gettext_noop("Filter ekspor ini tidak lagi berlaku bagi pemiliknya: %(reasons)s"),
+        reasons="; ".join(parts),
+    )
 
 
-def _job_failed(job_id: int, message: str) -> None:
+def _job_failed(job_id: int, message: Message) -> None:
     ExportJob.objects.filter(pk=job_id).update(
-        status=ExportStatus.FAILED, error=message, finished=timezone.now()
+        status=ExportStatus.FAILED,
+        error=message.msgid,
+        error_params=message.params,
+        finished=timezone.now(),
     )
 
 
@@ -99,10 +110,7 @@ def _export_job_build(job_id: int) -> None:
     partial: Path | None = None
     try:
         if not can_export_named(user):
-            raise ExportRefused(
-                "Pemilik tidak lagi berhak mengekspor data bernama. / "
-                "The owner may no longer export named records."
-            )
+            raise ExportRefused(gettext_noop("Pemilik tidak lagi berhak mengekspor data bernama."))
         try:
             disclosure = disclosure_for(user, unmask_requested=job.unmasked)
         except PermissionError:
@@ -113,12 +121,12 @@ def _export_job_build(job_id: int) -> None:
                 detail=f"unmask (export job {job.pk})",
             )
             raise ExportRefused(
-                "Pemilik tidak lagi berhak membuka NIK/KK; minta ekspor tanpa unmask. / "
-                "The owner may no longer unmask NIK/KK; ask for a masked export."
+                gettext_noop("Pemilik tidak lagi berhak membuka NIK/KK; minta ekspor tanpa unmask.")
             ) from None
-        query = MultiValueDict({key: list(values) for key, values in job.query.items()})
-        queryset = export_queryset(kind=job.kind, user=user, query=query)
+        # Built in the language the job was asked in (a refused filter's reasons too).
         with translation.override(job.language):
+            query = MultiValueDict({key: list(values) for key, values in job.query.items()})
+            queryset = export_queryset(kind=job.kind, user=user, query=query)
             total = 0
             done = 0
 
@@ -157,13 +165,15 @@ def _export_job_build(job_id: int) -> None:
         os.replace(partial, root / name)
         partial = None
     except (ExportRefused, InvalidInput) as exc:
-        _job_failed(job.pk, _refusal_text(exc))
+        _job_failed(job.pk, _refusal(exc))
         return
     except Exception as exc:
         _job_failed(
             job.pk,
-            f"Kesalahan tak terduga; tidak ada berkas. / Unexpected error; no file. "
-            f"({type(exc).__name__})",
+            Message(
+                gettext_noop("Kesalahan tak terduga; tidak ada berkas. (%(error)s)"),
+                error=type(exc).__name__,
+            ),
         )
         raise
     finally:
@@ -215,8 +225,8 @@ def export_files_clean(*, now: dt.datetime | None = None) -> dict[str, int]:
     ).update(
         status=ExportStatus.FAILED,
         finished=now,
-        error="Tidak selesai dalam batas waktu; minta ekspor lagi. / "
-        "Not finished in time; ask for the export again.",
+        error=gettext_noop("Tidak selesai dalam batas waktu; minta ekspor lagi."),
+        error_params={},
     )
     orphans = 0
     root = Path(settings.EXPORT_ROOT)
@@ -306,7 +316,8 @@ def export_job_file(*, job: ExportJob, user, request=None):
         user=user,
         rows=job.rows,
         filters=filters,
-        detail=f"{job.kind}.{job.format} (job {job.pk}, unduh / download)",
+        # Audit details are technical tags for whoever reads the trail, not UI text.
+        detail=f"{job.kind}.{job.format} (job {job.pk}, download)",
     )
     if job.unmasked:
         audit.record(
@@ -321,6 +332,7 @@ def export_job_retry(*, job: ExportJob, user, request=None) -> ExportJob:
     retried = ExportJob.objects.filter(pk=job.pk, status=ExportStatus.FAILED).update(
         status=ExportStatus.QUEUED,
         error="",
+        error_params={},
         started=None,
         finished=None,
         progress_rows=0,
@@ -334,7 +346,7 @@ def export_job_retry(*, job: ExportJob, user, request=None) -> ExportJob:
         user=user,
         rows=job.rows,
         filters={**job.query, "job": [str(job.pk)]},
-        detail=f"{job.kind}.{job.format} (job {job.pk}, coba lagi / retry)",
+        detail=f"{job.kind}.{job.format} (job {job.pk}, retry)",
     )
     export_job_start(job=job)
     job.refresh_from_db()

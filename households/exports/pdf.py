@@ -11,6 +11,7 @@ import textwrap
 
 from django.conf import settings
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
@@ -49,7 +50,11 @@ def _header_lines(pdf, text: str, width: float, font: str, size: float) -> list[
 
 
 def village_profile_pdf(*, region: Region, suppress_up_to: int | None, language: str) -> bytes:
-    english = language.startswith("en")
+    with translation.override(language):
+        return _profile_pdf(region=region, suppress_up_to=suppress_up_to, language=language)
+
+
+def _profile_pdf(*, region: Region, suppress_up_to: int | None, language: str) -> bytes:
     indicators = {
         indicator.code: indicator
         for indicator in Indicator.objects.filter(code__in=KEY_INDICATORS, active=True)
@@ -67,22 +72,21 @@ def village_profile_pdf(*, region: Region, suppress_up_to: int | None, language:
     synthetic = Household.objects.filter(
         region_id=region.code, sumber_data=DataSource.SYNTHETIC
     ).exists()
-    with translation.override(language):
-        demo_label = str(settings.DEMO_DATA_LABEL)
+    demo_label = str(settings.DEMO_DATA_LABEL)
 
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4, invariant=1)
     _width, height = A4
-    pdf.setTitle(f"Profil {region.name}")
+    pdf.setTitle(_("Profil %(village)s") % {"village": region.name})
     pdf.setFont("Helvetica-Bold", 16)
-    title = "Village profile" if english else "Profil desa/kelurahan"
-    pdf.drawString(20 * mm, height - 22 * mm, f"{title}: {region.name}")
+    title = _("Profil desa/kelurahan: %(village)s") % {"village": region.name}
+    pdf.drawString(20 * mm, height - 22 * mm, title)
     pdf.setFont("Helvetica", 9)
     pdf.drawString(
         20 * mm,
         height - 28 * mm,
         f"{region.code} - {kabupaten_name or kabupaten} - "
-        f"{'period' if english else 'periode'} {latest or '-'}",
+        + _("periode %(period)s") % {"period": latest or "-"},
     )
     if synthetic:
         _demo_banner(pdf, demo_label, x=20 * mm, y=height - 36 * mm)
@@ -93,7 +97,7 @@ def village_profile_pdf(*, region: Region, suppress_up_to: int | None, language:
     columns = [(150 * mm, region.name), (190 * mm, kabupaten_name or kabupaten)]
     y = height - 46 * mm
     pdf.setFont("Helvetica-Bold", 8)
-    pdf.drawString(20 * mm, y, "Indicator" if english else "Indikator")
+    pdf.drawString(20 * mm, y, _("Indikator"))
     header_rows = 1
     for right, name in columns:
         lines = _header_lines(pdf, name, column_width, "Helvetica-Bold", 8)
@@ -121,9 +125,7 @@ def village_profile_pdf(*, region: Region, suppress_up_to: int | None, language:
     pdf.drawString(
         20 * mm,
         y,
-        "'-': no data or hidden (small numbers)"
-        if english
-        else "'-': tidak ada data atau disembunyikan (angka kecil)",
+        _("'-': tidak ada data atau disembunyikan (angka kecil)"),
     )
 
     chart_top = y - 8 * mm
@@ -144,11 +146,7 @@ def village_profile_pdf(*, region: Region, suppress_up_to: int | None, language:
         chart.bars[0].fillColor = colors.HexColor("#1f6f8b")
         chart.bars[1].fillColor = colors.HexColor("#c8c8c8")
         drawing.add(chart)
-        legend = (
-            "% - village (blue) vs kabupaten (grey)"
-            if english
-            else "% - desa (biru) vs kabupaten (abu-abu)"
-        )
+        legend = "% - " + _("desa (biru) vs kabupaten (abu-abu)")
         drawing.add(String(48 * mm, 3 * mm, legend, fontSize=6))
         drawing.drawOn(pdf, 15 * mm, chart_top - 110 * mm)
 
@@ -161,7 +159,7 @@ def village_profile_pdf(*, region: Region, suppress_up_to: int | None, language:
         20 * mm,
         12 * mm,
         f"Desa Presisi - {timezone.localdate().isoformat()} - "
-        + ("aggregates only" if english else "hanya data agregat")
+        + _("hanya data agregat")
         + (f" - {demo_label}" if synthetic else ""),
     )
     pdf.showPage()

@@ -10,6 +10,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from openpyxl import Workbook
 
 from desapresisi.access import Disclosure
@@ -99,7 +101,7 @@ def named_sheets(
 
 
 # Not "-": a cell starting with a minus is neutralised like a formula (FORMULA_STARTS).
-NO_FILTER = "(tanpa filter / none)"
+NO_FILTER = gettext_noop("(tanpa filter)")
 
 
 def export_summary(
@@ -110,44 +112,43 @@ def export_summary(
     disclosure: Disclosure,
     counts: dict[str, int],
 ) -> list[tuple[str, Any]]:
-    indonesian, english = {
-        ExportKind.HOUSEHOLDS: ("rumah tangga", "households"),
-        ExportKind.MEMBERS: ("anggota", "members"),
+    """The summary sheet, in the active language (the request's, or the job's)."""
+    title = {
+        ExportKind.HOUSEHOLDS: _("ekspor rumah tangga"),
+        ExportKind.MEMBERS: _("ekspor anggota"),
     }[kind]
     return [
-        ("Desa Presisi", f"ekspor {indonesian} / {english} export"),
-        ("dibuat / generated", timezone.localtime().isoformat(timespec="seconds")),
-        ("oleh / by", username),
-        ("filter", query_string or NO_FILTER),
-        ("baris rumah tangga / household rows", counts[HOUSEHOLD_SHEET]),
-        ("baris anggota / member rows", counts[MEMBER_SHEET]),
-        ("NIK/KK", "lengkap / full" if disclosure.unmasked else "disamarkan / masked"),
-        ("data pribadi", "UU PDP 27/2022: simpan dan bagikan seperlunya / need-to-know only"),
+        ("Desa Presisi", title),
+        (_("dibuat"), timezone.localtime().isoformat(timespec="seconds")),
+        (_("oleh"), username),
+        (_("filter"), query_string or _(NO_FILTER)),
+        (_("baris rumah tangga"), counts[HOUSEHOLD_SHEET]),
+        (_("baris anggota"), counts[MEMBER_SHEET]),
+        ("NIK/KK", _("lengkap") if disclosure.unmasked else _("disamarkan")),
+        (_("data pribadi"), _("UU PDP 27/2022: simpan dan bagikan seperlunya")),
     ]
 
 
 def template_workbook():
     """The import template: both sheets with their headers, notes and the codebook."""
     notes = [
-        ("Templat impor sensus Desa Presisi / Census import template", ""),
+        (_("Templat impor sensus Desa Presisi"), ""),
         (
-            "Lembar / sheets",
-            f"{HOUSEHOLD_SHEET} (satu baris per KK), {MEMBER_SHEET} (satu baris per orang)",
+            _("Lembar"),
+            _("%(households)s (satu baris per KK), %(members)s (satu baris per orang)")
+            % {"households": HOUSEHOLD_SHEET, "members": MEMBER_SHEET},
         ),
-        (
-            "NIK dan No. KK / NIK and KK",
-            "16 digit, kolom berformat Teks (bukan angka) / 16 digits, Text-formatted column",
-        ),
-        ("Tanggal / dates", "YYYY-MM-DD"),
-        ("Ya/tidak / yes/no", "1 / 0"),
-        ("Koordinat / coordinates", "lintang (latitude) dan bujur (longitude), WGS84"),
-        ("Kode / codes", "lihat lembar kodebook / see the kodebook sheet"),
-        ("CSV", "satu berkas per lembar, kolom sama; pemisah koma atau titik koma, UTF-8"),
+        (_("NIK dan No. KK"), _("16 digit, kolom berformat Teks (bukan angka)")),
+        (_("Tanggal"), "YYYY-MM-DD"),
+        (_("Ya/tidak"), "1 / 0"),
+        (_("Koordinat"), _("lintang (latitude) dan bujur (longitude), WGS84")),
+        (_("Kode"), _("lihat lembar kodebook")),
+        ("CSV", _("satu berkas per lembar, kolom sama; pemisah koma atau titik koma, UTF-8")),
     ]
     sheets = ((HOUSEHOLD_SHEET, household_columns()), (MEMBER_SHEET, member_columns()))
     for column in (column for _title, columns in sheets for column in columns):
         if column.help_id:
-            notes.append((column.name, column.help_id))
+            notes.append((column.name, _(column.help_id)))
     workbook = Workbook()
     info = workbook.active
     info.title = "petunjuk"

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ..models import Indicator
-from .spec import validate_spec
+from .spec import validate_map_criterion, validate_spec
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "indicators.json"
 
@@ -25,6 +25,8 @@ def indicator_definitions_load(*, update: bool = False) -> tuple[int, int]:
         validate_spec(values["numerator"], field=f"{definition['code']}.numerator")
         if values.get("denominator") is not None:
             validate_spec(values["denominator"], field=f"{definition['code']}.denominator")
+        if values.get("map_criterion"):
+            validate_map_criterion(values["numerator"], field=f"{definition['code']}.numerator")
         indicator = Indicator.objects.filter(code=definition["code"]).first()
         if indicator is None:
             Indicator.objects.create(code=definition["code"], **values)

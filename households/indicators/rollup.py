@@ -18,6 +18,7 @@ from desapresisi.db import copy_rows
 
 from ..models import Household, Indicator
 from ..tiles import tile_cells_refresh
+from .criteria import map_criteria_conditions
 from .queries import members_with_age
 from .spec import spec_q
 from .suppression import suppression_refresh
@@ -191,7 +192,7 @@ def indicators_refresh(*, full: bool = False) -> RefreshResult:
         )
         # The map's cluster cells are counts of the same households: same villages, same
         # transaction, so the map and the figures never disagree after a refresh.
-        tile_cells_refresh(cursor, villages)
+        tile_cells_refresh(cursor, villages, map_criteria_conditions())
         if villages is None:
             # Rebuilt tables: fresh statistics, or the planner works from the old ones.
             cursor.execute("ANALYZE households_indicatorvalue, households_tilecell")

@@ -27,6 +27,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from .. import schema
 
@@ -83,21 +84,26 @@ class ChildOutOfSchool(models.Func):
 def validate_spec(spec: Any, *, field: str = "spec") -> None:
     """Raise ValidationError naming what is wrong with a numerator/denominator spec."""
     if not isinstance(spec, dict):
-        raise ValidationError(
-            {field: "Spesifikasi harus berupa objek JSON. / Must be a JSON object."}
-        )
+        raise ValidationError({field: gettext("Spesifikasi harus berupa objek JSON.")})
     unknown = set(spec) - SPEC_KEYS
     if unknown:
-        raise ValidationError({field: f"Kunci tidak dikenal / unknown keys: {sorted(unknown)}"})
+        raise ValidationError(
+            {field: gettext("Kunci tidak dikenal: %(keys)s") % {"keys": sorted(unknown)}}
+        )
     unit = spec.get("unit")
     if unit not in UNITS:
-        raise ValidationError({field: f"unit harus / must be one of {sorted(UNITS)}"})
+        raise ValidationError(
+            {field: gettext("unit harus salah satu dari %(units)s") % {"units": sorted(UNITS)}}
+        )
     aggregate = spec.get("aggregate", "count")
     if aggregate not in ("count", "sum"):
-        raise ValidationError({field: "aggregate harus / must be 'count' or 'sum'"})
+        raise ValidationError({field: gettext("aggregate harus 'count' atau 'sum'")})
     if aggregate == "sum" and spec.get("field") not in summable(unit):
         raise ValidationError(
-            {field: f"field untuk sum / for sum must be one of {sorted(summable(unit))}"}
+            {
+                field: gettext("field untuk sum harus salah satu dari %(fields)s")
+                % {"fields": sorted(summable(unit))}
+            }
         )
     _validate_condition(spec, UNITS[unit](), field)
 
@@ -106,7 +112,7 @@ def _validate_condition(condition: dict, allowed: set[str], field: str) -> None:
     for key in ("where", "exclude"):
         lookups = condition.get(key, {})
         if not isinstance(lookups, dict):
-            raise ValidationError({field: f"'{key}' harus objek / must be an object"})
+            raise ValidationError({field: gettext("'%(key)s' harus objek") % {"key": key}})
         for lookup, value in lookups.items():
             name, _, suffix = lookup.partition("__") if "__" in lookup else (lookup, "", "")
             if lookup.startswith("household__"):
@@ -114,18 +120,35 @@ def _validate_condition(condition: dict, allowed: set[str], field: str) -> None:
                 base, _, suffix = rest.partition("__")
                 name = f"household__{base}"
             if name not in allowed or (suffix and suffix not in LOOKUPS):
-                raise ValidationError({field: f"Lookup tidak diizinkan / not allowed: {lookup!r}"})
+                raise ValidationError(
+                    {
+                        field: gettext("Lookup tidak diizinkan: %(lookup)s")
+                        % {"lookup": repr(lookup)}
+                    }
+                )
             if suffix == "in" and not isinstance(value, list):
-                raise ValidationError({field: f"{lookup!r} butuh daftar / needs a list"})
+                raise ValidationError(
+                    {field: gettext("%(lookup)s butuh daftar") % {"lookup": repr(lookup)}}
+                )
             if suffix == "range" and not (isinstance(value, list) and len(value) == 2):
-                raise ValidationError({field: f"{lookup!r} butuh [min, max] / needs [min, max]"})
+                raise ValidationError(
+                    {field: gettext("%(lookup)s butuh [min, max]") % {"lookup": repr(lookup)}}
+                )
     alternatives = condition.get("any", [])
     if not isinstance(alternatives, list):
-        raise ValidationError({field: "'any' harus daftar / must be a list"})
+        raise ValidationError({field: gettext("'any' harus daftar")})
     for alternative in alternatives:
         if not isinstance(alternative, dict) or set(alternative) - CONDITION_KEYS:
-            raise ValidationError({field: "Setiap isi 'any' berisi where/exclude/any saja."})
+            raise ValidationError(
+                {field: gettext("Setiap isi 'any' berisi where/exclude/any saja.")}
+            )
         _validate_condition(alternative, allowed, field)
+
+
+def validate_map_criterion(numerator: dict, *, field: str = "numerator") -> None:
+    """A criterion tells whether a household is counted: its numerator must count."""
+    if numerator.get("aggregate", "count") != "count":
+        raise ValidationError({field: "Kriteria peta harus 'count'. / A map criterion counts."})
 
 
 def spec_q(condition: dict) -> Q:

@@ -6,7 +6,7 @@ from django.contrib.gis.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from ..indicators.spec import validate_spec
+from ..indicators.spec import validate_map_criterion, validate_spec
 
 
 class Topic(models.TextChoices):
@@ -40,6 +40,12 @@ class Indicator(models.Model):
     higher_is_better = models.BooleanField(_("makin tinggi makin baik"), default=False)
     sort_order = models.PositiveSmallIntegerField(_("urutan"), default=100)
     active = models.BooleanField(_("aktif"), default=True)
+    # See households/indicators/criteria.py.
+    map_criterion = models.BooleanField(
+        _("kriteria peta"),
+        default=False,
+        help_text=_("Titik rumah tangga di peta dapat diwarnai menurut pembilang indikator ini."),
+    )
 
     class Meta:
         verbose_name = _("indikator")
@@ -57,6 +63,8 @@ class Indicator(models.Model):
         validate_spec(self.numerator, field="numerator")
         if self.denominator is not None:
             validate_spec(self.denominator, field="denominator")
+        if self.map_criterion:
+            validate_map_criterion(self.numerator)
 
 
 class IndicatorValue(models.Model):
@@ -95,17 +103,16 @@ class TileCell(models.Model):
     the cells of zoom z+1 halved. Kept by `indicators_refresh` for the villages it
     recomputes (see `tiles.tile_cells_refresh`), so a province at zoom 8 is a few thousand
     rows instead of a million points. Coordinates are sums so that cells add up to the
-    mean point of their households."""
+    mean point of their households; counts per map criterion are keyed by indicator code."""
 
     region = models.ForeignKey("villages.Region", on_delete=models.CASCADE, related_name="+")
     z = models.PositiveSmallIntegerField()
     cx = models.IntegerField()
     cy = models.IntegerField()
     households = models.IntegerField()
-    tanpa_jamban = models.IntegerField()
-    babs = models.IntegerField()
-    ada_ats = models.IntegerField()
-    desil_1_4 = models.IntegerField()
+    # {indicator code: households meeting that map criterion}, for every criterion at the
+    # last refresh (households/indicators/criteria.py): no column per criterion.
+    criteria = models.JSONField(default=dict)
     jiwa = models.IntegerField()
     sum_x = models.FloatField()
     sum_y = models.FloatField()

@@ -74,7 +74,13 @@ class ImportJob(JobLease):
     warnings = models.JSONField(_("peringatan"), default=list, blank=True)
     warning_count = models.PositiveIntegerField(_("jumlah peringatan"), default=0)
     missing_members = models.JSONField(_("anggota tidak ada di berkas"), default=list, blank=True)
+    # Stored as its Indonesian msgid with named parameters and translated when shown
+    # (desapresisi/i18n.py), like the messages of `errors` and `warnings`.
     message = models.TextField(_("pesan"), blank=True)
+    message_params = models.JSONField(_("parameter pesan"), default=dict, blank=True)
+    # The uploader's language: a background import writes its parameters (codebook
+    # labels in its messages) in it, as a request would.
+    language = models.CharField(_("bahasa"), max_length=8, default="id")
     # When it ended (any outcome): the upload's retention counts from here.
     finished = models.DateTimeField(_("selesai"), null=True, blank=True)
 
@@ -131,7 +137,9 @@ class ExportJob(JobLease):
     progress_rows = models.PositiveIntegerField(_("baris diproses"), default=0)
     progress_total = models.PositiveIntegerField(_("jumlah baris"), default=0)
     progress_percent = models.PositiveSmallIntegerField(_("persen"), default=0)
+    # Stored as its Indonesian msgid with named parameters, translated when shown.
     error = models.TextField(_("kesalahan"), blank=True)
+    error_params = models.JSONField(_("parameter kesalahan"), default=dict, blank=True)
     # Relative to EXPORT_ROOT; empty until the file is complete and after it is deleted.
     file_name = models.CharField(_("nama berkas"), max_length=255, blank=True)
     file_size = models.PositiveBigIntegerField(_("ukuran berkas"), default=0)

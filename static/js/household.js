@@ -2,11 +2,13 @@
 // django-leaflet builds the map (classic scripts, window.L) and announces it with
 // `map:init`; everything this module needs is in the page's JSON config.
 
-const MAP_ID = "household-map";
-const configElement = document.getElementById("household-config");
-const config = configElement ? JSON.parse(configElement.textContent) : null;
+import { readConfig } from "./dom.js";
+import { onMapInit } from "./map.js";
 
-// Colours come from the stylesheet (portal.css :root), with a fallback.
+const MAP_ID = "household-map";
+const config = readConfig("household-config");
+
+// The two colours this map draws with (portal.css :root), with a fallback.
 function cssColour(name, fallback) {
   const value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
   return value || fallback;
@@ -19,7 +21,7 @@ function drawPoint(L, map, point) {
     radius: 8,
     weight: 3,
     color: "#ffffff",
-    fillColor: cssColour("--point", "#bd0026"),
+    fillColor: cssColour("--map-household-point", "#bd0026"),
     fillOpacity: 1
   }).addTo(map);
   marker.bindTooltip(config.strings.point);
@@ -33,7 +35,7 @@ async function drawOutline(L, map, marker) {
     credentials: "same-origin"
   });
   if (!response.ok) throw new Error(`outline: HTTP ${response.status}`);
-  const accent = cssColour("--accent", "#0f5c8c");
+  const accent = cssColour("--map-village-outline", "#0f5c8c");
   const layer = L.geoJSON(await response.json(), {
     interactive: false,
     style: () => ({ color: accent, weight: 2, fillColor: accent, fillOpacity: 0.06 })
@@ -63,8 +65,4 @@ function start(map) {
     });
 }
 
-if (config) {
-  window.addEventListener("map:init", (event) => {
-    if (event.detail.id === MAP_ID) start(event.detail.map);
-  });
-}
+if (config) onMapInit(MAP_ID, start);

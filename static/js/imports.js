@@ -1,22 +1,23 @@
 // Census import page: uploads with fetch, shows the dry-run preview, commits, polls the
 // job until it is finished. No inline script (CSP): configuration comes from json_script.
-(function () {
-  "use strict";
-  var config = JSON.parse(document.getElementById("import-config").textContent);
-  var form = document.getElementById("import-form");
-  if (!form) { return; }
-  var box = document.getElementById("import-status");
-  var bar = document.getElementById("import-progress");
-  var message = document.getElementById("import-message");
-  var counts = document.querySelector("#import-counts tbody");
-  var errors = document.getElementById("import-errors");
-  var warnings = document.getElementById("import-warnings");
-  var commit = document.getElementById("import-commit");
-  var retry = document.getElementById("import-retry");
-  var current = null;
-  var csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
-  var FINAL = ["tervalidasi", "ditolak", "selesai", "gagal"];
-  var PHASES = {
+const config = JSON.parse(document.getElementById("import-config").textContent);
+const form = document.getElementById("import-form");
+// The page shows no form to those who may not import.
+if (form) { start(form); }
+
+function start(form) {
+  const box = document.getElementById("import-status");
+  const bar = document.getElementById("import-progress");
+  const message = document.getElementById("import-message");
+  const counts = document.querySelector("#import-counts tbody");
+  const errors = document.getElementById("import-errors");
+  const warnings = document.getElementById("import-warnings");
+  const commit = document.getElementById("import-commit");
+  const retry = document.getElementById("import-retry");
+  let current = null;
+  const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const FINAL = ["tervalidasi", "ditolak", "selesai", "gagal"];
+  const PHASES = {
     validate: "memeriksa baris / validating rows",
     stage: "menyalin ke basis data / copying into the database",
     upsert: "menyimpan / writing",
@@ -24,16 +25,16 @@
   };
 
   function cell(row, text) {
-    var td = document.createElement("td");
+    const td = document.createElement("td");
     td.textContent = text === null || text === undefined ? "" : String(text);
     row.appendChild(td);
   }
 
   function listed(table, items) {
-    var body = table.querySelector("tbody");
+    const body = table.querySelector("tbody");
     body.textContent = "";
     (items || []).forEach(function (item) {
-      var row = document.createElement("tr");
+      const row = document.createElement("tr");
       [item.sheet, item.row, item.column, item.value, item.message].forEach(function (v) { cell(row, v); });
       body.appendChild(row);
     });
@@ -44,18 +45,18 @@
     current = job;
     box.hidden = false;
     bar.value = job.progress_percent || 0;
-    var running = FINAL.indexOf(job.status) === -1;
-    var phase = running && job.progress_phase ? " - " + (PHASES[job.progress_phase] || job.progress_phase) +
+    const running = FINAL.indexOf(job.status) === -1;
+    const phase = running && job.progress_phase ? " - " + (PHASES[job.progress_phase] || job.progress_phase) +
       " " + job.progress_rows + " / " + job.progress_total + " (" + job.progress_percent + "%)" : "";
     message.textContent = job.status_label + phase + (job.message ? " - " + job.message : "") +
       (job.error_count ? " (" + job.error_count + " kesalahan / errors)" : "") +
       (job.warning_count ? " (" + job.warning_count + " peringatan / warnings)" : "");
     counts.textContent = "";
     Object.keys(job.counts || {}).forEach(function (unit) {
-      var row = document.createElement("tr");
-      var labels = config.count_labels || {};
+      const row = document.createElement("tr");
+      const labels = config.count_labels || {};
       cell(row, labels[unit] || unit);
-      var parts = job.counts[unit];
+      const parts = job.counts[unit];
       cell(row, Object.keys(parts).map(function (key) {
         return (labels[key] || key) + ": " + parts[key];
       }).join(", "));
@@ -84,7 +85,7 @@
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    var data = new FormData(form);
+    const data = new FormData(form);
     data.append("dry_run", "true");
     if (!data.get("members_file") || !data.get("members_file").size) { data.delete("members_file"); }
     message.textContent = "...";
@@ -114,4 +115,4 @@
       body: JSON.stringify({ action: "commit" })
     }).then(function (response) { return response.ok ? response.json().then(show) : failed(response); });
   });
-}());
+}

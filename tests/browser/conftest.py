@@ -12,7 +12,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import connections
+from django.test import Client
+from playwright.sync_api import sync_playwright
+
+from demo.generator import households_generate
+from villages.models import Region
 
 CHROMIUM = "/usr/bin/chromium"
 ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
@@ -21,8 +28,6 @@ VIEWPORT = {"width": 1280, "height": 800}
 
 
 def _load_regions() -> None:
-    from villages.models import Region
-
     if not Region.objects.filter(code="64.09").exists():
         with open(os.devnull, "w") as quiet:
             call_command("load_regions", scope="ppu", verbosity=0, stdout=quiet)
@@ -32,7 +37,6 @@ def _load_regions() -> None:
 def _regions_back_after_module(django_db_setup, django_db_blocker):
     """The transactional teardown of the last test emptied the regions: reload them."""
     yield
-    from django.db import connections
 
     with django_db_blocker.unblock():
         _load_regions()
@@ -50,8 +54,6 @@ def browser(django_db_blocker):
     if not shutil.which(CHROMIUM):
         # A silent skip would let a broken setup pass: scripts/test installs it.
         pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (scripts/test does).")
-    from django.db import connections
-    from playwright.sync_api import sync_playwright
 
     previous = os.environ.get(ASYNC_UNSAFE)
     os.environ[ASYNC_UNSAFE] = "true"
@@ -82,7 +84,6 @@ def browser(django_db_blocker):
 @pytest.fixture
 def census(transactional_db):
     """The PPU regions and 600 synthetic households with their indicator rollup."""
-    from demo.generator import households_generate
 
     _load_regions()
     households_generate(region_code="64.09", households=600, seed=1)
@@ -90,8 +91,6 @@ def census(transactional_db):
 
 @pytest.fixture
 def staff_user(transactional_db):
-    from django.contrib.auth import get_user_model
-
     return get_user_model().objects.create_superuser(
         "kabid-dinkes", "kabid@example.org", "x-test-pass-1"
     )
@@ -141,8 +140,6 @@ def open_page(browser, live_server):
         context = browser.new_context(viewport=VIEWPORT, locale="id-ID")
         contexts.append(context)
         if user is not None:
-            from django.test import Client
-
             client = Client()
             client.force_login(user)
             context.add_cookies(

@@ -5,19 +5,22 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.gis.db.models.functions import PointOnSurface
+
+from households.models import Household
+from villages.models import Region
 
 pytestmark = pytest.mark.browser
 
 FIRST_VIEW_MAX_BYTES = 500_000
 FIRST_VIEW_MAX_API_CALLS = 6
 PENAJAM = "64.09.01"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 360, "height": 800}
 
 
 def inner_point(code: str) -> tuple[float, float]:
     """(lat, lon) of a point inside the area, from PostGIS."""
-    from django.contrib.gis.db.models.functions import PointOnSurface
-
-    from villages.models import Region
 
     point = Region.objects.annotate(inside=PointOnSurface("boundary")).get(code=code).inside
     return point.y, point.x
@@ -72,6 +75,10 @@ def test_home_map_colours_54_villages_and_switches_indicator(census, staff_user,
     assert int(session.page.get_attribute("#map-legend", "data-classes")) > 1
     assert session.page.locator("#ranked-table tbody tr").count() == 54
     session.screenshot("home-kabupaten")
+    session.page.set_viewport_size(PHONE)
+    session.page.wait_for_selector(".charts[data-ready='1']")
+    session.screenshot("home-kabupaten-phone")
+    session.page.set_viewport_size(DESKTOP)
 
     # A village's tooltip is wide enough to read its name and indicator on a few lines
     # (Leaflet's default made it one word a line).
@@ -116,7 +123,6 @@ def test_drill_down_from_kecamatan_to_village_page(census, staff_user, open_page
 
     click_area(session, PENAJAM)
     session.page.wait_for_selector(f"#map[data-area='{PENAJAM}'][data-ready='1']")
-    from villages.models import Region
 
     villages = Region.objects.filter(parent_id=PENAJAM).count()
     assert session.page.get_attribute("#map", "data-feature-count") == str(villages)
@@ -151,6 +157,8 @@ def test_drill_down_from_kecamatan_to_village_page(census, staff_user, open_page
         "desil_kesejahteraan__lte=4" in r.url for r in session.api_responses("/api/v1/households/")
     )
     session.screenshot("village-page")
+    session.page.set_viewport_size(PHONE)
+    session.screenshot("village-page-phone")
     assert session.errors == []
 
 
@@ -165,7 +173,6 @@ def test_staff_sees_household_points_and_opens_one(census, staff_user, open_page
     session.screenshot("household-layer-clusters")
 
     # From zoom 14, one point per household; a click shows the household.
-    from households.models import Household
 
     home = Household.objects.filter(region_id="64.09.01.1001").order_by("id").first()
     session.page.evaluate(
@@ -173,17 +180,31 @@ def test_staff_sees_household_points_and_opens_one(census, staff_user, open_page
         [home.lokasi.y, home.lokasi.x],
     )
     session.page.wait_for_function(
-        "() => document.querySelectorAll('.households-pane svg path').length > 0"
-        " && document.querySelector('#household-legend').innerText.indexOf('%') < 0"
+        "() => document.querySelector('#household-legend').innerText.indexOf('%') < 0"
     )
-    session.page.wait_for_timeout(300)
-    point = session.page.locator(".households-pane svg path").first
-    box = point.bounding_box()
-    session.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    # Wait until the household's own point is drawn where it lives: the tiles of the
+    # earlier zoom (clusters, scaled up) stay on screen a moment after the new ones load.
+    point = session.page.wait_for_function(
+        """([lat, lon]) => {
+            const p = DP.map.latLngToContainerPoint([lat, lon]);
+            const box = DP.map.getContainer().getBoundingClientRect();
+            const x = box.left + p.x, y = box.top + p.y;
+            const hit = document.elementFromPoint(x, y);
+            if (!hit || !hit.matches('.households-pane svg path')) return null;
+            const size = hit.getBoundingClientRect();
+            return size.width <= 12 && size.height <= 12 ? [x, y] : null;
+        }""",
+        arg=[home.lokasi.y, home.lokasi.x],
+    ).json_value()
+    session.page.mouse.click(*point)
     session.page.wait_for_selector(".hh-popup dl")
     popup = session.page.inner_text(".hh-popup")
     assert "Kepala rumah tangga" in popup
     assert "Anggota" in popup
+    # The household clicked is the one shown (coordinates as Indonesian writes them).
+    assert f"{home.lokasi.y:.5f}, {home.lokasi.x:.5f}".replace(".", ",") in popup.replace(
+        "\u2212", "-"
+    )
     assert session.page.locator(".hh-popup a[href*='/admin/households/household/']").count() == 1
     session.screenshot("household-layer-points")
     assert session.errors == []
@@ -216,7 +237,6 @@ def test_anonymous_visitor_gets_no_household_layer(census, open_page):
 def test_suppressed_cells_are_grey_and_labelled(census, staff_user, open_page):
     """Public values will come with small cells suppressed: the map, legend and table say
     so instead of showing a number (the rows are rewritten here as the API will send them)."""
-    from villages.models import Region
 
     hidden = set(
         Region.objects.filter(parent_id=PENAJAM).order_by("code").values_list("code", flat=True)[:3]

@@ -5,8 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import transaction
+from django.test import Client
 
 from tests.browser.conftest import ARTIFACTS, _load_regions
+from tests.conftest import make_user
+from tests.factories import PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
 
 pytestmark = pytest.mark.browser
 
@@ -18,12 +22,6 @@ DESKTOP = {"width": 1280, "height": 800}
 def edited_household(transactional_db):
     """A household of Tanjung Tengah with three members, edited once by its operator
     (so that the timeline has an update), and that operator."""
-    from django.db import transaction
-    from django.test import Client
-
-    from tests.conftest import make_user
-    from tests.factories import PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
-
     _load_regions()
     operator = make_user("operator-tanjung", role="operator", areas=[PENAJAM_KELURAHAN])
     # One transaction: the database checks the household has its head at commit.

@@ -11,7 +11,10 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
+from households.models import Member
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, nik_for
+from tests.households.census_import.test_import import family, xlsx
+from villages.models import Region
 
 pytestmark = pytest.mark.browser
 
@@ -20,17 +23,12 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @pytest.fixture
 def regions(transactional_db):
-    from villages.models import Region
-
     if not Region.objects.filter(code="64.09").exists():
         with open(os.devnull, "w") as quiet:
             call_command("load_regions", scope="ppu", verbosity=0, stdout=quiet)
 
 
 def test_import_preview_lists_a_warning_apart_and_commits(regions, staff_user, open_page):
-    from households.models import Member
-    from tests.households.census_import.test_import import family, xlsx
-
     households, members = family()
     members[1]["nik"] = nik_for(BABULU_DESA, dt.date(2012, 7, 21), 2, 5)
     session = open_page(staff_user)

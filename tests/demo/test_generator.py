@@ -2,12 +2,15 @@
 
 import datetime as dt
 
+import numpy as np
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 
-from demo.generator import households_generate
+from demo.generator import _allocate, _Village, households_generate, load_rates
 from households.models import DataSource, Household, Member
+from tests.factories import HouseholdFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -162,8 +165,6 @@ def test_derived_counts_are_filled_for_generated_rows(generated):
 
 
 def test_real_households_are_never_replaced(generated):
-    from tests.factories import HouseholdFactory
-
     real = HouseholdFactory(no_kk="6409019999990001", head__nik="6409010101809999")
     households_generate(region_code="64.09", households=50, seed=1)
     assert Household.objects.filter(pk=real.pk).exists()
@@ -178,8 +179,6 @@ def test_command_reports_synthetic_data(capsys):
 
 
 def test_unknown_region_is_a_clear_error():
-    from django.core.management.base import CommandError
-
     with pytest.raises(CommandError, match="not loaded"):
         call_command("generate_households", region="99.99", households=10, seed=1)
 
@@ -187,9 +186,6 @@ def test_unknown_region_is_a_clear_error():
 def test_population_figures_do_not_swamp_areas_without_them():
     # PPU's kecamatan have published population; a neighbour kabupaten has none. Its
     # villages must keep a share like PPU's, not the crumbs left after people counts.
-    import numpy as np
-
-    from demo.generator import _allocate, _Village, load_rates
 
     rates = load_rates()
     ppu = [_Village(f"64.09.0{k}.20{i:02d}", "desa", None, 0.5) for k in (1, 3) for i in range(5)]

@@ -9,22 +9,34 @@ cannot ship without deciding who may call it.
 from __future__ import annotations
 
 import math
+import os
 import re
+import secrets
 import subprocess
 import sys
 import uuid
 from dataclasses import dataclass
 
+import mapbox_vector_tile
 import pytest
+from django.contrib.admin.sites import site
+from django.contrib.gis.geos import Point
 from django.db import connection, transaction
+from django.db import connection as db
 from django.db.utils import DatabaseError
 from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.authtoken.models import Token
 
-from desapresisi.masking import mask_number
+from demo.generator import households_generate
+from desapresisi import audit
+from desapresisi.masking import mask_number, mask_sql
 from desapresisi.models import AuditAction, AuditEntry, ChangeRecord
 from households.indicators.rollup import indicators_refresh
-from households.models import Household, Member
+from households.models import DataSource, Household, IndicatorValue, Member, TileCell
+from households.models import Household as Model
+from households.tiles import tile_bounds
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
+from tests.households.census_import.test_import import household, member, upload, xlsx
 
 pytestmark = pytest.mark.django_db
 
@@ -359,10 +371,6 @@ def test_operator_is_kept_out_of_the_admin(world, as_user):
 
 
 def test_admin_querysets_pass_through_the_scope(world, rf):
-    from django.contrib.admin.sites import site
-
-    from households.models import Household as Model
-
     model_admin = site._registry[Model]
     request = rf.get("/admin/households/household/")
     request.user = world["personas"]["analyst_waru"]
@@ -431,8 +439,6 @@ def test_admin_list_masks_and_opening_a_household_is_audited(world, as_user):
 
 
 def test_audit_log_and_history_are_append_only(world):
-    from desapresisi import audit
-
     entry = audit.record(action=AuditAction.EXPORT, user=world["personas"]["admin"], rows=3)
     for statement in (
         "UPDATE desapresisi_auditentry SET rows = 0 WHERE id = %s",
@@ -533,9 +539,6 @@ def test_maintenance_role_pauses_the_history_for_its_transaction_only(world):
 
 
 def test_demo_generator_pauses_the_history_through_the_maintenance_function(db):
-    from demo.generator import households_generate
-    from households.models import DataSource
-
     households_generate(region_code="64.09.01", households=12, seed=5)
     synthetic = Household.objects.filter(sumber_data=DataSource.SYNTHETIC).values("pk")
     assert synthetic.count() == 12
@@ -577,8 +580,6 @@ def test_operator_edits_own_household_and_history_keeps_old_and_new(world, as_us
 def test_an_edit_brings_figures_and_map_cells_up_to_date_after_commit(
     world, as_user, settings, django_capture_on_commit_callbacks
 ):
-    from households.indicators.rollup import indicators_refresh
-    from households.models import IndicatorValue, TileCell
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     household = world["a"]["household"]
@@ -598,7 +599,7 @@ def test_an_edit_brings_figures_and_map_cells_up_to_date_after_commit(
     assert response.status_code == 200 and len(callbacks) == 1
     assert no_latrine() == before + 1
     cell = TileCell.objects.get(region_id=household.region_id, z=0)
-    assert cell.tanpa_jamban == before + 1
+    assert cell.criteria["tanpa_jamban"] == before + 1
 
 
 def test_stale_edit_gets_409_and_nothing_is_lost(world, as_user):
@@ -783,10 +784,6 @@ def test_forms_carry_csrf_tokens(client):
 
 
 def test_no_secret_or_token_is_rendered_into_a_page(personas, as_user, settings):
-    import secrets
-
-    from rest_framework.authtoken.models import Token
-
     settings.SECRET_KEY = secrets.token_urlsafe(50)
     token = Token.objects.create(user=personas["analyst"])
     client = as_user(personas["analyst"])
@@ -802,9 +799,6 @@ def test_upload_size_is_limited(settings):
 
 
 def test_check_deploy_is_clean_in_production_mode(tmp_path):
-    import os
-    import secrets
-
     # Browser tests in this process allow async-unsafe ORM calls; a deployment never does.
     inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env = {
@@ -965,11 +959,6 @@ def test_official_bbox_answers_no_finer_than_the_rounded_point(world, as_user):
 
 
 def test_official_tile_points_sit_on_the_coarse_grid(world, as_user):
-    import mapbox_vector_tile
-    from django.contrib.gis.geos import Point
-
-    from households.tiles import tile_bounds
-
     point = world["a"]["household"].lokasi
     snapped = Point(round(point.x, COARSE_DECIMALS), round(point.y, COARSE_DECIMALS))
 
@@ -995,9 +984,6 @@ def test_official_tile_points_sit_on_the_coarse_grid(world, as_user):
 def test_masks_tell_numbers_with_the_same_ends_apart_and_the_sql_mask_agrees():
     """`640901******0001` for every family card of a kecamatan issued on its day's first
     serial told nobody which row was which; the keyed tag does, without the digits."""
-    from django.db import connection as db
-
-    from desapresisi.masking import mask_sql
 
     numbers = [f"6409010{day:02d}1250001" for day in range(1, 29)]
     masks = [mask_number(number) for number in numbers]
@@ -1048,7 +1034,6 @@ def test_permission_matrix_of_import_answers_naming_records_of_village_b(role, w
     """A file declaring desa B's stored No. KK as a household of desa A: callers with rights
     over B see B's stored members; the operator of A gets the neutral message and nothing
     of B; roles that may not import get no answer at all."""
-    from tests.households.census_import.test_import import household, member, upload, xlsx
 
     stored = world["b"]["household"]
     file_bytes = xlsx([household(stored.no_kk)], [member(stored.no_kk, 40)])

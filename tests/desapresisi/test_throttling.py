@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
+from rest_framework.authtoken.models import Token
 
 from desapresisi.throttling import PortalRateThrottle
 from tests.desapresisi.test_access import tile_of
@@ -25,8 +26,6 @@ def rates(monkeypatch):
 
 
 def test_api_reads_are_limited_per_token(rates, personas, client):
-    from rest_framework.authtoken.models import Token
-
     analyst = Token.objects.create(user=personas["analyst"])
     official = Token.objects.create(user=personas["official"])
 

@@ -248,6 +248,8 @@ def test_page_speaks_english_when_asked(homes, as_user):
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     body = page(client, homes["a"]).content.decode()
     assert "Household members" in body and "Change history" in body
+    assert f"<h1>Household KK {mask_number(homes['a'].no_kk)}</h1>" in body
+    assert '<p class="hh-what">Member added: Anak Putus Sekolah</p>' in body
     assert "No facility" in field_text(body, "fasilitas_bab")
 
 

@@ -1,10 +1,14 @@
+import json
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import NoReverseMatch, reverse
 
 from households.indicators.rollup import indicators_refresh
-from households.models import Household
+from households.models import Household, IndicatorValue
 from tests.factories import HouseholdFactory
 
 pytestmark = pytest.mark.django_db
@@ -80,8 +84,6 @@ def test_admin_lists_54_ppu_villages(admin_client_local):
 def test_admin_edit_refreshes_the_indicators(
     admin_client_local, django_capture_on_commit_callbacks
 ):
-    from households.indicators.rollup import indicators_refresh
-    from households.models import IndicatorValue
 
     household = HouseholdFactory()
     indicators_refresh(full=True)
@@ -114,9 +116,6 @@ VILLAGE = "64.09.01.1001"
 
 
 def page_config(response) -> dict:
-    import json
-    import re
-
     match = re.search(
         r'<script id="dashboard-config" type="application/json">(.*?)</script>',
         response.text,
@@ -156,6 +155,7 @@ def test_anonymous_home_has_no_household_layer(client):
     }  # fmt: skip
     assert 'id="household-toggle"' not in response.text
     assert "Leaflet.VectorGrid" not in response.text
+    assert config["criteria"] == []
 
 
 def test_staff_home_offers_the_household_layer(client, superuser):
@@ -168,11 +168,18 @@ def test_staff_home_offers_the_household_layer(client, superuser):
     assert households["admin"] == "/admin/households/household/{id}/change/"
     assert 'id="household-toggle"' in response.text
     assert "vendor/leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js" in response.text
+    # The criteria the points are coloured by: the indicators flagged map_criterion.
+    criteria = page_config(response)["criteria"]
+    assert criteria == [
+        {"code": "tanpa_jamban", "name": "Rumah tangga tanpa jamban"},
+        {"code": "ats_7_18", "name": "Anak tidak sekolah usia 7-18 tahun"},
+        {"code": "desil_1_4", "name": "Rumah tangga desil 1-4"},
+    ]
+    for criterion in criteria:
+        assert f'<option value="{criterion["code"]}">{criterion["name"]}</option>' in response.text
 
 
 def test_pages_carry_no_inline_handlers_styles_or_unsigned_scripts(client, superuser):
-    import re
-
     client.force_login(superuser)
     for url in ("/", f"/desa/{VILLAGE}/"):
         response = client.get(url)
@@ -184,6 +191,10 @@ def test_pages_carry_no_inline_handlers_styles_or_unsigned_scripts(client, super
             if "src=" in attributes or 'type="application/json"' in attributes:
                 continue
             assert f'nonce="{nonce}"' in attributes, (url, attributes)
+        # The page's own scripts are ES modules from the portal, which the policy allows.
+        assert "'self'" in re.search(r"script-src([^;]*)", response["Content-Security-Policy"])[1]
+        page_module = "home.js" if url == "/" else "village.js"
+        assert re.search(rf'<script type="module" src="[^"]*/js/{page_module}">', html), url
 
 
 def test_village_page_shows_the_village(client):
@@ -211,7 +222,6 @@ def test_village_target_households_only_for_those_allowed(client, superuser):
 
 def test_village_export_buttons_follow_the_export_routes(client, superuser):
     """A button per export route that exists (they arrive separately), none otherwise."""
-    from django.urls import NoReverseMatch, reverse
 
     def resolves(name, **kwargs):
         try:
@@ -243,7 +253,5 @@ def test_dashboard_names_follow_the_language(client):
 
 
 def test_household_export_buttons_only_for_those_who_may_export(client):
-    from django.urls import reverse
-
     csv_url = reverse("api:export-households", kwargs={"version": "v1", "fmt": "csv"})
     assert f"{csv_url}?region=" not in client.get(f"/desa/{VILLAGE}/").text

@@ -1,17 +1,19 @@
 """Household vector tiles: same filters and scope as the list, clusters at low zoom."""
 
+import datetime as dt
 import math
 
 import mapbox_vector_tile
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from desapresisi.access import COARSE_DECIMALS
 from households.indicators.rollup import indicators_refresh
-from households.models import Household, TileCell
+from households.models import Household, Indicator, TileCell, Topic
 from households.tiles import BUFFER, CLUSTER_CELLS, CLUSTER_MAX_ZOOM, EXTENT, tile_bounds
-from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory
+from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +47,8 @@ def homes():
                          pembuangan_tinja=None),
         HouseholdFactory(region_id=BABULU_DESA, desil_kesejahteraan=2),
     ]  # fmt: skip
+    # A child of 11 who left school: the first household is counted by ats_7_18.
+    MemberFactory(household=created[0], tanggal_lahir=dt.date(2014, 5, 1), partisipasi_sekolah=3)
     indicators_refresh()  # what every writer does after its commit; it counts the cells
     return created
 
@@ -78,8 +82,15 @@ def test_high_zoom_tile_carries_the_household_without_personal_data(staff, homes
     found = [f for f in features(staff, 16, x, y) if f["properties"]["id"] == home.pk]
     assert len(found) == 1
     properties = found[0]["properties"]
+    # One flag per map criterion, named by the indicator's code.
     assert properties["tanpa_jamban"] is True
+    assert properties["ats_7_18"] is False and properties["desil_1_4"] is False
     assert not {"no_kk", "nik", "nama", "alamat"} & set(properties)
+    # A member numerator flags the household of the member it counts.
+    x, y = seen_tile(homes[0].lokasi, 16)
+    found = [f for f in features(staff, 16, x, y) if f["properties"]["id"] == homes[0].pk]
+    assert found[0]["properties"]["ats_7_18"] is True
+    assert found[0]["properties"]["tanpa_jamban"] is False
 
 
 def test_tile_applies_the_list_filters(staff, homes):
@@ -99,7 +110,11 @@ def test_low_zoom_tile_carries_counted_clusters(staff, homes):
     assert clusters and all("count" in c["properties"] for c in clusters)
     assert sum(c["properties"]["count"] for c in clusters) == 3
     assert sum(c["properties"]["tanpa_jamban"] for c in clusters) == 1
+    assert sum(c["properties"]["ats_7_18"] for c in clusters) == 1
     assert sum(c["properties"]["desil_1_4"] for c in clusters) == 1
+    # The grouped path counts the same.
+    grouped = features(staff, z, x, y, "has_location=true")
+    assert cluster_summary(grouped) == cluster_summary(clusters)
 
 
 def test_tile_outside_the_data_is_empty(staff, homes):
@@ -216,3 +231,54 @@ def test_an_official_sees_a_household_near_a_tile_edge_in_the_tile_of_its_rounde
     home = HouseholdFactory(region_id=PENAJAM_KELURAHAN, lokasi=f"SRID=4326;POINT({lon} {lat})")
     assert seen_tile(home.lokasi, z) == (x, y)
     assert any(f["properties"]["id"] == home.pk for f in features(staff, z, x, y))
+
+
+def test_an_indicator_flagged_as_map_criterion_reaches_points_and_clusters(staff, homes, client):
+    """A new indicator becomes a map criterion by its flag alone: its numerator (here a
+    member one) is counted in the cluster cells and flagged on the points, named by its
+    code, and the page offers it."""
+    Indicator.objects.create(
+        code="ada_perempuan", name_id="Rumah tangga dengan anggota perempuan",
+        name_en="Households with a woman", topic=Topic.POPULATION,
+        numerator={"unit": "member", "where": {"jenis_kelamin": 2}}, denominator=None,
+        factor=1, unit="rumah tangga", sort_order=200, map_criterion=True,
+    )  # fmt: skip
+    MemberFactory(household=homes[2], jenis_kelamin=2)
+    indicators_refresh(full=True)
+
+    for home in homes:
+        x, y = seen_tile(home.lokasi, 16)
+        point = next(f for f in features(staff, 16, x, y) if f["properties"]["id"] == home.pk)
+        assert point["properties"]["ada_perempuan"] is (home == homes[2])
+    from_cells = features(staff, *PPU_Z7)
+    grouped = features(staff, *PPU_Z7, "has_location=true")
+    assert sum(c["properties"]["ada_perempuan"] for c in from_cells) == 1
+    assert cluster_summary(from_cells) == cluster_summary(grouped)
+    cell = TileCell.objects.get(region_id=BABULU_DESA, z=0)
+    assert cell.criteria == {"tanpa_jamban": 0, "ats_7_18": 0, "desil_1_4": 1, "ada_perempuan": 1}
+
+    page = staff.get("/")
+    assert '<option value="ada_perempuan">Rumah tangga dengan anggota perempuan</option>' in (
+        page.text
+    )
+
+
+def test_a_criterion_no_longer_flagged_leaves_the_tiles(staff, homes):
+    Indicator.objects.filter(code="desil_1_4").update(map_criterion=False)
+    indicators_refresh(full=True)
+    clusters = features(staff, *PPU_Z7)
+    assert clusters and not any("desil_1_4" in c["properties"] for c in clusters)
+    assert sum(c["properties"]["tanpa_jamban"] for c in clusters) == 1
+    assert "desil_1_4" not in TileCell.objects.filter(z=0).first().criteria
+
+
+def test_a_map_criterion_must_count_households():
+    indicator = Indicator(
+        code="anggota", name_id="Anggota", name_en="Members", topic=Topic.POPULATION,
+        numerator={"unit": "household", "aggregate": "sum", "field": "jumlah_anggota"},
+        factor=1, unit="jiwa", map_criterion=True,
+    )  # fmt: skip
+    with pytest.raises(ValidationError, match="map criterion counts"):
+        indicator.full_clean()
+    indicator.map_criterion = False
+    indicator.full_clean()  # as a figure it is fine

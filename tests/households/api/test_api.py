@@ -1,14 +1,17 @@
 """The households, members, indicators and codebook endpoints of /api/v1/."""
 
 import datetime as dt
+import inspect
 import json
 from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.gis.gdal import DataSource
 from django.core.management import call_command
 
 from demo.generator import households_generate
+from households.api import households as api
 from households.indicators.rollup import indicators_refresh
 from households.models import Household, Indicator, IndicatorValue
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
@@ -204,8 +207,6 @@ def test_household_detail_includes_its_members(staff, households):
 
 
 def test_household_geojson_is_a_feature_collection_gdal_reads(staff, households, tmp_path):
-    from django.contrib.gis.gdal import DataSource
-
     response = staff.get(f"{API}/households/?format=geojson&region=64.09")
     assert response["Content-Type"].startswith("application/geo+json")
     path = Path(tmp_path) / "households.geojson"
@@ -368,9 +369,6 @@ def test_schema_endpoint_serves_json(client):
 
 def test_no_list_endpoint_serialises_rows_through_a_model_serializer():
     # A guard on the rule of the design: list paths build rows with .values().
-    import inspect
-
-    from households.api import households as api
 
     source = inspect.getsource(api)
     assert "serializer_class" not in source

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import inspect
 import io
+import zipfile
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
 from desapresisi.masking import mask_number
@@ -27,6 +30,7 @@ from tests.factories import (
     nik_for,
     point_in_village,
 )
+from villages.models import Region
 
 pytestmark = pytest.mark.django_db
 
@@ -244,7 +248,10 @@ def test_nik_issued_in_another_kecamatan_is_a_warning_and_the_row_is_written():
     assert warning.value == mask_number(members[1]["nik"])
     assert warning.value.startswith("647101*") and warning.value.endswith("*0005")
     assert "Balikpapan Timur, Kota Balikpapan" in warning.message
-    assert "kecamatan lain" in warning.message and "another kecamatan" in warning.message
+    assert "kecamatan lain" in warning.message
+    with translation.override("en"):
+        assert "another kecamatan" in warning.message  # translated when read
+        assert "Balikpapan Timur, Kota Balikpapan" in warning.message
     assert result.counts["members"]["warnings"] == 1
     assert Member.objects.filter(nik=members[1]["nik"]).exists()
 
@@ -479,7 +486,11 @@ def test_api_rejected_file_lists_row_errors(personas, as_user):
     assert job["status"] == ImportStatus.REJECTED
     error = job["errors"][0]
     assert error["sheet"] == "rumah_tangga" and error["row"] == 2 and error["column"] == "lantai"
-    assert " / " in error["message"]
+    assert error["message"].startswith("Kode tidak ada di kodebook lantai (boleh: 1, 2,")
+    # Stored as its msgid: the same job reads in the language of whoever asks.
+    english = client.get(job["url"], HTTP_ACCEPT_LANGUAGE="en").json()["errors"][0]
+    assert english == {**error, "message": english["message"]}
+    assert english["message"].startswith("Code not in the codebook of lantai (allowed: 1, 2,")
 
 
 def test_api_preview_lists_warnings_apart_from_errors_and_commits(personas, as_user):
@@ -492,7 +503,9 @@ def test_api_preview_lists_warnings_apart_from_errors_and_commits(personas, as_u
     assert job["warning_count"] == 1 and job["counts"]["members"]["warnings"] == 1
     warning = job["warnings"][0]
     assert warning["sheet"] == "anggota" and warning["row"] == 3 and warning["column"] == "nik"
-    assert warning["value"].startswith("640903") and " / " in warning["message"]
+    assert warning["value"].startswith("640903") and "kecamatan lain" in warning["message"]
+    english = client.get(job["url"], HTTP_ACCEPT_LANGUAGE="en").json()["warnings"][0]
+    assert "issued in another kecamatan (640903: Babulu" in english["message"]
     committed = client.post(job["url"], {"action": "commit"}, content_type="application/json")
     assert committed.json()["status"] == ImportStatus.DONE
     assert Member.objects.count() == 2
@@ -574,9 +587,6 @@ def _village_b_families():
 
 
 def test_operator_upload_naming_other_village_records_returns_nothing_about_them(personas, as_user):
-    from desapresisi.masking import mask_number
-    from villages.models import Region
-
     named, other, reused = _village_b_families()
     hidden_members = list(Member.objects.filter(household__in=[named, other]))
     # Desa A's own family, one member of which carries the NIK stored in B's second family,
@@ -646,8 +656,6 @@ def test_number_registered_outside_the_callers_area_is_one_neutral_audited_messa
 
 @pytest.mark.parametrize("caller", ["admin", None])
 def test_callers_with_rights_in_both_villages_keep_the_precise_message(personas, caller):
-    from desapresisi.masking import mask_number
-
     _named, other, reused = _village_b_families()
     households, members = family()
     members[1].update(nik=reused.nik, tanggal_lahir=reused.tanggal_lahir.isoformat(),
@@ -768,8 +776,6 @@ def _csv_pair(households, members) -> list:
 
 
 def test_headers_are_checked_before_any_row_is_read():
-    import inspect
-
     households, members = family()
     headers = [h for h in HH_HEADERS if h != "tanggal_survei"]
     sheets = census_read(
@@ -821,7 +827,6 @@ def test_overlong_cell_is_a_file_error_naming_row_column_and_limit(settings):
 
 def _with_part(data: bytes, name: str, payload: bytes) -> bytes:
     """The workbook with one more part, compressed as a zip bomb would be."""
-    import zipfile
 
     buffer = io.BytesIO()
     with (

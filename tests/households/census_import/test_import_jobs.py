@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from urllib.parse import quote
 
@@ -21,8 +22,11 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.test import Client
+from django.utils import translation
 
-from desapresisi.models import ChangeRecord
+from desapresisi.i18n import shown
+from desapresisi.models import AuditAction, AuditEntry, ChangeRecord
 from households import jobs
 from households.census_import import jobs as import_jobs
 from households.census_import import write
@@ -30,13 +34,12 @@ from households.census_import.jobs import import_census_task
 from households.models import Household, ImportJob, ImportStatus, Member
 from tests.factories import PENAJAM_KELURAHAN, HouseholdFactory
 from tests.households.census_import.test_import import family, xlsx
+from villages.models import Region
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _load_regions() -> None:
-    from villages.models import Region
-
     if not Region.objects.filter(code="64.09").exists():
         call_command("load_regions", scope="ppu", verbosity=0, stdout=io.StringIO())
 
@@ -111,7 +114,11 @@ def test_crash_inside_the_write_transaction_leaves_no_rows_and_a_failed_job(monk
     assert seen[0][:3] == (ImportStatus.RUNNING, "upsert", 1)
     job.refresh_from_db()
     assert job.status == ImportStatus.FAILED
-    assert "nothing was saved" in job.message and "RuntimeError" in job.message
+    shown_now = shown(job.message, job.message_params)
+    assert "tidak ada yang disimpan" in shown_now and "RuntimeError" in shown_now
+    with translation.override("en"):
+        english = shown(job.message, job.message_params)
+    assert "nothing was saved" in english and "RuntimeError" in english
     assert list(Household.objects.values_list("pk", flat=True)) == [existing.pk]
     assert Member.objects.exclude(household=existing).count() == 0
 
@@ -125,13 +132,6 @@ def _waiting_on_locks() -> int:
 
 
 def test_two_concurrent_commits_of_one_dry_run_run_it_once_and_the_second_gets_409(personas):
-    import threading
-    import time
-
-    from django.test import Client
-
-    from desapresisi.models import AuditAction, AuditEntry
-
     operator = personas["operator_a"]
     job = import_jobs.import_job_create(
         user=operator, file_name="sensus.xlsx", data=xlsx(*family())

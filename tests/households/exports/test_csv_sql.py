@@ -2,14 +2,18 @@
 
 import csv
 import io
+import threading
 
 import pytest
 from django.contrib.gis.geos import Point
+from django.db import transaction
 
 from desapresisi.access import Disclosure
+from desapresisi.masking import mask_number
 from households.exports import csv_sql
 from households.exports import rows as export_rows
 from households.models import Household, Member
+from households.models import Household as H
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -79,8 +83,6 @@ def test_members_csv_from_sql_equals_the_row_export(awkward, disclosure, languag
 
 
 def test_masked_numbers_follow_mask_number(awkward):
-    from desapresisi.masking import mask_number
-
     got = parsed(
         csv_sql.household_csv(
             queryset=Household.objects.order_by("id"),
@@ -95,12 +97,6 @@ def test_masked_numbers_follow_mask_number(awkward):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_client_leaving_mid_export_stops_the_copy(monkeypatch):
-    import threading
-
-    from django.db import transaction
-
-    from households.models import Household as H
-
     with transaction.atomic():  # a household and its head commit together
         for _ in range(40):
             HouseholdFactory(region_id=PENAJAM_KELURAHAN)

@@ -5,30 +5,39 @@ expiry)."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import io
 import json
 import os
+import re
 import time
+import zlib
 from urllib.parse import urlencode
 
 import pandas as pd
 import pytest
-from django.contrib.gis.gdal import DataSource
+from django.contrib.gis.gdal import DataSource as GdalDataSource
 from django.core.management import call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import load_workbook
+from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas
 
 from desapresisi import audit
+from desapresisi.i18n import shown
 from desapresisi.masking import mask_number
 from desapresisi.models import AccessProfile, AuditAction, AuditEntry
+from desapresisi.throttling import PortalRateThrottle
 from households.census_import.read import census_read
 from households.census_import.service import census_import
 from households.exports import rows as export_rows
 from households.exports.jobs import export_files_clean, export_job_run
+from households.exports.pdf import _header_lines
+from households.filters import HouseholdFilter, MemberFilter
 from households.indicators.rollup import indicators_refresh
-from households.models import ExportJob, ExportStatus, Household, Member
+from households.models import DataSource, ExportJob, ExportStatus, Household, Indicator, Member
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -105,7 +114,7 @@ def test_geojson_opens_in_gdal(data, as_user, tmp_path):
     assert response["Content-Type"] == "application/geo+json"
     path = tmp_path / "rumah_tangga.geojson"
     path.write_bytes(body(response))
-    layer = DataSource(str(path))[0]
+    layer = GdalDataSource(str(path))[0]
     assert layer.num_feat == 4
     assert layer.srs.srid == 4326
     assert layer.geom_type.name == "Point"
@@ -297,6 +306,19 @@ def test_export_job_is_only_for_its_owner_or_an_administrator(data, as_user, job
     assert [row["id"] for row in admin.get("/api/v1/exports/jobs/").json()] == [job["id"]]
 
 
+def test_background_export_is_written_in_the_language_it_was_asked_in(data, as_user, settings):
+    settings.EXPORT_XLSX_SYNC_MAX_ROWS = 2  # queued in the database backend, not run yet
+    client = as_user(data["personas"]["analyst"])
+    job = client.get("/api/v1/exports/households.xlsx", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert job["status"] == ExportStatus.QUEUED
+    export_job_run(job_id=job["id"])  # as the worker runs it, in the default language
+    done = client.get(job["url"]).json()
+    workbook = load_workbook(io.BytesIO(body(client.get(done["download_url"]))), read_only=True)
+    summary = [list(line) for line in workbook["ringkasan"].iter_rows(values_only=True)]
+    assert summary[0] == ["Desa Presisi", "households export"]
+    assert ["by", "analis-uji"] in summary and ["filter", "(no filter)"] in summary
+
+
 def test_export_job_applies_the_scope_and_unmask_right_of_when_it_runs(data, as_user, settings):
     settings.EXPORT_XLSX_SYNC_MAX_ROWS = 2  # queued in the database backend, not run yet
     analyst = data["personas"]["analyst"]
@@ -312,6 +334,9 @@ def test_export_job_applies_the_scope_and_unmask_right_of_when_it_runs(data, as_
     export_job_run(job_id=unmasked["id"])
     refused = client.get(unmasked["url"]).json()
     assert refused["status"] == ExportStatus.FAILED and "unmask" in refused["error"]
+    assert refused["error"].startswith("Pemilik tidak lagi berhak membuka NIK/KK")
+    english = client.get(unmasked["url"], HTTP_ACCEPT_LANGUAGE="en").json()["error"]
+    assert english.startswith("The owner may no longer unmask NIK/KK")
     assert AuditEntry.objects.filter(action=AuditAction.ACCESS_DENIED).exists()
     done = client.get(masked["url"]).json()
     workbook = load_workbook(io.BytesIO(body(client.get(done["download_url"]))), read_only=True)
@@ -353,7 +378,9 @@ def test_expired_files_are_refused_and_cleaned(data, as_user, jobs_now, settings
     call_command("clean_exports", stdout=out)
     assert "expired 1, abandoned 1, orphaned files 1" in out.getvalue()
     stuck.refresh_from_db()
-    assert stuck.status == ExportStatus.FAILED and "Not finished in time" in stuck.error
+    assert stuck.status == ExportStatus.FAILED and "Tidak selesai" in stuck.error
+    with translation.override("en"):  # stored as its msgid, translated when read
+        assert "Not finished in time" in shown(stuck.error, stuck.error_params)
     assert not orphan.exists() and not list(settings.EXPORT_ROOT.iterdir())
     assert ExportJob.objects.get(pk=second["id"]).status == ExportStatus.EXPIRED
     assert export_files_clean(now=later) == {"expired": 0, "abandoned": 0, "orphans": 0}
@@ -494,8 +521,6 @@ def test_out_of_range_numbers_in_any_filter_are_a_400_or_empty(
 ):
     """Every filter of the list, given a number beyond bigint: a 400 naming that filter,
     or an answer (empty when the filter is numeric, see the test above); never a 5xx."""
-    from desapresisi.throttling import PortalRateThrottle
-    from households.filters import HouseholdFilter, MemberFilter
 
     # About 200 requests in a row: above the exports' hourly rate, which is not tested here.
     monkeypatch.setattr(
@@ -573,8 +598,6 @@ def test_csv_export_bytes_carry_no_formula(formulas, as_user, kind):
 
 
 def test_indicator_tables_neutralise_formula_names(rolled_up, as_user):
-    from households.models import Indicator
-
     Indicator.objects.filter(code="babs").update(name_id="=1+1", name_en="-evil")
     client = as_user(rolled_up["personas"]["analyst"])
     url = "/api/v1/exports/indicators.{}?=cmd&indicator=babs&level=desa&parent=64.09"
@@ -624,7 +647,14 @@ def test_xlsx_cells_keep_their_type_and_any_character(data, as_user):
     assert row["bujur"].value == pytest.approx(home.lokasi.x, abs=1e-12)
     assert row["penerima_pkh"].value in (0, 1)
     summary = [[cell.value for cell in line] for line in workbook["ringkasan"].iter_rows()]
-    assert summary[0] == ["Desa Presisi", "ekspor rumah tangga / households export"]
+    assert summary[0] == ["Desa Presisi", "ekspor rumah tangga"]
+    english = client.get(
+        f"/api/v1/exports/households.xlsx?no_kk={home.no_kk}", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    english_book = load_workbook(io.BytesIO(body(english)))
+    english_summary = [[c.value for c in line] for line in english_book["ringkasan"].iter_rows()]
+    assert english_summary[0] == ["Desa Presisi", "households export"]
+    assert ["NIK/KK", "masked"] in english_summary
     codebook = list(workbook["kodebook"].iter_rows(values_only=True))
     assert codebook[0] == ("variabel", "kode", "label_id", "label_en", "sumber")
     assert len(codebook) == 1 + sum(1 for _ in export_rows.codebook_rows())
@@ -636,9 +666,6 @@ def test_xlsx_cells_keep_their_type_and_any_character(data, as_user):
 def pdf_strings(content: bytes) -> list[str]:
     """The text strings a PDF draws (`(...) Tj`), from its content streams (reportlab
     writes them ASCII85- and Flate-encoded)."""
-    import base64
-    import re
-    import zlib
 
     strings = []
     for head, stream in re.findall(rb"(<<[^>]*>>)\s*stream\r?\n(.*?)\s*endstream", content, re.S):
@@ -656,7 +683,6 @@ def pdf_strings(content: bytes) -> list[str]:
 def test_village_profile_names_its_indicators_and_labels_synthetic_data(
     rolled_up, client, language
 ):
-    from households.models import DataSource, Indicator
 
     Household.objects.filter(region_id=PENAJAM_KELURAHAN).update(sumber_data=DataSource.SYNTHETIC)
     label = (
@@ -669,6 +695,10 @@ def test_village_profile_names_its_indicators_and_labels_synthetic_data(
         client.get(url.format(PENAJAM_KELURAHAN), HTTP_ACCEPT_LANGUAGE=language).content
     )
     assert label in synthetic  # the banner under the title
+    title = "Village profile" if language == "en" else "Profil desa/kelurahan"
+    assert any(text.startswith(f"{title}: ") for text in synthetic)
+    footer = "aggregates only" if language == "en" else "hanya data agregat"
+    assert any(footer in text for text in synthetic)
     assert any(text.endswith(f" - {label}") for text in synthetic)  # and the footer
     real = pdf_strings(client.get(url.format(BABULU_DESA), HTTP_ACCEPT_LANGUAGE=language).content)
     assert not any(label in text for text in real)
@@ -684,11 +714,6 @@ def test_village_profile_names_its_indicators_and_labels_synthetic_data(
     "name", ["Tanjung Tengah", "Kabupaten Penajam Paser Utara", "Kelurahan Nipah-Nipah Lama Sekali"]
 )
 def test_village_profile_column_headers_fit_their_columns(name):
-    from reportlab.lib.units import mm
-    from reportlab.pdfgen import canvas
-
-    from households.exports.pdf import _header_lines
-
     pdf = canvas.Canvas(io.BytesIO())
     lines = _header_lines(pdf, name, 36 * mm, "Helvetica-Bold", 8)
     assert 1 <= len(lines) <= 2

@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from households.indicators.rollup import indicators_refresh
 from households.indicators.spec import validate_spec
@@ -360,7 +361,6 @@ def test_changing_the_rule_moves_the_stored_count_and_the_figures_together(
 ):
     """The rule lives in one SQL function: replace it (as a migration would, here inside the
     test's transaction), recount, and the stored counts and every ats figure follow."""
-    from django.db import connection
 
     assert assert_out_of_school_agrees() == 5
     with connection.cursor() as cursor:

@@ -5,9 +5,11 @@ import random
 import pytest
 from django.db import connection
 
+from households.indicators.rollup import indicators_refresh
 from households.indicators.suppression import suppression_refresh
 from households.models import IndicatorValue
 from households.selectors import indicator_values_for
+from tests.factories import HouseholdFactory
 from villages.models import Region
 
 pytestmark = pytest.mark.django_db
@@ -81,9 +83,6 @@ def test_sql_suppression_matches_the_rule_on_random_sibling_groups(seed):
 
 
 def test_the_rollup_keeps_public_flags_current_after_an_edit(settings):
-    from households.indicators.rollup import indicators_refresh
-    from tests.factories import HouseholdFactory
-
     settings.SMALL_CELL_THRESHOLD = 3
     village, neighbour = "64.09.01.1001", "64.09.01.1002"
     homes = [HouseholdFactory(region_id=village, fasilitas_bab=6, jenis_kloset=None,

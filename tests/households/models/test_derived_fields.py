@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 
+from desapresisi.models import ChangeRecord
 from households.models import Household, Member, SanitationLevel
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
 
@@ -198,8 +199,6 @@ def test_moving_a_member_updates_both_households():
 
 
 def test_history_records_real_changes_once_and_not_the_derived_counts():
-    from desapresisi.models import ChangeRecord
-
     homes = [HouseholdFactory(region_id=PENAJAM_KELURAHAN) for _ in range(3)]
     before = ChangeRecord.objects.count()
     # A new member changes the household's counts (derived): a member record, no household one.
@@ -247,8 +246,6 @@ def test_member_counts_leave_the_household_version_and_a_survey_date_raises_it()
 
 
 def test_history_records_deletes_with_the_last_values():
-    from desapresisi.models import ChangeRecord
-
     household = HouseholdFactory(region_id=PENAJAM_KELURAHAN)
     child = MemberFactory(household=household, hubungan_keluarga=3, nama="Anak Terakhir")
     before = ChangeRecord.objects.count()

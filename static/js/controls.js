@@ -1,0 +1,51 @@
+// Controls above the maps: the household layer with its criterion, the basemap (shared by
+// both dashboard pages), and the home page's indicator and level choices.
+
+import { h } from "./dom.js";
+
+// Binds the controls of templates/dashboard/_map_controls.html (those present) to the
+// URL state `store`; returns sync(), which shows the state in them.
+export function bindMapControls(store) {
+  const householdToggle = document.getElementById("household-toggle");
+  const criterionSelect = document.getElementById("household-criterion");
+  const basemapToggle = document.getElementById("basemap-toggle");
+  if (householdToggle) {
+    householdToggle.addEventListener("change", () => store.set({ layer: householdToggle.checked ? "households" : "" }));
+  }
+  if (criterionSelect) criterionSelect.addEventListener("change", () => store.set({ criterion: criterionSelect.value }));
+  if (basemapToggle) basemapToggle.addEventListener("change", () => store.set({ basemap: basemapToggle.checked ? "1" : "0" }));
+  return function sync() {
+    const state = store.get();
+    if (householdToggle) householdToggle.checked = state.layer === "households";
+    if (criterionSelect) {
+      criterionSelect.value = state.criterion;
+      criterionSelect.disabled = state.layer !== "households";
+    }
+    if (basemapToggle) basemapToggle.checked = state.basemap === "1";
+  };
+}
+
+// The indicator select (grouped by topic) and the level buttons of the home page.
+export function bindHomeControls(store, cfg) {
+  const select = document.getElementById("indicator-select");
+  const levelButtons = Array.from(document.querySelectorAll("[data-level]"));
+  const groups = {};
+  cfg.indicators.forEach((ind) => {
+    if (!groups[ind.topic]) {
+      groups[ind.topic] = h("optgroup", { label: cfg.topics[ind.topic] || ind.topic });
+      select.appendChild(groups[ind.topic]);
+    }
+    groups[ind.topic].appendChild(h("option", { value: ind.code, text: ind.name }));
+  });
+  select.addEventListener("change", () => store.set({ indicator: select.value }));
+  levelButtons.forEach((button) => {
+    button.addEventListener("click", () => store.set({ level: button.dataset.level, area: cfg.kabupaten.code }));
+  });
+  const syncMap = bindMapControls(store);
+  return function sync() {
+    const state = store.get();
+    select.value = state.indicator;
+    levelButtons.forEach((button) => button.setAttribute("aria-pressed", String(button.dataset.level === state.level)));
+    syncMap();
+  };
+}

@@ -1,0 +1,36 @@
+// Fetching from the portal's API (same origin, session cookie).
+
+import { query } from "./lib/url.js";
+import { indexRows } from "./lib/values.js";
+
+export const GEOJSON = "application/geo+json";
+
+export function getJSON(url, accept) {
+  return fetch(url, { credentials: "same-origin", headers: { Accept: accept || "application/json" } })
+    .then((response) => {
+      if (!response.ok) {
+        const error = new Error("HTTP " + response.status);
+        error.status = response.status;
+        throw error;
+      }
+      return response.json();
+    });
+}
+
+// Indicator values of one period, fetched once per address and kept indexed by indicator
+// and area code.
+export function valueStore(baseUrl, period) {
+  const values = {}; // indicator -> area code -> row
+  const requests = {}; // url -> promise, so that no request is made twice
+  return {
+    rowsOf: (indicator) => values[indicator] || {},
+    load(params) {
+      const url = query(baseUrl, Object.assign({}, params, { period }));
+      if (!requests[url]) {
+        requests[url] = getJSON(url).then((rows) => { indexRows(rows, values); });
+        requests[url].catch(() => { delete requests[url]; });
+      }
+      return requests[url];
+    }
+  };
+}

@@ -96,6 +96,7 @@ UI_STRINGS = {
     "yes": _("Ya"),
     "no": _("Tidak"),
     "open_admin": _("Buka di admin"),
+    "open_household": _("Buka rumah tangga"),
     "open_village": _("Halaman desa"),
     "show_on_map": _("Peta"),
     "hidden": _("(tidak ditampilkan)"),

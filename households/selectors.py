@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
+from django.contrib.gis.db import models
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Max, QuerySet, Sum
+from django.utils.formats import date_format
+from django.utils.text import capfirst
+from django.utils.timezone import localtime
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from desapresisi.access import area_codes_for, role_of
+from desapresisi.access import (
+    Disclosure,
+    area_codes_for,
+    can_view_names,
+    disclose_household,
+    disclose_member,
+    role_of,
+)
 from desapresisi.errors import InvalidInput
-from desapresisi.models import Role
+from desapresisi.masking import mask_number
+from desapresisi.models import ChangeRecord, Role
 from villages.codes import below_q, is_area_code, subtree_q
 from villages.models import Level, Region
 
+from . import codebook as cb
+from . import schema
 from .indicators import suppression
 from .indicators.criteria import map_criteria
+from .indicators.queries import members_with_age, spec_flags
+from .indicators.spec import spec_q
 from .models import DataSource, Household, Indicator, IndicatorValue, Member, TileCell
 
 # --- Who sees which records: the kernel's area rule over the area-code subtree -----------
@@ -308,3 +328,265 @@ def map_criteria_catalogue(*, language: str) -> list[dict]:
 def latest_period() -> str | None:
     """The most recent period that has indicator values (periods are years as text)."""
     return IndicatorValue.objects.aggregate(latest=Max("period"))["latest"]
+
+
+# --- One household as a page: answers, derived values, members, indicators, history ------
+
+# What the page lists as answers: every field the survey asked (and who it is about).
+_ANSWER_CATEGORIES = (schema.IDENTITY, schema.NAMED, schema.CODED, schema.ANSWER)
+# Keys of a change record that tell the reader nothing (the row and its household).
+_HISTORY_SKIPPED = {schema.HOUSEHOLD: {"id"}, schema.MEMBER: {"id", "household_id"}}
+# hubungan_keluarga of the head of the household (Member.is_head).
+HEAD_OF_HOUSEHOLD = 1
+_ACTOR = re.compile(r"^\d+:(?P<username>.*)@[^@]*$")
+
+
+def named_household_visible(*, user, pk: int) -> bool:
+    """Whether the caller may open this household's named record: a role with names
+    (desapresisi.access) and the household within the caller's areas."""
+    return can_view_names(user) and households_for(user).filter(pk=pk).exists()
+
+
+def _label(entry: schema.CatalogueField) -> str:
+    if entry.field is None:
+        return capfirst(_("umur")) if entry.name == "umur" else entry.name
+    field = entry.field.output_field if entry.generated else entry.field
+    return capfirst(str(field.verbose_name))
+
+
+def _coordinates(value, decimals: int) -> str:
+    """`lat, lon` of a Point, a [lon, lat] pair or a GeoJSON point (the history's form)."""
+    if isinstance(value, dict):
+        value = value.get("coordinates") or []
+    elif hasattr(value, "coords"):
+        value = value.coords
+    if len(value) != 2:
+        return str(value)
+    lon, lat = (round(float(part), decimals) for part in value)
+    return f"{lat}, {lon}"
+
+
+def _text(entry: schema.CatalogueField, value, disclosure: Disclosure) -> str:
+    """A stored (or recorded) value as a reader sees it: codes and choices by their
+    label, yes/no, dates in the page's language, points as `lat, lon`."""
+    if value is None or value == "":
+        return ""
+    field = entry.field.output_field if entry.generated else entry.field
+    if entry.variable:
+        return cb.label(entry.variable, value)
+    if entry.choices:
+        return str(dict(entry.choices).get(value, value))
+    if isinstance(field, models.PointField):
+        return _coordinates(value, disclosure.coordinate_decimals)
+    if isinstance(value, bool):
+        return _("Ya") if value else _("Tidak")
+    if isinstance(field, models.DateTimeField):
+        moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+        return date_format(localtime(moment), "DATETIME_FORMAT")
+    if isinstance(field, models.DateField):
+        day = dt.date.fromisoformat(value) if isinstance(value, str) else value
+        return date_format(day)
+    return str(value)
+
+
+def _item(entry: schema.CatalogueField, value, disclosure: Disclosure) -> dict:
+    return {
+        "name": entry.name,
+        "label": _label(entry),
+        "text": _text(entry, value, disclosure),
+        "code": value if entry.variable else None,
+    }
+
+
+def _actor(label: str) -> str:
+    """The username of a change record's actor (`<id>:<username>@<address>`); the
+    address stays in the record, for the audit, not on the page."""
+    match = _ACTOR.match(label or "")
+    if match:
+        return match.group("username")
+    return label or _("sistem (impor atau pemeliharaan)")
+
+
+def _counting_indicators(pk: int, members: QuerySet, names: dict[int, str]) -> list[dict]:
+    """The active indicators whose numerator counts this household, or some of its
+    members (which ones), evaluated with the rollup's own specs. A numerator without a
+    condition (every household, every person) says nothing about this one: left out."""
+    english = (get_language() or "id").startswith("en")
+    indicators = [
+        row
+        for row in Indicator.objects.filter(active=True)
+        .order_by("sort_order", "code")
+        .values("code", "name_id", "name_en", "numerator")
+        if spec_q(row["numerator"])
+    ]
+    specs = {schema.HOUSEHOLD: {}, schema.MEMBER: {}}
+    for index, row in enumerate(indicators):
+        specs[row["numerator"]["unit"]][f"i{index}"] = row["numerator"]
+    household_flags: dict = {}
+    if specs[schema.HOUSEHOLD]:
+        queryset = spec_flags(specs[schema.HOUSEHOLD], Household.objects.filter(pk=pk))
+        household_flags = queryset.values(*specs[schema.HOUSEHOLD]).first() or {}
+    member_flags: list[dict] = []
+    if specs[schema.MEMBER]:
+        queryset = spec_flags(specs[schema.MEMBER], members_with_age(members))
+        member_flags = list(queryset.values("id", *specs[schema.MEMBER]))
+    counting = []
+    for index, row in enumerate(indicators):
+        alias = f"i{index}"
+        counted = [names.get(flags["id"], "") for flags in member_flags if flags.get(alias)]
+        if household_flags.get(alias) or counted:
+            counting.append(
+                {
+                    "code": row["code"],
+                    "name": row["name_en"] if english else row["name_id"],
+                    "unit": row["numerator"]["unit"],
+                    "members": counted,
+                }
+            )
+    return counting
+
+
+def _history(pk: int, disclosure: Disclosure, names: dict[int, str]) -> list[dict]:
+    """Every change record of the household and its members, newest first, each column
+    as `old -> new` in the reader's words; identity numbers masked unless unmasked."""
+    entries = {
+        unit: {entry.column: entry for entry in schema.catalogue(unit) if entry.stored}
+        for unit in (schema.HOUSEHOLD, schema.MEMBER)
+    }
+    # Whole sentences, so that a translation can order its words as it needs.
+    what = {
+        (schema.HOUSEHOLD, "insert"): _("Rumah tangga ditambahkan"),
+        (schema.HOUSEHOLD, "update"): _("Rumah tangga diubah"),
+        (schema.HOUSEHOLD, "delete"): _("Rumah tangga dihapus"),
+        (schema.MEMBER, "insert"): _("Anggota ditambahkan: %(name)s"),
+        (schema.MEMBER, "update"): _("Anggota diubah: %(name)s"),
+        (schema.MEMBER, "delete"): _("Anggota dihapus: %(name)s"),
+    }
+    records = ChangeRecord.objects.filter(household_id=pk).order_by("-at", "-id")
+    timeline = []
+    for record in records.values("id", "at", "actor", "table", "row_id", "action", "changes"):
+        unit = record["table"] if record["table"] in entries else schema.HOUSEHOLD
+        changes = record["changes"] or {}
+        columns = [column for column in entries[unit] if column in changes]
+        columns += sorted(set(changes) - set(entries[unit]))
+        items = []
+        for column in columns:
+            if column in _HISTORY_SKIPPED[unit]:
+                continue
+            entry = entries[unit].get(column)
+            old, new = changes[column]
+            if entry is None:
+                items.append({"label": column, "old": _raw(old), "new": _raw(new)})
+                continue
+            if entry.category == schema.IDENTITY and not disclosure.unmasked:
+                old, new = mask_number(old), mask_number(new)
+            items.append(
+                {
+                    "label": _label(entry),
+                    "old": _text(entry, old, disclosure),
+                    "new": _text(entry, new, disclosure),
+                }
+            )
+        # A member's name now, or as the record has it (a removed member), or its id.
+        name = names.get(record["row_id"]) or next(
+            (value for value in changes.get("nama", []) if value), f"#{record['row_id']}"
+        )
+        sentence = what.get((unit, record["action"]))
+        summary = sentence % {"name": name} if sentence else f"{unit} {record['action']}"
+        timeline.append(
+            {
+                "id": record["id"],
+                "at": record["at"],
+                "actor": _actor(record["actor"]),
+                "action": record["action"],
+                "summary": summary,
+                "changes": items,
+            }
+        )
+    return timeline
+
+
+def _raw(value) -> str:
+    return "" if value is None else str(value)
+
+
+def household_page_data(*, user, pk: int, disclosure: Disclosure) -> dict | None:
+    """What the household page shows, or None when the caller may not open it (a role
+    without names, or a household outside their areas: the page does not exist for them).
+
+    Every list of fields is the catalogue's (households.schema): the answers with their
+    codebook labels, the derived values, the members; then the active indicators that
+    count the household (or which of its members), and its change history."""
+    if not disclosure.names or not can_view_names(user):
+        return None
+    household_entries = [entry for entry in schema.catalogue(schema.HOUSEHOLD) if entry.stored]
+    row = (
+        households_for(user)
+        .filter(pk=pk)
+        .values(*(entry.column for entry in household_entries))
+        .first()
+    )
+    if row is None:
+        return None
+    point = row["lokasi"]
+    row = disclose_household({**row, "lokasi": list(point.coords) if point else None}, disclosure)
+
+    # The name first (a member's card is headed by it), then the catalogue's order.
+    member_entries = sorted(
+        (
+            entry
+            for entry in schema.catalogue(schema.MEMBER)
+            if entry.category in (*_ANSWER_CATEGORIES, schema.DERIVED)
+        ),
+        key=lambda entry: entry.name != "nama",
+    )
+    members = members_for(user).filter(household_id=pk)
+    member_rows = [
+        disclose_member(member, disclosure)
+        for member in members_with_age(members)
+        .order_by("hubungan_keluarga", "tanggal_lahir", "id")
+        .values("id", *(entry.column for entry in member_entries))
+    ]
+    names = {member["id"]: member["nama"] for member in member_rows}
+
+    def items(category_test) -> list[dict]:
+        return [
+            _item(entry, row[entry.column], disclosure)
+            for entry in household_entries
+            if category_test(entry.category)
+        ]
+
+    return {
+        "id": pk,
+        "no_kk": row["no_kk"],
+        "village": village_overview(code=row["region_id"]),
+        "point": row["lokasi"],
+        "point_text": _coordinates(row["lokasi"], disclosure.coordinate_decimals)
+        if row["lokasi"]
+        else "",
+        "synthetic": row["sumber_data"] == DataSource.SYNTHETIC,
+        "source": _text(
+            schema.field(schema.HOUSEHOLD, "sumber_data"), row["sumber_data"], disclosure
+        ),
+        "survey_date": row["tanggal_survei"],
+        "changed": row["diubah"],
+        "version": row[schema.LOCK],
+        "answers": items(lambda category: category in _ANSWER_CATEGORIES),
+        "derived": items(lambda category: category == schema.DERIVED),
+        "member_columns": [
+            {"name": entry.name, "label": _label(entry)} for entry in member_entries
+        ],
+        "members": [
+            {
+                "id": member["id"],
+                "nama": member["nama"],
+                "head": member["hubungan_keluarga"] == HEAD_OF_HOUSEHOLD,
+                "cells": [
+                    _item(entry, member[entry.column], disclosure) for entry in member_entries
+                ],
+            }
+            for member in member_rows
+        ],
+        "indicators": _counting_indicators(pk, members, names),
+        "history": _history(pk, disclosure, names),
+    }

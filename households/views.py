@@ -1,4 +1,4 @@
-"""Pages of the portal: the map dashboard (home) and the village page.
+"""Pages of the portal: the map dashboard (home), the village page and the household page.
 
 Thin views: they ask `households.selectors` for the little the page carries itself and
 hand the browser the API addresses it reads the rest from (values, boundaries, tiles).
@@ -8,26 +8,34 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from desapresisi import audit
 from desapresisi.access import (
     can_export_named,
+    can_unmask,
     can_use_imports,
     can_view_household_points,
     can_view_indicator_values,
+    can_view_names,
+    disclosure_for,
 )
+from desapresisi.models import AuditAction
 from villages.models import Kind
 
 from .models import SanitationLevel, Topic
 from .selectors import (
+    household_page_data,
     indicator_catalogue,
     kabupaten_overview,
     latest_period,
     map_criteria_catalogue,
+    named_household_visible,
     village_overview,
 )
 
@@ -88,6 +96,7 @@ UI_STRINGS = {
     "yes": _("Ya"),
     "no": _("Tidak"),
     "open_admin": _("Buka di admin"),
+    "open_household": _("Buka rumah tangga"),
     "open_village": _("Halaman desa"),
     "show_on_map": _("Peta"),
     "hidden": _("(tidak ditampilkan)"),
@@ -130,6 +139,12 @@ def _page_config(request: HttpRequest) -> dict:
             "admin": (
                 reverse("admin:households_household_change", args=[0]).replace("/0/", "/{id}/")
                 if show_points and request.user.is_staff
+                else ""
+            ),
+            # The household page, for the roles that may open named records.
+            "page": (
+                reverse("household-page", args=[0]).replace("/0/", "/{id}/")
+                if can_view_names(request.user)
                 else ""
             ),
         },
@@ -191,6 +206,59 @@ def village(request: HttpRequest, code: str) -> HttpResponse:
             "show_points": config["households"]["allowed"],
             "map_criteria": config["criteria"],
             "show_exports": can_export_named(request.user),
+            "demo_label": settings.DEMO_DATA_LABEL,
+        },
+    )
+
+
+# The page's own strings (its script shows them).
+HOUSEHOLD_PAGE_STRINGS = {
+    "point": _("Lokasi rumah tangga"),
+    "no_point": _("Rumah tangga ini belum punya titik GPS."),
+    "load_failed": _("Batas desa gagal dimuat."),
+}
+
+
+def _unmask_requested(request: HttpRequest) -> bool:
+    """`?unmask=1` (or true/yes), as the API reads it."""
+    return request.GET.get("unmask", "").lower() in ("1", "true", "yes")
+
+
+@login_required
+def household_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """One household as a page, for the roles that may see its named record (within
+    their areas). For every other caller the page does not exist (404, never a 403 that
+    would tell it does). Unmasking is the API's: refused and audited without the right,
+    audited with it."""
+    try:
+        disclosure = disclosure_for(request.user, unmask_requested=_unmask_requested(request))
+    except PermissionError:
+        audit.record(action=AuditAction.ACCESS_DENIED, request=request, detail="unmask")
+        if not named_household_visible(user=request.user, pk=pk):
+            raise Http404 from None
+        raise PermissionDenied from None
+    household = household_page_data(user=request.user, pk=pk, disclosure=disclosure)
+    if household is None:
+        raise Http404
+    if disclosure.unmasked:
+        audit.record(action=AuditAction.UNMASK, request=request, rows=1 + len(household["members"]))
+    village = household["village"]
+    outline = reverse("api:region-detail", kwargs={"version": "v1", "code": village["code"]})
+    config = {
+        "point": household["point"],
+        "outline": f"{outline}?format=geojson&tolerance=0.0001",
+        "strings": {key: str(text) for key, text in HOUSEHOLD_PAGE_STRINGS.items()},
+    }
+    return render(
+        request,
+        "households/household.html",
+        {
+            "household": household,
+            "village": village,
+            "kind_label": Kind(village["kind"]).label if village["kind"] in Kind.values else "",
+            "config": config,
+            "can_unmask": can_unmask(request.user),
+            "unmasked": disclosure.unmasked,
             "demo_label": settings.DEMO_DATA_LABEL,
         },
     )

@@ -5,7 +5,7 @@ specs as the rollup, so an indicator counts exactly what the list returns).
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import F
+from django.db.models import BooleanField, Case, F, Value, When
 
 from ..models import CURRENT_MEMBER, Household, Member
 from .spec import AgeAt, ChildOutOfSchool, spec_q, validate_spec
@@ -34,3 +34,19 @@ def spec_queryset(spec: dict, queryset: models.QuerySet | None = None) -> models
     else:
         base = members_with_age(queryset)
     return base.filter(spec_q(spec))
+
+
+def spec_flags(specs: dict[str, dict], queryset: models.QuerySet) -> models.QuerySet:
+    """`queryset` annotated with one boolean per spec (keyed by alias): whether the spec
+    selects the row. Member specs need `members_with_age` rows (their `umur`). One query
+    answers, for one household, which indicators count it or which of its members."""
+    flags = {}
+    for alias, spec in specs.items():
+        validate_spec(spec)
+        q = spec_q(spec)
+        flags[alias] = (
+            Case(When(q, then=Value(True)), default=Value(False), output_field=BooleanField())
+            if q
+            else Value(True, output_field=BooleanField())
+        )
+    return queryset.annotate(**flags)

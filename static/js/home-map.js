@@ -37,7 +37,8 @@ export function createHomeMap(page, ready, onFailure) {
         tiles: cfg.households.tiles,
         filters: { region: state.area !== KAB ? state.area : "" },
         criterion: state.criterion, theme, strings: S, fmt,
-        detail: cfg.households.detail, admin: cfg.households.admin,
+        detail: cfg.households.detail, page: cfg.households.page,
+        admin: cfg.households.admin,
         village: cfg.urls.village, sanitationLevels: cfg.sanitationLevels
       });
       households.layer.addTo(map);

@@ -67,6 +67,9 @@ function householdPopup(map, latlng, id, options) {
       list.appendChild(h("dd", { text: pair[1] }));
     });
     const links = h("p", { className: "hh-links" });
+    if (options.page && /^[0-9]+$/.test(String(hh.id))) {
+      links.appendChild(h("a", { href: options.page.replace("{id}", String(hh.id)), text: S.open_household }));
+    }
     if (options.admin && /^[0-9]+$/.test(String(hh.id))) {
       links.appendChild(h("a", { href: options.admin.replace("{id}", String(hh.id)), text: S.open_admin }));
     }
@@ -99,7 +102,7 @@ function patchVectorGrid() {
 }
 
 // A household layer: clusters up to zoom 13, one point per household beyond.
-// options: tiles, filters {name: value}, criterion, theme, strings, fmt, detail, admin,
+// options: tiles, filters {name: value}, criterion, theme, strings, fmt, detail, page, admin,
 // village, currentVillage, sanitationLevels.
 export function householdLayer(map, options) {
   const L = window.L;

@@ -32,6 +32,9 @@ export function createTargets(page, showOnMap) {
       locate.addEventListener("click", () => showOnMap(hh));
       actions.appendChild(locate);
     }
+    if (cfg.households.page && /^[0-9]+$/.test(String(hh.id))) {
+      actions.appendChild(h("a", { href: cfg.households.page.replace("{id}", String(hh.id)), text: S.open_household }));
+    }
     if (cfg.households.admin && /^[0-9]+$/.test(String(hh.id))) {
       actions.appendChild(h("a", { href: cfg.households.admin.replace("{id}", String(hh.id)), text: S.open_admin }));
     }

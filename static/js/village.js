@@ -74,7 +74,8 @@ function start(cfg) {
       if (state.layer === "households" && !households) {
         households = householdLayer(map, {
           tiles: cfg.households.tiles, filters: { region: V.code }, criterion: state.criterion, theme,
-          strings: S, fmt: page.fmt, detail: cfg.households.detail, admin: cfg.households.admin,
+          strings: S, fmt: page.fmt, detail: cfg.households.detail, page: cfg.households.page,
+        admin: cfg.households.admin,
           village: cfg.urls.village, currentVillage: V.code, sanitationLevels: cfg.sanitationLevels
         });
         households.layer.addTo(map);

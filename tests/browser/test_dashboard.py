@@ -153,6 +153,10 @@ def test_drill_down_from_kecamatan_to_village_page(census, staff_user, open_page
     assert "tab=desil" in session.page.url
     session.page.wait_for_selector("#households-table[data-rows]")
     assert int(session.page.get_attribute("#households-table", "data-rows")) > 0
+    # Each target row opens its household's page.
+    first = session.page.locator("#households-table tbody tr[data-id]").first
+    household_id = first.get_attribute("data-id")
+    assert first.locator(f"a[href='/rumah-tangga/{household_id}/']").count() == 1
     assert any(
         "desil_kesejahteraan__lte=4" in r.url for r in session.api_responses("/api/v1/households/")
     )
@@ -206,6 +210,8 @@ def test_staff_sees_household_points_and_opens_one(census, staff_user, open_page
         "\u2212", "-"
     )
     assert session.page.locator(".hh-popup a[href*='/admin/households/household/']").count() == 1
+    # The popup opens the household's own page.
+    assert session.page.locator(f".hh-popup a[href='/rumah-tangga/{home.pk}/']").count() == 1
     session.screenshot("household-layer-points")
     assert session.errors == []
 

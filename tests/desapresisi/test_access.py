@@ -100,9 +100,21 @@ def logged_in_page(role, target):
     return LOGIN if role == "anonymous" else OK
 
 
+def named_page(role, target):
+    """A page of one named record: roles with names within their areas; for everyone
+    else with an account it does not exist (404). Visitors are redirected to /masuk/,
+    which the matrix counts as an answer (as for import-page); the household page's own
+    tests check that redirect."""
+    if role == "anonymous":
+        return OK
+    with_names = role in ("analyst", "analyst_waru", "operator_a", "operator_b", "admin")
+    return OK if with_names and target.village in SERVES[role] else HIDDEN
+
+
 RULES = {
     "home": public,
     "village": public,  # aggregates for all; its household lists follow the API's scope
+    "household-page": named_page,
     "login": public,
     "logout": public,
     "set_language": public,

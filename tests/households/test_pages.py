@@ -151,7 +151,7 @@ def test_anonymous_home_has_no_household_layer(client):
     response = client.get("/")
     config = page_config(response)
     assert config["households"] == {
-        "allowed": False, "tiles": "", "list": "", "detail": "", "admin": "",
+        "allowed": False, "tiles": "", "list": "", "detail": "", "admin": "", "page": "",
     }  # fmt: skip
     assert 'id="household-toggle"' not in response.text
     assert "Leaflet.VectorGrid" not in response.text

@@ -543,7 +543,8 @@ def household_page_data(*, user, pk: int, disclosure: Disclosure) -> dict | None
     members = members_for(user).filter(household_id=pk)
     member_rows = [
         disclose_member(member, disclosure)
-        for member in members_with_age(members)
+        # Everyone, with status and date: the record keeps who died or moved out.
+        for member in members_with_age(members, current_only=False)
         .order_by("hubungan_keluarga", "tanggal_lahir", "id")
         .values("id", *(entry.column for entry in member_entries))
     ]

@@ -11,14 +11,19 @@ from ..models import CURRENT_MEMBER, Household, Member
 from .spec import AgeAt, ChildOutOfSchool, spec_q, validate_spec
 
 
-def members_with_age(queryset: models.QuerySet | None = None) -> models.QuerySet:
+def members_with_age(
+    queryset: models.QuerySet | None = None, *, current_only: bool = True
+) -> models.QuerySet:
     """Current members (one who died or moved out counts in no indicator, as in the
     household's stored counts) annotated with `umur`, their age at the household's survey
     date, and `anak_tidak_sekolah`. The rollup, the map criteria and the member lists'
-    `indicator` filter all start here."""
+    `indicator` filter all start here. `current_only=False` keeps everyone (a household's
+    record lists the members who died or moved out too)."""
     queryset = Member.objects.all() if queryset is None else queryset
+    if current_only:
+        queryset = queryset.filter(CURRENT_MEMBER)
     survey_date = F("household__tanggal_survei")
-    return queryset.filter(CURRENT_MEMBER).annotate(
+    return queryset.annotate(
         umur=AgeAt(survey_date, F("tanggal_lahir")),
         anak_tidak_sekolah=ChildOutOfSchool(
             F("partisipasi_sekolah"), F("tanggal_lahir"), survey_date

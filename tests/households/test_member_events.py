@@ -11,10 +11,12 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
+from desapresisi.access import disclosure_for
 from desapresisi.models import ChangeRecord
 from households.indicators.criteria import map_criteria_conditions
 from households.indicators.rollup import indicators_refresh
 from households.models import Household, IndicatorValue, Member, MemberStatus
+from households.selectors import household_page_data
 from households.services import StaleEdit, member_event_record
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
 
@@ -198,6 +200,23 @@ def test_the_dead_head_stays_head_and_the_household_commits(village):
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred head check runs now
     head.refresh_from_db()
     assert (head.hubungan_keluarga, head.status_anggota) == (1, MemberStatus.DIED)
+
+
+def test_the_household_record_keeps_a_dead_child_whom_no_indicator_counts(village, personas):
+    user = personas["operator_a"]
+    first, child = village["first"], village["child"]
+
+    def page() -> dict:
+        return household_page_data(
+            user=user, pk=first.pk, disclosure=disclosure_for(user, unmask_requested=False)
+        )
+
+    counted = {item["code"]: item["members"] for item in page()["indicators"]}
+    assert child.nama in counted["ats_7_18"]
+    record(child, "meninggal", dt.date(2025, 12, 1))
+    data = page()
+    assert child.pk in [member["id"] for member in data["members"]]
+    assert "ats_7_18" not in {item["code"] for item in data["indicators"]}
 
 
 # --- API ------------------------------------------------------------------------------------

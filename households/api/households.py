@@ -399,7 +399,6 @@ class MemberEvent(DisclosureMixin, GenericAPIView):
     record with its status and date and stops counting in the household and indicators."""
 
     permission_classes = [IsAuthenticated, HasPortalRole]
-    serializer_class = MemberEventInput
 
     def get_queryset(self):
         return members_for(self.request.user)

@@ -132,7 +132,8 @@ PRECISE_DECIMALS = 6
 
 # What a caller without names (`Disclosure.names` false) never gets: identity number first.
 HOUSEHOLD_NAMED_FIELDS = ("no_kk", "alamat", "rw", "rt")
-MEMBER_NAMED_FIELDS = ("nik", "nama", "tanggal_lahir")
+# A moved-out member's destination is free text about a named person: named too.
+MEMBER_NAMED_FIELDS = ("nik", "nama", "tanggal_lahir", "tujuan_pindah")
 
 
 @dataclass(frozen=True)

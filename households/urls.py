@@ -55,6 +55,7 @@ page_urlpatterns = [
     path("", views.home, name="home"),
     path("desa/<str:code>/", views.village, name="village"),
     path("rumah-tangga/<int:pk>/", views.household_page, name="household-page"),
+    path("rumah-tangga/<int:pk>/ubah/", views.household_edit, name="household-edit"),
     path("impor/", views.import_page, name="import-page"),
     path("ekspor/", views.export_page, name="export-page"),
 ]

@@ -7,10 +7,11 @@ hand the browser the API addresses it reads the rest from (values, boundaries, t
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -28,9 +29,12 @@ from desapresisi.access import (
 from desapresisi.models import AuditAction
 from villages.models import Kind
 
+from . import forms
 from .models import SanitationLevel, Topic
 from .selectors import (
+    can_edit_household,
     household_page_data,
+    households_for,
     indicator_catalogue,
     kabupaten_overview,
     latest_period,
@@ -38,6 +42,7 @@ from .selectors import (
     named_household_visible,
     village_overview,
 )
+from .services import StaleEdit, household_update
 
 HOME_KABUPATEN = "64.09"
 DEFAULT_INDICATOR = "tanpa_jamban"
@@ -242,6 +247,7 @@ def household_page(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     if disclosure.unmasked:
         audit.record(action=AuditAction.UNMASK, request=request, rows=1 + len(household["members"]))
+    household_obj = households_for(request.user).get(pk=pk)
     village = household["village"]
     outline = reverse("api:region-detail", kwargs={"version": "v1", "code": village["code"]})
     config = {
@@ -258,9 +264,90 @@ def household_page(request: HttpRequest, pk: int) -> HttpResponse:
             "kind_label": Kind(village["kind"]).label if village["kind"] in Kind.values else "",
             "config": config,
             "can_unmask": can_unmask(request.user),
+            "can_edit": can_edit_household(request.user, household_obj),
             "unmasked": disclosure.unmasked,
             "demo_label": settings.DEMO_DATA_LABEL,
         },
+    )
+
+
+def _editable_household(request: HttpRequest, pk: int):
+    """The household, if the caller may edit it; for everyone else it does not exist."""
+    household = households_for(request.user).filter(pk=pk).first()
+    if household is None or not can_edit_household(request.user, household):
+        raise Http404
+    return household
+
+
+@login_required
+def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The operator's form of one household's answers (GET: the form, POST: save). A save
+    sends only what the operator changed to `household_update`; its verdicts are shown
+    next to their fields. A save over a newer version shows what the other person changed
+    and offers the operator's changes again, on top of the newer version."""
+    household = _editable_household(request, pk)
+    conflict = None
+    if request.method == "POST":
+        form = forms.HouseholdForm(data=request.POST)
+        if form.is_valid():
+            submitted = form.values()
+            base = form.base_values() or forms.household_values(household)
+            own = forms.differences(base, submitted)
+            try:
+                household_update(
+                    queryset=households_for(request.user),
+                    pk=pk,
+                    changes=forms.service_changes(submitted, own),
+                    expected_version=form.cleaned_data["versi"],
+                )
+            except StaleEdit:
+                household.refresh_from_db()
+                current = forms.household_values(household)
+                theirs = forms.differences(base, current)
+                conflict = {
+                    "theirs": [
+                        {
+                            "label": forms.label_of(form, name),
+                            "old": forms.shown(form, name, base[name]),
+                            "new": forms.shown(form, name, current[name]),
+                            "also_mine": name in own,
+                        }
+                        for name in theirs
+                    ],
+                    "mine": [
+                        {
+                            "label": forms.label_of(form, name),
+                            "new": forms.shown(form, name, submitted[name]),
+                        }
+                        for name in own
+                    ],
+                }
+                merged = {**current, **{name: submitted[name] for name in own}}
+                form = forms.form_for(household, values=merged)
+            except ValidationError as exc:
+                form.add_service_errors(
+                    exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+                )
+            else:
+                messages.success(request, _("Perubahan disimpan."))
+                return redirect("household-page", pk=pk)
+    else:
+        form = forms.form_for(household)
+    form.describe_errors()
+    village = village_overview(code=household.region_id)
+    return render(
+        request,
+        "households/household_form.html",
+        {
+            "form": form,
+            "household_id": pk,
+            "no_kk": str(household).removeprefix("KK "),
+            "village": village,
+            "kind_label": Kind(village["kind"]).label if village["kind"] in Kind.values else "",
+            "conflict": conflict,
+            "location_error_id": "id_lokasi-error",
+        },
+        status=409 if conflict else (400 if form.is_bound and form.errors else 200),
     )
 
 

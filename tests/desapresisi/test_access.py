@@ -31,6 +31,7 @@ from demo.generator import households_generate
 from desapresisi import audit
 from desapresisi.masking import mask_number, mask_sql
 from desapresisi.models import AuditAction, AuditEntry, ChangeRecord
+from households.forms import form_for as household_form_for
 from households.indicators.rollup import indicators_refresh
 from households.models import DataSource, Household, IndicatorValue, Member, TileCell
 from households.models import Household as Model
@@ -111,10 +112,21 @@ def named_page(role, target):
     return OK if with_names and target.village in SERVES[role] else HIDDEN
 
 
+def editor_page(role, target):
+    """A page that edits one named record: the village's operators and administrators;
+    for everyone else with an account it does not exist (404, analysts included).
+    Visitors are redirected to /masuk/ (counted as an answer, as for named_page)."""
+    if role == "anonymous":
+        return OK
+    editors = {"operator_a": {"a"}, "operator_b": {"b"}, "admin": {"a", "b"}}
+    return OK if target.village in editors.get(role, set()) else HIDDEN
+
+
 RULES = {
     "home": public,
     "village": public,  # aggregates for all; its household lists follow the API's scope
     "household-page": named_page,
+    "household-edit": editor_page,  # GET the form; POST: test_post_permission_matrix
     "login": public,
     "logout": public,
     "set_language": public,
@@ -316,7 +328,21 @@ POST_BODIES = {
         "tanggal": "2025-12-01",
         "versi": world[village]["member"].versi,
     },
+    # A form post (not JSON): the household's own answers with one changed.
+    "household-edit": lambda world, village: {
+        **household_form_post(world[village]["household"]),
+        "lantai": "8",
+    },
 }
+# Sent as a browser sends a form, not as JSON.
+FORM_POSTS = {"household-edit"}
+
+
+def household_form_post(household) -> dict:
+    """What the edit form of `household` posts unchanged (its own initial data)."""
+    household.refresh_from_db()
+    form = household_form_for(household)
+    return {name: form.initial.get(name, "") for name in form.fields}
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -332,7 +358,10 @@ def test_post_permission_matrix(role, world, client):
                 client.force_login(user)
             body = POST_BODIES[name](world, target.village)
             path = fill(route, name, world, target.village)
-            response = client.post(path, body, content_type="application/json")
+            if name in FORM_POSTS:
+                response = client.post(path, body)
+            else:
+                response = client.post(path, body, content_type="application/json")
             expected, got = rule_for(name)(role, target), classify(response)
             if got != expected:
                 failures.append(f"{role} POST {path} ({name}): expected {expected}, got {got}")

@@ -1,0 +1,297 @@
+"""The operator's edit form of one household, built from the field catalogue.
+
+Every editable household field of `households.schema` becomes a form field through its
+model field's own `formfield()` (coded answers: the codebook's choices with their labels),
+with phone-friendly widgets: dates as date inputs, booleans as yes/no radios, the point as
+two numbers (lintang, bujur). The form only reads what the operator typed; the verdicts
+on the values (the location rule, the model's checks) are the write service's
+(`households.services.household_update`), shown next to the field they concern.
+
+The form carries the values it was opened with (`dasar`, beside `versi`), so that a save
+sends only what the operator changed, and a save over a newer version can tell what the
+other person changed and apply the operator's changes on top.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib.gis.db import models
+from django.db.models import CheckConstraint, Q
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+
+from . import codebook as cb
+from . import schema
+from .models import Household
+
+LOCATION = "lokasi"
+LATITUDE, LONGITUDE = "lintang", "bujur"
+BASE = "dasar"
+YES_NO = [("true", _("Ya")), ("false", _("Tidak"))]
+UNKNOWN = ("", _("Tidak diketahui"))
+EMPTY_CHOICE = ("", _("- pilih -"))
+
+
+def skip_rules(model=Household) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """{answer: (question, codes)}: an answer asked only when `question` has one of
+    `codes`, read from the model's check constraints of the shape
+    `Q(answer__isnull=True) | Q(question__in=codes)` (the questionnaire's skip rules)."""
+    rules = {}
+    for constraint in model._meta.constraints:
+        condition = getattr(constraint, "condition", None)
+        if not isinstance(constraint, CheckConstraint) or not isinstance(condition, Q):
+            continue
+        if condition.connector != Q.OR or condition.negated or len(condition.children) != 2:
+            continue
+        lookups = dict(
+            child for child in condition.children if isinstance(child, tuple) and len(child) == 2
+        )
+        empty = [key[: -len("__isnull")] for key, value in lookups.items() if key.endswith(
+            "__isnull") and value is True]  # fmt: skip
+        asked = [(key[: -len("__in")], value) for key, value in lookups.items()
+                 if key.endswith("__in")]  # fmt: skip
+        if len(empty) == 1 and len(asked) == 1 and empty[0] != asked[0][0]:
+            rules[empty[0]] = (asked[0][0], tuple(asked[0][1]))
+    return rules
+
+
+def _label(entry: schema.CatalogueField) -> str:
+    return capfirst(str(entry.field.verbose_name))
+
+
+def _form_field(entry: schema.CatalogueField) -> forms.Field:
+    field = entry.field
+    label = _label(entry)
+    help_text = field.help_text or ""
+    if isinstance(field, models.BooleanField):
+        choices = [UNKNOWN, *YES_NO] if field.null else YES_NO
+        return forms.TypedChoiceField(
+            label=label,
+            help_text=help_text,
+            choices=choices,
+            coerce=lambda value: value == "true",
+            empty_value=None,
+            required=not field.null,
+            widget=forms.RadioSelect,
+        )
+    if entry.category == schema.CODED:
+        return forms.TypedChoiceField(
+            label=label,
+            help_text=help_text,
+            choices=[EMPTY_CHOICE, *cb.choices(entry.variable, exclude=entry.exclude)],
+            coerce=int,
+            empty_value=None,
+            required=not field.blank,
+        )
+    form_field = field.formfield(label=label, help_text=help_text)
+    if isinstance(field, models.DateField):
+        form_field.widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    elif isinstance(field, models.IntegerField):
+        form_field.widget.attrs["inputmode"] = "numeric"
+    return form_field
+
+
+def _editable_entries() -> list[schema.CatalogueField]:
+    editable = schema.editable(schema.HOUSEHOLD)
+    return [entry for entry in schema.catalogue(schema.HOUSEHOLD) if entry.name in editable]
+
+
+def _coordinate(label: str, low: int, high: int) -> forms.FloatField:
+    return forms.FloatField(
+        label=label,
+        required=False,
+        min_value=low,
+        max_value=high,
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+
+
+class HouseholdForm(forms.Form):
+    """The editable answers of one household (the catalogue's, in the model's order)."""
+
+    versi = forms.IntegerField(widget=forms.HiddenInput)
+    dasar = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rules = skip_rules()
+        self.answers: list[str] = []
+        for entry in _editable_entries():
+            if entry.name == LOCATION:
+                self.fields[LATITUDE] = _coordinate(_("Lintang"), -90, 90)
+                self.fields[LONGITUDE] = _coordinate(_("Bujur"), -180, 180)
+                self.answers += [LATITUDE, LONGITUDE]
+                continue
+            self.fields[entry.name] = _form_field(entry)
+            self.answers.append(entry.name)
+            rule = self.rules.get(entry.name)
+            if rule:
+                # For the script that shows the question only when it is asked.
+                self.fields[entry.name].widget.attrs.update(
+                    {"data-asked-when": rule[0], "data-asked-codes": " ".join(map(str, rule[1]))}
+                )
+
+    # --- values -------------------------------------------------------------------------
+
+    def clean(self):
+        cleaned = super().clean()
+        latitude, longitude = cleaned.get(LATITUDE), cleaned.get(LONGITUDE)
+        if (latitude is None) != (longitude is None) and not (
+            self.has_error(LATITUDE) or self.has_error(LONGITUDE)
+        ):
+            self.add_error(LATITUDE, _("Isi lintang dan bujur, atau kosongkan keduanya."))
+        for answer, (question, codes) in self.rules.items():
+            asked = cleaned.get(question) in codes
+            if answer in self.fields and cleaned.get(answer) is not None and not asked:
+                self.add_error(
+                    answer,
+                    _("Hanya diisi bila “%(question)s” adalah: %(codes)s.")
+                    % {
+                        "question": self.fields[question].label,
+                        "codes": ", ".join(self.code_label(question, c) for c in codes),
+                    },
+                )
+        return cleaned
+
+    def code_label(self, name: str, code) -> str:
+        return str(dict(self.fields[name].choices).get(code, code))
+
+    def values(self) -> dict[str, Any]:
+        """The submitted answers as the model stores them, `lokasi` as (lat, lon)."""
+        return _values(self.cleaned_data, self.fields)
+
+    def base_values(self) -> dict[str, Any] | None:
+        """The values the form was opened with (None when `dasar` cannot be read)."""
+        try:
+            data = json.loads(self.cleaned_data.get(BASE) or "")
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        base = HouseholdForm(data={**data, "versi": self.cleaned_data.get("versi", 0)})
+        return base.values() if base.is_valid() else None
+
+    # --- errors next to their fields ------------------------------------------------------
+
+    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
+        """The write service's verdicts, keyed by model field, placed on the form field."""
+        for name, messages in errors.items():
+            target = LATITUDE if name == LOCATION else name
+            for message in messages:
+                self.add_error(target if target in self.fields else None, message)
+
+    def describe_errors(self) -> None:
+        """aria-invalid and aria-describedby (help text, error) on every input."""
+        for name in self.answers:
+            bound = self[name]
+            described = []
+            if self.fields[name].help_text:
+                described.append(f"{bound.auto_id}-help")
+            if name in (LATITUDE, LONGITUDE):
+                if self.has_error(LATITUDE) or self.has_error(LONGITUDE):
+                    described.append("id_lokasi-error")
+                    self.fields[name].widget.attrs["aria-invalid"] = "true"
+            elif bound.errors:
+                described.append(f"{bound.auto_id}-error")
+                self.fields[name].widget.attrs["aria-invalid"] = "true"
+            if described:
+                self.fields[name].widget.attrs["aria-describedby"] = " ".join(described)
+
+    def answer_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.answers]
+
+
+def _values(cleaned: dict, fields: dict) -> dict[str, Any]:
+    values = {
+        name: cleaned.get(name)
+        for name in fields
+        if name not in ("versi", BASE, LATITUDE, LONGITUDE)
+    }
+    latitude, longitude = cleaned.get(LATITUDE), cleaned.get(LONGITUDE)
+    values[LOCATION] = (latitude, longitude) if latitude is not None else None
+    return values
+
+
+def household_values(household: Household) -> dict[str, Any]:
+    """A household's editable answers as the form compares them."""
+    values = {}
+    for entry in _editable_entries():
+        value = getattr(household, entry.name)
+        if entry.name == LOCATION:
+            value = (value.y, value.x) if value is not None else None
+        values[entry.name] = value
+    return values
+
+
+def form_data(values: dict[str, Any]) -> dict[str, str]:
+    """Values (as `household_values` gives them) as the form posts them."""
+    data = {}
+    for name, value in values.items():
+        if name == LOCATION:
+            latitude, longitude = value if value is not None else (None, None)
+            data[LATITUDE] = "" if latitude is None else repr(latitude)
+            data[LONGITUDE] = "" if longitude is None else repr(longitude)
+        elif value is None:
+            data[name] = ""
+        elif isinstance(value, bool):
+            data[name] = "true" if value else "false"
+        elif hasattr(value, "isoformat"):
+            data[name] = value.isoformat()
+        else:
+            data[name] = str(value)
+    return data
+
+
+def form_for(household: Household, *, values: dict[str, Any] | None = None) -> HouseholdForm:
+    """An unbound form opened on `household` (or on `values` over its current version)."""
+    current = household_values(household)
+    data = form_data(values if values is not None else current)
+    initial = {**data, "versi": household.versi, BASE: json.dumps(form_data(current))}
+    return HouseholdForm(initial=initial)
+
+
+def same(name: str, a, b) -> bool:
+    if name == LOCATION and a is not None and b is not None:
+        return all(abs(x - y) < 1e-9 for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Names whose value differs, in the form's order."""
+    return [name for name in after if name in before and not same(name, before[name], after[name])]
+
+
+def service_changes(values: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """What `household_update` receives: the point as [bujur, lintang]."""
+    changes = {}
+    for name in names:
+        value = values[name]
+        if name == LOCATION and value is not None:
+            value = [value[1], value[0]]
+        changes[name] = value
+    return changes
+
+
+def shown(form: HouseholdForm, name: str, value) -> str:
+    """A value as the conflict panel names it: a code by its label, yes/no, a point."""
+    if value is None or value == "":
+        return "\u2013"  # an en dash, as the household page shows an empty answer
+    if name == LOCATION:
+        return f"{value[0]}, {value[1]}"
+    field = form.fields.get(name)
+    if isinstance(value, bool):
+        return str(_("Ya") if value else _("Tidak"))
+    if isinstance(field, forms.TypedChoiceField):
+        return form.code_label(name, value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def label_of(form: HouseholdForm, name: str) -> str:
+    if name == LOCATION:
+        return str(_("Lokasi GPS"))
+    return str(form.fields[name].label)

@@ -142,7 +142,7 @@ class HouseholdForm(forms.Form):
         if (latitude is None) != (longitude is None) and not (
             self.has_error(LATITUDE) or self.has_error(LONGITUDE)
         ):
-            self.add_error(LATITUDE, _("Isi lintang dan bujur, atau kosongkan keduanya."))
+            self.add_error(LATITUDE, _("Lintang dan bujur diisi berdua atau dikosongkan berdua."))
         for answer, (question, codes) in self.rules.items():
             asked = cleaned.get(question) in codes
             if answer in self.fields and cleaned.get(answer) is not None and not asked:
@@ -199,6 +199,10 @@ class HouseholdForm(forms.Form):
                 self.fields[name].widget.attrs["aria-invalid"] = "true"
             if described:
                 self.fields[name].widget.attrs["aria-describedby"] = " ".join(described)
+
+    @property
+    def location_label(self) -> str:
+        return capfirst(str(Household._meta.get_field(LOCATION).verbose_name))
 
     def answer_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.answers]
@@ -293,5 +297,5 @@ def shown(form: HouseholdForm, name: str, value) -> str:
 
 def label_of(form: HouseholdForm, name: str) -> str:
     if name == LOCATION:
-        return str(_("Lokasi GPS"))
+        return form.location_label
     return str(form.fields[name].label)

@@ -84,7 +84,23 @@ class ScopedFilterSet(filters.FilterSet):
                         for name, field in refused.items()
                     }
                 )
+        unreadable = self._unreadable_booleans()
+        if unreadable:
+            raise InvalidInput({name: [_("Isi dengan true atau false.")] for name in unreadable})
         return super().is_valid()
+
+    def _unreadable_booleans(self) -> list[str]:
+        """Yes/no parameters whose value is neither yes nor no: django-filter would drop
+        the filter silently and answer as if it had not been asked."""
+        if not self.data:
+            return []
+        return [
+            name
+            for name, filter_ in self.filters.items()
+            if isinstance(filter_, filters.BooleanFilter)
+            and str(self.data.get(name) or "").strip()
+            and filter_.field.widget.value_from_datadict(self.data, {}, name) is None
+        ]
 
     def _refused_parameters(self, hidden: frozenset[str]) -> dict[str, str]:
         refused = {}

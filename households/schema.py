@@ -406,11 +406,15 @@ def _tail_kind(entry: CatalogueField) -> str:
 
 
 def export_tail(unit: str) -> list[TailColumn]:
-    """The export columns after the sheet's: derived values (with the label of their
-    choices beside them), then the exported bookkeeping (`EXPORT_TAIL` first)."""
+    """The export columns after the sheet's: derived values and answers kept by a service
+    (with the label of their choices beside them), then the exported bookkeeping
+    (`EXPORT_TAIL` first)."""
     tail = []
     for entry in catalogue(unit):
-        if entry.category == DERIVED and entry.exported:
+        # Answers only a service writes (a member's status after a life event): exported,
+        # never imported, so they follow the sheet's columns here.
+        kept_by_service = entry.category in (CODED, ANSWER, NAMED) and not entry.importable
+        if (entry.category == DERIVED or kept_by_service) and entry.exported:
             tail.append(TailColumn(entry.name, entry.column, _tail_kind(entry)))
             if entry.choices:
                 choices = tuple(entry.choices)

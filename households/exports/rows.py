@@ -139,10 +139,14 @@ def member_rows(
         *schema.export_values(schema.MEMBER), **extra
     )
     columns = member_columns()
+    labels = _choice_labels(schema.MEMBER, language)
     for row in values.iterator(CHUNK_ROWS):
         row = disclose_member(row, disclosure)
         if not disclosure.unmasked:
             row["no_kk"] = mask_number(row["no_kk"])
+        for name, source, by_value in labels:
+            value = row[source]
+            row[name] = by_value[value] if value is not None else ""
         yield _labelled(row, columns, language)
 
 

@@ -4,15 +4,19 @@ the indicators and the map; the figures after a refresh equal a count written pl
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from desapresisi.access import disclosure_for
+from desapresisi.access import Disclosure, disclosure_for
 from desapresisi.models import ChangeRecord
+from households.exports.csv_sql import member_csv
+from households.exports.rows import csv_stream, member_headers, member_rows
 from households.indicators.criteria import map_criteria_conditions
 from households.indicators.rollup import indicators_refresh
 from households.models import Household, IndicatorValue, Member, MemberStatus
@@ -273,3 +277,25 @@ def test_api_errors_name_the_field_and_a_stale_version_is_409(village, personas,
     assert stale.status_code == 409
     child.refresh_from_db()
     assert (child.status_anggota, child.versi) == (MemberStatus.CURRENT, 1)
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_exports_carry_the_status_date_and_destination_in_both_paths(village, language):
+    record(village["spouse"], "pindah_keluar", dt.date(2025, 11, 20), destination="Kota Balikpapan")
+    record(village["child"], "meninggal", dt.date(2025, 12, 1))
+    disclosure = Disclosure(names=True, unmasked=False)
+    queryset = Member.objects.filter(household=village["first"])
+    python = list(member_rows(queryset=queryset, disclosure=disclosure, language=language))
+    by_name = {row["nama"]: row for row in python}
+    spouse, child = by_name[village["spouse"].nama], by_name[village["child"].nama]
+    moved, died = ("Moved out", "Died") if language == "en" else ("Pindah keluar", "Meninggal")
+    assert (spouse["status_anggota"], spouse["status_anggota_label"]) == (3, moved)
+    assert (spouse["tanggal_status"], spouse["tujuan_pindah"]) == (
+        dt.date(2025, 11, 20), "Kota Balikpapan",
+    )  # fmt: skip
+    assert (child["status_anggota_label"], child["tanggal_status"]) == (died, dt.date(2025, 12, 1))
+    headers = member_headers()
+    text = "".join(csv_stream(headers=headers, rows=python)).lstrip("\ufeff")
+    expected = list(csv.reader(io.StringIO(text)))
+    sql = b"".join(member_csv(queryset=queryset, disclosure=disclosure, language=language))
+    assert list(csv.reader(io.StringIO(sql.decode("utf-8-sig")))) == expected

@@ -120,7 +120,9 @@ def test_projections_give_the_lists_every_path_used():
         "rumah_tidak_layak_huni", "jumlah_anggota", "jumlah_ats", "sumber_data", "id",
     ]  # fmt: skip
     assert schema.export_headers("member") == [
-        *labelled(["no_kk", *member_staging[1:]]), "umur", "kode_desa", "id", "household_id",
+        *labelled(["no_kk", *member_staging[1:]]), "umur",
+        "status_anggota", "status_anggota_label", "tanggal_status", "tujuan_pindah",
+        "kode_desa", "id", "household_id",
     ]  # fmt: skip
     columns = {
         c.name: c for c in schema.sheet_columns("household") + schema.sheet_columns("member")

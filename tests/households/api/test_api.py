@@ -169,12 +169,22 @@ def test_bbox_filter_keeps_points_inside_the_box(staff, households):
         ("bbox=1,2,3", "bbox"),
         ("indicator=tidak_ada", "indicator"),
         ("indicator=ats_7_18", "indicator"),  # counts members, not households
+        # A yes/no filter with another value was dropped silently: every household came back.
+        ("penerima_pkh=mungkin", "penerima_pkh"),
+        ("air_minum_layak=ya", "air_minum_layak"),
+        ("has_location=2x", "has_location"),
     ],
 )
 def test_bad_filter_values_name_the_field(staff, query, field):
     response = staff.get(f"{API}/households/?{query}")
     assert response.status_code == 400
     assert field in response.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("value, expected", [("true", True), ("false", False), ("True", True)])
+def test_yes_no_filters_read_true_and_false(staff, households, value, expected):
+    rows = all_pages(staff, f"{API}/households/?penerima_pkh={value}")
+    assert rows and {row["penerima_pkh"] for row in rows} == {expected}
 
 
 def test_cursor_pagination_walks_every_row_once(staff, households):

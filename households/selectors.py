@@ -75,6 +75,17 @@ def can_edit_household(user, household: Household) -> bool:
     return households_for(user).filter(pk=household.pk).exists()
 
 
+def households_editable_by(user) -> QuerySet:
+    """Households the caller may edit (can_edit_household, as a queryset): an
+    administrator's are all, an operator's those of their areas, nobody else's any."""
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return Household.objects.all()
+    if role != Role.OPERATOR:
+        return Household.objects.none()
+    return households_for(user)
+
+
 # The rollup's plain counts of households and people (households/data/indicators.json).
 HOUSEHOLDS_INDICATOR = "jumlah_rumah_tangga"
 PEOPLE_INDICATOR = "jumlah_jiwa"

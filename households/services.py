@@ -167,9 +167,7 @@ def member_event_record(
             if "tanggal_status" in errors:
                 errors["tanggal"] = errors.pop("tanggal_status")
             raise ValidationError(errors) from None
-        if actor is not None:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT set_config('desapresisi.actor', %s, true)", [actor])
+        _set_actor(actor)
         member.save(update_fields=["status_anggota", "tanggal_status", "tujuan_pindah", "diubah"])
         member.refresh_from_db(fields=["versi"])
         # As edits: the worker brings the village's figures and map cells up to date.
@@ -177,6 +175,289 @@ def member_event_record(
     return EditResult(
         member.pk, member.versi, ["status_anggota", "tanggal_status", "tujuan_pindah"]
     )
+
+
+def _set_actor(actor: str | None) -> None:
+    if actor is not None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('desapresisi.actor', %s, true)", [actor])
+
+
+def _bump_household_version(pk: int) -> int:
+    """Household events change the household (its members) without changing a column of
+    its row, and the member-count updates do not raise `versi`: raise it here, so that an
+    edit or event made on the version read before this one is stale (409)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE households_household SET versi = versi + 1, diubah = now() "
+            "WHERE id = %s RETURNING versi",
+            [pk],
+        )
+        return cursor.fetchone()[0]
+
+
+def _model_errors(exc: ValidationError, renamed: dict[str, str]) -> ValidationError:
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    for model_name, api_name in renamed.items():
+        if model_name in errors:
+            errors[api_name] = errors.pop(model_name)
+    return ValidationError(errors)
+
+
+HEAD = 1
+# A member of a household's own generation or below: relationship codes a newborn may have.
+CHILD = 4
+GRANDCHILD = 6
+BIRTH_RELATIONSHIPS = (CHILD, GRANDCHILD, 9, 11)  # anak, cucu, famili lain, lainnya
+
+# Prefix digit of a temporary NIK (no province code starts with 0): a birth recorded before
+# Dukcapil issued the child's NIK.
+TEMPORARY_NIK_PREFIX = "0"
+
+
+def _temporary_nik(region_code: str) -> str:
+    """'0', the village code's 10 digits and a 5-digit serial per village: 16 digits like a
+    NIK, never a real one. Serialised per village by a transaction-level advisory lock."""
+    prefix = TEMPORARY_NIK_PREFIX + region_code.replace(".", "")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"nik-sementara:{prefix}"])
+        cursor.execute("SELECT max(nik) FROM households_member WHERE nik LIKE %s", [prefix + "%"])
+        (last,) = cursor.fetchone()
+    serial = int(last[len(prefix) :]) + 1 if last else 1
+    return f"{prefix}{serial:05d}"
+
+
+def nik_birth_problem(nik: str, birth: dt.date, sex: int | None) -> dict[str, str]:
+    """A NIK's digits 7-12 state the birth date (DDMMYY, +40 on the day for women): the
+    same rule and messages as the census import."""
+    day = int(nik[6:8])
+    female = day > 40
+    day -= 40 if female else 0
+    if (day, int(nik[8:10]), int(nik[10:12])) != (birth.day, birth.month, birth.year % 100):
+        return {
+            "nik": _(
+                "Tanggal lahir tidak cocok dengan NIK (digit 7-12 menyatakan %(digits)s: "
+                "DDMMYY, +40 pada tanggal untuk perempuan)."
+            )
+            % {"digits": nik[6:12]}
+        }
+    if sex is not None and female != (sex == 2):
+        return {
+            "jenis_kelamin": _(
+                "Jenis kelamin tidak cocok dengan NIK (tanggal +40 berarti perempuan)."
+            )
+        }
+    return {}
+
+
+def member_birth_record(
+    *,
+    household_queryset: QuerySet,
+    household_pk: int,
+    expected_version: int,
+    name: str,
+    sex: int | None,
+    date: dt.date | None,
+    relationship: int | None = CHILD,
+    nik: str = "",
+    disability: bool = False,
+    actor: str | None = None,
+) -> EditResult:
+    """Record a birth (`lahir`) in a household of `household_queryset` (already narrowed
+    to what the caller may edit): a new current member born on `date`. The date is not in
+    the future and not before the household's survey date (someone born before it is part
+    of the household's record: an edit, not a birth). Without a NIK (not yet issued) the
+    child gets a temporary one (`_temporary_nik`). The triggers count the child in the
+    household and write the history (with the actor); the household's `versi` rises.
+    Errors are named by the request's fields: nama, jenis_kelamin, tanggal,
+    hubungan_keluarga, nik."""
+    errors: dict[str, str] = {}
+    name = (name or "").strip()
+    nik = (nik or "").strip()
+    if not name:
+        errors["nama"] = _("Wajib diisi.")
+    if sex is None:
+        errors["jenis_kelamin"] = _("Wajib diisi.")
+    if date is None:
+        errors["tanggal"] = _("Wajib: tanggal lahir.")
+    elif date > timezone.localdate():
+        errors["tanggal"] = _("Tanggal peristiwa tidak boleh di masa depan.")
+    if relationship is None:
+        relationship = CHILD
+    if relationship not in BIRTH_RELATIONSHIPS:
+        errors["hubungan_keluarga"] = _(
+            "Anggota yang lahir tercatat sebagai anak, cucu, famili lain atau lainnya."
+        )
+    with transaction.atomic():
+        household = household_queryset.select_for_update().get(pk=household_pk)
+        if household.versi != expected_version:
+            raise StaleEdit(household.versi)
+        if date is not None and "tanggal" not in errors and date < household.tanggal_survei:
+            errors["tanggal"] = _(
+                "Tanggal lahir tidak boleh sebelum tanggal survei rumah tangga (%(date)s): "
+                "anggota yang lahir sebelumnya dicatat dengan mengubah data."
+            ) % {"date": household.tanggal_survei.isoformat()}
+        if nik and not (nik.isdigit() and len(nik) == 16):
+            errors.setdefault("nik", _("%(label)s harus 16 digit angka.") % {"label": "NIK"})
+        elif nik and date is not None and sex is not None:
+            errors = {**nik_birth_problem(nik, date, sex), **errors}
+        if errors:
+            raise ValidationError(errors)
+        member = Member(
+            household=household,
+            nik=nik or _temporary_nik(household.region_id),
+            nama=name,
+            jenis_kelamin=sex,
+            tanggal_lahir=date,
+            hubungan_keluarga=relationship,
+            disabilitas=bool(disability),
+        )
+        try:
+            member.full_clean(exclude=["household"])
+        except ValidationError as exc:
+            raise _model_errors(exc, {"tanggal_lahir": "tanggal"}) from None
+        _set_actor(actor)
+        member.save()
+        versi = _bump_household_version(household.pk)
+        transaction.on_commit(indicators_refresh_task.enqueue)
+    return EditResult(household.pk, versi, ["members"])
+
+
+def former_head_relationship(*, new_head: Member, former_head: Member) -> int:
+    """The default relationship code of the former head after a change of head, read from
+    the new head's code: the spouse takes over -> the former head is husband (2) or wife
+    (3) by sex; a child -> parent (7); a child-in-law -> parent-in-law (8); a parent ->
+    child (4); a parent-in-law -> child-in-law (5); anyone else -> other relative (9)."""
+    code = new_head.hubungan_keluarga
+    if code in (2, 3):
+        return 2 if former_head.jenis_kelamin == 1 else 3
+    return {4: 7, 5: 8, 7: 4, 8: 5}.get(code, 9)
+
+
+def head_change_record(
+    *,
+    household_queryset: QuerySet,
+    household_pk: int,
+    expected_version: int,
+    new_head_pk: int | None,
+    former_head_relationship_code: int | None = None,
+    actor: str | None = None,
+) -> EditResult:
+    """Change of head (`ganti_kepala`) of a household of `household_queryset`: a current
+    member of the same household becomes head (SHDK 1); the former head (whatever their
+    status: a head who died or moved out is replaced this way) gets
+    `former_head_relationship_code`, or `former_head_relationship`'s default. Both
+    updates run in one transaction, the former head first (the partial unique index
+    allows one head at a time), so the deferred one-head rule holds at commit. The other
+    members' codes stay as they are (an edit changes them). Errors are named by the
+    request's fields: anggota, hubungan_kepala_lama."""
+    if new_head_pk is None:
+        raise ValidationError({"anggota": _("Wajib: anggota yang menjadi kepala keluarga.")})
+    if former_head_relationship_code == HEAD:
+        raise ValidationError(
+            {"hubungan_kepala_lama": _("Kepala keluarga lama tidak boleh tetap kepala.")}
+        )
+    with transaction.atomic():
+        household = household_queryset.select_for_update().get(pk=household_pk)
+        if household.versi != expected_version:
+            raise StaleEdit(household.versi)
+        members = {m.pk: m for m in household.members.select_for_update()}
+        new_head = members.get(new_head_pk)
+        if new_head is None:
+            raise ValidationError({"anggota": _("Bukan anggota rumah tangga ini.")})
+        if new_head.hubungan_keluarga == HEAD:
+            raise ValidationError({"anggota": _("Anggota ini sudah kepala keluarga.")})
+        if not new_head.is_current:
+            raise ValidationError(
+                {"anggota": _("Hanya anggota saat ini (bukan yang meninggal atau pindah).")}
+            )
+        former = next(m for m in members.values() if m.hubungan_keluarga == HEAD)
+        code = former_head_relationship_code or former_head_relationship(
+            new_head=new_head, former_head=former
+        )
+        former.hubungan_keluarga = code
+        try:
+            former.full_clean(exclude=["household"], validate_constraints=False)
+        except ValidationError as exc:
+            raise _model_errors(exc, {"hubungan_keluarga": "hubungan_kepala_lama"}) from None
+        _set_actor(actor)
+        former.save(update_fields=["hubungan_keluarga", "diubah"])
+        new_head.hubungan_keluarga = HEAD
+        new_head.save(update_fields=["hubungan_keluarga", "diubah"])
+        versi = _bump_household_version(household.pk)
+        transaction.on_commit(indicators_refresh_task.enqueue)
+    return EditResult(household.pk, versi, ["members"])
+
+
+def member_transfer_record(
+    *,
+    queryset: QuerySet,
+    pk: int,
+    target_queryset: QuerySet,
+    target_pk: int | None,
+    expected_version: int,
+    relationship: int | None = None,
+    actor: str | None = None,
+) -> EditResult:
+    """Move a current member of `queryset` to another household of `target_queryset`
+    (`pindah_kk`; both already narrowed to what the caller may edit), keeping the row, its
+    NIK and history: `household_id` changes, the triggers recount both households and
+    write the change (with the actor). `relationship` is the member's code in the new
+    household (default: unchanged). A head cannot move: a change of head comes first.
+    Errors are named by the request's fields: rumah_tangga_tujuan, hubungan_keluarga,
+    kind."""
+    if target_pk is None:
+        raise ValidationError({"rumah_tangga_tujuan": _("Wajib: rumah tangga tujuan.")})
+    if relationship == HEAD:
+        raise ValidationError(
+            {
+                "hubungan_keluarga": _(
+                    "Anggota pindahan tidak dapat langsung menjadi kepala keluarga: catat "
+                    "ganti kepala keluarga setelah pindah."
+                )
+            }
+        )
+    with transaction.atomic():
+        member = queryset.select_for_update(of=("self",)).get(pk=pk)
+        if member.versi != expected_version:
+            raise StaleEdit(member.versi)
+        if not member.is_current:
+            raise ValidationError(
+                {"kind": _("Hanya anggota saat ini (bukan yang meninggal atau pindah).")}
+            )
+        if member.hubungan_keluarga == HEAD:
+            raise ValidationError(
+                {
+                    "hubungan_keluarga": _(
+                        "Kepala keluarga tidak dapat dipindahkan: catat dulu ganti kepala "
+                        "keluarga di rumah tangga asalnya."
+                    )
+                }
+            )
+        if target_pk == member.household_id:
+            raise ValidationError(
+                {"rumah_tangga_tujuan": _("Rumah tangga tujuan sama dengan asalnya.")}
+            )
+        target = target_queryset.select_for_update().filter(pk=target_pk).first()
+        if target is None:
+            # Not found and not editable by the caller read alike (no hint of what exists).
+            raise ValidationError(
+                {"rumah_tangga_tujuan": _("Rumah tangga tujuan tidak ditemukan di wilayah Anda.")}
+            )
+        member.household = target
+        changed = ["household"]
+        if relationship is not None and relationship != member.hubungan_keluarga:
+            member.hubungan_keluarga = relationship
+            changed.append("hubungan_keluarga")
+        try:
+            member.full_clean(exclude=["household"])
+        except ValidationError as exc:
+            raise _model_errors(exc, {}) from None
+        _set_actor(actor)
+        member.save(update_fields=[*changed, "diubah"])
+        member.refresh_from_db(fields=["versi"])
+        transaction.on_commit(indicators_refresh_task.enqueue)
+    return EditResult(member.pk, member.versi, changed)
 
 
 @dataclass(frozen=True)
@@ -271,4 +552,13 @@ def _checked_location(household: Household, value) -> Point:
     return Point(lon, lat, srid=4326)
 
 
-__all__ = ["Member", "StaleEdit", "household_update", "member_event_record", "member_update"]
+__all__ = [
+    "Member",
+    "StaleEdit",
+    "head_change_record",
+    "household_update",
+    "member_birth_record",
+    "member_event_record",
+    "member_transfer_record",
+    "member_update",
+]

@@ -9,6 +9,11 @@ from .api import exports, households, imports, indicators, tiles
 api_urlpatterns = [
     path("households/", households.HouseholdList.as_view(), name="household-list"),
     path("households/<int:pk>/", households.HouseholdDetail.as_view(), name="household-detail"),
+    path(
+        "households/<int:pk>/events/",
+        households.HouseholdEvent.as_view(),
+        name="household-event",
+    ),
     path("members/", households.MemberList.as_view(), name="member-list"),
     path("members/<int:pk>/", households.MemberDetail.as_view(), name="member-detail"),
     path("members/<int:pk>/events/", households.MemberEvent.as_view(), name="member-event"),

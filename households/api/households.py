@@ -38,14 +38,18 @@ from desapresisi.models import AuditAction
 from .. import schema
 from ..filters import HouseholdFilter, MemberFilter, annotate_age
 from ..models import Household, Member
-from ..selectors import can_edit_household, households_for, members_for
+from ..selectors import can_edit_household, households_editable_by, households_for, members_for
 from ..services import (
+    CHILD,
     MEMBER_EVENTS,
     StaleEdit,
+    head_change_record,
     household_editable,
     household_update,
+    member_birth_record,
     member_editable,
     member_event_record,
+    member_transfer_record,
     member_update,
 )
 
@@ -377,26 +381,60 @@ class MemberDetail(DisclosureMixin, GenericAPIView):
         return Response(self.member(request, pk, self.disclosure(request)))
 
 
+TRANSFER = "pindah_kk"
+
+
 class MemberEventInput(serializers.Serializer):
     kind = serializers.ChoiceField(
-        choices=sorted(MEMBER_EVENTS),
-        help_text="meninggal (kematian) atau pindah_keluar (pindah keluar)",
+        choices=sorted([*MEMBER_EVENTS, TRANSFER]),
+        help_text="meninggal (kematian), pindah_keluar (pindah keluar) atau pindah_kk "
+        "(pindah ke rumah tangga lain di portal, NIK tetap)",
     )
-    tanggal = serializers.DateField(help_text="Tanggal peristiwa (tidak di masa depan)")
+    tanggal = serializers.DateField(
+        required=False,
+        help_text="Tanggal peristiwa (tidak di masa depan); wajib untuk meninggal dan "
+        "pindah_keluar. pindah_kk tidak mencatat tanggal: waktunya tersimpan di riwayat.",
+    )
     tujuan_pindah = serializers.CharField(
         required=False,
         allow_blank=True,
         max_length=200,
         help_text="Tujuan pindah bila diketahui (hanya pindah_keluar)",
     )
+    rumah_tangga_tujuan = serializers.IntegerField(
+        required=False,
+        help_text="pindah_kk: id rumah tangga tujuan (yang juga dapat Anda ubah)",
+    )
+    hubungan_keluarga = serializers.IntegerField(
+        required=False,
+        help_text="pindah_kk: hubungan dengan kepala keluarga di rumah tangga tujuan "
+        "(bawaan: tetap). Kepala keluarga tidak dapat dipindahkan sebelum ganti kepala.",
+    )
     versi = serializers.IntegerField(
         required=False, help_text="Versi anggota yang dibaca (atau If-Match)"
     )
 
+    def validate(self, attrs):
+        kind = attrs["kind"]
+        if kind == TRANSFER:
+            if "tanggal" in attrs:
+                raise serializers.ValidationError(
+                    {"tanggal": _("Pindah antar rumah tangga tidak mencatat tanggal.")}
+                )
+        else:
+            if "tanggal" not in attrs:
+                raise serializers.ValidationError({"tanggal": _("Wajib diisi.")})
+            for name in ("rumah_tangga_tujuan", "hubungan_keluarga"):
+                if name in attrs:
+                    raise serializers.ValidationError({name: _("Hanya untuk peristiwa pindah_kk.")})
+        return attrs
+
 
 class MemberEvent(DisclosureMixin, GenericAPIView):
-    """A life event of one member (issue 13): death or moving out. The member stays on
-    record with its status and date and stops counting in the household and indicators."""
+    """A life event of one member (issue 13): death or moving out (the member stays on
+    record with its status and date and stops counting in the household and indicators),
+    or a transfer to another household of the portal (the row moves, NIK and history
+    kept; both households must be editable by the caller)."""
 
     permission_classes = [IsAuthenticated, HasPortalRole]
 
@@ -404,7 +442,7 @@ class MemberEvent(DisclosureMixin, GenericAPIView):
         return members_for(self.request.user)
 
     @extend_schema(
-        summary="Catat peristiwa anggota: meninggal atau pindah keluar (operator desa)",
+        summary="Catat peristiwa anggota: meninggal, pindah keluar atau pindah KK (operator desa)",
         request=MemberEventInput,
         responses={
             200: MemberDoc,
@@ -423,14 +461,24 @@ class MemberEvent(DisclosureMixin, GenericAPIView):
         form.is_valid(raise_exception=True)
         data = form.validated_data
         try:
-            member_event_record(
-                queryset=self.get_queryset(),
-                pk=pk,
-                kind=data["kind"],
-                date=data["tanggal"],
-                destination=data.get("tujuan_pindah", ""),
-                expected_version=expected,
-            )
+            if data["kind"] == TRANSFER:
+                member_transfer_record(
+                    queryset=self.get_queryset(),
+                    pk=pk,
+                    target_queryset=households_editable_by(request.user),
+                    target_pk=data.get("rumah_tangga_tujuan"),
+                    relationship=data.get("hubungan_keluarga"),
+                    expected_version=expected,
+                )
+            else:
+                member_event_record(
+                    queryset=self.get_queryset(),
+                    pk=pk,
+                    kind=data["kind"],
+                    date=data["tanggal"],
+                    destination=data.get("tujuan_pindah", ""),
+                    expected_version=expected,
+                )
         except StaleEdit as stale:
             raise Conflict(current={"versi": stale.current_version}) from None
         except DjangoValidationError as exc:
@@ -444,4 +492,120 @@ class MemberEvent(DisclosureMixin, GenericAPIView):
         self.audit_unmasked(request, disclosure, 1)
         response = Response(disclose_member(_member_row(row), disclosure))
         response["ETag"] = f'"{response.data["versi"]}"'
+        return response
+
+
+HOUSEHOLD_EVENTS = ("ganti_kepala", "lahir")
+
+
+class HouseholdEventInput(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=HOUSEHOLD_EVENTS,
+        help_text="lahir (kelahiran: anggota baru) atau ganti_kepala (ganti kepala keluarga)",
+    )
+    versi = serializers.IntegerField(
+        required=False, help_text="Versi rumah tangga yang dibaca (atau If-Match)"
+    )
+    # lahir
+    tanggal = serializers.DateField(
+        required=False,
+        help_text="lahir: tanggal lahir (tidak di masa depan, tidak sebelum tanggal survei)",
+    )
+    nama = serializers.CharField(required=False, allow_blank=True, max_length=120)
+    jenis_kelamin = serializers.IntegerField(required=False, help_text="lahir: 1 L, 2 P")
+    hubungan_keluarga = serializers.IntegerField(
+        required=False,
+        help_text=f"lahir: hubungan dengan kepala keluarga (bawaan {CHILD}, anak; atau 6, 9, 11)",
+    )
+    nik = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=16,
+        help_text="lahir: NIK bila sudah terbit; tanpa NIK anak mendapat NIK sementara "
+        "(16 digit berawalan 0)",
+    )
+    disabilitas = serializers.BooleanField(required=False)
+    # ganti_kepala
+    anggota = serializers.IntegerField(
+        required=False, help_text="ganti_kepala: id anggota saat ini yang menjadi kepala"
+    )
+    hubungan_kepala_lama = serializers.IntegerField(
+        required=False,
+        help_text="ganti_kepala: kode hubungan kepala lama (bawaan: dari kode kepala baru; "
+        "pasangan -> suami/istri, anak -> orang tua, menantu -> mertua, orang tua -> anak, "
+        "mertua -> menantu, lainnya -> famili lain)",
+    )
+
+    FIELDS = {
+        "lahir": {"tanggal", "nama", "jenis_kelamin", "hubungan_keluarga", "nik", "disabilitas"},
+        "ganti_kepala": {"anggota", "hubungan_kepala_lama"},
+    }
+
+    def validate(self, attrs):
+        allowed = self.FIELDS[attrs["kind"]] | {"kind", "versi"}
+        wrong = sorted(set(attrs) - allowed)
+        if wrong:
+            message = _("Tidak dipakai oleh peristiwa %(kind)s.") % {"kind": attrs["kind"]}
+            raise serializers.ValidationError(dict.fromkeys(wrong, message))
+        return attrs
+
+
+class HouseholdEvent(DisclosureMixin, GenericAPIView):
+    """A life event of one household (issue 13): a birth (a new current member) or a
+    change of head. The household's `versi` is the lock and rises with the event."""
+
+    permission_classes = [IsAuthenticated, HasPortalRole]
+
+    def get_queryset(self):
+        return households_for(self.request.user)
+
+    @extend_schema(
+        summary="Catat peristiwa rumah tangga: lahir atau ganti kepala keluarga (operator desa)",
+        request=HouseholdEventInput,
+        responses={
+            200: HouseholdDetailDoc,
+            400: OpenApiResponse(description="Kolom yang salah disebut / the field is named"),
+            404: OpenApiResponse(description="Di luar wilayah / outside the caller's areas"),
+            409: OpenApiResponse(description="Versi usang / stale version (current versi)"),
+        },
+    )
+    def post(self, request, pk: int, *args, **kwargs):
+        household = get_object_or_404(self.get_queryset(), pk=pk)
+        if not can_edit_household(request.user, household):
+            raise PermissionDenied(_("Hanya operator desa ini."))
+        expected = _expected_version(request)
+        form = HouseholdEventInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        try:
+            if data["kind"] == "lahir":
+                member_birth_record(
+                    household_queryset=self.get_queryset(),
+                    household_pk=pk,
+                    expected_version=expected,
+                    name=data.get("nama", ""),
+                    sex=data.get("jenis_kelamin"),
+                    date=data.get("tanggal"),
+                    relationship=data.get("hubungan_keluarga"),
+                    nik=data.get("nik", ""),
+                    disability=data.get("disabilitas", False),
+                )
+            else:
+                head_change_record(
+                    household_queryset=self.get_queryset(),
+                    household_pk=pk,
+                    expected_version=expected,
+                    new_head_pk=data.get("anggota"),
+                    former_head_relationship_code=data.get("hubungan_kepala_lama"),
+                )
+        except StaleEdit as stale:
+            raise Conflict(current={"versi": stale.current_version}) from None
+        except DjangoValidationError as exc:
+            raise _edit_errors(exc) from None
+        detail = HouseholdDetail(request=request, kwargs={"pk": pk}, format_kwarg=None)
+        disclosure = self.disclosure(request)
+        body = detail.household(request, pk, disclosure)
+        self.audit_unmasked(request, disclosure, 1 + len(body["members"]))
+        response = Response(body)
+        response["ETag"] = f'"{body["versi"]}"'
         return response

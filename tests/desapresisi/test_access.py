@@ -147,6 +147,7 @@ RULES = {
     "api:member-detail": scoped,
     # POST only (GET is 405 past the permission check): test_post_permission_matrix.
     "api:member-event": editor_scoped,
+    "api:household-event": editor_scoped,
     # Named-record exports: administrators and SKPD analysts only (within their areas).
     "api:export-households": lambda role, target: (
         OK if role in ("analyst", "analyst_waru", "admin") else DENIED
@@ -332,6 +333,13 @@ POST_BODIES = {
     "household-edit": lambda world, village: {
         **household_form_post(world[village]["household"]),
         "lantai": "8",
+    },
+    "api:household-event": lambda world, village: {
+        "kind": "lahir",
+        "nama": "Bayi Matriks",
+        "jenis_kelamin": 1,
+        "tanggal": "2025-12-01",
+        "versi": world[village]["household"].versi,
     },
 }
 # Sent as a browser sends a form, not as JSON.

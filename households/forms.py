@@ -20,6 +20,7 @@ from typing import Any
 from django import forms
 from django.contrib.gis.db import models
 from django.db.models import CheckConstraint, Q
+from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -30,6 +31,9 @@ from .models import Household
 LOCATION = "lokasi"
 LATITUDE, LONGITUDE = "lintang", "bujur"
 BASE = "dasar"
+OPENED = "dibuka"
+# The form's own bookkeeping, not answers.
+NOT_ANSWERS = ("versi", BASE, OPENED)
 YES_NO = [("true", _("Ya")), ("false", _("Tidak"))]
 UNKNOWN = ("", _("Tidak diketahui"))
 EMPTY_CHOICE = ("", _("- pilih -"))
@@ -114,6 +118,8 @@ class HouseholdForm(forms.Form):
 
     versi = forms.IntegerField(widget=forms.HiddenInput)
     dasar = forms.CharField(widget=forms.HiddenInput, required=False)
+    # When the form was opened: a conflict names who changed the household since.
+    dibuka = forms.DateTimeField(widget=forms.HiddenInput, required=False)  # OPENED
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -212,7 +218,7 @@ def _values(cleaned: dict, fields: dict) -> dict[str, Any]:
     values = {
         name: cleaned.get(name)
         for name in fields
-        if name not in ("versi", BASE, LATITUDE, LONGITUDE)
+        if name not in (*NOT_ANSWERS, LATITUDE, LONGITUDE)
     }
     latitude, longitude = cleaned.get(LATITUDE), cleaned.get(LONGITUDE)
     values[LOCATION] = (latitude, longitude) if latitude is not None else None
@@ -253,7 +259,12 @@ def form_for(household: Household, *, values: dict[str, Any] | None = None) -> H
     """An unbound form opened on `household` (or on `values` over its current version)."""
     current = household_values(household)
     data = form_data(values if values is not None else current)
-    initial = {**data, "versi": household.versi, BASE: json.dumps(form_data(current))}
+    initial = {
+        **data,
+        "versi": household.versi,
+        BASE: json.dumps(form_data(current)),
+        OPENED: timezone.now().isoformat(),
+    }
     return HouseholdForm(initial=initial)
 
 

@@ -409,6 +409,19 @@ def _item(entry: schema.CatalogueField, value, disclosure: Disclosure) -> dict:
     }
 
 
+def household_editors_since(*, pk: int, since: dt.datetime | None) -> list[dict]:
+    """Who changed this household (or its members) since `since`, each with the time of
+    their last change, oldest first: what a conflict tells the operator who was faster.
+    Usernames only, as on the household page."""
+    if since is None:
+        return []
+    latest: dict[str, dt.datetime] = {}
+    records = ChangeRecord.objects.filter(household_id=pk, at__gte=since).order_by("at")
+    for actor, at in records.values_list("actor", "at"):
+        latest[_actor(actor)] = at
+    return [{"actor": actor, "at": at} for actor, at in latest.items()]
+
+
 def _actor(label: str) -> str:
     """The username of a change record's actor (`<id>:<username>@<address>`); the
     address stays in the record, for the audit, not on the page."""

@@ -33,6 +33,7 @@ from . import forms
 from .models import SanitationLevel, Topic
 from .selectors import (
     can_edit_household,
+    household_editors_since,
     household_page_data,
     households_for,
     indicator_catalogue,
@@ -305,6 +306,7 @@ def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 current = forms.household_values(household)
                 theirs = forms.differences(base, current)
                 conflict = {
+                    "by": household_editors_since(pk=pk, since=form.cleaned_data.get(forms.OPENED)),
                     "theirs": [
                         {
                             "label": forms.label_of(form, name),

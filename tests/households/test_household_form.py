@@ -10,6 +10,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from django.db import connection
 from django.utils.text import capfirst
 
 from desapresisi.models import ChangeRecord
@@ -183,18 +184,28 @@ def test_stale_version_shows_the_other_change_and_applies_on_top(homes, as_user)
     client = as_user(homes["personas"]["operator_a"])
     household = homes["a"]
     data = form_data(client.get(url(household)).content.decode())
-    # Someone else saves first: the roof and the address.
+    # Someone else saves first: the roof and the address (the history names them).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('desapresisi.actor', %s, true)", ["7:kasi-pemerintahan@10.0.0.9"]
+        )
     household_update(
         queryset=Household.objects.all(),
         pk=household.pk,
         changes={"atap": 7, "alamat": "Jl. Lain 1"},
         expected_version=1,
     )
-    data.update(lantai="8")
+    # The test runs in one transaction, whose clock (the history's `at`) stopped at its
+    # start: the form must look opened before the other save, as it was.
+    assert data["dibuka"]
+    data.update(lantai="8", dibuka="2025-01-01T00:00:00+00:00")
     response = client.post(url(household), data)
     assert response.status_code == 409
     body = response.content.decode()
     panel = re.search(r'<section class="panel hf-conflict".*?</section>', body, re.S).group(0)
+    # Who was faster, by username (the address stays in the history, not on the page).
+    by = html.unescape(re.search(r'id="conflict-by">(.*?)</p>', panel, re.S).group(1))
+    assert "kasi-pemerintahan" in by and "10.0.0.9" not in by
     theirs = html.unescape(re.search(r'id="conflict-theirs">(.*?)</ul>', panel, re.S).group(1))
     assert "Jenis atap terluas (305)" in theirs and "Seng" in theirs
     assert "Jerami/ijuk/daun/rumbia" in theirs and "Jl. Lain 1" in theirs

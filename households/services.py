@@ -227,27 +227,35 @@ def _temporary_nik(region_code: str) -> str:
     return f"{prefix}{serial:05d}"
 
 
-def nik_birth_problem(nik: str, birth: dt.date, sex: int | None) -> dict[str, str]:
-    """A NIK's digits 7-12 state the birth date (DDMMYY, +40 on the day for women): the
-    same rule and messages as the census import."""
+def nik_birth_mismatch(nik: str, birth: dt.date, sex: int | None) -> tuple[str, Message] | None:
+    """The one rule of a NIK against its holder: digits 7-12 state the birth date (DDMMYY,
+    +40 on the day for women). Returns the answer that contradicts the NIK
+    ("tanggal_lahir" or "jenis_kelamin") and why, or None. Used by imports and births."""
     day = int(nik[6:8])
     female = day > 40
     day -= 40 if female else 0
     if (day, int(nik[8:10]), int(nik[10:12])) != (birth.day, birth.month, birth.year % 100):
-        return {
-            "nik": _(
+        return "tanggal_lahir", Message(
+            gettext_noop(
                 "Tanggal lahir tidak cocok dengan NIK (digit 7-12 menyatakan %(digits)s: "
                 "DDMMYY, +40 pada tanggal untuk perempuan)."
-            )
-            % {"digits": nik[6:12]}
-        }
+            ),
+            digits=nik[6:12],
+        )
     if sex is not None and female != (sex == 2):
-        return {
-            "jenis_kelamin": _(
-                "Jenis kelamin tidak cocok dengan NIK (tanggal +40 berarti perempuan)."
-            )
-        }
-    return {}
+        return "jenis_kelamin", Message(
+            gettext_noop("Jenis kelamin tidak cocok dengan NIK (tanggal +40 berarti perempuan).")
+        )
+    return None
+
+
+def nik_birth_problem(nik: str, birth: dt.date, sex: int | None) -> dict[str, str]:
+    """`nik_birth_mismatch` as a birth's form errors: a wrong date is the NIK's field."""
+    mismatch = nik_birth_mismatch(nik, birth, sex)
+    if mismatch is None:
+        return {}
+    answer, message = mismatch
+    return {"nik" if answer == "tanggal_lahir" else answer: str(message)}
 
 
 def member_birth_record(

@@ -21,7 +21,7 @@ from villages.models import Level, Region
 from villages.selectors import kecamatan_of_identity_prefix, province_of_identity_prefix
 
 from .. import codebook as cb
-from ..services import PointToCheck, locations_check
+from ..services import PointToCheck, locations_check, nik_birth_mismatch
 from .columns import (
     FORMULA_PREFIXES,
     HOUSEHOLD_SHEET,
@@ -509,35 +509,11 @@ def _check_birth(v: _Validator, number: int, row: dict, survey: dt.date | None) 
             Message(gettext_noop("Tanggal lahir tidak masuk akal (1900 s.d. tanggal survei).")),
         )
         return
-    day = int(nik[6:8])
-    nik_female = day > 40
-    day -= 40 if nik_female else 0
-    if (day, int(nik[8:10]), int(nik[10:12])) != (birth.day, birth.month, birth.year % 100):
-        v.error(
-            MEMBER_SHEET,
-            number,
-            "tanggal_lahir",
-            birth.isoformat(),
-            Message(
-                gettext_noop(
-                    "Tanggal lahir tidak cocok dengan NIK (digit 7-12 menyatakan %(digits)s: "
-                    "DDMMYY, +40 pada tanggal untuk perempuan)."
-                ),
-                digits=nik[6:12],
-            ),
-        )
-    elif sex is not None and nik_female != (sex == 2):
-        v.error(
-            MEMBER_SHEET,
-            number,
-            "jenis_kelamin",
-            str(sex),
-            Message(
-                gettext_noop(
-                    "Jenis kelamin tidak cocok dengan NIK (tanggal +40 berarti perempuan)."
-                )
-            ),
-        )
+    mismatch = nik_birth_mismatch(nik, birth, sex)
+    if mismatch is not None:
+        answer, message = mismatch
+        value = birth.isoformat() if answer == "tanggal_lahir" else str(sex)
+        v.error(MEMBER_SHEET, number, answer, value, message)
 
 
 def import_scope(user) -> list[str] | None:

@@ -28,6 +28,7 @@ from tests.factories import (
     MemberFactory,
     nik_for,
 )
+from tests.households.census_import.test_import import family, run
 from tests.households.test_member_events import assert_rollup_matches_plain_count, figure
 
 pytestmark = pytest.mark.django_db
@@ -404,3 +405,15 @@ def test_transfers_through_the_api_need_both_households_editable(village, person
     assert across.status_code == 200, across.json()
     assert across.json()["region"] == BABULU_DESA
     assert Member.objects.get(pk=wife.pk).household_id == other.pk
+
+
+def test_a_birth_and_an_import_refuse_a_nik_that_contradicts_the_date_alike(village):
+    # One rule (services.nik_birth_mismatch) for both paths: same verdict, same words.
+    wrong = nik_for(PENAJAM_KELURAHAN, BIRTH.replace(day=BIRTH.day % 28 + 1), 1, 77)
+    with pytest.raises(ValidationError) as caught:
+        birth(village["first"], nik=wrong)
+    (refused,) = caught.value.message_dict["nik"]
+    households, members = family(kk="6409010101250777", base=77)
+    members[0].update(nik=wrong, tanggal_lahir="2015-06-10", jenis_kelamin="1")  # before its survey
+    result = run(households, members)
+    assert [str(e.message) for e in result.errors if e.column == "tanggal_lahir"] == [refused]

@@ -67,12 +67,7 @@ def tile_cells_for(user) -> QuerySet:
 
 
 def can_edit_household(user, household: Household) -> bool:
-    role = role_of(user)
-    if role == Role.ADMIN:
-        return True
-    if role != Role.OPERATOR:
-        return False
-    return households_for(user).filter(pk=household.pk).exists()
+    return households_editable_by(user).filter(pk=household.pk).exists()
 
 
 def households_editable_by(user) -> QuerySet:

@@ -74,11 +74,6 @@ class PayloadTooLarge(APIException):
     default_code = "too_large"
 
 
-class NotReady(APIException):
-    status_code = 409
-    default_code = "not_ready"
-
-
 class CanExportNamed(BasePermission):
     message = gettext_lazy("Ekspor data bernama hanya untuk administrator dan analis SKPD.")
 

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from desapresisi.access import role_of
 from desapresisi.api import HasPortalRole
+from desapresisi.errors import NotReady
 from desapresisi.i18n import shown
 from desapresisi.models import Role
 
@@ -27,7 +28,7 @@ from ..census_import.jobs import import_job_create, import_job_start
 from ..exports.service import template_workbook
 from ..jobs import UPLOAD_EXPIRED, import_job_check
 from ..models import ImportJob, ImportStatus, Indicator
-from .exports import XLSX, CanImport, NotReady, PayloadTooLarge
+from .exports import XLSX, CanImport, PayloadTooLarge
 
 
 class ImportTemplate(GenericAPIView):

@@ -28,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from desapresisi.api import GeoJSONRenderer, StableCursorPagination
+from desapresisi.openapi import Error
 
 from .models import CODE_PATTERN, Kind, Level
 from .selectors import (
@@ -150,21 +151,6 @@ class RegionDetailSerializer(RegionSerializer):
     boundary_source = serializers.CharField()
 
 
-_ERROR = inline_serializer(
-    "ApiError",
-    {
-        "error": inline_serializer(
-            "ApiErrorBody",
-            {
-                "status": serializers.IntegerField(),
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-                "fields": serializers.DictField(required=False),
-            },
-        )
-    },
-)
-
 _REGION_PAGE = inline_serializer(
     "PaginatedRegionList",
     {
@@ -254,7 +240,7 @@ def _geojson_response(text: str) -> HttpResponse:
         (200, GeoJSONRenderer.media_type): OpenApiResponse(
             _GEOJSON_COLLECTION, description="GeoJSON FeatureCollection, ordered by code."
         ),
-        400: OpenApiResponse(_ERROR, description="Invalid parameter, or too many areas."),
+        400: OpenApiResponse(Error, description="Invalid parameter, or too many areas."),
     },
 )
 @api_view(["GET"])
@@ -295,8 +281,8 @@ def region_list(request: Request, version: str) -> Response | HttpResponse:
         (200, GeoJSONRenderer.media_type): OpenApiResponse(
             _GEOJSON_FEATURE, description="GeoJSON Feature."
         ),
-        400: OpenApiResponse(_ERROR, description="Invalid tolerance."),
-        404: OpenApiResponse(_ERROR, description="No area has this code."),
+        400: OpenApiResponse(Error, description="Invalid tolerance."),
+        404: OpenApiResponse(Error, description="No area has this code."),
     },
 )
 @api_view(["GET"])

@@ -23,6 +23,8 @@ BROWSER_PACKAGES=(
     chromium
     chromium-driver
     fonts-dejavu-core
+    # pdftotext/pdfinfo: the tests read the PDFs the portal writes.
+    poppler-utils
 )
 
 log() {

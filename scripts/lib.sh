@@ -8,8 +8,8 @@ PG_BIN=/usr/lib/postgresql/15/bin
 LOCAL_DIR="$PROJECT_ROOT/.local"
 VENV_DIR="$PROJECT_ROOT/.venv"
 
-# Packages every entry point needs. Browser packages are kept apart because
-# only the test suite drives a browser and they are large.
+# Packages every entry point needs. The test suite's own (a browser, PDF and
+# message-catalogue tools) are kept apart: only it needs them, and they are large.
 SYSTEM_PACKAGES=(
     postgresql-15
     postgresql-15-postgis-3
@@ -25,6 +25,8 @@ BROWSER_PACKAGES=(
     fonts-dejavu-core
     # pdftotext/pdfinfo: the tests read the PDFs the portal writes.
     poppler-utils
+    # xgettext: the i18n test extracts every msgid with makemessages.
+    gettext
 )
 
 log() {

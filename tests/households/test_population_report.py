@@ -12,8 +12,9 @@ import subprocess
 import openpyxl
 import pytest
 
-from households.models import EventKind, LifeEvent, MemberStatus
+from households.models import EventKind, Household, LifeEvent, Member, MemberStatus
 from households.population import MonthNotReportable, population_report, report_month
+from households.services import member_birth_record, member_event_record, member_transfer_record
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -197,3 +198,37 @@ def test_village_page_links_the_report_for_roles_with_names_only(personas, as_us
     url = f"/desa/{PENAJAM_KELURAHAN}/"
     assert "population-report-link" in as_user(personas["operator_a"]).get(url).content.decode()
     assert "population-report-link" not in as_user(personas["official"]).get(url).content.decode()
+
+
+def test_events_recorded_by_the_services_reach_the_report():
+    """A birth, a death and a move to another village recorded the way operators record
+    them (the services), counted in this month's report of both villages."""
+    today = dt.date.today()
+    home = HouseholdFactory(region_id=PENAJAM_KELURAHAN, dusun="Mekar", tanggal_survei=today)
+    away = HouseholdFactory(region_id=BABULU_DESA, dusun="Damai", tanggal_survei=today)
+    grandfather = MemberFactory(household=home, hubungan_keluarga=7, jenis_kelamin=L)
+    daughter = MemberFactory(household=home, hubungan_keluarga=4, jenis_kelamin=P)
+    home.refresh_from_db()
+    member_birth_record(
+        household_queryset=Household.objects.all(), household_pk=home.pk,
+        expected_version=home.versi, name="Bayi Uji", sex=P, date=today,
+    )  # fmt: skip
+    member_event_record(
+        queryset=Member.objects.all(), pk=grandfather.pk, kind="meninggal", date=today,
+        expected_version=grandfather.versi,
+    )  # fmt: skip
+    daughter.refresh_from_db()
+    member_transfer_record(
+        queryset=Member.objects.all(), pk=daughter.pk, target_queryset=Household.objects.all(),
+        target_pk=away.pk, expected_version=daughter.versi, date=today,
+    )  # fmt: skip
+
+    report = population_report(village_code=PENAJAM_KELURAHAN, year=today.year, month=today.month)
+    mekar = rows(report)["Mekar"]
+    assert mekar.flows["lahir"] == {L: 0, P: 1}
+    assert mekar.flows["meninggal"] == {L: 1, P: 0}
+    assert mekar.flows["pindah"] == {L: 0, P: 1}
+    # Head, grandfather and daughter at the start; head and the baby at the end.
+    assert mekar.start == {L: 2, P: 1} and mekar.end == {L: 1, P: 1}
+    other = population_report(village_code=BABULU_DESA, year=today.year, month=today.month)
+    assert rows(other)["Damai"].flows["datang"] == {L: 0, P: 1}

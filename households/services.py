@@ -3,6 +3,9 @@
 Edits use optimistic locking: the caller sends the `versi` it read; if the row has moved
 on, nothing is written and the caller learns the current version (HTTP 409). The database
 raises `versi` on every real change and keeps the history (see migration 0006).
+
+Every life event (birth, death, moves, a split, a change of head) also writes its dated
+row of the register (`LifeEvent`, `_life_event_record`) in the same transaction.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from desapresisi.i18n import Message
+from desapresisi.masking import mask_number
 
+from . import codebook as cb
 from . import schema
 from .indicators.rollup import indicators_refresh_task
-from .models import Household, Member, MemberStatus
+from .models import DataSource, EventKind, Household, LifeEvent, Member, MemberStatus
 
 # Coordinates may lie this far outside the village polygon (simplified boundaries, GPS
 # error at the edge of a village) before an edit is refused.
@@ -131,7 +136,7 @@ def member_event_record(
     The head of household keeps SHDK 1 after either event: the family card still names
     them until Dukcapil issues a new one, and the one-head rule (a deferred trigger on
     `hubungan_keluarga`) is untouched. A change of head is its own event (issue 13,
-    part 2)."""
+    part 2). The register gets the event with the destination (`LifeEvent.asal_tujuan`)."""
     status = MEMBER_EVENTS.get(kind)
     if status is None:
         raise ValidationError(
@@ -170,6 +175,9 @@ def member_event_record(
         _set_actor(actor)
         member.save(update_fields=["status_anggota", "tanggal_status", "tujuan_pindah", "diubah"])
         member.refresh_from_db(fields=["versi"])
+        _life_event_record(
+            kind=kind, date=date, household=member.household, member=member, place=destination
+        )
         # As edits: the worker brings the village's figures and map cells up to date.
         transaction.on_commit(indicators_refresh_task.enqueue)
     return EditResult(
@@ -215,16 +223,39 @@ BIRTH_RELATIONSHIPS = (CHILD, GRANDCHILD, 9, 11)  # anak, cucu, famili lain, lai
 TEMPORARY_NIK_PREFIX = "0"
 
 
-def _temporary_nik(region_code: str) -> str:
-    """'0', the village code's 10 digits and a 5-digit serial per village: 16 digits like a
-    NIK, never a real one. Serialised per village by a transaction-level advisory lock."""
+# The next serial of a temporary number: the counter row (households_temporaryserial) is
+# locked by the upsert until commit, which serialises writers per village and kind; the
+# stored numbers with the prefix are a floor (numbers written before the counter existed).
+_NEXT_TEMPORARY_NIK = """
+INSERT INTO households_temporaryserial AS s (key, last)
+SELECT %(key)s, coalesce(max(right(nik, 5)::integer), 0) + 1
+FROM households_member WHERE nik LIKE %(pattern)s
+ON CONFLICT (key) DO UPDATE SET last = greatest(s.last + 1, EXCLUDED.last)
+RETURNING last
+"""
+_NEXT_TEMPORARY_KK = """
+INSERT INTO households_temporaryserial AS s (key, last)
+SELECT %(key)s, coalesce(max(right(no_kk, 5)::integer), 0) + 1
+FROM households_household WHERE no_kk LIKE %(pattern)s
+ON CONFLICT (key) DO UPDATE SET last = greatest(s.last + 1, EXCLUDED.last)
+RETURNING last
+"""
+
+
+def _temporary_number(kind: str, region_code: str) -> str:
+    """'0', the village code's 10 digits and a 5-digit serial per village and kind ("nik"
+    or "kk"): 16 digits like a NIK or No. KK, never a real one (no province code starts
+    with 0), and never handed out twice, even after it was replaced by the issued one."""
     prefix = TEMPORARY_NIK_PREFIX + region_code.replace(".", "")
+    sql = _NEXT_TEMPORARY_NIK if kind == "nik" else _NEXT_TEMPORARY_KK
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"nik-sementara:{prefix}"])
-        cursor.execute("SELECT max(nik) FROM households_member WHERE nik LIKE %s", [prefix + "%"])
-        (last,) = cursor.fetchone()
-    serial = int(last[len(prefix) :]) + 1 if last else 1
+        cursor.execute(sql, {"key": f"{kind}:{prefix}", "pattern": prefix + "_____"})
+        (serial,) = cursor.fetchone()
     return f"{prefix}{serial:05d}"
+
+
+def _temporary_nik(region_code: str) -> str:
+    return _temporary_number("nik", region_code)
 
 
 def nik_birth_mismatch(nik: str, birth: dt.date, sex: int | None) -> tuple[str, Message] | None:
@@ -326,6 +357,7 @@ def member_birth_record(
             raise _model_errors(exc, {"tanggal_lahir": "tanggal"}) from None
         _set_actor(actor)
         member.save()
+        _life_event_record(kind=EventKind.BIRTH, date=date, household=household, member=member)
         versi = _bump_household_version(household.pk)
         transaction.on_commit(indicators_refresh_task.enqueue)
     return EditResult(household.pk, versi, ["members"])
@@ -349,6 +381,7 @@ def head_change_record(
     expected_version: int,
     new_head_pk: int | None,
     former_head_relationship_code: int | None = None,
+    date: dt.date | None = None,
     actor: str | None = None,
 ) -> EditResult:
     """Change of head (`ganti_kepala`) of a household of `household_queryset`: a current
@@ -357,8 +390,10 @@ def head_change_record(
     `former_head_relationship_code`, or `former_head_relationship`'s default. Both
     updates run in one transaction, the former head first (the partial unique index
     allows one head at a time), so the deferred one-head rule holds at commit. The other
-    members' codes stay as they are (an edit changes them). Errors are named by the
-    request's fields: anggota, hubungan_kepala_lama."""
+    members' codes stay as they are (an edit changes them). The register gets the event
+    on `date` (default today, not in the future), with the new head as its member. Errors
+    are named by the request's fields: anggota, hubungan_kepala_lama, tanggal."""
+    date = _event_date(date)
     if new_head_pk is None:
         raise ValidationError({"anggota": _("Wajib: anggota yang menjadi kepala keluarga.")})
     if former_head_relationship_code == HEAD:
@@ -392,6 +427,9 @@ def head_change_record(
         former.save(update_fields=["hubungan_keluarga", "diubah"])
         new_head.hubungan_keluarga = HEAD
         new_head.save(update_fields=["hubungan_keluarga", "diubah"])
+        _life_event_record(
+            kind=EventKind.HEAD_CHANGE, date=date, household=household, member=new_head
+        )
         versi = _bump_household_version(household.pk)
         transaction.on_commit(indicators_refresh_task.enqueue)
     return EditResult(household.pk, versi, ["members"])
@@ -405,6 +443,7 @@ def member_transfer_record(
     target_pk: int | None,
     expected_version: int,
     relationship: int | None = None,
+    date: dt.date | None = None,
     actor: str | None = None,
 ) -> EditResult:
     """Move a current member of `queryset` to another household of `target_queryset`
@@ -412,8 +451,11 @@ def member_transfer_record(
     NIK and history: `household_id` changes, the triggers recount both households and
     write the change (with the actor). `relationship` is the member's code in the new
     household (default: unchanged). A head cannot move: a change of head comes first.
-    Errors are named by the request's fields: rumah_tangga_tujuan, hubungan_keluarga,
-    kind."""
+    The register gets ONE event on `date` (default today; not in the future, not before
+    birth) with both households (`household` the origin, `other_household` the
+    destination), shown on both households' pages. Errors are named by the request's
+    fields: rumah_tangga_tujuan, hubungan_keluarga, kind, tanggal."""
+    date = _event_date(date)
     if target_pk is None:
         raise ValidationError({"rumah_tangga_tujuan": _("Wajib: rumah tangga tujuan.")})
     if relationship == HEAD:
@@ -446,6 +488,11 @@ def member_transfer_record(
             raise ValidationError(
                 {"rumah_tangga_tujuan": _("Rumah tangga tujuan sama dengan asalnya.")}
             )
+        if date < member.tanggal_lahir:
+            raise ValidationError(
+                {"tanggal": _("Tanggal peristiwa tidak boleh sebelum tanggal lahir.")}
+            )
+        origin = member.household
         target = target_queryset.select_for_update().filter(pk=target_pk).first()
         if target is None:
             # Not found and not editable by the caller read alike (no hint of what exists).
@@ -464,8 +511,500 @@ def member_transfer_record(
         _set_actor(actor)
         member.save(update_fields=[*changed, "diubah"])
         member.refresh_from_db(fields=["versi"])
+        _life_event_record(
+            kind=EventKind.TRANSFER, date=date, household=origin, member=member, other=target
+        )
         transaction.on_commit(indicators_refresh_task.enqueue)
     return EditResult(member.pk, member.versi, changed)
+
+
+# --- The register of life events, moves in, splits and temporary numbers (issue 13) ------
+
+
+def _event_date(date: dt.date | None, *, required: bool = False) -> dt.date:
+    """The date of an event: given (required for most kinds) or today, never in the
+    future. Refused as the request's field `tanggal`."""
+    if date is None:
+        if required:
+            raise ValidationError({"tanggal": _("Wajib diisi.")})
+        return timezone.localdate()
+    if date > timezone.localdate():
+        raise ValidationError({"tanggal": _("Tanggal peristiwa tidak boleh di masa depan.")})
+    return date
+
+
+def _life_event_record(
+    *,
+    kind: str,
+    date: dt.date,
+    household: Household,
+    member: Member | None = None,
+    other: Household | None = None,
+    place: str = "",
+) -> LifeEvent:
+    """The event's row in the register, in the caller's transaction: the households (the
+    one it happened in; for a transfer or split also the other), and what a report needs
+    as it was at that moment (village, dusun/RW/RT of each, the member's sex, name and
+    NIK). The actor is the history's (`desapresisi.actor`), read by the database."""
+    return LifeEvent.objects.create(
+        kind=kind,
+        tanggal=date,
+        member=member,
+        household=household,
+        region_id=household.region_id,
+        dusun=household.dusun,
+        rw=household.rw,
+        rt=household.rt,
+        other_household=other,
+        other_region_id=other.region_id if other else None,
+        other_dusun=other.dusun if other else "",
+        other_rw=other.rw if other else "",
+        other_rt=other.rt if other else "",
+        jenis_kelamin=member.jenis_kelamin if member else None,
+        nama=member.nama if member else "",
+        nik=member.nik if member else "",
+        asal_tujuan=place,
+    )
+
+
+# A number held by a record outside the caller's areas: one answer that names no place and
+# no record (the census import's words, households.census_import.validate).
+ELSEWHERE = gettext_noop("Nomor ini sudah terdaftar di wilayah lain; hubungi admin kabupaten.")
+# The same for a move in: the person is recorded elsewhere (alive, or dead: not told apart).
+MOVE_IN_ELSEWHERE = gettext_noop(
+    "NIK ini sudah terdaftar di wilayah lain. Pindah masuk dapat dicatat setelah operator "
+    "desa asalnya mencatat pindah keluar; bila perlu, hubungi admin kabupaten."
+)
+
+
+def _identity_problem(number: str, label: str) -> str | None:
+    """What is wrong with an issued NIK or No. KK as typed: 16 digits, not temporary."""
+    if not number:
+        return _("Wajib diisi.")
+    if not (number.isdigit() and len(number) == 16):
+        return _("%(label)s harus 16 digit angka.") % {"label": label}
+    if number.startswith(TEMPORARY_NIK_PREFIX):
+        return _(
+            "%(label)s berawalan 0 adalah nomor sementara portal: isi nomor yang diterbitkan "
+            "Dukcapil."
+        ) % {"label": label}
+    return None
+
+
+def member_move_in_record(
+    *,
+    household_queryset: QuerySet,
+    household_pk: int,
+    expected_version: int,
+    nik: str,
+    name: str,
+    sex: int | None,
+    birth_date: dt.date | None,
+    relationship: int | None,
+    date: dt.date | None,
+    origin: str = "",
+    actor: str | None = None,
+) -> EditResult:
+    """Record a move in (`pindah_masuk`) on `date` into a household of
+    `household_queryset` (the households the caller may see; the caller checked it may
+    edit this one): a person with an issued NIK, checked against the birth date and sex
+    (`nik_birth_mismatch`), joins it as a current member with `relationship` (not head).
+
+    A NIK already in the portal:
+    - a member who moved out (`pindah_keluar`, from any household, any village): that row
+      is taken over, so NIK, id and history stay with the person: it moves to this
+      household, becomes current (status, date and destination cleared), and takes the
+      name, sex, birth date and relationship given here. This is how a move between two
+      villages with different operators works: the origin's operator records the move
+      out, the destination's the move in. A moved-out head still heads their old
+      household (the family card names them): the origin records a change of head first.
+    - a current or dead member: refused. Within the caller's areas the message names the
+      household (masked No. KK); elsewhere it names nothing (not the village, household,
+      name or status), like the census import's answer.
+
+    The register gets the event with `origin` (free text, where from). The household's
+    `versi` rises. Errors are named by the request's fields: nik, nama, jenis_kelamin,
+    tanggal_lahir, hubungan_keluarga, asal_pindah, tanggal."""
+    errors: dict[str, str] = {}
+    nik, name, origin = ((value or "").strip() for value in (nik, name, origin))
+    if not name:
+        errors["nama"] = _("Wajib diisi.")
+    if sex is None:
+        errors["jenis_kelamin"] = _("Wajib diisi.")
+    if birth_date is None:
+        errors["tanggal_lahir"] = _("Wajib diisi.")
+    if relationship is None:
+        errors["hubungan_keluarga"] = _("Wajib diisi.")
+    elif relationship == HEAD:
+        errors["hubungan_keluarga"] = _(
+            "Anggota pindahan tidak dapat langsung menjadi kepala keluarga: catat ganti "
+            "kepala keluarga setelah pindah."
+        )
+    if len(origin) > 200:
+        errors["asal_pindah"] = _("Paling banyak %(count)s karakter.") % {"count": 200}
+    try:
+        date = _event_date(date, required=True)
+    except ValidationError as exc:
+        errors.update({key: value[0] for key, value in exc.message_dict.items()})
+        date = None
+    if date is not None and birth_date is not None and date < birth_date:
+        errors["tanggal"] = _("Tanggal peristiwa tidak boleh sebelum tanggal lahir.")
+    problem = _identity_problem(nik, "NIK")
+    if problem:
+        errors["nik"] = problem
+    elif birth_date is not None and sex is not None:
+        mismatch = nik_birth_mismatch(nik, birth_date, sex)
+        if mismatch:
+            errors.setdefault(mismatch[0], str(mismatch[1]))
+    with transaction.atomic():
+        household = household_queryset.select_for_update().get(pk=household_pk)
+        if household.versi != expected_version:
+            raise StaleEdit(household.versi)
+        if date is not None and "tanggal" not in errors and date < household.tanggal_survei:
+            errors["tanggal"] = _(
+                "Tanggal pindah masuk tidak boleh sebelum tanggal survei rumah tangga "
+                "(%(date)s): anggota yang sudah ada saat survei dicatat dengan mengubah data."
+            ) % {"date": household.tanggal_survei.isoformat()}
+        holder = None
+        if "nik" not in errors:
+            holder = (
+                Member.objects.select_for_update(of=("self",))
+                .select_related("household")
+                .filter(nik=nik)
+                .first()
+            )
+            refusal = holder and _move_in_refusal(holder, household, household_queryset)
+            if refusal:
+                errors["nik"] = refusal
+            elif holder and date is not None and date < holder.tanggal_status:
+                errors.setdefault(
+                    "tanggal",
+                    _("Tanggal pindah masuk tidak boleh sebelum tanggal pindah keluarnya."),
+                )
+        if errors:
+            raise ValidationError(errors)
+        member = holder or Member(nik=nik)
+        member.household = household
+        member.nama, member.jenis_kelamin, member.tanggal_lahir = name, sex, birth_date
+        member.hubungan_keluarga = relationship
+        member.status_anggota, member.tanggal_status, member.tujuan_pindah = (
+            MemberStatus.CURRENT,
+            None,
+            "",
+        )
+        try:
+            member.full_clean(exclude=["household"])
+        except ValidationError as exc:
+            raise _model_errors(exc, {}) from None
+        _set_actor(actor)
+        member.save()
+        _life_event_record(
+            kind=EventKind.MOVED_IN, date=date, household=household, member=member, place=origin
+        )
+        versi = _bump_household_version(household.pk)
+        transaction.on_commit(indicators_refresh_task.enqueue)
+    return EditResult(household.pk, versi, ["members"])
+
+
+def _move_in_refusal(holder: Member, household: Household, visible: QuerySet) -> str | None:
+    """Why the member row holding the NIK cannot move in here, or None (it moved out and
+    may be taken over). Outside the caller's areas nothing about it is told."""
+    in_area = visible.filter(pk=holder.household_id).exists()
+    moved_out = holder.status_anggota == MemberStatus.MOVED_OUT
+    if moved_out and not holder.is_head:
+        return None
+    if not in_area:
+        if moved_out:
+            return _(
+                "NIK ini masih tercatat sebagai kepala keluarga di desa asalnya: operator desa "
+                "asal harus mencatat ganti kepala keluarga lebih dulu."
+            )
+        return str(Message(MOVE_IN_ELSEWHERE))
+    kk = mask_number(holder.household.no_kk)
+    if moved_out:
+        return _(
+            "NIK ini masih kepala keluarga KK %(kk)s (pindah keluar): catat dulu ganti kepala "
+            "keluarga di sana."
+        ) % {"kk": kk}
+    if holder.household_id == household.pk:
+        return _("NIK ini sudah tercatat di rumah tangga ini.")
+    if holder.status_anggota == MemberStatus.DIED:
+        return _("NIK ini tercatat meninggal di KK %(kk)s.") % {"kk": kk}
+    return _(
+        "NIK ini sudah terdaftar di KK lain (%(kk)s); bila ia pindah antar rumah tangga, "
+        "catat pindah KK."
+    ) % {"kk": kk}
+
+
+@dataclass
+class SplitResult:
+    household: EditResult  # the household split from, with its new version
+    new_household: EditResult  # the household formed
+
+
+# What a split gives the new household itself (or copies when not given); every other
+# editable answer of the catalogue is copied from the household split from.
+SPLIT_GIVEN = ("dusun", "rw", "rt", "alamat", "lokasi")
+
+
+def household_split_record(
+    *,
+    household_queryset: QuerySet,
+    household_pk: int,
+    expected_version: int,
+    member_pks: list[int],
+    head_pk: int | None,
+    date: dt.date | None,
+    relationships: dict[int, int] | None = None,
+    no_kk: str = "",
+    dusun: str | None = None,
+    rw: str | None = None,
+    rt: str | None = None,
+    alamat: str | None = None,
+    location: Any = None,
+    actor: str | None = None,
+) -> SplitResult:
+    """Split a household (`pecah_kk`) of `household_queryset` (the households the caller
+    may see; the caller checked it may edit this one) on `date`: the current members
+    `member_pks` (not the head, who stays) form a new household in the same village, with
+    `head_pk` (one of them) as its head (SHDK 1) and the others' codes from
+    `relationships` ({member id: code}) or kept.
+
+    The new household gets `no_kk` (16 digits, unique) or, when Dukcapil has not issued
+    it yet, a temporary one ('0' + the village's digits + a serial, as temporary NIKs;
+    `household_kk_replace` puts the issued one in later); dusun, RW, RT, address and
+    location (`[lon, lat]`, checked by the one location rule) given or copied; and every
+    other editable answer of the catalogue copied from the origin (sanitation, water,
+    house, welfare, assistance): the family lived there at the split; the operator edits
+    them later. Its `tanggal_survei` is the origin's: those answers are that survey's,
+    and the figures count the people in the same period as before the split (the date
+    of the split is the event's). `sumber_data` is manual.
+
+    One transaction: the new household, the members' moves and codes (the deferred
+    one-head rule holds for both households at commit), one register event per member
+    who moved (a report counts people), the origin's `versi` raised. Errors are named by
+    the request's fields: anggota_pecah, kepala_baru, no_kk, dusun, rw, rt, alamat,
+    lokasi, tanggal."""
+    errors: dict[str, str] = {}
+    member_pks = list(dict.fromkeys(member_pks or []))
+    relationships = dict(relationships or {})
+    no_kk = (no_kk or "").strip()
+    if not member_pks:
+        errors["anggota_pecah"] = _("Wajib: anggota yang membentuk KK baru.")
+    if head_pk is None:
+        errors["kepala_baru"] = _("Wajib: kepala keluarga KK baru.")
+    elif member_pks and head_pk not in member_pks:
+        errors["kepala_baru"] = _("Kepala keluarga KK baru harus salah satu anggota yang pindah.")
+    elif relationships.get(head_pk, HEAD) != HEAD:
+        errors["kepala_baru"] = _("Kepala keluarga KK baru tercatat dengan hubungan 1 (kepala).")
+    strays = sorted(set(relationships) - set(member_pks))
+    if strays:
+        errors["anggota_pecah"] = _(
+            "Hubungan keluarga diberikan untuk anggota yang tidak ikut pindah: %(ids)s."
+        ) % {"ids": ", ".join(map(str, strays))}
+    second_heads = sorted(
+        pk for pk, code in relationships.items() if code == HEAD and pk != head_pk
+    )
+    unknown = sorted(
+        pk for pk, code in relationships.items() if code not in cb.codes("hubungan_keluarga")
+    )
+    if unknown:
+        errors["anggota_pecah"] = _(
+            "Kode hubungan keluarga tidak dikenal untuk anggota %(ids)s."
+        ) % {"ids": ", ".join(map(str, unknown))}
+    if second_heads:
+        errors["anggota_pecah"] = _(
+            "Hanya kepala keluarga baru yang berhubungan 1 (kepala): anggota %(ids)s."
+        ) % {"ids": ", ".join(map(str, second_heads))}
+    if no_kk:
+        problem = _identity_problem(no_kk, "No. KK")
+        if problem:
+            errors["no_kk"] = problem
+    try:
+        date = _event_date(date, required=True)
+    except ValidationError as exc:
+        errors.update({key: value[0] for key, value in exc.message_dict.items()})
+        date = None
+    with transaction.atomic():
+        household = household_queryset.select_for_update().get(pk=household_pk)
+        if household.versi != expected_version:
+            raise StaleEdit(household.versi)
+        if date is not None and date < household.tanggal_survei:
+            errors["tanggal"] = _(
+                "Tanggal pecah KK tidak boleh sebelum tanggal survei rumah tangga (%(date)s)."
+            ) % {"date": household.tanggal_survei.isoformat()}
+        members = {m.pk: m for m in household.members.select_for_update()}
+        moving = [members.get(pk) for pk in member_pks]
+        problem = _split_member_problem(member_pks, moving)
+        if problem:
+            errors.setdefault("anggota_pecah", problem)
+        if no_kk and "no_kk" not in errors:
+            holder = Household.objects.filter(no_kk=no_kk).values_list("pk", flat=True).first()
+            if holder is not None:
+                in_area = household_queryset.filter(pk=holder).exists()
+                errors["no_kk"] = (
+                    _("No. KK ini sudah dipakai rumah tangga lain.")
+                    if in_area
+                    else str(Message(ELSEWHERE))
+                )
+        point = household.lokasi
+        if location is not None:
+            try:
+                point = _checked_location(household, location)
+            except ValidationError as exc:
+                errors.update({key: value[0] for key, value in exc.message_dict.items()})
+        if errors:
+            raise ValidationError(errors)
+        given = {"dusun": dusun, "rw": rw, "rt": rt, "alamat": alamat}
+        new = Household(
+            no_kk=no_kk or _temporary_number("kk", household.region_id),
+            region_id=household.region_id,
+            lokasi=point,
+            sumber_data=DataSource.MANUAL,
+            **{
+                name: getattr(household, name) if value is None else value.strip()
+                for name, value in given.items()
+            },
+            **{
+                name: getattr(household, name)
+                for name in sorted(household_editable() - set(SPLIT_GIVEN))
+            },
+        )
+        try:
+            new.full_clean(exclude=["region"])
+        except ValidationError as exc:
+            raise _model_errors(exc, {}) from None
+        _set_actor(actor)
+        new.save()
+        # The head first: the partial unique index allows one head per household at once.
+        for member in sorted(moving, key=lambda m: m.pk != head_pk):
+            member.household = new
+            member.hubungan_keluarga = (
+                HEAD
+                if member.pk == head_pk
+                else relationships.get(member.pk, member.hubungan_keluarga)
+            )
+            try:
+                member.full_clean(exclude=["household"])
+            except ValidationError as exc:
+                raise ValidationError({"anggota_pecah": _model_errors(exc, {}).messages}) from None
+            member.save(update_fields=["household", "hubungan_keluarga", "diubah"])
+        for member in moving:
+            _life_event_record(
+                kind=EventKind.SPLIT, date=date, household=household, member=member, other=new
+            )
+        versi = _bump_household_version(household.pk)
+        new.refresh_from_db(fields=["versi"])
+        transaction.on_commit(indicators_refresh_task.enqueue)
+    return SplitResult(
+        household=EditResult(household.pk, versi, ["members"]),
+        new_household=EditResult(new.pk, new.versi, ["members"]),
+    )
+
+
+def _split_member_problem(member_pks: list[int], moving: list[Member | None]) -> str | None:
+    for pk, member in zip(member_pks, moving, strict=True):
+        if member is None:
+            return _("Bukan anggota rumah tangga ini: %(id)s.") % {"id": pk}
+        if not member.is_current:
+            return _("Hanya anggota saat ini (bukan yang meninggal atau pindah): %(name)s.") % {
+                "name": member.nama
+            }
+        if member.is_head:
+            return _(
+                "Kepala keluarga tidak ikut pecah KK: catat dulu ganti kepala keluarga bila ia "
+                "yang pindah."
+            )
+    return None
+
+
+def member_nik_replace(
+    *,
+    queryset: QuerySet,
+    pk: int,
+    expected_version: int,
+    nik: str,
+    actor: str | None = None,
+) -> EditResult:
+    """Replace a member's temporary NIK (prefix 0, given at a birth before Dukcapil issued
+    one) with the issued one: 16 digits, agreeing with the member's birth date and sex
+    (`nik_birth_mismatch`), held by nobody else (within the caller's areas the holder's
+    household is named, masked; elsewhere nothing). An issued NIK is never replaced
+    here. The history records the change (old -> new); the register keeps the NIK each
+    event was recorded with. `queryset`: the members the caller may see (the caller
+    checked it may edit this one). Errors are named by the request's field: nik."""
+    nik = (nik or "").strip()
+    with transaction.atomic():
+        member = queryset.select_for_update(of=("self",)).get(pk=pk)
+        if member.versi != expected_version:
+            raise StaleEdit(member.versi)
+        if not member.nik.startswith(TEMPORARY_NIK_PREFIX):
+            raise ValidationError(
+                {"nik": _("Hanya NIK sementara (berawalan 0) yang diganti dengan NIK terbitan.")}
+            )
+        problem = _identity_problem(nik, "NIK")
+        if problem is None:
+            mismatch = nik_birth_mismatch(nik, member.tanggal_lahir, member.jenis_kelamin)
+            problem = str(mismatch[1]) if mismatch else None
+        if problem is None:
+            holder = Member.objects.filter(nik=nik).select_related("household").first()
+            if holder is not None:
+                problem = (
+                    _("NIK ini sudah dipakai anggota lain (KK %(kk)s).")
+                    % {"kk": mask_number(holder.household.no_kk)}
+                    if queryset.filter(pk=holder.pk).exists()
+                    else str(Message(ELSEWHERE))
+                )
+        if problem:
+            raise ValidationError({"nik": problem})
+        member.nik = nik
+        _set_actor(actor)
+        member.save(update_fields=["nik", "diubah"])
+        member.refresh_from_db(fields=["versi"])
+    return EditResult(member.pk, member.versi, ["nik"])
+
+
+def household_kk_replace(
+    *,
+    household_queryset: QuerySet,
+    household_pk: int,
+    expected_version: int,
+    no_kk: str,
+    actor: str | None = None,
+) -> EditResult:
+    """Replace a household's temporary No. KK (prefix 0, given at a split before Dukcapil
+    issued one) with the issued one: 16 digits, held by no other household (within the
+    caller's areas it says so; elsewhere it names nothing). The history records it.
+    Errors are named by the request's field: no_kk."""
+    no_kk = (no_kk or "").strip()
+    with transaction.atomic():
+        household = household_queryset.select_for_update().get(pk=household_pk)
+        if household.versi != expected_version:
+            raise StaleEdit(household.versi)
+        if not household.no_kk.startswith(TEMPORARY_NIK_PREFIX):
+            raise ValidationError(
+                {
+                    "no_kk": _(
+                        "Hanya No. KK sementara (berawalan 0) yang diganti dengan No. KK terbitan."
+                    )
+                }
+            )
+        problem = _identity_problem(no_kk, "No. KK")
+        if problem is None:
+            holder = Household.objects.filter(no_kk=no_kk).values_list("pk", flat=True).first()
+            if holder is not None:
+                problem = (
+                    _("No. KK ini sudah dipakai rumah tangga lain.")
+                    if household_queryset.filter(pk=holder).exists()
+                    else str(Message(ELSEWHERE))
+                )
+        if problem:
+            raise ValidationError({"no_kk": problem})
+        household.no_kk = no_kk
+        _set_actor(actor)
+        household.save(update_fields=["no_kk", "diubah"])
+        household.refresh_from_db(fields=["versi"])
+    return EditResult(household.pk, household.versi, ["no_kk"])
 
 
 @dataclass(frozen=True)
@@ -562,11 +1101,16 @@ def _checked_location(household: Household, value) -> Point:
 
 __all__ = [
     "Member",
+    "SplitResult",
     "StaleEdit",
     "head_change_record",
+    "household_kk_replace",
+    "household_split_record",
     "household_update",
     "member_birth_record",
     "member_event_record",
+    "member_move_in_record",
+    "member_nik_replace",
     "member_transfer_record",
     "member_update",
 ]

@@ -59,6 +59,16 @@ api_urlpatterns = [
 page_urlpatterns = [
     path("", views.home, name="home"),
     path("desa/<str:code>/", views.village, name="village"),
+    path(
+        "desa/<str:code>/laporan-penduduk/",
+        views.population_report_page,
+        name="population-report",
+    ),
+    path(
+        "desa/<str:code>/laporan-penduduk.<str:fmt>",
+        views.population_report_page,
+        name="population-report-file",
+    ),
     path("rumah-tangga/<int:pk>/", views.household_page, name="household-page"),
     path("rumah-tangga/<int:pk>/ubah/", views.household_edit, name="household-edit"),
     path("impor/", views.import_page, name="import-page"),

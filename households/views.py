@@ -30,7 +30,23 @@ from desapresisi.models import AuditAction
 from villages.models import Kind
 
 from . import forms
+from .exports.population import column_groups as population_columns
+from .exports.population import (
+    dusun_label,
+    month_label,
+    population_report_pdf,
+    population_report_xlsx,
+    report_notes,
+    unknown_sex_note,
+)
 from .models import SanitationLevel, Topic
+from .population import (
+    MonthNotReportable,
+    population_report,
+    population_report_village,
+    report_month,
+    village_holds_synthetic,
+)
 from .selectors import (
     can_edit_household,
     household_editors_since,
@@ -212,6 +228,10 @@ def village(request: HttpRequest, code: str) -> HttpResponse:
             "show_points": config["households"]["allowed"],
             "map_criteria": config["criteria"],
             "show_exports": can_export_named(request.user),
+            "show_population_report": population_report_village(
+                user=request.user, village_code=code
+            )
+            is not None,
             "demo_label": settings.DEMO_DATA_LABEL,
         },
     )
@@ -398,4 +418,67 @@ def export_page(request):
             "retention_hours": settings.EXPORT_RETENTION_HOURS,
             "sync_max_rows": settings.EXPORT_XLSX_SYNC_MAX_ROWS,
         },
+    )
+
+
+@login_required
+def population_report_page(request: HttpRequest, code: str, fmt: str = "html") -> HttpResponse:
+    """The village's monthly population report (?bulan=YYYY-MM; this month by default) as
+    a page, XLSX or PDF, for the roles that see the village's named records; for everyone
+    else it does not exist (404)."""
+    region = population_report_village(user=request.user, village_code=code)
+    if region is None or fmt not in ("html", "xlsx", "pdf"):
+        raise Http404
+    chosen = request.GET.get("bulan")
+    try:
+        year, month = report_month(chosen)
+        error = ""
+    except MonthNotReportable:
+        year, month = report_month(None)
+        error = _(
+            "Bulan tidak valid: %(value)s. Tulis TTTT-BB (misalnya 2026-11), tidak di masa depan."
+        ) % {"value": chosen}
+        if fmt != "html":
+            return render(
+                request,
+                "households/population_report.html",
+                {"error": error, "village": village_overview(code=code)},
+                status=400,
+            )
+    report = population_report(village_code=code, year=year, month=month)
+    synthetic = village_holds_synthetic(village_code=code)
+    if fmt in ("xlsx", "pdf"):
+        writer = population_report_xlsx if fmt == "xlsx" else population_report_pdf
+        content = writer(
+            report=report, village_name=region.name, synthetic=synthetic, language=get_language()
+        )
+        content_type = (
+            "application/pdf"
+            if fmt == "pdf"
+            else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        response = HttpResponse(content, content_type=content_type)
+        filename = f"laporan-penduduk-{code}-{report.period}.{fmt}"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+    village = village_overview(code=code)
+    return render(
+        request,
+        "households/population_report.html",
+        {
+            "village": village,
+            "kind_label": Kind(village["kind"]).label if village["kind"] in Kind.values else "",
+            "report": report,
+            "rows": [(dusun_label(row.dusun), row.cells()) for row in report.rows],
+            "total": report.total.cells(),
+            "groups": population_columns(),
+            "notes": report_notes(),
+            "unknown_sex": unknown_sex_note(report) if report.unknown_sex else "",
+            "month_label": month_label(report),
+            "error": error,
+            "synthetic": synthetic,
+            "demo_label": settings.DEMO_DATA_LABEL,
+            "current_month": report_month(None),
+        },
+        status=400 if error else 200,
     )

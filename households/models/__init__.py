@@ -1,6 +1,7 @@
 """The households app's models, one module per concern, re-exported here so that
 `from households.models import Household` keeps working (Zulip's `zerver/models/`)."""
 
+from .events import EventKind, LifeEvent, TemporarySerial
 from .households import CURRENT_MEMBER, DataSource, Household, Member, MemberStatus, SanitationLevel
 from .indicators import DirtyRegion, Indicator, IndicatorValue, TileCell, Topic
 from .jobs import ExportJob, ExportKind, ExportStatus, ImportJob, ImportStatus, JobLease
@@ -9,6 +10,7 @@ __all__ = [
     "CURRENT_MEMBER",
     "DataSource",
     "DirtyRegion",
+    "EventKind",
     "ExportJob",
     "ExportKind",
     "ExportStatus",
@@ -18,9 +20,11 @@ __all__ = [
     "Indicator",
     "IndicatorValue",
     "JobLease",
+    "LifeEvent",
     "Member",
     "MemberStatus",
     "SanitationLevel",
+    "TemporarySerial",
     "TileCell",
     "Topic",
 ]

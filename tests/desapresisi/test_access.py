@@ -127,6 +127,9 @@ RULES = {
     "village": public,  # aggregates for all; its household lists follow the API's scope
     "household-page": named_page,
     "household-edit": editor_page,  # GET the form; POST: test_post_permission_matrix
+    # The village's monthly population report: small counts of people, for roles with names.
+    "population-report": named_page,
+    "population-report-file": named_page,
     "login": public,
     "logout": public,
     "set_language": public,
@@ -258,7 +261,7 @@ def fill(route: str, name: str | None, world, village: str | None) -> str:
         "y": y,
         "app_label": "households",
         "content_type_id": "1",
-        "fmt": "csv",
+        "fmt": "xlsx" if name == "population-report-file" else "csv",
         "url": "",
     }
 

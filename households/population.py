@@ -31,10 +31,6 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.utils import timezone
 
-from desapresisi.access import area_codes_for, can_view_names
-from villages.codes import subtree_q
-from villages.models import Level, Region
-
 from .models import DataSource, EventKind, Household, MemberStatus
 
 SEXES = (1, 2)  # laki-laki, perempuan (codebook jenis_kelamin)
@@ -101,20 +97,6 @@ def report_month(value: str | None, *, today: dt.date | None = None) -> tuple[in
     if (year, month) > (today.year, today.month) or year < 1900:
         raise MonthNotReportable(value)
     return year, month
-
-
-def population_report_village(*, user, village_code: str) -> Region | None:
-    """The village whose report `user` may read: the roles that see the village's named
-    records (administrators, analysts of its area, its operators). For everyone else the
-    report does not exist (None), like the household page: per dusun, a month's births and
-    deaths are small counts of people."""
-    if not can_view_names(user):
-        return None
-    villages = Region.objects.filter(code=village_code, level=Level.DESA)
-    codes = area_codes_for(user)
-    if codes is not None:
-        villages = villages.filter(subtree_q(codes)) if codes else villages.none()
-    return villages.first()
 
 
 def village_holds_synthetic(*, village_code: str) -> bool:

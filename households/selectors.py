@@ -347,6 +347,16 @@ HEAD_OF_HOUSEHOLD = 1
 _ACTOR = re.compile(r"^\d+:(?P<username>.*)@[^@]*$")
 
 
+def named_village_for(*, user, code: str) -> Region | None:
+    """The village (desa/kelurahan) `code` if the caller may see its named records (a role
+    with names, the village within the caller's areas: the same area rule as
+    households_for), else None. Pages about one village's people ask it (the monthly
+    population report: per dusun, a month's births and deaths are small counts)."""
+    if not can_view_names(user):
+        return None
+    return _in_areas(user, Region.objects.filter(code=code, level=Level.DESA), "code").first()
+
+
 def named_household_visible(*, user, pk: int) -> bool:
     """Whether the caller may open this household's named record: a role with names
     (desapresisi.access) and the household within the caller's areas."""

@@ -43,7 +43,6 @@ from .models import SanitationLevel, Topic
 from .population import (
     MonthNotReportable,
     population_report,
-    population_report_village,
     report_month,
     village_holds_synthetic,
 )
@@ -57,6 +56,7 @@ from .selectors import (
     latest_period,
     map_criteria_catalogue,
     named_household_visible,
+    named_village_for,
     village_overview,
 )
 from .services import StaleEdit, household_update
@@ -228,10 +228,7 @@ def village(request: HttpRequest, code: str) -> HttpResponse:
             "show_points": config["households"]["allowed"],
             "map_criteria": config["criteria"],
             "show_exports": can_export_named(request.user),
-            "show_population_report": population_report_village(
-                user=request.user, village_code=code
-            )
-            is not None,
+            "show_population_report": named_village_for(user=request.user, code=code) is not None,
             "demo_label": settings.DEMO_DATA_LABEL,
         },
     )
@@ -426,7 +423,7 @@ def population_report_page(request: HttpRequest, code: str, fmt: str = "html") -
     """The village's monthly population report (?bulan=YYYY-MM; this month by default) as
     a page, XLSX or PDF, for the roles that see the village's named records; for everyone
     else it does not exist (404)."""
-    region = population_report_village(user=request.user, village_code=code)
+    region = named_village_for(user=request.user, code=code)
     if region is None or fmt not in ("html", "xlsx", "pdf"):
         raise Http404
     chosen = request.GET.get("bulan")

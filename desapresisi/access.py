@@ -186,3 +186,14 @@ def disclose_household(row: dict, disclosure: Disclosure) -> dict:
 
 def disclose_member(row: dict, disclosure: Disclosure) -> dict:
     return _disclose(row, disclosure, MEMBER_NAMED_FIELDS)
+
+
+# A row of the register of life events (households.LifeEvent) names a person too: their
+# number and name, the event's date (a birth's is a birth date: with sex and place, it
+# identifies; roles without names get the month), a place outside the portal, and the
+# RW/RT of either household. Identity number first.
+EVENT_NAMED_FIELDS = ("nik", "nama", "tanggal", "asal_tujuan", "rw", "rt", "other_rw", "other_rt")
+
+
+def disclose_event(row: dict, disclosure: Disclosure) -> dict:
+    return _disclose(row, disclosure, EVENT_NAMED_FIELDS)

@@ -104,6 +104,14 @@ class StableCursorPagination(CursorPagination):
     max_page_size = 1000
     ordering = "id"
 
+    def decode_cursor(self, request):
+        """A cursor that is not one of ours is bad input naming its parameter (400), not
+        a missing page (DRF answers 404, which no list documents)."""
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise exceptions.ValidationError({"cursor": [_("Kursor tidak valid.")]}) from None
+
 
 @extend_schema(summary="Akar API / API root", responses={200: OpenApiTypes.OBJECT})
 @api_view(["GET"])
@@ -119,6 +127,7 @@ def api_root(request, version="v1", format=None):
             "regions": link("api:region-list"),
             "households": link("api:household-list"),
             "members": link("api:member-list"),
+            "events": link("api:event-list"),
             "indicators": link("api:indicator-list"),
             "indicator_values": link("api:indicator-values"),
             "token": link("api:token"),

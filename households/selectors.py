@@ -8,7 +8,16 @@ import re
 from django.contrib.gis.db import models
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Max, QuerySet, Sum
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+)
 from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.timezone import localtime
@@ -19,6 +28,7 @@ from desapresisi.access import (
     Disclosure,
     area_codes_for,
     can_view_names,
+    disclose_event,
     disclose_household,
     disclose_member,
     role_of,
@@ -35,7 +45,16 @@ from .indicators import suppression
 from .indicators.criteria import map_criteria
 from .indicators.queries import members_with_age, spec_flags
 from .indicators.spec import spec_q
-from .models import DataSource, Household, Indicator, IndicatorValue, Member, TileCell
+from .models import (
+    DataSource,
+    EventKind,
+    Household,
+    Indicator,
+    IndicatorValue,
+    LifeEvent,
+    Member,
+    TileCell,
+)
 
 # --- Who sees which records: the kernel's area rule over the area-code subtree -----------
 
@@ -79,6 +98,138 @@ def households_editable_by(user) -> QuerySet:
     if role != Role.OPERATOR:
         return Household.objects.none()
     return households_for(user)
+
+
+# --- The register of life events: each side of an event is seen or not -----------------------
+
+
+def _side_visible(codes: list[str] | None, prefix: str) -> Q:
+    """An event's side (`""`: the household it happened in, `"other_"`: the other one of
+    a transfer or split) lies in the caller's areas: the kernel's area rule over the
+    snapshot of that side's village."""
+    if codes is None:
+        return Q(**{f"{prefix}region__isnull": False})
+    return subtree_q(codes, f"{prefix}region__code") if codes else Q(pk__in=[])
+
+
+def life_events_for(
+    user,
+    *,
+    region: str | None = None,
+    kinds: list[str] | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    month: str | None = None,
+    household: int | None = None,
+) -> QuerySet:
+    """The register's events this user may see: those with a side (the household it
+    happened in, or the other household of a transfer or split) in the caller's areas.
+    Each row is annotated with `household_visible`, `other_visible` (which sides) and
+    `member_visible` (the member row is in the caller's areas now): `life_event_rows`
+    shows only those.
+
+    Filters, each on the visible sides only (a filter never tells anything about a side
+    the caller may not see): `region` (an area code and its subtree), `household` (either
+    side), `kinds`, `month` ("YYYY-MM") and, for roles that see names (the date of a birth
+    is a birth date), `date_from`/`date_to`. Bad values are a InvalidInput naming the
+    parameter."""
+    codes = area_codes_for(user)
+    own, other = _side_visible(codes, ""), _side_visible(codes, "other_")
+    queryset = (
+        LifeEvent.objects.filter(own | other)
+        .annotate(
+            household_visible=ExpressionWrapper(own, output_field=BooleanField()),
+            other_visible=ExpressionWrapper(other, output_field=BooleanField()),
+            member_visible=Exists(members_for(user).filter(pk=OuterRef("member_id"))),
+        )
+        .order_by("-id")
+    )
+    if region is not None:
+        if not is_area_code(region):
+            raise InvalidInput(
+                {"region": _("Kode wilayah tidak valid: %(code)s") % {"code": repr(region)}}
+            )
+        queryset = queryset.filter(
+            (own & subtree_q(region, "region__code"))
+            | (other & subtree_q(region, "other_region__code"))
+        )
+    if household is not None:
+        queryset = queryset.filter(
+            (own & Q(household_id=household)) | (other & Q(other_household_id=household))
+        )
+    if kinds:
+        unknown = sorted(set(kinds) - set(EventKind.values))
+        if unknown:
+            raise InvalidInput(
+                {
+                    "kind": _("Jenis peristiwa tidak dikenal: %(kind)s.")
+                    % {"kind": ", ".join(unknown)}
+                }
+            )
+        queryset = queryset.filter(kind__in=kinds)
+    if month is not None:
+        try:
+            first = dt.date.fromisoformat(f"{month}-01")
+        except ValueError:
+            raise InvalidInput({"bulan": _("Format: YYYY-MM.")}) from None
+        queryset = queryset.filter(tanggal__year=first.year, tanggal__month=first.month)
+    dates = {"tanggal_dari": date_from, "tanggal_sampai": date_to}
+    asked = [name for name, value in dates.items() if value is not None]
+    if asked and not can_view_names(user):
+        raise InvalidInput(
+            {
+                name: [_("Anda tidak berhak menyaring atau mengurutkan menurut %(field)s.")
+                       % {"field": "tanggal"}]
+                for name in asked
+            }
+        )  # fmt: skip
+    if date_from is not None:
+        queryset = queryset.filter(tanggal__gte=date_from)
+    if date_to is not None:
+        queryset = queryset.filter(tanggal__lte=date_to)
+    return queryset
+
+
+LIFE_EVENT_VALUES = (
+    "id", "kind", "tanggal", "member_id", "member__nama", "member__nik", "nama", "nik",
+    "jenis_kelamin", "household_id", "region_id", "dusun", "rw", "rt", "other_household_id",
+    "other_region_id", "other_dusun", "other_rw", "other_rt", "asal_tujuan", "actor", "dicatat",
+    "household_visible", "other_visible", "member_visible",
+)  # fmt: skip
+_SIDES = {
+    "household_visible": ("household", "region", "dusun", "rw", "rt"),
+    "other_visible": ("other_household", "other_region", "other_dusun", "other_rw", "other_rt"),
+}
+
+
+def life_event_rows(events, disclosure: Disclosure) -> list[dict]:
+    """Rows of `life_events_for(...).values(*LIFE_EVENT_VALUES)` (a page of them), as the
+    caller may see them: a side outside the caller's
+    areas is empty (no id, village or dusun); the member's id, name and NIK are the
+    member's now when the member is in the caller's areas, else the name and NIK the
+    event recorded (what the caller's village knew); then the disclosure policy (names
+    and numbers per role, NIK masked, the date only as its month without names)."""
+    rows = []
+    for values in events:
+        row = {
+            "id": values["id"],
+            "kind": values["kind"],
+            "tanggal": values["tanggal"],
+            "bulan": values["tanggal"].strftime("%Y-%m"),
+            "member": values["member_id"] if values["member_visible"] else None,
+            "nik": values["member__nik"] if values["member_visible"] else values["nik"],
+            "nama": values["member__nama"] if values["member_visible"] else values["nama"],
+            "jenis_kelamin": values["jenis_kelamin"],
+        }
+        for flag, fields in _SIDES.items():
+            for field in fields:
+                column = f"{field}_id" if field.endswith(("household", "region")) else field
+                row[field] = values[column] if values[flag] else None
+        row["asal_tujuan"] = values["asal_tujuan"]
+        row["actor"] = _actor(values["actor"])
+        row["dicatat"] = values["dicatat"]
+        rows.append(disclose_event(row, disclosure))
+    return rows
 
 
 # The rollup's plain counts of households and people (households/data/indicators.json).
@@ -535,6 +686,55 @@ def _history(pk: int, disclosure: Disclosure, names: dict[int, str]) -> list[dic
     return timeline
 
 
+def _household_events(user, pk: int, disclosure: Disclosure) -> list[dict]:
+    """The household's life events, newest first, as sentences of the page: the kind in
+    the reader's words, the member, the place outside the portal, and the other household
+    of a transfer or split (its id and masked No. KK when the caller may open it, else
+    only that it lies outside the caller's areas)."""
+    events = life_events_for(user, household=pk).order_by("-tanggal", "-id")
+    rows = life_event_rows(events.values(*LIFE_EVENT_VALUES), disclosure)
+    others = {
+        row["other_household"] if row["household"] == pk else row["household"] for row in rows
+    } - {None}
+    numbers = dict(households_for(user).filter(pk__in=others).values_list("pk", "no_kk"))
+    events = []
+    for row in rows:
+        here = "origin" if row["household"] == pk else "other"
+        other = row["other_household"] if here == "origin" else row["household"]
+        sentence = _EVENT_SENTENCES.get((row["kind"], here)) or _EVENT_SENTENCES[(row["kind"], "")]
+        kk = numbers.get(other)
+        events.append(
+            {
+                "id": row["id"],
+                "date": row["tanggal"],
+                "kind": row["kind"],
+                "label": EventKind(row["kind"]).label,
+                "summary": sentence() % {"name": row["nama"] or _("(tanpa nama)")},
+                "place": row["asal_tujuan"],
+                "member": row["member"],
+                "other": other if kk else None,
+                "other_kk": mask_number(kk) if kk else "",  # a link: its page unmasks
+                "other_hidden": row["kind"] in ("pindah_kk", "pecah_kk") and not kk,
+                "actor": row["actor"],
+            }
+        )
+    return events
+
+
+# Whole sentences per kind (and side of a transfer or split), for translations to order.
+_EVENT_SENTENCES = {
+    ("lahir", ""): lambda: _("%(name)s lahir"),
+    ("meninggal", ""): lambda: _("%(name)s meninggal"),
+    ("pindah_keluar", ""): lambda: _("%(name)s pindah keluar"),
+    ("pindah_masuk", ""): lambda: _("%(name)s pindah masuk"),
+    ("pindah_kk", "origin"): lambda: _("%(name)s pindah ke rumah tangga lain"),
+    ("pindah_kk", "other"): lambda: _("%(name)s pindah masuk dari rumah tangga lain"),
+    ("pecah_kk", "origin"): lambda: _("%(name)s keluar membentuk KK baru"),
+    ("pecah_kk", "other"): lambda: _("%(name)s masuk KK baru ini, pecah dari KK asal"),
+    ("ganti_kepala", ""): lambda: _("%(name)s menjadi kepala keluarga"),
+}
+
+
 def _raw(value) -> str:
     return "" if value is None else str(value)
 
@@ -619,4 +819,5 @@ def household_page_data(*, user, pk: int, disclosure: Disclosure) -> dict | None
         ],
         "indicators": _counting_indicators(pk, members, names),
         "history": _history(pk, disclosure, names),
+        "events": _household_events(user, pk, disclosure),
     }

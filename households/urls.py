@@ -17,6 +17,7 @@ api_urlpatterns = [
     path("members/", households.MemberList.as_view(), name="member-list"),
     path("members/<int:pk>/", households.MemberDetail.as_view(), name="member-detail"),
     path("members/<int:pk>/events/", households.MemberEvent.as_view(), name="member-event"),
+    path("events/", households.EventList.as_view(), name="event-list"),
     path("indicators/", indicators.IndicatorList.as_view(), name="indicator-list"),
     path("indicators/values/", indicators.IndicatorValues.as_view(), name="indicator-values"),
     path("indicators/<slug:code>/", indicators.IndicatorDetail.as_view(), name="indicator-detail"),

@@ -23,6 +23,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from desapresisi import audit
 from desapresisi.access import (
@@ -37,18 +38,30 @@ from desapresisi.models import AuditAction
 
 from .. import schema
 from ..filters import HouseholdFilter, MemberFilter, annotate_age
-from ..models import Household, Member
-from ..selectors import can_edit_household, households_editable_by, households_for, members_for
+from ..models import EventKind, Household, Member
+from ..selectors import (
+    LIFE_EVENT_VALUES,
+    can_edit_household,
+    households_editable_by,
+    households_for,
+    life_event_rows,
+    life_events_for,
+    members_for,
+)
 from ..services import (
     CHILD,
     MEMBER_EVENTS,
     StaleEdit,
     head_change_record,
     household_editable,
+    household_kk_replace,
+    household_split_record,
     household_update,
     member_birth_record,
     member_editable,
     member_event_record,
+    member_move_in_record,
+    member_nik_replace,
     member_transfer_record,
     member_update,
 )
@@ -382,18 +395,20 @@ class MemberDetail(DisclosureMixin, GenericAPIView):
 
 
 TRANSFER = "pindah_kk"
+NIK_REPLACEMENT = "ganti_nik"
 
 
 class MemberEventInput(serializers.Serializer):
     kind = serializers.ChoiceField(
-        choices=sorted([*MEMBER_EVENTS, TRANSFER]),
-        help_text="meninggal (kematian), pindah_keluar (pindah keluar) atau pindah_kk "
-        "(pindah ke rumah tangga lain di portal, NIK tetap)",
+        choices=sorted([*MEMBER_EVENTS, TRANSFER, NIK_REPLACEMENT]),
+        help_text="meninggal (kematian), pindah_keluar (pindah keluar), pindah_kk (pindah ke "
+        "rumah tangga lain di portal, NIK tetap) atau ganti_nik (NIK sementara diganti NIK "
+        "terbitan Dukcapil)",
     )
     tanggal = serializers.DateField(
         required=False,
         help_text="Tanggal peristiwa (tidak di masa depan); wajib untuk meninggal dan "
-        "pindah_keluar. pindah_kk tidak mencatat tanggal: waktunya tersimpan di riwayat.",
+        "pindah_keluar; pindah_kk: bawaan hari ini.",
     )
     tujuan_pindah = serializers.CharField(
         required=False,
@@ -410,31 +425,49 @@ class MemberEventInput(serializers.Serializer):
         help_text="pindah_kk: hubungan dengan kepala keluarga di rumah tangga tujuan "
         "(bawaan: tetap). Kepala keluarga tidak dapat dipindahkan sebelum ganti kepala.",
     )
+    nik = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=16,
+        help_text="ganti_nik: NIK terbitan (16 digit); hanya NIK sementara (berawalan 0) "
+        "yang diganti",
+    )
     versi = serializers.IntegerField(
         required=False, help_text="Versi anggota yang dibaca (atau If-Match)"
     )
 
+    FIELDS = {
+        "meninggal": {"tanggal"},
+        "pindah_keluar": {"tanggal", "tujuan_pindah"},
+        TRANSFER: {"tanggal", "rumah_tangga_tujuan", "hubungan_keluarga"},
+        NIK_REPLACEMENT: {"nik"},
+    }
+
     def validate(self, attrs):
         kind = attrs["kind"]
-        if kind == TRANSFER:
-            if "tanggal" in attrs:
-                raise serializers.ValidationError(
-                    {"tanggal": _("Pindah antar rumah tangga tidak mencatat tanggal.")}
-                )
-        else:
-            if "tanggal" not in attrs:
-                raise serializers.ValidationError({"tanggal": _("Wajib diisi.")})
-            for name in ("rumah_tangga_tujuan", "hubungan_keluarga"):
-                if name in attrs:
-                    raise serializers.ValidationError({name: _("Hanya untuk peristiwa pindah_kk.")})
+        wrong = sorted(set(attrs) - self.FIELDS[kind] - {"kind", "versi"})
+        if wrong:
+            message = _("Tidak dipakai oleh peristiwa %(kind)s.") % {"kind": kind}
+            raise serializers.ValidationError(dict.fromkeys(wrong, message))
+        if kind in MEMBER_EVENTS and "tanggal" not in attrs:
+            raise serializers.ValidationError({"tanggal": _("Wajib diisi.")})
         return attrs
+
+
+_EVENT_RESPONSES = {
+    400: OpenApiResponse(description="Kolom yang salah disebut / the field is named"),
+    404: OpenApiResponse(description="Di luar wilayah / outside the caller's areas"),
+    409: OpenApiResponse(description="Versi usang / stale version (current versi)"),
+}
 
 
 class MemberEvent(DisclosureMixin, GenericAPIView):
     """A life event of one member (issue 13): death or moving out (the member stays on
     record with its status and date and stops counting in the household and indicators),
-    or a transfer to another household of the portal (the row moves, NIK and history
-    kept; both households must be editable by the caller)."""
+    a transfer to another household of the portal (the row moves, NIK and history kept;
+    both households must be editable by the caller), or the replacement of a temporary
+    NIK by the issued one. Each event (not the NIK replacement, which the history keeps)
+    is a row of the register, GET /api/v1/events/."""
 
     permission_classes = [IsAuthenticated, HasPortalRole]
 
@@ -442,14 +475,10 @@ class MemberEvent(DisclosureMixin, GenericAPIView):
         return members_for(self.request.user)
 
     @extend_schema(
-        summary="Catat peristiwa anggota: meninggal, pindah keluar atau pindah KK (operator desa)",
+        summary="Catat peristiwa anggota: meninggal, pindah keluar, pindah KK atau ganti NIK "
+        "sementara (operator desa)",
         request=MemberEventInput,
-        responses={
-            200: MemberDoc,
-            400: OpenApiResponse(description="Kolom yang salah disebut / the field is named"),
-            404: OpenApiResponse(description="Di luar wilayah / outside the caller's areas"),
-            409: OpenApiResponse(description="Versi usang / stale version (current versi)"),
-        },
+        responses={200: MemberDoc, **_EVENT_RESPONSES},
     )
     def post(self, request, pk: int, *args, **kwargs):
         disclosure = self.disclosure(request)
@@ -468,7 +497,15 @@ class MemberEvent(DisclosureMixin, GenericAPIView):
                     target_queryset=households_editable_by(request.user),
                     target_pk=data.get("rumah_tangga_tujuan"),
                     relationship=data.get("hubungan_keluarga"),
+                    date=data.get("tanggal"),
                     expected_version=expected,
+                )
+            elif data["kind"] == NIK_REPLACEMENT:
+                member_nik_replace(
+                    queryset=self.get_queryset(),
+                    pk=pk,
+                    expected_version=expected,
+                    nik=data.get("nik", ""),
                 )
             else:
                 member_event_record(
@@ -495,36 +532,58 @@ class MemberEvent(DisclosureMixin, GenericAPIView):
         return response
 
 
-HOUSEHOLD_EVENTS = ("ganti_kepala", "lahir")
+HOUSEHOLD_EVENTS = ("ganti_kepala", "ganti_kk", "lahir", "pecah_kk", "pindah_masuk")
+SPLIT = "pecah_kk"
+
+
+class SplitMemberInput(serializers.Serializer):
+    id = serializers.IntegerField(help_text="Id anggota saat ini yang ikut pindah")
+    hubungan_keluarga = serializers.IntegerField(
+        required=False,
+        help_text="Hubungan dengan kepala keluarga KK baru (bawaan: tetap; kepala baru: 1)",
+    )
 
 
 class HouseholdEventInput(serializers.Serializer):
     kind = serializers.ChoiceField(
         choices=HOUSEHOLD_EVENTS,
-        help_text="lahir (kelahiran: anggota baru) atau ganti_kepala (ganti kepala keluarga)",
+        help_text="lahir (kelahiran: anggota baru), ganti_kepala (ganti kepala keluarga), "
+        "pindah_masuk (orang dari luar, atau dari desa lain yang mencatatnya pindah keluar: "
+        "NIK dan riwayat tetap), pecah_kk (anggota membentuk rumah tangga baru) atau "
+        "ganti_kk (No. KK sementara diganti No. KK terbitan)",
     )
     versi = serializers.IntegerField(
         required=False, help_text="Versi rumah tangga yang dibaca (atau If-Match)"
     )
-    # lahir
     tanggal = serializers.DateField(
         required=False,
-        help_text="lahir: tanggal lahir (tidak di masa depan, tidak sebelum tanggal survei)",
+        help_text="Tanggal peristiwa, tidak di masa depan. lahir: tanggal lahir (tidak "
+        "sebelum tanggal survei); pindah_masuk, pecah_kk: wajib (tidak sebelum tanggal "
+        "survei); ganti_kepala: bawaan hari ini",
     )
+    # lahir, pindah_masuk
     nama = serializers.CharField(required=False, allow_blank=True, max_length=120)
-    jenis_kelamin = serializers.IntegerField(required=False, help_text="lahir: 1 L, 2 P")
+    jenis_kelamin = serializers.IntegerField(required=False, help_text="1 L, 2 P")
     hubungan_keluarga = serializers.IntegerField(
         required=False,
-        help_text=f"lahir: hubungan dengan kepala keluarga (bawaan {CHILD}, anak; atau 6, 9, 11)",
+        help_text=f"lahir: hubungan dengan kepala keluarga (bawaan {CHILD}, anak; atau 6, 9, "
+        "11); pindah_masuk: wajib, bukan 1 (kepala)",
     )
     nik = serializers.CharField(
         required=False,
         allow_blank=True,
         max_length=16,
         help_text="lahir: NIK bila sudah terbit; tanpa NIK anak mendapat NIK sementara "
-        "(16 digit berawalan 0)",
+        "(16 digit berawalan 0). pindah_masuk: wajib, NIK terbitan",
     )
     disabilitas = serializers.BooleanField(required=False)
+    tanggal_lahir = serializers.DateField(required=False, help_text="pindah_masuk: wajib")
+    asal_pindah = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="pindah_masuk: asal bila diketahui (teks)",
+    )
     # ganti_kepala
     anggota = serializers.IntegerField(
         required=False, help_text="ganti_kepala: id anggota saat ini yang menjadi kepala"
@@ -535,11 +594,48 @@ class HouseholdEventInput(serializers.Serializer):
         "pasangan -> suami/istri, anak -> orang tua, menantu -> mertua, orang tua -> anak, "
         "mertua -> menantu, lainnya -> famili lain)",
     )
+    # pecah_kk
+    anggota_pecah = SplitMemberInput(
+        many=True, required=False, help_text="pecah_kk: anggota yang membentuk KK baru"
+    )
+    kepala_baru = serializers.IntegerField(
+        required=False,
+        help_text="pecah_kk: id anggota (di antara anggota_pecah) yang menjadi kepala",
+    )
+    no_kk = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=16,
+        help_text="pecah_kk: No. KK baru (kosong: No. KK sementara berawalan 0); "
+        "ganti_kk: No. KK terbitan yang menggantikan No. KK sementara",
+    )
+    dusun = serializers.CharField(
+        required=False, allow_blank=True, max_length=60, help_text="pecah_kk (bawaan: disalin)"
+    )
+    rw = serializers.CharField(required=False, allow_blank=True, max_length=3)
+    rt = serializers.CharField(required=False, allow_blank=True, max_length=3)
+    alamat = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    lokasi = serializers.ListField(
+        child=serializers.FloatField(),
+        min_length=2,
+        max_length=2,
+        required=False,
+        help_text="pecah_kk: [bujur, lintang] (bawaan: titik rumah tangga asal)",
+    )
 
     FIELDS = {
         "lahir": {"tanggal", "nama", "jenis_kelamin", "hubungan_keluarga", "nik", "disabilitas"},
-        "ganti_kepala": {"anggota", "hubungan_kepala_lama"},
-    }
+        "ganti_kepala": {"anggota", "hubungan_kepala_lama", "tanggal"},
+        "pindah_masuk": {
+            "tanggal", "nik", "nama", "jenis_kelamin", "tanggal_lahir", "hubungan_keluarga",
+            "asal_pindah",
+        },
+        SPLIT: {
+            "tanggal", "anggota_pecah", "kepala_baru", "no_kk", "dusun", "rw", "rt", "alamat",
+            "lokasi",
+        },
+        "ganti_kk": {"no_kk"},
+    }  # fmt: skip
 
     def validate(self, attrs):
         allowed = self.FIELDS[attrs["kind"]] | {"kind", "versi"}
@@ -551,8 +647,11 @@ class HouseholdEventInput(serializers.Serializer):
 
 
 class HouseholdEvent(DisclosureMixin, GenericAPIView):
-    """A life event of one household (issue 13): a birth (a new current member) or a
-    change of head. The household's `versi` is the lock and rises with the event."""
+    """A life event of one household (issue 13): a birth (a new current member), a change
+    of head, a move in (a new member, or a member who moved out elsewhere taken over with
+    NIK and history), a split (members form a new household: answered with it, 201), or
+    the replacement of a temporary No. KK. The household's `versi` is the lock and rises
+    with the event. Each event (not the No. KK replacement) is a row of the register."""
 
     permission_classes = [IsAuthenticated, HasPortalRole]
 
@@ -560,13 +659,15 @@ class HouseholdEvent(DisclosureMixin, GenericAPIView):
         return households_for(self.request.user)
 
     @extend_schema(
-        summary="Catat peristiwa rumah tangga: lahir atau ganti kepala keluarga (operator desa)",
+        summary="Catat peristiwa rumah tangga: lahir, ganti kepala keluarga, pindah masuk, "
+        "pecah KK atau ganti No. KK sementara (operator desa)",
         request=HouseholdEventInput,
         responses={
             200: HouseholdDetailDoc,
-            400: OpenApiResponse(description="Kolom yang salah disebut / the field is named"),
-            404: OpenApiResponse(description="Di luar wilayah / outside the caller's areas"),
-            409: OpenApiResponse(description="Versi usang / stale version (current versi)"),
+            201: OpenApiResponse(
+                HouseholdDetailDoc, description="pecah_kk: rumah tangga baru / the new household"
+            ),
+            **_EVENT_RESPONSES,
         },
     )
     def post(self, request, pk: int, *args, **kwargs):
@@ -578,34 +679,184 @@ class HouseholdEvent(DisclosureMixin, GenericAPIView):
         form.is_valid(raise_exception=True)
         data = form.validated_data
         try:
-            if data["kind"] == "lahir":
-                member_birth_record(
-                    household_queryset=self.get_queryset(),
-                    household_pk=pk,
-                    expected_version=expected,
-                    name=data.get("nama", ""),
-                    sex=data.get("jenis_kelamin"),
-                    date=data.get("tanggal"),
-                    relationship=data.get("hubungan_keluarga"),
-                    nik=data.get("nik", ""),
-                    disability=data.get("disabilitas", False),
-                )
-            else:
-                head_change_record(
-                    household_queryset=self.get_queryset(),
-                    household_pk=pk,
-                    expected_version=expected,
-                    new_head_pk=data.get("anggota"),
-                    former_head_relationship_code=data.get("hubungan_kepala_lama"),
-                )
+            answered = self.record(data, pk=pk, expected=expected)
         except StaleEdit as stale:
             raise Conflict(current={"versi": stale.current_version}) from None
         except DjangoValidationError as exc:
             raise _edit_errors(exc) from None
-        detail = HouseholdDetail(request=request, kwargs={"pk": pk}, format_kwarg=None)
+        detail = HouseholdDetail(request=request, kwargs={"pk": answered}, format_kwarg=None)
         disclosure = self.disclosure(request)
-        body = detail.household(request, pk, disclosure)
+        body = detail.household(request, answered, disclosure)
         self.audit_unmasked(request, disclosure, 1 + len(body["members"]))
-        response = Response(body)
+        created = data["kind"] == SPLIT
+        response = Response(body, status=201 if created else 200)
         response["ETag"] = f'"{body["versi"]}"'
+        if created:
+            response["Location"] = reverse(
+                "api:household-detail", kwargs={"version": "v1", "pk": answered}
+            )
         return response
+
+    def record(self, data: dict, *, pk: int, expected: int) -> int:
+        """Calls the kind's service; returns the household the answer shows."""
+        common = {
+            "household_queryset": self.get_queryset(),
+            "household_pk": pk,
+            "expected_version": expected,
+        }
+        kind = data["kind"]
+        if kind == "lahir":
+            member_birth_record(
+                **common,
+                name=data.get("nama", ""),
+                sex=data.get("jenis_kelamin"),
+                date=data.get("tanggal"),
+                relationship=data.get("hubungan_keluarga"),
+                nik=data.get("nik", ""),
+                disability=data.get("disabilitas", False),
+            )
+        elif kind == "ganti_kepala":
+            head_change_record(
+                **common,
+                new_head_pk=data.get("anggota"),
+                former_head_relationship_code=data.get("hubungan_kepala_lama"),
+                date=data.get("tanggal"),
+            )
+        elif kind == "pindah_masuk":
+            member_move_in_record(
+                **common,
+                nik=data.get("nik", ""),
+                name=data.get("nama", ""),
+                sex=data.get("jenis_kelamin"),
+                birth_date=data.get("tanggal_lahir"),
+                relationship=data.get("hubungan_keluarga"),
+                date=data.get("tanggal"),
+                origin=data.get("asal_pindah", ""),
+            )
+        elif kind == SPLIT:
+            moving = data.get("anggota_pecah", [])
+            result = household_split_record(
+                **common,
+                member_pks=[item["id"] for item in moving],
+                head_pk=data.get("kepala_baru"),
+                relationships={
+                    item["id"]: item["hubungan_keluarga"]
+                    for item in moving
+                    if "hubungan_keluarga" in item
+                },
+                date=data.get("tanggal"),
+                no_kk=data.get("no_kk", ""),
+                dusun=data.get("dusun"),
+                rw=data.get("rw"),
+                rt=data.get("rt"),
+                alamat=data.get("alamat"),
+                location=data.get("lokasi"),
+            )
+            return result.new_household.pk
+        else:
+            household_kk_replace(**common, no_kk=data.get("no_kk", ""))
+        return pk
+
+
+class EventQuery(serializers.Serializer):
+    region = serializers.CharField(
+        required=False, help_text="Kode wilayah; seluruh subpohon (64.09.01 = kecamatan)."
+    )
+    kind = serializers.CharField(
+        required=False,
+        help_text="Jenis peristiwa, dipisah koma: " + ", ".join(EventKind.values),
+    )
+    household = serializers.IntegerField(
+        required=False, help_text="Id rumah tangga (tempat peristiwa atau rumah tangga lainnya)"
+    )
+    bulan = serializers.CharField(required=False, help_text="YYYY-MM")
+    tanggal_dari = serializers.DateField(
+        required=False, help_text="Sejak tanggal ini (peran yang melihat nama)"
+    )
+    tanggal_sampai = serializers.DateField(
+        required=False, help_text="Sampai tanggal ini (peran yang melihat nama)"
+    )
+    unmask = serializers.BooleanField(
+        required=False, help_text="NIK utuh (peran yang berhak; dicatat di log audit)"
+    )
+
+
+class EventDoc(serializers.Serializer):
+    """A row of the register of life events as the caller may see it."""
+
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=EventKind.choices)
+    tanggal = serializers.DateField(
+        allow_null=True, help_text="null untuk peran tanpa nama (lihat bulan)"
+    )
+    bulan = serializers.CharField(help_text="YYYY-MM")
+    member = serializers.IntegerField(
+        allow_null=True, help_text="Id anggota bila kini di wilayah Anda"
+    )
+    nik = serializers.CharField(allow_null=True, help_text="Tersamar kecuali unmask")
+    nama = serializers.CharField(allow_null=True, allow_blank=True)
+    jenis_kelamin = serializers.IntegerField(allow_null=True)
+    household = serializers.IntegerField(
+        allow_null=True, help_text="Rumah tangga tempat peristiwa (null: di luar wilayah Anda)"
+    )
+    region = serializers.CharField(allow_null=True)
+    dusun = serializers.CharField(allow_null=True, allow_blank=True)
+    rw = serializers.CharField(allow_null=True, allow_blank=True)
+    rt = serializers.CharField(allow_null=True, allow_blank=True)
+    other_household = serializers.IntegerField(
+        allow_null=True,
+        help_text="Pindah KK: tujuan; pecah KK: rumah tangga baru (null: tidak ada atau di "
+        "luar wilayah Anda)",
+    )
+    other_region = serializers.CharField(allow_null=True)
+    other_dusun = serializers.CharField(allow_null=True, allow_blank=True)
+    other_rw = serializers.CharField(allow_null=True, allow_blank=True)
+    other_rt = serializers.CharField(allow_null=True, allow_blank=True)
+    asal_tujuan = serializers.CharField(
+        allow_null=True,
+        allow_blank=True,
+        help_text="Tujuan (pindah keluar) atau asal (pindah masuk)",
+    )
+    actor = serializers.CharField(help_text="Nama pengguna yang mencatat")
+    dicatat = serializers.DateTimeField()
+
+
+class NewestFirst(StableCursorPagination):
+    ordering = "-id"
+
+
+class EventList(DisclosureMixin, GenericAPIView):
+    """The register of life events the caller may see (an event with a side in the
+    caller's areas), newest first; cursor-paginated. A side outside the caller's areas
+    is empty; names and NIK per the disclosure policy."""
+
+    permission_classes = [IsAuthenticated, HasPortalRole]
+    pagination_class = NewestFirst
+
+    def get_queryset(self):
+        return life_events_for(self.request.user)
+
+    @extend_schema(
+        summary="Daftar peristiwa kependudukan",
+        parameters=[EventQuery],
+        responses={200: EventDoc(many=True)},
+    )
+    def get(self, request, *args, **kwargs):
+        query = EventQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        disclosure = self.disclosure(request)
+        kinds = [part.strip() for part in params.get("kind", "").split(",") if part.strip()]
+        queryset = life_events_for(
+            request.user,
+            region=params.get("region"),
+            kinds=kinds,
+            month=params.get("bulan"),
+            date_from=params.get("tanggal_dari"),
+            date_to=params.get("tanggal_sampai"),
+            household=params.get("household"),
+        )
+        page = self.paginate_queryset(queryset.values(*LIFE_EVENT_VALUES))
+        rows = life_event_rows(page, disclosure)
+        self.audit_unmasked(request, disclosure, len(rows))
+        return self.get_paginated_response(rows)

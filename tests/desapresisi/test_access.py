@@ -145,6 +145,7 @@ RULES = {
     "api:codebook": public,
     "api:household-list": any_role,
     "api:member-list": any_role,
+    "api:event-list": any_role,  # the register, narrowed to the caller's areas
     "api:household-tiles": any_role,
     "api:household-detail": scoped,
     "api:member-detail": scoped,

@@ -388,8 +388,11 @@ def test_transfers_through_the_api_need_both_households_editable(village, person
     assert "rumah_tangga_tujuan" in refused.json()["error"]["fields"]
     assert post("operator_b", wife, {"rumah_tangga_tujuan": other.pk}).status_code == 404
     assert post("official", wife, {"rumah_tangga_tujuan": second.pk}).status_code == 403
-    # Kind-specific fields are named.
-    dated = post("operator_a", wife, {"rumah_tangga_tujuan": second.pk, "tanggal": "2025-12-01"})
+    # Kind-specific fields are named; a transfer's date may not lie in the future.
+    placed = post("operator_a", wife, {"rumah_tangga_tujuan": second.pk, "tujuan_pindah": "X"})
+    assert placed.status_code == 400 and "tujuan_pindah" in placed.json()["error"]["fields"]
+    future = (timezone.localdate() + dt.timedelta(days=2)).isoformat()
+    dated = post("operator_a", wife, {"rumah_tangga_tujuan": second.pk, "tanggal": future})
     assert dated.status_code == 400 and "tanggal" in dated.json()["error"]["fields"]
     missing = post("operator_a", wife, {})
     assert "rumah_tangga_tujuan" in missing.json()["error"]["fields"]

@@ -134,3 +134,23 @@ class ChangeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.table} {self.row_id}"
+
+
+class WorkerHeartbeat(models.Model):
+    """The background worker's sign of life: each worker process renews its row every
+    few seconds (desapresisi.health.Heartbeat), so the health endpoint can tell a stopped
+    or hung worker within a minute. No personal data."""
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField()
+    busy_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("denyut pekerja latar")
+        verbose_name_plural = _("denyut pekerja latar")
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} ({self.host}:{self.pid})"

@@ -95,6 +95,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: its time includes every other middleware.
+    "desapresisi.metrics.MetricsMiddleware",
+    "desapresisi.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -231,6 +234,29 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# Health and metrics (desapresisi/health.py, desapresisi/metrics.py). Each worker process
+# renews its heartbeat every WORKER_HEARTBEAT_SECONDS; /health/ fails when no heartbeat is
+# younger than HEALTH_WORKER_MAX_AGE_SECONDS (a stopped worker shows within a minute), when
+# the oldest queued task waited longer than HEALTH_QUEUE_MAX_WAIT_SECONDS, when the export
+# directory's disk has less than HEALTH_MIN_FREE_MB free, or when the file the backup job
+# touches after each backup (BACKUP_STATUS_FILE) is older than HEALTH_BACKUP_MAX_AGE_HOURS.
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 10)
+HEALTH_WORKER_MAX_AGE_SECONDS = env_int("HEALTH_WORKER_MAX_AGE_SECONDS", 45)
+if HEALTH_WORKER_MAX_AGE_SECONDS <= WORKER_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "HEALTH_WORKER_MAX_AGE_SECONDS must be longer than WORKER_HEARTBEAT_SECONDS."
+    )
+HEALTH_QUEUE_MAX_WAIT_SECONDS = env_int("HEALTH_QUEUE_MAX_WAIT_SECONDS", 900)
+HEALTH_MIN_FREE_MB = env_int("HEALTH_MIN_FREE_MB", 1024)
+BACKUP_STATUS_FILE = env_str("BACKUP_STATUS_FILE", "")
+HEALTH_BACKUP_MAX_AGE_HOURS = env_int("HEALTH_BACKUP_MAX_AGE_HOURS", 26)
+# /metrics: with METRICS_TOKEN_FILE (a file holding the scraper's bearer token) anyone with
+# the token; without it only a direct call from this machine.
+METRICS_TOKEN_FILE = env_str("METRICS_TOKEN_FILE", "")
+METRICS_TASK_WINDOW_HOURS = env_int("METRICS_TASK_WINDOW_HOURS", 24)
+# The monitor may ask over plain HTTP on the machine itself.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
 
 if PRODUCTION:
     if DEBUG:
@@ -379,10 +405,26 @@ if TRUSTED_PROXY_COUNT:
 # Synthetic demo data is labelled as such wherever it is shown.
 DEMO_DATA_LABEL = _("Data demo sintetis - bukan data nyata")
 
+# Logs carry the request id and never personal data (desapresisi/logs.py); one JSON object
+# a line in production (LOG_FORMAT=json), plain lines for a developer.
+LOG_FORMAT = env_str("LOG_FORMAT", "json" if PRODUCTION else "text")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"personal_data": {"()": "desapresisi.logs.PersonalDataFilter"}},
+    "formatters": {
+        "json": {"()": "desapresisi.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["personal_data"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # django-axes logs every reset at INFO; lockouts are still logged as warnings.
     "loggers": {"axes": {"level": "WARNING"}},

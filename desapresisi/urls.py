@@ -8,6 +8,8 @@ from villages import urls as village_urls
 
 from .api import api_root
 from .auth import token_view
+from .metrics import metrics_view
+from .ops import health, live
 
 api_v1 = [
     path("", api_root, name="root"),
@@ -17,6 +19,9 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("health/", health, name="health"),
+    path("health/live/", live, name="health-live"),
+    path("metrics", metrics_view, name="metrics"),
     *household_urls.page_urlpatterns,
     path("i18n/", include("django.conf.urls.i18n")),
     path("masuk/", auth_views.LoginView.as_view(), name="login"),

@@ -35,7 +35,12 @@ class HouseholdsConfig(AppConfig):
 
     def ready(self):
         # The catalogue reads the models: loaded once the registry is ready.
+        from desapresisi.metrics import add_scrape_collector
+
+        from .metrics import rollup_metrics
         from .schema import catalogue_check
+
+        add_scrape_collector(rollup_metrics)
 
         checks.register(catalogue_check)
         post_migrate.connect(_load_missing_indicators, sender=self)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.gis.db import models
+from django.db.models.functions import Now
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -132,3 +133,6 @@ class DirtyRegion(models.Model):
     region = models.OneToOneField(
         "villages.Region", on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
+    # When the village first went stale since its last refresh (the triggers insert with
+    # ON CONFLICT DO NOTHING, so the first mark stays): the rollup's freshness metric.
+    marked_at = models.DateTimeField(db_default=Now())

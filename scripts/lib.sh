@@ -18,6 +18,8 @@ SYSTEM_PACKAGES=(
     libgeos-c1v5
     libproj25
     python3-venv
+    # WAL archiving, base backups and point-in-time restores (deploy/, scripts/restore-drill).
+    pgbackrest
 )
 BROWSER_PACKAGES=(
     chromium

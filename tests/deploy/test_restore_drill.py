@@ -1,0 +1,54 @@
+"""The restore drill, small: a real cluster archiving WAL to pgBackRest, a full backup,
+upkeep, a mistaken DELETE, then a restore to the latest point and one to the moment
+before the DELETE, the portal started on each, the counts compared. The full-size run is
+scripts/restore-drill (docs/operations.md has its figures)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from deploy.restore_drill import Drill, Restore
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("pgbackrest") is None, reason="pgbackrest is installed by scripts/setup"
+)
+
+
+@pytest.fixture
+def scratch():
+    # Not pytest's tmp_path: its parents are private to root, and PostgreSQL runs as postgres.
+    path = Path(tempfile.mkdtemp(prefix="restore-drill-", dir="/tmp"))
+    path.chmod(0o755)
+    yield path / "drill"
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_the_backup_restores_to_the_latest_point_and_to_before_a_mistaken_delete(scratch):
+    report = Drill(scratch, households=150, fast=True).run()
+    latest, before = report.restores
+    assert report.deleted_households > 0
+    # The latest point has the mistake too; the point in time before it has every household.
+    assert (
+        latest.found["households"]
+        == latest.expected["households"]
+        == (before.found["households"] - report.deleted_households)
+    )
+    assert before.found["households"] == 150
+    # Upkeep after the base backup came back from the archived WAL, with its history.
+    assert before.found["change_history"] > 0
+    assert latest.found == latest.expected and before.found == before.expected
+    assert all(r.portal["regions"] == 54 for r in report.restores)  # PPU's 54 villages
+    assert report.ok
+    assert report.seconds_backup > 0 and all(r.seconds_to_portal > 0 for r in report.restores)
+
+
+def test_a_restore_that_lost_anything_fails_the_drill():
+    whole = {"households": 10, "members": 40, "change_history": 3}
+    assert Restore(target="latest", expected=whole, found=whole, portal={"regions": 54}).ok
+    short = {**whole, "change_history": 2}
+    assert not Restore(target="latest", expected=whole, found=short, portal={"regions": 54}).ok
+    assert not Restore(target="latest", expected=whole, found=whole, portal={"regions": 0}).ok

@@ -24,6 +24,14 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def env_str(name: str, default: str | None = None) -> str:
+    """NAME from the environment, or from the file NAME_FILE names (a secret kept in a file
+    readable only by the service, e.g. SECRET_KEY_FILE=/etc/desapresisi/secret_key)."""
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE={path!r} cannot be read: {exc}") from exc
     value = os.environ.get(name, default)
     if value is None:
         raise ImproperlyConfigured(f"Environment variable {name} is required.")

@@ -4,6 +4,11 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from desapresisi.settings import env_str
+
 ROOT = Path(__file__).resolve().parents[2]
 READERS = {"env_str", "env_bool", "env_int", "env_list"}
 # Read by the scripts (scripts/lib.sh, scripts/run) or the demo commands, not by settings.py.
@@ -40,3 +45,14 @@ def test_env_example_lists_every_variable_settings_reads():
 
 def test_env_example_lists_no_variable_nobody_reads():
     assert _documented() - _read_by_settings() - SCRIPT_VARIABLES == set()
+
+
+def test_a_secret_may_come_from_a_file(tmp_path, monkeypatch):
+    secret = tmp_path / "secret_key"
+    secret.write_text("dari-berkas\n")
+    monkeypatch.setenv("SECRET_KEY", "dari-lingkungan")
+    monkeypatch.setenv("SECRET_KEY_FILE", str(secret))
+    assert env_str("SECRET_KEY") == "dari-berkas"
+    monkeypatch.setenv("SECRET_KEY_FILE", str(tmp_path / "missing"))
+    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY_FILE"):
+        env_str("SECRET_KEY")

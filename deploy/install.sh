@@ -79,6 +79,8 @@ new_secret "$ETC/secret_key" "$APP_USER"
 new_secret "$ETC/owner_password" root
 chmod 0600 "$ETC/owner_password"
 OWNER_URL="postgis://desapresisi_owner:$(cat "$ETC/owner_password")@127.0.0.1:$DB_PORT/desapresisi"
+# For the maintenance jobs run as root (audit retention): the owner's URL, root only.
+(umask 0077 && printf '%s\n' "$OWNER_URL" >"$ETC/owner_database_url")
 # The web role logs in over the local socket as its own system user (peer): no password.
 WEB_URL="postgis://$APP_USER@%2Fvar%2Frun%2Fpostgresql:$DB_PORT/desapresisi"
 if [[ ! -f "$ETC/desapresisi.env" ]]; then
@@ -179,7 +181,8 @@ step "8 systemd units and timers"
 install -m 0644 "$APP"/deploy/systemd/*.service "$APP"/deploy/systemd/*.timer /etc/systemd/system/
 systemctl daemon-reload
 systemctl enable --now desapresisi-web.service desapresisi-worker.service
-systemctl enable --now desapresisi-clean.timer desapresisi-backup.timer
+systemctl enable --now desapresisi-clean.timer desapresisi-backup.timer \
+    desapresisi-audit-retention.timer
 systemctl restart desapresisi-web.service desapresisi-worker.service
 
 step "9 nginx with TLS"

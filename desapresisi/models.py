@@ -82,6 +82,7 @@ class AuditAction(models.TextChoices):
     VIEW = "view", _("Melihat data bernama")
     LOGIN_FAILED = "login_failed", _("Gagal masuk")
     ACCESS_DENIED = "denied", _("Akses ditolak")
+    PURGE = "purge", _("Penghapusan log audit (retensi)")
 
 
 class AuditEntry(models.Model):

@@ -243,6 +243,13 @@ TASKS = {
     }
 }
 
+# The audit log (who saw, exported or unmasked which records) is kept this many days, then
+# deleted by `manage.py purge_audit` run as the maintenance role (the database refuses any
+# other delete, and fewer than 180 days).
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 730)
+if AUDIT_RETENTION_DAYS < 180:
+    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be at least 180.")
+
 # Health and metrics (desapresisi/health.py, desapresisi/metrics.py). Each worker process
 # renews its heartbeat every WORKER_HEARTBEAT_SECONDS; /health/ fails when no heartbeat is
 # younger than HEALTH_WORKER_MAX_AGE_SECONDS (a stopped worker shows within a minute), when

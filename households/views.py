@@ -381,6 +381,7 @@ def import_page(request):
         "count_labels": {
             "households": _("Rumah tangga"),
             "members": _("Anggota"),
+            "units": _("Dusun/RW/RT dibuat dari berkas"),
             "total": _("baris"),
             "new": _("baru"),
             "updated": _("diubah"),

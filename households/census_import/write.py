@@ -219,9 +219,11 @@ def _drop_rejected(v: _Validator, cursor) -> tuple[int, int]:
 # --- the units below the village (dusun, RW, RT) ---------------------------------------
 
 # The first import into a village without units makes its units from the names in the
-# file: dusun, RW under their dusun (or the village), RT under their RW (or dusun, or the
-# village): the same rule households_unit_resolve reads back. `source` is the staging
-# table (the migration that introduced units ran the same on the households).
+# file and those its stored households (the ones the file does not replace) already use,
+# so that no household is left naming a unit its village lacks: dusun, RW under their
+# dusun (or the village), RT under their RW (or dusun, or the village), the same rule
+# households_unit_resolve reads back. (The migration that introduced units ran the same
+# on the households.)
 UNITS_FROM_NAMES = """
 INSERT INTO villages_villageunit (region_id, kind, parent_id, name, kepala)
 SELECT DISTINCT s.region_id, 'dusun', NULL::bigint, s.dusun, ''
@@ -261,7 +263,14 @@ def _units_from_file(v: _Validator, cursor) -> int:
     villages = sorted(row[0] for row in cursor.fetchall())
     created = 0
     if villages:
-        for statement in UNITS_FROM_NAMES.format(source="import_household").split(";"):
+        source = """(
+            SELECT region_id, dusun, rw, rt FROM import_household
+            UNION
+            SELECT h.region_id, h.dusun, h.rw, h.rt FROM households_household h
+            WHERE h.region_id = ANY(%(villages)s)
+              AND NOT EXISTS (SELECT 1 FROM import_household i WHERE i.no_kk = h.no_kk)
+        )"""
+        for statement in UNITS_FROM_NAMES.format(source=source).split(";"):
             if statement.strip():
                 cursor.execute(statement, {"villages": villages})
                 created += cursor.rowcount

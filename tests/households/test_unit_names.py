@@ -92,3 +92,12 @@ def test_a_dry_run_makes_no_units():
     result = run(households, members, dry_run=True)
     assert result.ok and result.counts["units"] == {"new": 3}
     assert not VillageUnit.objects.exists()
+
+
+def test_first_import_keeps_the_names_stored_households_already_use():
+    stored = HouseholdFactory(region_id=PENAJAM_KELURAHAN, dusun="Lingkungan IV", rw="", rt="")
+    households, members = family()
+    result = run(households, members)
+    assert result.committed and result.counts["units"] == {"new": 4}
+    assert VillageUnit.objects.filter(region_id=PENAJAM_KELURAHAN, name="Lingkungan IV").exists()
+    stored.full_clean()  # still valid: its dusun is a unit now

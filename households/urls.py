@@ -20,6 +20,11 @@ api_urlpatterns = [
     path("events/", households.EventList.as_view(), name="event-list"),
     path("indicators/", indicators.IndicatorList.as_view(), name="indicator-list"),
     path("indicators/values/", indicators.IndicatorValues.as_view(), name="indicator-values"),
+    path(
+        "indicators/unit-values/<str:code>/",
+        indicators.UnitValues.as_view(),
+        name="indicator-unit-values",
+    ),
     path("indicators/<slug:code>/", indicators.IndicatorDetail.as_view(), name="indicator-detail"),
     path("codebook/", indicators.Codebook.as_view(), name="codebook"),
     path(

@@ -142,6 +142,8 @@ RULES = {
     "api:indicator-list": public,
     "api:indicator-detail": public,
     "api:indicator-values": public,
+    # Aggregates per dusun/RW/RT, suppressed for visitors; heads' names only with names.
+    "api:indicator-unit-values": public,
     "api:codebook": public,
     "api:household-list": any_role,
     "api:member-list": any_role,

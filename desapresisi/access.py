@@ -104,6 +104,12 @@ def can_import(user, region_code: str) -> bool:
     return role == Role.OPERATOR and areas_of(user) == [region_code]
 
 
+def can_manage_units(user, region_code: str) -> bool:
+    """Who keeps a village's list of dusun, RW and RT: administrators, and the village's
+    own operator."""
+    return can_import(user, region_code)
+
+
 def small_cell_threshold() -> int:
     return settings.SMALL_CELL_THRESHOLD
 

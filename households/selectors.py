@@ -950,3 +950,43 @@ def _unit_suppression_live(code: str, rows: list[dict], units: list[dict], limit
             )
         for row in members:
             row["suppressed"] = row["unit_id"] in hidden
+
+
+def village_breakdown(
+    *, user, code: str, indicator: str | None, language: str, suppress_up_to: int | None
+) -> dict:
+    """The village page's table of indicators per dusun, RW and RT (the latest period of
+    the rollup): `indicator` one code, or None for every indicator. Unknown codes fall
+    back to every indicator (a page, not an API). Each row: the unit (tree order, depth)
+    and one cell per indicator column, suppressed as `suppress_up_to` says."""
+    units = village_units_for(user=user, code=code) or []
+    catalogue = indicator_catalogue(language=language)
+    columns = [c for c in catalogue if c["code"] == indicator] or catalogue
+    period = UnitIndicatorValue.objects.filter(region_id=code).aggregate(latest=Max("period"))[
+        "latest"
+    ]
+    values = (
+        unit_indicator_values_for(
+            code=code,
+            units=units,
+            indicators=[c["code"] for c in columns],
+            periods=[period],
+            suppress_up_to=suppress_up_to,
+        )
+        if units and period
+        else []
+    )
+    cells = {(row["unit"], row["indicator"]): row for row in values}
+    rows = [
+        {"unit": unit, "cells": [cells.get((unit["id"], c["code"])) for c in columns]}
+        for unit in units
+    ]
+    return {
+        "units": units,
+        "columns": columns,
+        "single": len(columns) == 1,
+        "rows": rows,
+        "period": period,
+        "indicator": columns[0]["code"] if len(columns) == 1 else "",
+        "catalogue": catalogue,
+    }

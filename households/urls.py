@@ -75,6 +75,13 @@ page_urlpatterns = [
         views.population_report_page,
         name="population-report-file",
     ),
+    path("desa/<str:code>/wilayah/", views.village_units, name="village-units"),
+    path("desa/<str:code>/wilayah/<int:pk>/", views.village_unit_edit, name="village-unit-edit"),
+    path(
+        "desa/<str:code>/wilayah/<int:pk>/hapus/",
+        views.village_unit_delete,
+        name="village-unit-delete",
+    ),
     path("rumah-tangga/<int:pk>/", views.household_page, name="household-page"),
     path("rumah-tangga/<int:pk>/ubah/", views.household_edit, name="household-edit"),
     path("impor/", views.import_page, name="import-page"),

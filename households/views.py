@@ -344,7 +344,7 @@ def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
     household = _editable_household(request, pk)
     conflict = None
     if request.method == "POST":
-        form = forms.HouseholdForm(data=request.POST)
+        form = forms.HouseholdForm(data=request.POST, region_code=household.region_id)
         if form.is_valid():
             submitted = form.values()
             base = form.base_values() or forms.household_values(household)

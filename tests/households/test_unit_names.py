@@ -5,12 +5,15 @@ and says so, after which unknown names are errors."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from households.models import Household
 from tests.factories import PENAJAM_KELURAHAN, HouseholdFactory, village_units
 from tests.households.census_import.test_import import family, household, member, run
 from tests.households.test_household_form import error_of, form_data
+from tests.villages.test_units import check_now
 from villages.models import VillageUnit
 
 pytestmark = pytest.mark.django_db
@@ -101,3 +104,30 @@ def test_first_import_keeps_the_names_stored_households_already_use():
     assert result.committed and result.counts["units"] == {"new": 4}
     assert VillageUnit.objects.filter(region_id=PENAJAM_KELURAHAN, name="Lingkungan IV").exists()
     stored.full_clean()  # still valid: its dusun is a unit now
+
+
+def test_the_form_offers_the_villages_units_grouped_by_parent(home, personas, as_user):
+    body = as_user(personas["operator_a"]).get(f"/rumah-tangga/{home.pk}/ubah/").content.decode()
+    rw = re.search(r'<select name="rw".*?</select>', body, re.S).group(0)
+    assert 'data-unit-select="rw"' in rw
+    assert '<optgroup label="Lingkungan I">' in rw and '<optgroup label="Lingkungan II">' in rw
+    rt = re.search(r'<select name="rt".*?</select>', body, re.S).group(0)
+    assert '<optgroup label="Lingkungan I / 001">' in rt
+    assert '<option value="002" selected>002</option>' in rt
+    dusun = re.search(r'<select name="dusun".*?</select>', body, re.S).group(0)
+    assert '<option value="Lingkungan I" selected>' in dusun
+
+
+def test_a_stored_name_that_is_no_unit_stays_on_the_form(personas, as_user):
+    # Written before the village had units: not checked then, kept as it is now.
+    home = HouseholdFactory(region_id=PENAJAM_KELURAHAN, dusun="Lama", rw="001", rt="001")
+    check_now()  # as its commit did
+    village_units(PENAJAM_KELURAHAN, TREE)
+    body = as_user(personas["operator_a"]).get(f"/rumah-tangga/{home.pk}/ubah/").content.decode()
+    assert '<option value="Lama" selected>Lama (tidak terdaftar)</option>' in body
+
+
+def test_a_village_without_units_keeps_free_text(personas, as_user):
+    home = HouseholdFactory(region_id=PENAJAM_KELURAHAN)
+    body = as_user(personas["operator_a"]).get(f"/rumah-tangga/{home.pk}/ubah/").content.decode()
+    assert 'type="text" name="dusun"' in body

@@ -227,13 +227,15 @@ def _drop_rejected(v: _Validator, cursor) -> tuple[int, int]:
 UNITS_FROM_NAMES = """
 INSERT INTO villages_villageunit (region_id, kind, parent_id, name, kepala)
 SELECT DISTINCT s.region_id, 'dusun', NULL::bigint, s.dusun, ''
-FROM {source} s WHERE s.region_id = ANY(%(villages)s) AND s.dusun <> '';
+FROM {source} s WHERE s.region_id = ANY(%(villages)s) AND s.dusun <> ''
+ON CONFLICT ON CONSTRAINT village_unit_unique_name DO NOTHING;
 INSERT INTO villages_villageunit (region_id, kind, parent_id, name, kepala)
 SELECT DISTINCT s.region_id, 'rw', d.id, s.rw, ''
 FROM {source} s
 LEFT JOIN villages_villageunit d
     ON d.region_id = s.region_id AND d.kind = 'dusun' AND d.name = s.dusun
-WHERE s.region_id = ANY(%(villages)s) AND s.rw <> '';
+WHERE s.region_id = ANY(%(villages)s) AND s.rw <> ''
+ON CONFLICT ON CONSTRAINT village_unit_unique_name DO NOTHING;
 INSERT INTO villages_villageunit (region_id, kind, parent_id, name, kepala)
 SELECT DISTINCT s.region_id, 'rt', coalesce(w.id, d.id), s.rt, ''
 FROM {source} s
@@ -242,8 +244,21 @@ LEFT JOIN villages_villageunit d
 LEFT JOIN villages_villageunit w
     ON w.region_id = s.region_id AND w.kind = 'rw' AND w.name = s.rw
    AND w.parent_id IS NOT DISTINCT FROM d.id
-WHERE s.region_id = ANY(%(villages)s) AND s.rt <> '';
+WHERE s.region_id = ANY(%(villages)s) AND s.rt <> ''
+ON CONFLICT ON CONSTRAINT village_unit_unique_name DO NOTHING;
 """
+
+
+def units_from_names(cursor, *, villages: list[str], source: str) -> int:
+    """Make the units that the rows of `source` (a table or a parenthesised query with
+    region_id, dusun, rw, rt) name in `villages` and that do not exist yet; returns how
+    many were made. The census import's first import and the demo generator use it."""
+    created = 0
+    for statement in UNITS_FROM_NAMES.format(source=source).split(";"):
+        if statement.strip():
+            cursor.execute(statement, {"villages": villages})
+            created += cursor.rowcount
+    return created
 
 
 def _units_from_file(v: _Validator, cursor) -> int:
@@ -270,10 +285,7 @@ def _units_from_file(v: _Validator, cursor) -> int:
             WHERE h.region_id = ANY(%(villages)s)
               AND NOT EXISTS (SELECT 1 FROM import_household i WHERE i.no_kk = h.no_kk)
         )"""
-        for statement in UNITS_FROM_NAMES.format(source=source).split(";"):
-            if statement.strip():
-                cursor.execute(statement, {"villages": villages})
-                created += cursor.rowcount
+        created = units_from_names(cursor, villages=villages, source=source)
     cursor.execute(
         """
         SELECT s.n, r.problem, CASE r.problem WHEN 'dusun' THEN s.dusun

@@ -976,7 +976,10 @@ def village_breakdown(
         if units and period
         else []
     )
-    cells = {(row["unit"], row["indicator"]): row for row in values}
+    ratio = {c["code"]: c["ratio"] for c in columns}
+    cells = {
+        (row["unit"], row["indicator"]): {**row, "ratio": ratio[row["indicator"]]} for row in values
+    }
     rows = [
         {"unit": unit, "cells": [cells.get((unit["id"], c["code"])) for c in columns]}
         for unit in units

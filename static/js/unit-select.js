@@ -30,6 +30,7 @@ function filter(form, select) {
     const shown = allowed.includes(group.label);
     group.hidden = !shown;
     group.disabled = !shown;
+    Array.from(group.children).forEach((option) => { option.disabled = !shown; });
   });
   const checked = select.selectedOptions[0];
   if (!checked || !checked.disabled) return;

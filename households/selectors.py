@@ -31,6 +31,7 @@ from desapresisi.access import (
     disclose_event,
     disclose_household,
     disclose_member,
+    disclose_unit,
     role_of,
 )
 from desapresisi.errors import InvalidInput
@@ -856,8 +857,7 @@ def village_units_for(*, user, code: str) -> list[dict] | None:
             unit["path"] = " / ".join([*path, unit["name"]])
             unit["depth"] = depth
             unit["parent"] = unit.pop("parent_id")
-            unit["kepala"] = unit["kepala"] if named else None
-            ordered.append(unit)
+            ordered.append(disclose_unit(unit, names=named))
             walk(unit["id"], [*path, unit["name"]], depth + 1)
 
     walk(None, [], 0)

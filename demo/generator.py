@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from desapresisi.db import copy_csv_text, csv_field, history_pause
 from households import schema
+from households.census_import.write import units_from_names
 from households.indicators.rollup import indicators_refresh
 from households.models import DataSource
 from villages.models import Kind, Region
@@ -148,6 +149,16 @@ def households_generate(
                 if progress:
                     progress(f"{writer.households:,} households ({index}/{len(villages)} villages)")
         writer.flush()
+        # Each village's dusun, RW and RT as records of it (those it lacks): the names the
+        # households were just given, and those its real households use, are its units.
+        generated = sorted(v.code for v in villages if v.households)
+        units_from_names(
+            cursor,
+            villages=generated,
+            # The village list is a parameter; the source is written here, no input.
+            source="(SELECT DISTINCT region_id, dusun, rw, rt FROM households_household"
+            " WHERE region_id = ANY(%(villages)s))",
+        )
     with connection.cursor() as cursor:
         # Fresh statistics, so that the first queries on a new census plan well.
         cursor.execute("ANALYZE households_household, households_member")

@@ -104,6 +104,12 @@ def can_import(user, region_code: str) -> bool:
     return role == Role.OPERATOR and areas_of(user) == [region_code]
 
 
+def can_manage_units(user, region_code: str) -> bool:
+    """Who keeps a village's list of dusun, RW and RT: administrators, and the village's
+    own operator."""
+    return can_import(user, region_code)
+
+
 def small_cell_threshold() -> int:
     return settings.SMALL_CELL_THRESHOLD
 
@@ -197,3 +203,17 @@ EVENT_NAMED_FIELDS = ("nik", "nama", "tanggal", "asal_tujuan", "rw", "rt", "othe
 
 def disclose_event(row: dict, disclosure: Disclosure) -> dict:
     return _disclose(row, disclosure, EVENT_NAMED_FIELDS)
+
+
+# A unit below the village (dusun, RW, RT) is an area, open like the village's figures; its
+# head's name (`kepala`) is a person's: only for a caller who may see the named records
+# of that village (`households.selectors.named_village_for` answers that).
+UNIT_NAMED_FIELDS = ("kepala",)
+
+
+def disclose_unit(row: dict, *, names: bool) -> dict:
+    if not names:
+        for field in UNIT_NAMED_FIELDS:
+            if field in row:
+                row[field] = None
+    return row

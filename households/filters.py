@@ -7,12 +7,15 @@ import datetime as dt
 
 import django_filters as filters
 from django.contrib.gis.geos import Polygon
-from django.db.models import DateField, F, Q, QuerySet, Value
+from django.contrib.postgres.fields import ArrayField
+from django.db.models import BigIntegerField, DateField, F, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
-from desapresisi.access import COARSE_DECIMALS, hidden_fields_for
+from desapresisi.access import COARSE_DECIMALS, area_codes_for, hidden_fields_for
 from desapresisi.errors import InvalidInput
 from villages.codes import is_area_code, subtree_q
+from villages.models import UnitKind, VillageUnit
 
 from . import codebook as cb
 from . import schema
@@ -33,6 +36,31 @@ def region_q(code: str, field: str = "region__code") -> Q:
             {"region": _("Kode wilayah tidak valid: %(code)s") % {"code": repr(code)}}
         )
     return subtree_q(code, field)
+
+
+def in_unit(queryset: QuerySet, unit_id: int) -> QuerySet:
+    """The households of `queryset` whose dusun/RW/RT resolve to this unit or a unit below
+    it (the database's rule, households_unit_resolve)."""
+    chain = RawSQL(
+        "(households_unit_resolve(households_household.region_id, households_household.dusun,"
+        " households_household.rw, households_household.rt)).chain",
+        [],
+        output_field=ArrayField(BigIntegerField()),
+    )
+    return queryset.alias(unit_chain=chain).filter(unit_chain__contains=[int(unit_id)])
+
+
+def unit_in_areas(user, unit_id) -> VillageUnit | None:
+    """The unit if it lies in a village within the caller's areas (the area rule)."""
+    try:
+        pk = int(unit_id)
+    except (TypeError, ValueError):
+        return None
+    codes = area_codes_for(user)
+    units = VillageUnit.objects.filter(pk=pk)
+    if codes is not None:
+        units = units.filter(subtree_q(codes, "region__code"))
+    return units.first()
 
 
 def indicator_for(code: str, unit: str) -> Indicator:
@@ -123,6 +151,13 @@ class HouseholdFilter(ScopedFilterSet):
         method="filter_indicator",
         help_text="Kode indikator berbasis rumah tangga: rumah tangga yang dihitung pembilangnya.",
     )
+    unit = filters.NumberFilter(
+        method="filter_unit",
+        help_text=(
+            "Id dusun/RW/RT (GET /api/v1/indicators/unit-values/<kode>/): rumah tangga di"
+            " wilayah itu dan di bawahnya. RW/RT hanya untuk peran yang melihat nama."
+        ),
+    )
     has_ats = filters.BooleanFilter(
         method="filter_has_ats", help_text="Ada anak 7-18 tahun tidak sekolah."
     )
@@ -177,6 +212,24 @@ class HouseholdFilter(ScopedFilterSet):
 
     def filter_indicator(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(spec_q(indicator_for(value, "household").numerator))
+
+    def filter_unit(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        # The same answer for a unit that does not exist and one outside the caller's
+        # areas: nothing about another village's units leaks through the message.
+        unit = unit_in_areas(self.user, value)
+        if unit is None:
+            raise InvalidInput({name: [_("Dusun/RW/RT tidak dikenal: %(id)s.") % {"id": value}]})
+        if unit.kind != UnitKind.DUSUN and "rw" in self.hidden_fields:
+            # An RW or RT is a few dozen households: named, like the household's RW/RT.
+            raise InvalidInput(
+                {
+                    name: [
+                        _("Anda tidak berhak menyaring atau mengurutkan menurut %(field)s.")
+                        % {"field": unit.kind}
+                    ]
+                }
+            )
+        return in_unit(queryset.filter(region_id=unit.region_id), unit.pk)
 
     def filter_has_ats(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         return queryset.filter(jumlah_ats__gt=0) if value else queryset.filter(jumlah_ats=0)

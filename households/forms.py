@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from . import codebook as cb
 from . import schema
 from .models import Household
+from .selectors import village_units_for
 
 LOCATION = "lokasi"
 LATITUDE, LONGITUDE = "lintang", "bujur"
@@ -121,7 +122,7 @@ class HouseholdForm(forms.Form):
     # When the form was opened: a conflict names who changed the household since.
     dibuka = forms.DateTimeField(widget=forms.HiddenInput, required=False)  # OPENED
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, region_code: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.rules = skip_rules()
         self.answers: list[str] = []
@@ -139,6 +140,8 @@ class HouseholdForm(forms.Form):
                 self.fields[entry.name].widget.attrs.update(
                     {"data-asked-when": rule[0], "data-asked-codes": " ".join(map(str, rule[1]))}
                 )
+        if region_code:
+            unit_fields(self, region_code)
 
     # --- values -------------------------------------------------------------------------
 
@@ -255,6 +258,55 @@ def form_data(values: dict[str, Any]) -> dict[str, str]:
     return data
 
 
+NOT_GIVEN = ("", _("- tidak diisi -"))
+TOP_LEVEL = _("Langsung di bawah desa/kelurahan")
+
+
+def unit_fields(form: forms.Form, region_code: str) -> None:
+    """The dusun, RW and RT of a village with units: selects of its units' names, RWs
+    grouped under their dusun and RTs under their RW (or dusun), the groups labelled with
+    the parent's path, which static/js/unit-select.js reads to offer only the units of
+    the chosen dusun and RW; without the script every unit stays choosable, and the
+    service names a pair that does not belong together. Villages without units keep
+    the census's free text."""
+    units = village_units_for(user=None, code=region_code) or []
+    if not units:
+        return
+    by_id = {unit["id"]: unit for unit in units}
+
+    def grouped(kind: str) -> list:
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for unit in units:
+            if unit["kind"] != kind:
+                continue
+            parent = by_id.get(unit["parent"])
+            label = parent["path"] if parent else str(TOP_LEVEL)
+            groups.setdefault(label, []).append((unit["name"], unit["name"]))
+        return [NOT_GIVEN, *groups.items()]
+
+    choices = {
+        "dusun": [NOT_GIVEN, *((u["name"], u["name"]) for u in units if u["kind"] == "dusun")],
+        "rw": grouped("rw"),
+        "rt": grouped("rt"),
+    }
+    for name, options in choices.items():
+        if name not in form.fields:
+            continue
+        # A stored name that is not (or no longer) a unit stays on screen as it is, so
+        # that saving other answers does not blank it; the service refuses it if sent.
+        known = {u["name"] for u in units if u["kind"] == name}
+        kept = {form.initial.get(name) or "", form.data.get(name) or "" if form.is_bound else ""}
+        for value in sorted(kept - known - {""}):
+            options.append((value, _("%(name)s (tidak terdaftar)") % {"name": value}))
+        old = form.fields[name]
+        form.fields[name] = forms.ChoiceField(
+            label=old.label, help_text=old.help_text, required=False, choices=options
+        )
+        form.fields[name].widget.attrs.update(
+            {"data-unit-select": name, "data-top-label": str(TOP_LEVEL)}
+        )
+
+
 def form_for(household: Household, *, values: dict[str, Any] | None = None) -> HouseholdForm:
     """An unbound form opened on `household` (or on `values` over its current version)."""
     current = household_values(household)
@@ -265,7 +317,7 @@ def form_for(household: Household, *, values: dict[str, Any] | None = None) -> H
         BASE: json.dumps(form_data(current)),
         OPENED: timezone.now().isoformat(),
     }
-    return HouseholdForm(initial=initial)
+    return HouseholdForm(initial=initial, region_code=household.region_id)
 
 
 def same(name: str, a, b) -> bool:

@@ -31,13 +31,14 @@ from desapresisi.access import (
     disclose_event,
     disclose_household,
     disclose_member,
+    disclose_unit,
     role_of,
 )
 from desapresisi.errors import InvalidInput
 from desapresisi.masking import mask_number
 from desapresisi.models import ChangeRecord, Role
 from villages.codes import below_q, is_area_code, subtree_q
-from villages.models import Level, Region
+from villages.models import Level, Region, VillageUnit
 
 from . import codebook as cb
 from . import schema
@@ -54,6 +55,7 @@ from .models import (
     LifeEvent,
     Member,
     TileCell,
+    UnitIndicatorValue,
 )
 
 # --- Who sees which records: the kernel's area rule over the area-code subtree -----------
@@ -820,4 +822,174 @@ def household_page_data(*, user, pk: int, disclosure: Disclosure) -> dict | None
         "indicators": _counting_indicators(pk, members, names),
         "history": _history(pk, disclosure, names),
         "events": _household_events(user, pk, disclosure),
+    }
+
+
+# --- Below the village: the per-unit rollup (dusun, RW, RT) --------------------------------
+
+UNIT_LEVELS = {"dusun": 1, "rw": 2, "rt": 3}
+
+
+def village_units_for(*, user, code: str) -> list[dict] | None:
+    """The units of village `code` in tree order (each dusun, then its RWs and their RTs),
+    each with `path` (names from the dusun down) and `depth`; None when `code` is not a
+    village. The head's name is personal (the disclosure policy): only for a caller who
+    may see this village's named records, else None."""
+    village = Region.objects.filter(code=code, level=Level.DESA).first()
+    if village is None:
+        return None
+    named = named_village_for(user=user, code=code) is not None
+    units = list(
+        VillageUnit.objects.filter(region_id=code).values(
+            "id", "kind", "name", "parent_id", "kepala"
+        )
+    )
+    children: dict[int | None, list[dict]] = {}
+    for unit in units:
+        children.setdefault(unit["parent_id"], []).append(unit)
+    ordered: list[dict] = []
+
+    def walk(parent: int | None, path: list[str], depth: int) -> None:
+        kids = sorted(
+            children.get(parent, []), key=lambda u: (UNIT_LEVELS[u["kind"]], u["name"].casefold())
+        )
+        for unit in kids:
+            unit["path"] = " / ".join([*path, unit["name"]])
+            unit["depth"] = depth
+            unit["parent"] = unit.pop("parent_id")
+            ordered.append(disclose_unit(unit, names=named))
+            walk(unit["id"], [*path, unit["name"]], depth + 1)
+
+    walk(None, [], 0)
+    return ordered
+
+
+UNIT_VALUE_FIELDS = ("indicator_id", "unit_id", "period", "numerator", "denominator", "value")
+
+
+def unit_indicator_values_for(
+    *,
+    code: str,
+    units: list[dict],
+    indicators: list[str] | None = None,
+    periods: list[str] | None = None,
+    suppress_up_to: int | None = None,
+) -> list[dict]:
+    """Rows of the per-unit rollup of village `code` (read, never counted here): indicator,
+    unit, period, numerator, denominator, value, suppressed and why. `units` is
+    `village_units_for`'s list (the order of the rows). With `suppress_up_to`, small cells
+    are hidden by the rule of households/indicators/suppression.py (units_hidden)."""
+    queryset = UnitIndicatorValue.objects.filter(region_id=code)
+    if indicators:
+        queryset = queryset.filter(indicator_id__in=indicators)
+    if periods:
+        queryset = queryset.filter(period__in=periods)
+    rows = list(queryset.values(*UNIT_VALUE_FIELDS, "suppressed", "suppression_limit"))
+    if indicators:
+        _check_indicator_codes(indicators, {row["indicator_id"] for row in rows})
+    limit = suppress_up_to or 0
+    if limit and any(row["suppression_limit"] != limit for row in rows):
+        _unit_suppression_live(code, rows, units, limit)
+    position = {unit["id"]: index for index, unit in enumerate(units)}
+    rows.sort(key=lambda r: (r["indicator_id"], r["period"], position.get(r["unit_id"], 0)))
+    result = []
+    for row in rows:
+        hidden = bool(limit and row["suppressed"])
+        own_small = any(1 <= (row[key] or 0) <= limit for key in ("numerator", "denominator"))
+        result.append(
+            {
+                "indicator": row["indicator_id"],
+                "unit": row["unit_id"],
+                "period": row["period"],
+                "numerator": None if hidden else row["numerator"],
+                "denominator": None if hidden else row["denominator"],
+                "value": None if hidden else row["value"],
+                "suppressed": hidden,
+                "suppression_reason": (
+                    ("primary" if own_small else "secondary") if hidden else None
+                ),
+                "suppression_threshold": limit if hidden else None,
+            }
+        )
+    return result
+
+
+def _unit_suppression_live(code: str, rows: list[dict], units: list[dict], limit: int) -> None:
+    """The rule at a limit the rollup has not stored, over the stored counts (in place)."""
+    parents = {unit["id"]: unit["parent"] for unit in units}
+    village = {
+        (row["indicator"], row["period"]): row
+        for row in indicator_values_for(
+            indicators=sorted({row["indicator_id"] for row in rows}),
+            areas=[code],
+            suppress_up_to=limit,
+        )
+    }
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["indicator_id"], row["period"]), []).append(row)
+    for key, members in groups.items():
+        total = village.get(key)
+        cells = [
+            suppression.UnitCell(
+                unit=row["unit_id"],
+                parent=parents.get(row["unit_id"]),
+                numerator=row["numerator"],
+                denominator=row["denominator"],
+            )
+            for row in members
+        ]
+        if total is None or total["suppressed"]:
+            hidden = {cell.unit for cell in cells}
+        else:
+            hidden = suppression.units_hidden(
+                cells,
+                village=(total["numerator"], total["denominator"]),
+                village_hidden=False,
+                limit=limit,
+            )
+        for row in members:
+            row["suppressed"] = row["unit_id"] in hidden
+
+
+def village_breakdown(
+    *, user, code: str, indicator: str | None, language: str, suppress_up_to: int | None
+) -> dict:
+    """The village page's table of indicators per dusun, RW and RT (the latest period of
+    the rollup): `indicator` one code, or None for every indicator. Unknown codes fall
+    back to every indicator (a page, not an API). Each row: the unit (tree order, depth)
+    and one cell per indicator column, suppressed as `suppress_up_to` says."""
+    units = village_units_for(user=user, code=code) or []
+    catalogue = indicator_catalogue(language=language)
+    columns = [c for c in catalogue if c["code"] == indicator] or catalogue
+    period = UnitIndicatorValue.objects.filter(region_id=code).aggregate(latest=Max("period"))[
+        "latest"
+    ]
+    values = (
+        unit_indicator_values_for(
+            code=code,
+            units=units,
+            indicators=[c["code"] for c in columns],
+            periods=[period],
+            suppress_up_to=suppress_up_to,
+        )
+        if units and period
+        else []
+    )
+    ratio = {c["code"]: c["ratio"] for c in columns}
+    cells = {
+        (row["unit"], row["indicator"]): {**row, "ratio": ratio[row["indicator"]]} for row in values
+    }
+    rows = [
+        {"unit": unit, "cells": [cells.get((unit["id"], c["code"])) for c in columns]}
+        for unit in units
+    ]
+    return {
+        "units": units,
+        "columns": columns,
+        "single": len(columns) == 1,
+        "rows": rows,
+        "period": period,
+        "indicator": columns[0]["code"] if len(columns) == 1 else "",
+        "catalogue": catalogue,
     }

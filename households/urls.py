@@ -20,6 +20,11 @@ api_urlpatterns = [
     path("events/", households.EventList.as_view(), name="event-list"),
     path("indicators/", indicators.IndicatorList.as_view(), name="indicator-list"),
     path("indicators/values/", indicators.IndicatorValues.as_view(), name="indicator-values"),
+    path(
+        "indicators/unit-values/<str:code>/",
+        indicators.UnitValues.as_view(),
+        name="indicator-unit-values",
+    ),
     path("indicators/<slug:code>/", indicators.IndicatorDetail.as_view(), name="indicator-detail"),
     path("codebook/", indicators.Codebook.as_view(), name="codebook"),
     path(
@@ -69,6 +74,13 @@ page_urlpatterns = [
         "desa/<str:code>/laporan-penduduk.<str:fmt>",
         views.population_report_page,
         name="population-report-file",
+    ),
+    path("desa/<str:code>/wilayah/", views.village_units, name="village-units"),
+    path("desa/<str:code>/wilayah/<int:pk>/", views.village_unit_edit, name="village-unit-edit"),
+    path(
+        "desa/<str:code>/wilayah/<int:pk>/hapus/",
+        views.village_unit_delete,
+        name="village-unit-delete",
     ),
     path("rumah-tangga/<int:pk>/", views.household_page, name="household-page"),
     path("rumah-tangga/<int:pk>/ubah/", views.household_edit, name="household-edit"),

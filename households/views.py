@@ -10,24 +10,31 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from desapresisi import audit
 from desapresisi.access import (
     can_export_named,
+    can_manage_units,
     can_unmask,
     can_use_imports,
     can_view_household_points,
     can_view_indicator_values,
     can_view_names,
     disclosure_for,
+    suppression_for,
 )
+from desapresisi.errors import InvalidInput
 from desapresisi.models import AuditAction
-from villages.models import Kind
+from villages import forms as unit_forms
+from villages.models import Kind, VillageUnit
+from villages.services import unit_create, unit_delete, unit_update
 
 from . import forms
 from .exports.population import column_groups as population_columns
@@ -39,6 +46,8 @@ from .exports.population import (
     report_notes,
     unknown_sex_note,
 )
+from .filters import unit_in_areas
+from .indicators.rollup import indicators_refresh_task
 from .models import SanitationLevel, Topic
 from .population import (
     MonthNotReportable,
@@ -57,7 +66,9 @@ from .selectors import (
     map_criteria_catalogue,
     named_household_visible,
     named_village_for,
+    village_breakdown,
     village_overview,
+    village_units_for,
 )
 from .services import StaleEdit, household_update
 
@@ -218,10 +229,32 @@ def village(request: HttpRequest, code: str) -> HttpResponse:
         key: overview[key] for key in ("code", "name", "kind", "kecamatan", "kabupaten")
     }
     kind_label = Kind(overview["kind"]).label if overview["kind"] in Kind.values else ""
+    named = named_village_for(user=request.user, code=code) is not None
+    chosen = request.GET.get("indikator", "")
+    breakdown = village_breakdown(
+        user=request.user,
+        code=code,
+        indicator=None if chosen == ALL_INDICATORS else (chosen or DEFAULT_BREAKDOWN),
+        language=get_language() or "id",
+        suppress_up_to=suppression_for(request.user),
+    )
+    # The target list of one unit (?unit=, from the breakdown's links): roles with names.
+    unit = unit_in_areas(request.user, request.GET.get("unit")) if named else None
+    if unit is not None and unit.region_id != code:
+        unit = None
+    if unit is not None:
+        config["households"]["unit"] = unit.pk
     return render(
         request,
         "dashboard/village.html",
         {
+            "breakdown": breakdown,
+            "breakdown_links": named,
+            "all_indicators": ALL_INDICATORS,
+            "unit_filter": next(
+                (u for u in breakdown["units"] if unit and u["id"] == unit.pk), None
+            ),
+            "can_manage_units": can_manage_units(request.user, code),
             "village": overview,
             "kind_label": kind_label,
             "config": config,
@@ -245,6 +278,11 @@ HOUSEHOLD_PAGE_STRINGS = {
 def _unmask_requested(request: HttpRequest) -> bool:
     """`?unmask=1` (or true/yes), as the API reads it."""
     return request.GET.get("unmask", "").lower() in ("1", "true", "yes")
+
+
+# The village page's breakdown: `?indikator=semua` for every indicator, else one of them.
+ALL_INDICATORS = "semua"
+DEFAULT_BREAKDOWN = "tanpa_jamban"
 
 
 @login_required
@@ -306,7 +344,7 @@ def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
     household = _editable_household(request, pk)
     conflict = None
     if request.method == "POST":
-        form = forms.HouseholdForm(data=request.POST)
+        form = forms.HouseholdForm(data=request.POST, region_code=household.region_id)
         if form.is_valid():
             submitted = form.values()
             base = form.base_values() or forms.household_values(household)
@@ -381,6 +419,7 @@ def import_page(request):
         "count_labels": {
             "households": _("Rumah tangga"),
             "members": _("Anggota"),
+            "units": _("Dusun/RW/RT dibuat dari berkas"),
             "total": _("baris"),
             "new": _("baru"),
             "updated": _("diubah"),
@@ -479,3 +518,125 @@ def population_report_page(request: HttpRequest, code: str, fmt: str = "html") -
         },
         status=400 if error else 200,
     )
+
+
+# --- The village's dusun, RW and RT (/desa/<code>/wilayah/) ---------------------------------
+
+
+def _managed_village(request: HttpRequest, code: str) -> dict:
+    """The village whose units the caller keeps (its operator, administrators); for
+    everyone else with an account the page does not exist (404)."""
+    village = village_overview(code=code)
+    if village is None or not can_manage_units(request.user, code):
+        raise Http404
+    return village
+
+
+def _units_changed() -> None:
+    # Triggers marked the village stale; its figures per unit follow in the worker.
+    transaction.on_commit(indicators_refresh_task.enqueue)
+
+
+@login_required
+def village_units(request: HttpRequest, code: str) -> HttpResponse:
+    """The list of a village's units, and the form that adds one (GET/POST)."""
+    village = _managed_village(request, code)
+    units = village_units_for(user=request.user, code=code) or []
+    form = unit_forms.UnitAddForm(units=units)
+    status = 200
+    if request.method == "POST":
+        form = unit_forms.UnitAddForm(data=request.POST, units=units)
+        if form.is_valid():
+            data = form.cleaned_data
+            parent = None
+            if data["parent"] is not None:
+                parent = VillageUnit.objects.filter(pk=data["parent"], region_id=code).first()
+            try:
+                with transaction.atomic():
+                    unit = unit_create(
+                        region_code=code,
+                        kind=data["kind"],
+                        name=data["name"],
+                        parent=parent,
+                        kepala=data["kepala"],
+                    )
+            except InvalidInput as exc:
+                form.add_service_errors(exc.fields)
+            else:
+                _units_changed()
+                messages.success(request, _("%(unit)s ditambahkan.") % {"unit": unit})
+                return redirect("village-units", code=code)
+        status = 400
+    return render(
+        request,
+        "villages/units.html",
+        {
+            "village": village,
+            "kind_label": _kind_label(village),
+            "units": units,
+            "form": form.describe_errors(),
+        },
+        status=status,
+    )
+
+
+def _kind_label(village: dict) -> str:
+    return Kind(village["kind"]).label if village["kind"] in Kind.values else ""
+
+
+@login_required
+def village_unit_edit(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+    """Rename a unit, set its head or its outline (GET: the form, POST: save)."""
+    village = _managed_village(request, code)
+    unit = VillageUnit.objects.filter(pk=pk, region_id=code).first()
+    if unit is None:
+        raise Http404
+    form = unit_forms.UnitEditForm.for_unit(unit)
+    status = 200
+    if request.method == "POST":
+        form = unit_forms.UnitEditForm(data=request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                with transaction.atomic():
+                    unit_update(
+                        unit=unit, name=data["name"], kepala=data["kepala"], batas=data["batas"]
+                    )
+            except InvalidInput as exc:
+                form.add_service_errors(exc.fields)
+            else:
+                _units_changed()
+                messages.success(request, _("Perubahan disimpan."))
+                return redirect("village-units", code=code)
+        status = 400
+    return render(
+        request,
+        "villages/unit_form.html",
+        {
+            "village": village,
+            "kind_label": _kind_label(village),
+            "unit": unit,
+            "form": form.describe_errors(),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def village_unit_delete(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+    """Delete a unit; one in use (or with units under it) stays, and the list says why."""
+    _managed_village(request, code)
+    unit = VillageUnit.objects.filter(pk=pk, region_id=code).first()
+    if unit is None:
+        raise Http404
+    label = str(unit)
+    try:
+        unit_delete(unit=unit)
+    except InvalidInput as exc:
+        for message in exc.fields.get("__all__", []):
+            messages.error(request, message)
+    else:
+        _units_changed()
+        messages.success(request, _("%(unit)s dihapus.") % {"unit": label})
+    return redirect("village-units", code=code)

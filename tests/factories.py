@@ -14,7 +14,7 @@ import shapely
 from django.contrib.gis.geos import Point
 
 from households.models import DataSource, Household, Member
-from villages.models import Region
+from villages.models import Region, UnitKind, VillageUnit
 
 PENAJAM_KELURAHAN = "64.09.01.1001"  # Tanjung Tengah
 BABULU_DESA = "64.09.03.2001"  # a desa in Babulu
@@ -90,3 +90,26 @@ class MemberFactory(factory.django.DjangoModelFactory):
     nik = factory.LazyAttributeSequence(
         lambda o, n: nik_for(o.household.region_id, o.tanggal_lahir, o.jenis_kelamin, n % 10000)
     )
+
+
+def village_units(
+    region_code: str, tree: dict[str, dict[str, list[str]]]
+) -> dict[str, VillageUnit]:
+    """Units of a village from {dusun: {rw: [rt, ...]}}; an empty dusun name puts its RW
+    directly under the village. Returns them keyed "dusun", "dusun/rw", "dusun/rw/rt"."""
+    units: dict[str, VillageUnit] = {}
+    for dusun, rws in tree.items():
+        d = None
+        if dusun:
+            d = units[dusun] = VillageUnit.objects.create(
+                region_id=region_code, kind=UnitKind.DUSUN, name=dusun
+            )
+        for rw, rts in rws.items():
+            w = units[f"{dusun}/{rw}"] = VillageUnit.objects.create(
+                region_id=region_code, kind=UnitKind.RW, name=rw, parent=d
+            )
+            for rt in rts:
+                units[f"{dusun}/{rw}/{rt}"] = VillageUnit.objects.create(
+                    region_id=region_code, kind=UnitKind.RT, name=rt, parent=w
+                )
+    return units

@@ -8,6 +8,7 @@ village by this code, which lets every area filter run on the households table a
 from __future__ import annotations
 
 from django.contrib.gis.db import models
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -102,3 +103,93 @@ class Region(models.Model):
     @property
     def is_village(self) -> bool:
         return self.level == Level.DESA
+
+
+class UnitKind(models.TextChoices):
+    """The units below a village: dusun (lingkungan in a kelurahan), RW and RT."""
+
+    DUSUN = "dusun", _("Dusun/lingkungan")
+    RW = "rw", _("RW")
+    RT = "rt", _("RT")
+
+
+# Which kinds a unit of each kind may sit under (no parent: directly under the village).
+UNIT_PARENT_KINDS: dict[str, tuple[str, ...]] = {
+    UnitKind.DUSUN: (),
+    UnitKind.RW: (UnitKind.DUSUN,),
+    UnitKind.RT: (UnitKind.RW, UnitKind.DUSUN),
+}
+# How long a name may be: the household's own field of the same kind holds it.
+UNIT_NAME_LENGTH = {UnitKind.DUSUN: 60, UnitKind.RW: 3, UnitKind.RT: 3}
+
+
+class VillageUnit(models.Model):
+    """A dusun/lingkungan, RW or RT of one desa/kelurahan.
+
+    Households keep the census strings (dusun, rw, rt); the units of their village are the
+    set of valid names (households/sql/households_unit_resolve.sql is the rule, and
+    `villages.selectors.UnitIndex` the same rule for messages). A village without units
+    has no list yet: its households' names are not checked until units are defined.
+    """
+
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("desa/kelurahan"),
+        on_delete=models.PROTECT,
+        related_name="units",
+        limit_choices_to={"level": Level.DESA},
+    )
+    kind = models.CharField(_("jenis"), max_length=5, choices=UnitKind.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("di bawah"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    name = models.CharField(_("nama"), max_length=60)
+    kepala = models.CharField(_("nama ketua/kepala"), max_length=100, blank=True)
+    batas = models.MultiPolygonField(_("batas wilayah"), srid=4326, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("wilayah di bawah desa")
+        verbose_name_plural = _("wilayah di bawah desa")
+        ordering = ["region", "kind", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "kind", "parent", "name"],
+                name="village_unit_unique_name",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="village_unit_name_given"),
+            models.CheckConstraint(
+                condition=Q(kind=UnitKind.DUSUN, parent__isnull=True) | ~Q(kind=UnitKind.DUSUN),
+                name="village_unit_dusun_top",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.name}"
+
+    def clean(self) -> None:
+        errors = {}
+        limit = UNIT_NAME_LENGTH.get(self.kind)
+        if limit and len(self.name or "") > limit:
+            errors["name"] = _("Nama %(kind)s paling panjang %(limit)s karakter.") % {
+                "kind": self.get_kind_display(),
+                "limit": limit,
+            }
+        if self.name and self.name != self.name.strip():
+            errors["name"] = _("Nama tidak boleh diawali atau diakhiri spasi.")
+        if self.parent_id is not None:
+            parent = self.parent
+            if parent.region_id != self.region_id:
+                errors["parent"] = _("Induk harus wilayah di desa/kelurahan yang sama.")
+            elif parent.kind not in UNIT_PARENT_KINDS.get(self.kind, ()):
+                errors["parent"] = _("%(kind)s tidak dapat berada di bawah %(parent)s.") % {
+                    "kind": self.get_kind_display(),
+                    "parent": parent.get_kind_display(),
+                }
+        if errors:
+            raise ValidationError(errors)

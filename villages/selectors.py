@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.contrib.postgres.fields import ArrayField
@@ -26,9 +26,11 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .codes import below_q
-from .models import Region
+from .models import Region, UnitKind, VillageUnit
 
 DEFAULT_TOLERANCE = 0.0005  # degrees, about 50 m: village outlines stay recognisable
 MAX_TOLERANCE = 0.1
@@ -241,3 +243,106 @@ def kecamatan_of_identity_prefix() -> dict[str, str]:
 def province_of_identity_prefix(prefix: str) -> str | None:
     """The province a NIK or No. KK prefix names (its first 2 digits), or None."""
     return _national_names()["province"].get(prefix[:2])
+
+
+# --- The units below a village (dusun, RW, RT) -------------------------------------------
+
+UNIT_FIELDS = ("dusun", "rw", "rt")
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    id: int
+    kind: str
+    name: str
+    parent_id: int | None
+
+
+@dataclass
+class UnitIndex:
+    """The units of one village, for resolving a household's (dusun, rw, rt).
+
+    The rule (the same as the database's `households_unit_resolve`): a blank name names no
+    unit; a dusun by its name; an RW by its name under the household's dusun, else one
+    directly under the village; an RT by its name under the household's RW, else its
+    dusun, else directly under the village. A village without units checks nothing."""
+
+    region_code: str
+    units: list[UnitRow] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._by_key = {(u.kind, u.parent_id, u.name): u for u in self.units}
+
+    @property
+    def defined(self) -> bool:
+        return bool(self.units)
+
+    def _find(self, kind: str, name: str, parents: list[int | None]) -> UnitRow | None:
+        for parent in parents:
+            unit = self._by_key.get((kind, parent, name))
+            if unit is not None:
+                return unit
+        return None
+
+    def resolve(self, dusun: str, rw: str, rt: str) -> tuple[list[UnitRow], str | None]:
+        """(the chain of units from the dusun down, the first field that names no unit)."""
+        chain: list[UnitRow] = []
+        if not self.defined:
+            return chain, None
+        d = w = None
+        if dusun:
+            d = self._find(UnitKind.DUSUN, dusun, [None])
+            if d is None:
+                return chain, "dusun"
+            chain.append(d)
+        if rw:
+            w = self._find(UnitKind.RW, rw, [*([d.id] if d else []), None])
+            if w is None:
+                return chain, "rw"
+            chain.append(w)
+        if rt:
+            parents = [*([w.id] if w else []), *([d.id] if d else []), None]
+            t = self._find(UnitKind.RT, rt, parents)
+            if t is None:
+                return chain, "rt"
+            chain.append(t)
+        return chain, None
+
+    def problems(self, dusun: str, rw: str, rt: str) -> dict[str, str]:
+        """{field: message} for a household naming a unit this village does not have."""
+        _chain, problem = self.resolve(dusun or "", rw or "", rt or "")
+        if problem is None:
+            return {}
+        return {problem: unit_problem_message(problem, {"dusun": dusun, "rw": rw, "rt": rt})}
+
+    def children(self, parent_id: int | None, kind: str) -> list[UnitRow]:
+        return sorted(
+            (u for u in self.units if u.parent_id == parent_id and u.kind == kind),
+            key=lambda u: u.name,
+        )
+
+
+# The messages for a name that is not a unit of the village: the form, the API and the
+# import say the same (the import stores the msgid and its parameters, see i18n.Message).
+UNIT_PROBLEM_MESSAGES = {
+    "dusun": gettext_noop("Dusun/lingkungan “%(name)s” tidak terdaftar di desa/kelurahan ini."),
+    "rw": gettext_noop("RW “%(name)s” tidak terdaftar di dusun ini (lihat daftar wilayah)."),
+    "rt": gettext_noop("RT “%(name)s” tidak terdaftar di RW/dusun ini (lihat daftar wilayah)."),
+}
+
+
+def unit_problem_message(problem: str, names: dict[str, str]) -> str:
+    """The message for a name that is not a unit of the village, in the active language."""
+    return _(UNIT_PROBLEM_MESSAGES[problem]) % {"name": names.get(problem) or ""}
+
+
+def unit_index_for(*, region_code: str) -> UnitIndex:
+    rows = VillageUnit.objects.filter(region_id=region_code).values_list(
+        "id", "kind", "name", "parent_id"
+    )
+    return UnitIndex(region_code, [UnitRow(*row) for row in rows])
+
+
+def units_of(*, region_code: str) -> QuerySet[VillageUnit]:
+    """The units of one village, dusun first, then by name."""
+    return VillageUnit.objects.filter(region_id=region_code).select_related("parent")

@@ -7,11 +7,14 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import connection, transaction
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, IntegrityError, InternalError, connection, transaction
+from django.utils.translation import gettext
 
 from desapresisi.db import copy_rows
+from desapresisi.errors import InvalidInput
 
-from .models import Kind, Level
+from .models import Kind, Level, UnitKind, VillageUnit
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CODE_VERSION = "Kepmendagri 300.2.2-2138/2025"
@@ -247,3 +250,115 @@ def regions_load(*, scope: str) -> LoadResult:
         )
         result.villages_with_boundary = cursor.fetchone()[0]
     return result
+
+
+# --- The units below a village (dusun, RW, RT) -------------------------------------------
+
+# The database's names for the rules a unit's write can break (migrations of both apps).
+_UNIT_UNIQUE = "village_unit_unique_name"
+_UNIT_IN_USE = "village_unit_in_use"
+
+
+def _unit_save(unit: VillageUnit) -> VillageUnit:
+    try:
+        unit.full_clean(validate_constraints=False)
+    except ValidationError as exc:
+        raise InvalidInput(_fields(exc)) from exc
+    duplicate = (
+        VillageUnit.objects.filter(
+            region_id=unit.region_id, kind=unit.kind, parent_id=unit.parent_id, name=unit.name
+        )
+        .exclude(pk=unit.pk)
+        .exists()
+    )
+    if duplicate:
+        raise InvalidInput({"name": [_duplicate_message(unit)]})
+    try:
+        with transaction.atomic():
+            unit.save()
+    except IntegrityError as exc:
+        if _constraint_of(exc) == _UNIT_UNIQUE:
+            raise InvalidInput({"name": [_duplicate_message(unit)]}) from exc
+        raise
+    return unit
+
+
+def _fields(exc: ValidationError) -> dict[str, list[str]]:
+    return exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+
+
+def _duplicate_message(unit: VillageUnit) -> str:
+    return gettext("%(kind)s “%(name)s” sudah ada di sini.") % {
+        "kind": unit.get_kind_display(),
+        "name": unit.name,
+    }
+
+
+def _constraint_of(exc: DatabaseError) -> str | None:
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
+def unit_create(
+    *,
+    region_code: str,
+    kind: str,
+    name: str,
+    parent: VillageUnit | None = None,
+    kepala: str = "",
+    batas=None,
+) -> VillageUnit:
+    """A new dusun, RW or RT of a village. Raises InvalidInput naming the field."""
+    if kind not in UnitKind.values:
+        raise InvalidInput({"kind": [gettext("Jenis wilayah tidak dikenal.")]})
+    return _unit_save(
+        VillageUnit(
+            region_id=region_code,
+            kind=kind,
+            name=(name or "").strip(),
+            parent=parent,
+            kepala=(kepala or "").strip(),
+            batas=batas,
+        )
+    )
+
+
+_UNSET = object()
+
+
+def unit_update(
+    *, unit: VillageUnit, name: str | None = None, kepala: str | None = None, batas=_UNSET
+) -> VillageUnit:
+    """Rename a unit, set its head or outline. A rename follows into the households that
+    name the unit (a database trigger does it in the same transaction)."""
+    if name is not None:
+        unit.name = name.strip()
+    if kepala is not None:
+        unit.kepala = kepala.strip()
+    if batas is not _UNSET:
+        unit.batas = batas
+    return _unit_save(unit)
+
+
+def unit_delete(*, unit: VillageUnit) -> None:
+    """Delete a unit no household uses and with no unit under it; otherwise InvalidInput
+    saying why (how many households of its village use it)."""
+    if unit.children.exists():
+        raise InvalidInput(
+            {"__all__": [gettext("Hapus dulu RW/RT di bawah %(unit)s.") % {"unit": unit}]}
+        )
+    try:
+        with transaction.atomic():
+            unit.delete()
+    except (IntegrityError, InternalError) as exc:
+        if _constraint_of(exc) != _UNIT_IN_USE:
+            raise
+        used = int(exc.__cause__.diag.message_detail or 0)
+        raise InvalidInput(
+            {
+                "__all__": [
+                    gettext("%(unit)s masih dipakai oleh %(count)s rumah tangga; pindahkan dulu.")
+                    % {"unit": unit, "count": used}
+                ]
+            }
+        ) from exc

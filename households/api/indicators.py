@@ -11,10 +11,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from desapresisi.access import suppression_for
+from villages.models import Level, Region
 
 from .. import codebook as cb
 from ..models import Indicator
-from ..selectors import indicator_values_for
+from ..selectors import indicator_values_for, unit_indicator_values_for, village_units_for
 
 INDICATOR_FIELDS = [
     "code", "name_id", "name_en", "description_id", "description_en", "topic", "numerator",
@@ -134,6 +135,85 @@ class IndicatorValues(GenericAPIView):
     )
     def get(self, request, *args, **kwargs):
         return Response(indicator_values_for_request(request))
+
+
+class UnitValuesQuery(serializers.Serializer):
+    indicator = serializers.CharField(
+        required=False, help_text="Satu atau lebih kode, dipisah koma (bawaan: semua)."
+    )
+    period = serializers.CharField(required=False, help_text="Periode (tahun), dipisah koma.")
+
+    def validate(self, attrs):
+        for key in ("indicator", "period"):
+            if attrs.get(key):
+                attrs[key] = [part.strip() for part in attrs[key].split(",") if part.strip()]
+        return attrs
+
+
+class UnitDoc(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=["dusun", "rw", "rt"])
+    name = serializers.CharField()
+    parent = serializers.IntegerField(allow_null=True, help_text="Id unit induk; null: desa.")
+    path = serializers.CharField(help_text="Nama dari dusun ke bawah, dipisah ' / '.")
+    depth = serializers.IntegerField(help_text="0 dusun (atau RW/RT langsung di bawah desa).")
+    kepala = serializers.CharField(
+        allow_null=True,
+        help_text="Nama ketua/kepala: hanya untuk peran yang melihat nama di desa ini.",
+    )
+
+
+class UnitValueRowDoc(serializers.Serializer):
+    indicator = serializers.CharField()
+    unit = serializers.IntegerField()
+    period = serializers.CharField()
+    numerator = serializers.FloatField(allow_null=True)
+    denominator = serializers.FloatField(allow_null=True)
+    value = serializers.FloatField(allow_null=True)
+    suppressed = serializers.BooleanField()
+    suppression_reason = serializers.ChoiceField(choices=["primary", "secondary"], allow_null=True)
+    suppression_threshold = serializers.IntegerField(allow_null=True)
+
+
+class UnitValuesDoc(serializers.Serializer):
+    village = serializers.CharField()
+    village_name = serializers.CharField()
+    units = UnitDoc(many=True)
+    values = UnitValueRowDoc(many=True)
+
+
+class UnitValues(GenericAPIView):
+    """Every indicator (or the chosen ones) per dusun, RW and RT of one village, read
+    from the rollup. Open to everyone like the village figures: for visitors without a
+    role, small cells (and the cells that would reveal them by subtraction from the
+    village or unit total) are suppressed. 404 for a code that is not a village."""
+
+    permission_classes = [AllowAny]
+    queryset = Indicator.objects.none()
+
+    @extend_schema(
+        summary="Nilai indikator per dusun, RW dan RT satu desa/kelurahan",
+        operation_id="indicators_unit_values",
+        parameters=[UnitValuesQuery],
+        responses={200: UnitValuesDoc},
+    )
+    def get(self, request, code: str, *args, **kwargs):
+        query = UnitValuesQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        village = get_object_or_404(Region.objects.filter(level=Level.DESA), code=code)
+        units = village_units_for(user=request.user, code=code) or []
+        values = unit_indicator_values_for(
+            code=code,
+            units=units,
+            indicators=params.get("indicator"),
+            periods=params.get("period"),
+            suppress_up_to=suppression_for(request.user),
+        )
+        return Response(
+            {"village": village.code, "village_name": village.name, "units": units,
+             "values": values}
+        )  # fmt: skip
 
 
 class Codebook(GenericAPIView):

@@ -143,6 +143,9 @@ def census_import(
             )
         counts["members"]["removed"] = written["members_removed"]
     counts["members"]["missing"] = outcome.missing_count
+    if outcome.units_created:
+        # The village had no dusun/RW/RT yet: the file's names became its units.
+        counts["units"] = {"new": outcome.units_created}
     for unit, sheet in (("households", HOUSEHOLD_SHEET), ("members", MEMBER_SHEET)):
         counts[unit]["warnings"] = validator.warning_counts[sheet]
     if validator.elsewhere:

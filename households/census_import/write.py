@@ -10,6 +10,7 @@ from django.utils.translation import gettext_noop
 
 from desapresisi.db import copy_rows
 from desapresisi.i18n import Message
+from villages.selectors import UNIT_PROBLEM_MESSAGES
 
 from .. import schema
 from ..models import DataSource
@@ -215,12 +216,104 @@ def _drop_rejected(v: _Validator, cursor) -> tuple[int, int]:
     return cursor.fetchone()
 
 
+# --- the units below the village (dusun, RW, RT) ---------------------------------------
+
+# The first import into a village without units makes its units from the names in the
+# file and those its stored households (the ones the file does not replace) already use,
+# so that no household is left naming a unit its village lacks: dusun, RW under their
+# dusun (or the village), RT under their RW (or dusun, or the village), the same rule
+# households_unit_resolve reads back. (The migration that introduced units ran the same
+# on the households.)
+UNITS_FROM_NAMES = """
+INSERT INTO villages_villageunit (region_id, kind, parent_id, name, kepala)
+SELECT DISTINCT s.region_id, 'dusun', NULL::bigint, s.dusun, ''
+FROM {source} s WHERE s.region_id = ANY(%(villages)s) AND s.dusun <> ''
+ON CONFLICT ON CONSTRAINT village_unit_unique_name DO NOTHING;
+INSERT INTO villages_villageunit (region_id, kind, parent_id, name, kepala)
+SELECT DISTINCT s.region_id, 'rw', d.id, s.rw, ''
+FROM {source} s
+LEFT JOIN villages_villageunit d
+    ON d.region_id = s.region_id AND d.kind = 'dusun' AND d.name = s.dusun
+WHERE s.region_id = ANY(%(villages)s) AND s.rw <> ''
+ON CONFLICT ON CONSTRAINT village_unit_unique_name DO NOTHING;
+INSERT INTO villages_villageunit (region_id, kind, parent_id, name, kepala)
+SELECT DISTINCT s.region_id, 'rt', coalesce(w.id, d.id), s.rt, ''
+FROM {source} s
+LEFT JOIN villages_villageunit d
+    ON d.region_id = s.region_id AND d.kind = 'dusun' AND d.name = s.dusun
+LEFT JOIN villages_villageunit w
+    ON w.region_id = s.region_id AND w.kind = 'rw' AND w.name = s.rw
+   AND w.parent_id IS NOT DISTINCT FROM d.id
+WHERE s.region_id = ANY(%(villages)s) AND s.rt <> ''
+ON CONFLICT ON CONSTRAINT village_unit_unique_name DO NOTHING;
+"""
+
+
+def units_from_names(cursor, *, villages: list[str], source: str) -> int:
+    """Make the units that the rows of `source` (a table or a parenthesised query with
+    region_id, dusun, rw, rt) name in `villages` and that do not exist yet; returns how
+    many were made. The census import's first import and the demo generator use it."""
+    created = 0
+    for statement in UNITS_FROM_NAMES.format(source=source).split(";"):
+        if statement.strip():
+            cursor.execute(statement, {"villages": villages})
+            created += cursor.rowcount
+    return created
+
+
+def _units_from_file(v: _Validator, cursor) -> int:
+    """Units made from the file for the villages (in the caller's scope) that have none
+    yet; then every row's dusun, RW and RT checked against its village's units. Returns
+    how many units were made (a dry run makes them too, and rolls them back)."""
+    cursor.execute(
+        """
+        SELECT DISTINCT s.region_id FROM import_household s
+        JOIN villages_region r ON r.code = s.region_id AND r.level = 'desa'
+        WHERE (s.dusun <> '' OR s.rw <> '' OR s.rt <> '')
+          AND (%(scope)s::text[] IS NULL OR s.region_id = ANY(%(scope)s::text[]))
+          AND NOT EXISTS (SELECT 1 FROM villages_villageunit u WHERE u.region_id = s.region_id)
+        """,
+        {"scope": v.scope},
+    )
+    villages = sorted(row[0] for row in cursor.fetchall())
+    created = 0
+    if villages:
+        source = """(
+            SELECT region_id, dusun, rw, rt FROM import_household
+            UNION
+            SELECT h.region_id, h.dusun, h.rw, h.rt FROM households_household h
+            WHERE h.region_id = ANY(%(villages)s)
+              AND NOT EXISTS (SELECT 1 FROM import_household i WHERE i.no_kk = h.no_kk)
+        )"""
+        created = units_from_names(cursor, villages=villages, source=source)
+    cursor.execute(
+        """
+        SELECT s.n, r.problem, CASE r.problem WHEN 'dusun' THEN s.dusun
+                                              WHEN 'rw' THEN s.rw ELSE s.rt END
+        FROM import_household s,
+             LATERAL households_unit_resolve(s.region_id, s.dusun, s.rw, s.rt) r
+        WHERE s.region_id IS NOT NULL AND r.problem IS NOT NULL
+        ORDER BY s.n
+        """
+    )
+    for number, problem, name in cursor.fetchall():
+        v.error(
+            HOUSEHOLD_SHEET,
+            number,
+            problem,
+            name or "",
+            Message(UNIT_PROBLEM_MESSAGES[problem], name=name or ""),
+        )
+    return created
+
+
 @dataclass
 class _Outcome:
     written: dict[str, int] | None = None
     missing: list[dict] = field(default_factory=list)
     missing_count: int = 0
     committed: bool = False
+    units_created: int = 0
 
 
 def _validate_and_write(
@@ -289,6 +382,7 @@ def _validate_and_write(
     progress(total, total, "validate")
     cursor.execute(_STAGING_INDEX_SQL)
     _cross_checks(v, cursor)
+    outcome.units_created = _units_from_file(v, cursor)
     outcome.missing, outcome.missing_count = _against_database(
         v, cursor, missing_members=missing_members
     )

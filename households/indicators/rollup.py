@@ -15,13 +15,15 @@ from django_tasks import task
 
 from desapresisi.access import small_cell_threshold
 from desapresisi.db import copy_rows
+from villages.models import VillageUnit
+from villages.selectors import unit_index_for
 
 from ..models import Household, Indicator
 from ..tiles import tile_cells_refresh
 from .criteria import map_criteria_conditions
 from .queries import members_with_age
 from .spec import spec_q
-from .suppression import suppression_refresh
+from .suppression import UnitCell, suppression_refresh, units_hidden
 
 
 def _aggregate(spec: dict) -> models.Aggregate:
@@ -51,40 +53,143 @@ class RefreshResult:
     full: bool
 
 
+_NAMES = ("dusun", "rw", "rt")
+
+
 def _village_aggregates(
-    indicators: list[Indicator], villages: list[str] | None
-) -> dict[tuple[str, str], dict[str, float]]:
-    """{(village code, period): {spec key: value}}: one grouped query per unit."""
+    indicators: list[Indicator], villages: list[str] | None, *, by_names: bool = False
+) -> dict[tuple, dict[str, float]]:
+    """{(village code, period): {spec key: value}}: one grouped query per unit. With
+    `by_names`, keyed (village code, period, dusun, rw, rt) instead."""
     specs: dict[str, dict[str, dict]] = {"household": {}, "member": {}}
     for indicator in indicators:
         for spec in (indicator.numerator, indicator.denominator):
             if spec is not None:
                 specs[spec["unit"]][_spec_key(spec)] = spec
 
-    results: dict[tuple[str, str], dict[str, float]] = {}
+    results: dict[tuple, dict[str, float]] = {}
     for unit, unit_specs in specs.items():
         if not unit_specs:
             continue
         aliases = {f"a{index}": key for index, key in enumerate(unit_specs)}
         aggregates = {alias: _aggregate(unit_specs[key]) for alias, key in aliases.items()}
         if unit == "household":
+            prefix = ""
             queryset = Household.objects.annotate(
                 area=F("region_id"), period=ExtractYear("tanggal_survei")
             )
             area_filter = "region_id__in"
         else:
+            prefix = "household__"
             queryset = members_with_age().annotate(
                 area=F("household__region_id"), period=ExtractYear("household__tanggal_survei")
             )
             area_filter = "household__region_id__in"
+        keys = ["area", "period"]
+        if by_names:
+            queryset = queryset.annotate(
+                **{f"unit_{name}": F(f"{prefix}{name}") for name in _NAMES}
+            )
+            keys += [f"unit_{name}" for name in _NAMES]
         if villages is not None:
             queryset = queryset.filter(**{area_filter: villages})
-        rows = queryset.values("area", "period").annotate(**aggregates).order_by()
+        rows = queryset.values(*keys).annotate(**aggregates).order_by()
         for row in rows:
-            bucket = results.setdefault((row["area"], str(row["period"])), {})
+            group = (row["area"], str(row["period"]), *(row[k] for k in keys[2:]))
+            bucket = results.setdefault(group, {})
             for alias, key in aliases.items():
                 bucket[key] = float(row[alias] or 0)
     return results
+
+
+def _units_refresh(
+    cursor, indicators: list[Indicator], villages: list[str] | None, *, limit: int
+) -> int:
+    """The per-unit rollup (dusun, RW, RT) of `villages` (all when None), rewritten from
+    the households whose names resolve to each unit or a unit below it, with the public's
+    suppression at `limit` (the villages' own rows, just refreshed, give the totals and
+    whether the village itself is hidden). Returns the rows written."""
+    with_units = VillageUnit.objects.all()
+    if villages is not None:
+        with_units = with_units.filter(region_id__in=villages)
+    unit_villages = sorted(set(with_units.values_list("region_id", flat=True)))
+    if villages is None:
+        cursor.execute("DELETE FROM households_unitindicatorvalue")
+    else:
+        cursor.execute(
+            "DELETE FROM households_unitindicatorvalue WHERE region_id = ANY(%s)", [villages]
+        )
+    if not unit_villages or not indicators:
+        return 0
+    indexes = {code: unit_index_for(region_code=code) for code in unit_villages}
+    # {(village, period): {unit id: {spec key: value}}}, every unit present (zeros).
+    sums: dict[tuple[str, str], dict[int, dict[str, float]]] = {}
+    for (area, period, *names), values in _village_aggregates(
+        indicators, unit_villages, by_names=True
+    ).items():
+        per_unit = sums.setdefault((area, period), {u.id: {} for u in indexes[area].units})
+        chain, _problem = indexes[area].resolve(*(name or "" for name in names))
+        for unit in chain:
+            bucket = per_unit[unit.id]
+            for key, value in values.items():
+                bucket[key] = bucket.get(key, 0.0) + value
+    cursor.execute(
+        "SELECT indicator_id, region_id, period, numerator, denominator, suppressed"
+        " FROM households_indicatorvalue WHERE region_id = ANY(%s)",
+        [unit_villages],
+    )
+    village_rows = {(row[0], row[1], row[2]): row[3:] for row in cursor.fetchall()}
+    parents = {code: {u.id: u.parent_id for u in index.units} for code, index in indexes.items()}
+    rows = []
+    for (area, period), per_unit in sums.items():
+        for indicator in indicators:
+            num_key = _spec_key(indicator.numerator)
+            den_key = None if indicator.denominator is None else _spec_key(indicator.denominator)
+            cells = [
+                UnitCell(
+                    unit=unit,
+                    parent=parents[area][unit],
+                    numerator=values.get(num_key, 0.0),
+                    denominator=None if den_key is None else values.get(den_key, 0.0),
+                )
+                for unit, values in per_unit.items()
+            ]
+            total = village_rows.get((indicator.code, area, period), (0.0, None, False))
+            hidden = units_hidden(
+                cells, village=(total[0], total[1]), village_hidden=bool(total[2]), limit=limit
+            )
+            rows += [
+                (indicator.code, c.unit, area, period, c.numerator, c.denominator,
+                 c.unit in hidden)
+                for c in cells
+            ]  # fmt: skip
+    cursor.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS unit_indicator_staging ("
+        " indicator_id varchar(40), unit_id bigint, region_id varchar(13), period varchar(7),"
+        " numerator float8, denominator float8, suppressed boolean) ON COMMIT DELETE ROWS"
+    )
+    cursor.execute("TRUNCATE unit_indicator_staging")
+    copy_rows(
+        table="unit_indicator_staging",
+        columns=[
+            "indicator_id", "unit_id", "region_id", "period", "numerator", "denominator",
+            "suppressed",
+        ],
+        rows=rows,
+        cursor=cursor,
+    )  # fmt: skip
+    cursor.execute(
+        f"""
+        INSERT INTO households_unitindicatorvalue
+            (indicator_id, unit_id, region_id, period, numerator, denominator, value,
+             suppressed, suppression_limit)
+        SELECT s.indicator_id, s.unit_id, s.region_id, s.period, s.numerator, s.denominator,
+               {_VALUE_SQL}, s.suppressed, %s
+        FROM unit_indicator_staging s JOIN households_indicator i ON i.code = s.indicator_id
+        """,  # noqa: S608 - a constant expression, no input
+        [limit],
+    )
+    return cursor.rowcount
 
 
 def _spec_key(spec: dict) -> str:
@@ -190,12 +295,17 @@ def indicators_refresh(*, full: bool = False) -> RefreshResult:
             areas=None if villages is None else _with_ancestors(affected),
             limit=small_cell_threshold(),
         )
+        # Below the village: every dusun, RW and RT of the villages recomputed.
+        rows += _units_refresh(cursor, indicators, villages, limit=small_cell_threshold())
         # The map's cluster cells are counts of the same households: same villages, same
         # transaction, so the map and the figures never disagree after a refresh.
         tile_cells_refresh(cursor, villages, map_criteria_conditions())
         if villages is None:
             # Rebuilt tables: fresh statistics, or the planner works from the old ones.
-            cursor.execute("ANALYZE households_indicatorvalue, households_tilecell")
+            cursor.execute(
+                "ANALYZE households_indicatorvalue, households_unitindicatorvalue,"
+                " households_tilecell"
+            )
     return RefreshResult(
         villages=len(affected), rows=rows, seconds=time.perf_counter() - started, full=full
     )

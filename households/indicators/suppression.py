@@ -15,6 +15,8 @@ request by the selector from the same SQL pieces.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 def small(alias: str) -> str:
     """Whether a cell of `alias` (numerator, denominator) is small; uses %(limit)s."""
@@ -81,3 +83,64 @@ def suppression_refresh(cursor, *, areas: list[str] | None, limit: int) -> int:
     )
     cursor.execute(sql, params)
     return cursor.rowcount
+
+
+# --- Below the village: dusun, RW, RT ----------------------------------------------------
+#
+# The same rule per sibling group of units (the units directly under the village, or
+# under one unit), with two additions the area tree does not need:
+# - the households of a group's parent that no child unit holds (no dusun given, say) are
+#   a cell of the group nobody publishes but anyone can derive (the parent's total minus
+#   its children's): when it is small, it counts as the group's small cell, so another
+#   cell is hidden to protect it;
+# - a hidden unit hides every unit below it (the published children of a hidden unit
+#   would add up to it), and a hidden village hides all its units.
+
+
+@dataclass(frozen=True)
+class UnitCell:
+    unit: int
+    parent: int | None  # None: directly under the village
+    numerator: float
+    denominator: float | None
+
+
+def _is_small(numerator: float | None, denominator: float | None, limit: int) -> bool:
+    return 1 <= (numerator or 0) <= limit or 1 <= (denominator or 0) <= limit
+
+
+def units_hidden(
+    cells: list[UnitCell],
+    *,
+    village: tuple[float, float | None],
+    village_hidden: bool,
+    limit: int,
+) -> set[int]:
+    """The units of one (village, indicator, period) hidden from the public at `limit`."""
+    children: dict[int | None, list[UnitCell]] = {}
+    for cell in cells:
+        children.setdefault(cell.parent, []).append(cell)
+    totals = {cell.unit: (cell.numerator, cell.denominator) for cell in cells}
+    totals[None] = village
+    hidden: set[int] = set()
+    pending: list[tuple[int | None, bool]] = [(None, village_hidden)]
+    while pending:
+        parent, parent_hidden = pending.pop()
+        kids = sorted(children.get(parent, []), key=lambda c: (c.numerator, c.unit))
+        if parent_hidden:
+            chosen = {kid.unit for kid in kids}
+        else:
+            chosen = {kid.unit for kid in kids if _is_small(kid.numerator, kid.denominator, limit)}
+            total_num, total_den = totals[parent]
+            rest_num = (total_num or 0) - sum(kid.numerator for kid in kids)
+            rest_den = (
+                None if total_den is None else total_den - sum(kid.denominator or 0 for kid in kids)
+            )
+            small_cells = len(chosen) + _is_small(rest_num, rest_den, limit)
+            if small_cells == 1:
+                others = [k for k in kids if k.unit not in chosen and k.numerator != 0]
+                if others:
+                    chosen.add(others[0].unit)
+        hidden |= chosen
+        pending += [(kid.unit, kid.unit in chosen) for kid in kids]
+    return hidden

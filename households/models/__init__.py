@@ -3,7 +3,14 @@
 
 from .events import EventKind, LifeEvent, TemporarySerial
 from .households import CURRENT_MEMBER, DataSource, Household, Member, MemberStatus, SanitationLevel
-from .indicators import DirtyRegion, Indicator, IndicatorValue, TileCell, Topic
+from .indicators import (
+    DirtyRegion,
+    Indicator,
+    IndicatorValue,
+    TileCell,
+    Topic,
+    UnitIndicatorValue,
+)
 from .jobs import ExportJob, ExportKind, ExportStatus, ImportJob, ImportStatus, JobLease
 
 __all__ = [
@@ -27,4 +34,5 @@ __all__ = [
     "TemporarySerial",
     "TileCell",
     "Topic",
+    "UnitIndicatorValue",
 ]

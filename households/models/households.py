@@ -13,6 +13,7 @@ so that every writer (ORM, admin, COPY, raw SQL, a future integration) keeps the
 from __future__ import annotations
 
 from django.contrib.gis.db import models
+from django.core.exceptions import ValidationError
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Substr
 from django.db.models.lookups import Exact
@@ -20,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from desapresisi.masking import mask_number
 from villages.models import Level
+from villages.selectors import unit_index_for
 
 from .. import codebook as cb
 
@@ -302,6 +304,16 @@ class Household(models.Model):
                 name="household_survey_date_plausible",
             ),
         ]
+
+    def clean(self) -> None:
+        # The dusun, RW and RT must be units of the village once it has any (the database
+        # holds the same rule in a deferred trigger; this one names the field).
+        if self.region_id:
+            problems = unit_index_for(region_code=self.region_id).problems(
+                self.dusun, self.rw, self.rt
+            )
+            if problems:
+                raise ValidationError(problems)
 
     def __str__(self) -> str:
         # Shown in admin breadcrumbs, logs and confirmations: never the full number.

@@ -95,6 +95,35 @@ class IndicatorValue(models.Model):
         ]
 
 
+class UnitIndicatorValue(models.Model):
+    """The rollup below the village: one row per (indicator, unit, period) for every dusun,
+    RW and RT (villages.VillageUnit), from the households whose names resolve to the unit
+    or a unit under it. Kept by `indicators_refresh` for the villages it recomputes, with
+    the public's small-cell suppression (households/indicators/suppression.py)."""
+
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey(
+        "villages.VillageUnit", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    # The unit's village: what a refresh deletes and rewrites, and the area rule's key.
+    region = models.ForeignKey("villages.Region", on_delete=models.CASCADE, related_name="+")
+    period = models.CharField(_("periode"), max_length=7)
+    numerator = models.FloatField(_("pembilang"))
+    denominator = models.FloatField(_("penyebut"), null=True)
+    value = models.FloatField(_("nilai"), null=True)
+    suppressed = models.BooleanField(_("disembunyikan untuk publik"), db_default=False)
+    suppression_limit = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("nilai indikator per wilayah di bawah desa")
+        verbose_name_plural = _("nilai indikator per wilayah di bawah desa")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "indicator", "period"], name="unit_indicator_value_unique"
+            )
+        ]
+
+
 class TileCell(models.Model):
     """Households of one village counted in one cell of the map's cluster grid.
 

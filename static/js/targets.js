@@ -93,11 +93,14 @@ export function createTargets(page, showOnMap) {
     delete table.dataset.rows;
     clear(table.tBodies[0]).appendChild(message(S.loading));
     const params = Object.assign({ region: V.code, page_size: PAGE_SIZE }, TABS[state.tab].params);
+    // The households of one dusun/RW/RT (the page's ?unit=, from the breakdown's links).
+    if (cfg.households.unit) params.unit = String(cfg.households.unit);
     load(query(cfg.households.list, params), false);
   }
 
   // The number of households of each tab, where an indicator counts them.
   function showCounts() {
+    if (cfg.households.unit) return; // the village's counts, not the unit's
     Object.keys(TABS).forEach((key) => {
       const code = TABS[key].count;
       const row = code && page.values.rowsOf(code)[V.code];

@@ -11,6 +11,7 @@ from django.db import connection
 from demo.generator import _allocate, _Village, households_generate, load_rates
 from households.models import DataSource, Household, Member
 from tests.factories import HouseholdFactory
+from villages.models import VillageUnit
 
 pytestmark = pytest.mark.django_db
 
@@ -198,3 +199,27 @@ def test_population_figures_do_not_swamp_areas_without_them():
     penajam = sum(v.households for v in ppu if v.kecamatan == "64.09.01")
     babulu = sum(v.households for v in ppu if v.kecamatan == "64.09.03")
     assert penajam > babulu
+
+
+def test_every_village_gets_its_dusun_rw_and_rt_and_every_household_resolves(generated):
+    villages = set(Household.objects.values_list("region_id", flat=True))
+    assert set(VillageUnit.objects.values_list("region_id", flat=True)) == villages
+    kinds = set(VillageUnit.objects.values_list("kind", flat=True))
+    assert kinds == {"dusun", "rw", "rt"}
+    # RW under their dusun, RT under their RW: the tree of a real village.
+    assert not VillageUnit.objects.filter(kind="rw", parent__isnull=True).exists()
+    assert not VillageUnit.objects.exclude(kind="dusun").filter(parent__isnull=True).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM households_household h,"
+            " LATERAL households_unit_resolve(h.region_id, h.dusun, h.rw, h.rt) r"
+            " WHERE r.problem IS NOT NULL OR cardinality(r.chain) <> 3"
+        )
+        assert cursor.fetchone()[0] == 0
+
+
+def test_another_seed_adds_the_units_its_names_need(generated):
+    households_generate(region_code="64.09", households=SMALL * 2, seed=12)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # as the commit would
+    assert Household.objects.count() == SMALL * 2

@@ -36,8 +36,15 @@ from households.indicators.rollup import indicators_refresh
 from households.models import DataSource, Household, IndicatorValue, Member, TileCell
 from households.models import Household as Model
 from households.tiles import tile_bounds
-from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
+from tests.factories import (
+    BABULU_DESA,
+    PENAJAM_KELURAHAN,
+    HouseholdFactory,
+    MemberFactory,
+    village_units,
+)
 from tests.households.census_import.test_import import household, member, upload, xlsx
+from villages.models import VillageUnit
 
 pytestmark = pytest.mark.django_db
 
@@ -141,6 +148,10 @@ RULES = {
     "home": public,
     "village": public,  # aggregates for all; its household lists follow the API's scope
     "household-page": named_page,
+    # The village's list of dusun, RW and RT: its operator and administrators (POST too).
+    "village-units": editor_page,
+    "village-unit-edit": editor_page,
+    "village-unit-delete": editor_page,  # POST only: test_post_permission_matrix
     "household-edit": editor_page,  # GET the form; POST: test_post_permission_matrix
     # The village's monthly population report: small counts of people, for roles with names.
     "population-report": named_page,
@@ -157,6 +168,8 @@ RULES = {
     "api:indicator-list": public,
     "api:indicator-detail": public,
     "api:indicator-values": public,
+    # Aggregates per dusun/RW/RT, suppressed for visitors; heads' names only with names.
+    "api:indicator-unit-values": public,
     "api:codebook": public,
     "api:household-list": any_role,
     "api:member-list": any_role,
@@ -255,6 +268,20 @@ def world(personas):
     }
 
 
+@pytest.fixture
+def unit_world(world):
+    """The world with each village's units (the factory's names: the unit edit page is
+    called with its RT) and one unit no household uses (the delete is called with it)."""
+    for village in ("a", "b"):
+        code = world[village]["code"]
+        units = village_units(code, {"Lingkungan I": {"001": ["002"]}})
+        world[village]["rt"] = units["Lingkungan I/001/002"]
+        world[village]["unit"] = VillageUnit.objects.create(
+            region_id=code, kind="dusun", name="Cadangan"
+        )
+    return world
+
+
 def tile_of(point, z=16):
     n = 2**z
     x = int((point.x + 180) / 360 * n)
@@ -269,7 +296,15 @@ def fill(route: str, name: str | None, world, village: str | None) -> str:
     z, x, y = tile_of(household.lokasi)
     values = {
         "version": "v1",
-        "pk": member.pk if name and "member" in name else household.pk,
+        "pk": (
+            getattr(objects.get("rt"), "pk", 0)
+            if name == "village-unit-edit"
+            else getattr(objects.get("unit"), "pk", 0)
+            if name == "village-unit-delete"
+            else member.pk
+            if name and "member" in name
+            else household.pk
+        ),
         "object_id": household.pk,
         "code": "babs" if name == "api:indicator-detail" else objects["code"],
         "z": z,
@@ -310,7 +345,8 @@ def targets_for(route: str):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_permission_matrix(role, world, client):
+def test_permission_matrix(role, unit_world, client):
+    world = unit_world
     failures = []
     user = None if role == "anonymous" else world["personas"][role]
     for name, route in ALL_URLS:
@@ -360,9 +396,12 @@ POST_BODIES = {
         "tanggal": "2025-12-01",
         "versi": world[village]["household"].versi,
     },
+    "village-units": lambda world, village: {"kind": "rw", "name": "009", "parent": ""},
+    "village-unit-edit": lambda world, village: {"name": "002", "kepala": "Ketua Matriks"},
+    "village-unit-delete": lambda world, village: {},
 }
 # Sent as a browser sends a form, not as JSON.
-FORM_POSTS = {"household-edit"}
+FORM_POSTS = {"household-edit", "village-units", "village-unit-edit", "village-unit-delete"}
 
 
 def household_form_post(household) -> dict:
@@ -373,7 +412,8 @@ def household_form_post(household) -> dict:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_post_permission_matrix(role, world, client):
+def test_post_permission_matrix(role, unit_world, client):
+    world = unit_world
     failures = []
     user = None if role == "anonymous" else world["personas"][role]
     for name, route in ALL_URLS:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("households", "0019_life_events"),
+        ("households", "0020_village_units"),
     ]
 
     operations = [

@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import codebook as cb
 from . import schema
-from .models import Household
+from .models import Household, Member
 
 LOCATION = "lokasi"
 LATITUDE, LONGITUDE = "lintang", "bujur"
@@ -98,9 +98,48 @@ def _form_field(entry: schema.CatalogueField) -> forms.Field:
     return form_field
 
 
-def _editable_entries() -> list[schema.CatalogueField]:
-    editable = schema.editable(schema.HOUSEHOLD)
-    return [entry for entry in schema.catalogue(schema.HOUSEHOLD) if entry.name in editable]
+def _editable_entries(unit: str = schema.HOUSEHOLD) -> list[schema.CatalogueField]:
+    editable = schema.editable(unit)
+    return [entry for entry in schema.catalogue(unit) if entry.name in editable]
+
+
+def _add_answer(
+    form: forms.Form,
+    entry: schema.CatalogueField,
+    rules: dict[str, tuple[str, tuple[int, ...]]],
+    prefix: str = "",
+) -> str:
+    """The catalogue field `entry` as the form's field `prefix` + its name, tied to the
+    question that asks it (for the script that shows it only when it is asked)."""
+    name = prefix + entry.name
+    form.fields[name] = _form_field(entry)
+    rule = rules.get(entry.name)
+    if rule:
+        form.fields[name].widget.attrs.update(
+            {"data-asked-when": prefix + rule[0], "data-asked-codes": " ".join(map(str, rule[1]))}
+        )
+    return name
+
+
+def _check_skip_rules(
+    form: forms.Form, rules: dict[str, tuple[str, tuple[int, ...]]], prefix: str = ""
+) -> None:
+    """An answer given where the questionnaire skips it is refused next to it."""
+    cleaned = form.cleaned_data
+    for answer, (question, codes) in rules.items():
+        answer, question = prefix + answer, prefix + question
+        if answer not in form.fields or question not in form.fields:
+            continue
+        if cleaned.get(answer) is not None and cleaned.get(question) not in codes:
+            labels = dict(form.fields[question].choices)
+            form.add_error(
+                answer,
+                _("Hanya diisi bila “%(question)s” adalah: %(codes)s.")
+                % {
+                    "question": form.fields[question].label,
+                    "codes": ", ".join(str(labels.get(c, c)) for c in codes),
+                },
+            )
 
 
 def _coordinate(label: str, low: int, high: int) -> forms.FloatField:
@@ -131,14 +170,7 @@ class HouseholdForm(forms.Form):
                 self.fields[LONGITUDE] = _coordinate(_("Bujur"), -180, 180)
                 self.answers += [LATITUDE, LONGITUDE]
                 continue
-            self.fields[entry.name] = _form_field(entry)
-            self.answers.append(entry.name)
-            rule = self.rules.get(entry.name)
-            if rule:
-                # For the script that shows the question only when it is asked.
-                self.fields[entry.name].widget.attrs.update(
-                    {"data-asked-when": rule[0], "data-asked-codes": " ".join(map(str, rule[1]))}
-                )
+            self.answers.append(_add_answer(self, entry, self.rules))
 
     # --- values -------------------------------------------------------------------------
 
@@ -149,17 +181,7 @@ class HouseholdForm(forms.Form):
             self.has_error(LATITUDE) or self.has_error(LONGITUDE)
         ):
             self.add_error(LATITUDE, _("Lintang dan bujur diisi berdua atau dikosongkan berdua."))
-        for answer, (question, codes) in self.rules.items():
-            asked = cleaned.get(question) in codes
-            if answer in self.fields and cleaned.get(answer) is not None and not asked:
-                self.add_error(
-                    answer,
-                    _("Hanya diisi bila “%(question)s” adalah: %(codes)s.")
-                    % {
-                        "question": self.fields[question].label,
-                        "codes": ", ".join(self.code_label(question, c) for c in codes),
-                    },
-                )
+        _check_skip_rules(self, self.rules)
         return cleaned
 
     def code_label(self, name: str, code) -> str:
@@ -310,3 +332,165 @@ def label_of(form: HouseholdForm, name: str) -> str:
     if name == LOCATION:
         return form.location_label
     return str(form.fields[name].label)
+
+
+# --- A new household with its head ----------------------------------------------------------
+
+HEAD_PREFIX = "kepala_"
+NO_KK, NIK = "no_kk", "nik"
+NIK_HELP = _("16 digit. Kosongkan bila belum diketahui: portal memberi NIK sementara.")
+
+
+def _identity_field(label: str, help_text: str) -> forms.CharField:
+    # Free text up to a generous length: the shared rules (households.rules) judge the
+    # number and name what is wrong with it, as the API and the import do.
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=40,
+        help_text=help_text,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+
+class HouseholdCreateForm(HouseholdForm):
+    """A new household: the No. KK, the household form's answers (the same fields, built
+    the same way) and its head of household's member fields (`kepala_` + the field).
+    Nothing was read before, so there is no version to lock."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in NOT_ANSWERS:
+            del self.fields[name]
+        answers = dict(self.fields)
+        self.fields.clear()
+        self.fields[NO_KK] = _identity_field(
+            _("No. KK"), _("16 digit. Kosongkan bila belum terbit: portal memberi nomor sementara.")
+        )
+        self.fields.update(answers)
+        self.member_rules = skip_rules(Member)
+        self.fields[HEAD_PREFIX + NIK] = _identity_field(_("NIK kepala keluarga"), NIK_HELP)
+        self.head_answers = [HEAD_PREFIX + NIK]
+        for entry in _editable_entries(schema.MEMBER):
+            if entry.name == "hubungan_keluarga":
+                continue  # the head's is 1 (kepala keluarga), set by the service
+            self.head_answers.append(_add_answer(self, entry, self.member_rules, HEAD_PREFIX))
+
+    def clean(self):
+        cleaned = super().clean()
+        _check_skip_rules(self, self.member_rules, HEAD_PREFIX)
+        return cleaned
+
+    def values(self) -> dict[str, Any]:
+        """The household's answers as the model stores them, `lokasi` as (lat, lon)."""
+        names = [name for name in self.answers if name not in (LATITUDE, LONGITUDE)]
+        return _values(self.cleaned_data, dict.fromkeys(names))
+
+    def head_values(self) -> dict[str, Any]:
+        """The head's member fields, without the prefix (the NIK apart)."""
+        return {
+            name.removeprefix(HEAD_PREFIX): self.cleaned_data.get(name)
+            for name in self.head_answers
+            if name != HEAD_PREFIX + NIK
+        }
+
+    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
+        for name, messages in errors.items():
+            target = LATITUDE if name == LOCATION else name
+            for message in messages:
+                self.add_error(target if target in self.fields else None, message)
+
+    def describe_errors(self) -> None:
+        super().describe_errors()
+        _describe(self, [NO_KK, *self.head_answers])
+
+    def head_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.head_answers]
+
+
+def _describe(form: forms.Form, names: list[str]) -> None:
+    """aria-invalid and aria-describedby (help text, error) on the inputs `names`."""
+    for name in names:
+        bound = form[name]
+        described = []
+        if form.fields[name].help_text:
+            described.append(f"{bound.auto_id}-help")
+        if bound.errors:
+            described.append(f"{bound.auto_id}-error")
+            form.fields[name].widget.attrs["aria-invalid"] = "true"
+        if described:
+            form.fields[name].widget.attrs["aria-describedby"] = " ".join(described)
+
+
+# --- One member ---------------------------------------------------------------------------
+
+
+class MemberForm(forms.Form):
+    """The editable fields of one member (the catalogue's, in the model's order), with the
+    skip rules of the member's check constraints; a new member also gets the NIK. Like
+    the household form it carries the version and the values it was opened with."""
+
+    versi = forms.IntegerField(widget=forms.HiddenInput)
+    dasar = forms.CharField(widget=forms.HiddenInput, required=False)
+    dibuka = forms.DateTimeField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, with_nik: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.with_nik = with_nik
+        self.rules = skip_rules(Member)
+        self.answers: list[str] = []
+        if with_nik:
+            self.fields[NIK] = _identity_field(_("NIK"), NIK_HELP)
+            self.answers.append(NIK)
+        for entry in _editable_entries(schema.MEMBER):
+            self.answers.append(_add_answer(self, entry, self.rules))
+
+    def clean(self):
+        cleaned = super().clean()
+        _check_skip_rules(self, self.rules)
+        return cleaned
+
+    def code_label(self, name: str, code) -> str:
+        return str(dict(self.fields[name].choices).get(code, code))
+
+    def values(self) -> dict[str, Any]:
+        return {name: self.cleaned_data.get(name) for name in self.answers if name != NIK}
+
+    def base_values(self) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self.cleaned_data.get(BASE) or "")
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        base = MemberForm(data={**data, "versi": self.cleaned_data.get("versi", 0)})
+        return base.values() if base.is_valid() else None
+
+    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
+        for name, messages in errors.items():
+            for message in messages:
+                self.add_error(name if name in self.fields else None, message)
+
+    def describe_errors(self) -> None:
+        _describe(self, self.answers)
+
+    def answer_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.answers]
+
+
+def member_values(member: Member) -> dict[str, Any]:
+    """A member's editable fields as the form compares them."""
+    return {entry.name: getattr(member, entry.name) for entry in _editable_entries(schema.MEMBER)}
+
+
+def member_form_for(member: Member, *, values: dict[str, Any] | None = None) -> MemberForm:
+    """An unbound form opened on `member` (or on `values` over its current version)."""
+    current = member_values(member)
+    data = form_data(values if values is not None else current)
+    initial = {
+        **data,
+        "versi": member.versi,
+        BASE: json.dumps(form_data(current)),
+        OPENED: timezone.now().isoformat(),
+    }
+    return MemberForm(initial=initial)

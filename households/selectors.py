@@ -508,6 +508,19 @@ def named_village_for(*, user, code: str) -> Region | None:
     return _in_areas(user, Region.objects.filter(code=code, level=Level.DESA), "code").first()
 
 
+def editable_village_for(*, user, code: str) -> Region | None:
+    """The village (desa/kelurahan) `code` if the caller may add households to it: an
+    administrator any village, an operator the villages of their areas (the same rule as
+    households_editable_by), nobody else any."""
+    villages = Region.objects.filter(code=code, level=Level.DESA)
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return villages.first()
+    if role != Role.OPERATOR:
+        return None
+    return _in_areas(user, villages, "code").first()
+
+
 def named_household_visible(*, user, pk: int) -> bool:
     """Whether the caller may open this household's named record: a role with names
     (desapresisi.access) and the household within the caller's areas."""

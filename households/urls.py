@@ -72,6 +72,18 @@ page_urlpatterns = [
     ),
     path("rumah-tangga/<int:pk>/", views.household_page, name="household-page"),
     path("rumah-tangga/<int:pk>/ubah/", views.household_edit, name="household-edit"),
+    path("desa/<str:code>/rumah-tangga/baru/", views.household_new, name="household-new"),
+    path("rumah-tangga/<int:pk>/anggota/baru/", views.member_new, name="household-member-new"),
+    path(
+        "rumah-tangga/<int:pk>/anggota/<int:mid>/ubah/",
+        views.member_edit,
+        name="household-member-edit",
+    ),
+    path(
+        "rumah-tangga/<int:pk>/anggota/<int:mid>/hapus/",
+        views.member_delete,
+        name="household-member-remove",
+    ),
     path("impor/", views.import_page, name="import-page"),
     path("ekspor/", views.export_page, name="export-page"),
 ]

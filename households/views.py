@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -48,6 +49,7 @@ from .population import (
 )
 from .selectors import (
     can_edit_household,
+    editable_village_for,
     household_editors_since,
     household_page_data,
     households_for,
@@ -55,11 +57,20 @@ from .selectors import (
     kabupaten_overview,
     latest_period,
     map_criteria_catalogue,
+    members_for,
     named_household_visible,
     named_village_for,
     village_overview,
 )
-from .services import StaleEdit, household_update
+from .services import (
+    StaleEdit,
+    household_create,
+    household_update,
+    member_create,
+    member_removal_problem,
+    member_remove,
+    member_update,
+)
 
 HOME_KABUPATEN = "64.09"
 DEFAULT_INDICATOR = "tanpa_jamban"
@@ -229,6 +240,7 @@ def village(request: HttpRequest, code: str) -> HttpResponse:
             "map_criteria": config["criteria"],
             "show_exports": can_export_named(request.user),
             "show_population_report": named_village_for(user=request.user, code=code) is not None,
+            "can_add_household": editable_village_for(user=request.user, code=code) is not None,
             "demo_label": settings.DEMO_DATA_LABEL,
         },
     )
@@ -367,6 +379,246 @@ def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "location_error_id": "id_lokasi-error",
         },
         status=409 if conflict else (400 if form.is_bound and form.errors else 200),
+    )
+
+
+def _errors_of(exc: ValidationError) -> dict[str, list[str]]:
+    return exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+
+
+def _village_context(code: str) -> dict:
+    village = village_overview(code=code)
+    return {
+        "village": village,
+        "kind_label": Kind(village["kind"]).label if village["kind"] in Kind.values else "",
+    }
+
+
+def _status(form, conflict) -> int:
+    return 409 if conflict else (400 if form.is_bound and form.errors else 200)
+
+
+@login_required
+def household_new(request: HttpRequest, code: str) -> HttpResponse:
+    """Add a household to a village with its head of household (GET: the form, POST:
+    save), for the village's operators and administrators; for everyone else the page
+    does not exist (404). The verdicts of `household_create` are shown next to their
+    fields."""
+    region = editable_village_for(user=request.user, code=code)
+    if region is None:
+        raise Http404
+    if request.method == "POST":
+        form = forms.HouseholdCreateForm(data=request.POST)
+        if form.is_valid():
+            answers = form.values()
+            try:
+                result = household_create(
+                    household_queryset=households_for(request.user),
+                    village_code=region.code,
+                    no_kk=form.cleaned_data[forms.NO_KK],
+                    answers=forms.service_changes(answers, list(answers)),
+                    head=form.head_values(),
+                    head_nik=form.cleaned_data[forms.HEAD_PREFIX + forms.NIK],
+                )
+            except ValidationError as exc:
+                form.add_service_errors(_errors_of(exc))
+            else:
+                messages.success(request, _("Rumah tangga ditambahkan."))
+                return redirect("household-page", pk=result.pk)
+    else:
+        form = forms.HouseholdCreateForm(initial={"tanggal_survei": timezone.localdate()})
+    form.describe_errors()
+    return render(
+        request,
+        "households/household_new.html",
+        {"form": form, **_village_context(region.code), "location_error_id": "id_lokasi-error"},
+        status=_status(form, None),
+    )
+
+
+def _editable_member(request: HttpRequest, pk: int, mid: int):
+    """The household and its member `mid`, if the caller may edit them; else 404."""
+    household = _editable_household(request, pk)
+    member = members_for(request.user).filter(pk=mid, household_id=household.pk).first()
+    if member is None:
+        raise Http404
+    return household, member
+
+
+def _member_page(request, template: str, household, context: dict, status: int) -> HttpResponse:
+    return render(
+        request,
+        template,
+        {
+            "household_id": household.pk,
+            "no_kk": str(household).removeprefix("KK "),
+            **_village_context(household.region_id),
+            **context,
+        },
+        status=status,
+    )
+
+
+@login_required
+def member_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a member left out at the survey (data entry; births and moves in are their own
+    forms). A save over a newer version of the household says who changed it and offers
+    the operator's member again on top of it."""
+    household = _editable_household(request, pk)
+    conflict = None
+    if request.method == "POST":
+        form = forms.MemberForm(data=request.POST, with_nik=True)
+        if form.is_valid():
+            try:
+                member_create(
+                    household_queryset=households_for(request.user),
+                    household_pk=pk,
+                    expected_version=form.cleaned_data["versi"],
+                    values=form.values(),
+                    nik=form.cleaned_data[forms.NIK],
+                )
+            except StaleEdit as stale:
+                conflict = {
+                    "by": household_editors_since(pk=pk, since=form.cleaned_data.get(forms.OPENED))
+                }
+                data = request.POST.copy()
+                data["versi"] = str(stale.current_version)
+                data[forms.OPENED] = timezone.now().isoformat()
+                form = forms.MemberForm(initial=data.dict(), with_nik=True)
+            except ValidationError as exc:
+                form.add_service_errors(_errors_of(exc))
+            else:
+                messages.success(request, _("Anggota ditambahkan."))
+                return redirect("household-page", pk=pk)
+    else:
+        form = forms.MemberForm(
+            initial={"versi": household.versi, forms.OPENED: timezone.now().isoformat()},
+            with_nik=True,
+        )
+    form.describe_errors()
+    return _member_page(
+        request,
+        "households/member_form.html",
+        household,
+        {"form": form, "conflict": conflict, "member": None},
+        _status(form, conflict),
+    )
+
+
+def _conflict(form, *, base: dict, current: dict, submitted: dict, own: list[str], by) -> dict:
+    """What the other person changed since the form was opened, and the operator's own
+    changes (the panel a save over a newer version shows)."""
+    return {
+        "by": by,
+        "theirs": [
+            {
+                "label": forms.label_of(form, name),
+                "old": forms.shown(form, name, base[name]),
+                "new": forms.shown(form, name, current[name]),
+                "also_mine": name in own,
+            }
+            for name in forms.differences(base, current)
+        ],
+        "mine": [
+            {"label": forms.label_of(form, name), "new": forms.shown(form, name, submitted[name])}
+            for name in own
+        ],
+    }
+
+
+@login_required
+def member_edit(request: HttpRequest, pk: int, mid: int) -> HttpResponse:
+    """The form of one member's editable fields; sends only what the operator changed to
+    `member_update`, and a save over a newer version shows what the other person changed
+    and offers the operator's changes again, on top of it."""
+    household, member = _editable_member(request, pk, mid)
+    conflict = None
+    if request.method == "POST":
+        form = forms.MemberForm(data=request.POST)
+        if form.is_valid():
+            submitted = form.values()
+            base = form.base_values() or forms.member_values(member)
+            own = forms.differences(base, submitted)
+            try:
+                member_update(
+                    queryset=members_for(request.user).filter(household_id=pk),
+                    pk=mid,
+                    changes={name: submitted[name] for name in own},
+                    expected_version=form.cleaned_data["versi"],
+                )
+            except StaleEdit:
+                member.refresh_from_db()
+                current = forms.member_values(member)
+                conflict = _conflict(
+                    form,
+                    base=base,
+                    current=current,
+                    submitted=submitted,
+                    own=own,
+                    by=household_editors_since(pk=pk, since=form.cleaned_data.get(forms.OPENED)),
+                )
+                merged = {**current, **{name: submitted[name] for name in own}}
+                form = forms.member_form_for(member, values=merged)
+            except ValidationError as exc:
+                form.add_service_errors(_errors_of(exc))
+            else:
+                messages.success(request, _("Perubahan anggota disimpan."))
+                return redirect("household-page", pk=pk)
+    else:
+        form = forms.member_form_for(member)
+    form.describe_errors()
+    return _member_page(
+        request,
+        "households/member_form.html",
+        household,
+        {"form": form, "conflict": conflict, "member": member},
+        _status(form, conflict),
+    )
+
+
+@login_required
+def member_delete(request: HttpRequest, pk: int, mid: int) -> HttpResponse:
+    """Remove a member entered by mistake: GET asks for confirmation (and says at once
+    when removal is refused: the head, a member with life events), POST removes."""
+    household, member = _editable_member(request, pk, mid)
+    error, status, versi = "", 200, member.versi
+    if request.method == "POST":
+        try:
+            expected = int(request.POST.get("versi", ""))
+        except ValueError:
+            expected = -1
+        try:
+            member_remove(
+                queryset=members_for(request.user).filter(household_id=pk),
+                pk=mid,
+                expected_version=expected,
+            )
+        except StaleEdit as stale:
+            error, status, versi = (
+                _(
+                    "Data anggota ini diubah orang lain sejak halaman ini dibuka. Periksa lagi, "
+                    "lalu konfirmasi bila tetap ingin menghapus."
+                ),
+                409,
+                stale.current_version,
+            )
+        except ValidationError as exc:
+            error, status = " ".join(m for ms in _errors_of(exc).values() for m in ms), 400
+        else:
+            messages.success(request, _("Anggota dihapus."))
+            return redirect("household-page", pk=pk)
+    refusal = member_removal_problem(member) or ""
+    return _member_page(
+        request,
+        "households/member_remove.html",
+        household,
+        {
+            "member": member,
+            "versi": versi,
+            "error": error,
+            "refusal": "" if error else refusal,
+        },
+        status,
     )
 
 

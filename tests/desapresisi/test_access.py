@@ -31,6 +31,7 @@ from demo.generator import households_generate
 from desapresisi import audit
 from desapresisi.masking import mask_number, mask_sql
 from desapresisi.models import AuditAction, AuditEntry, ChangeRecord
+from households.forms import HouseholdCreateForm, member_form_for
 from households.forms import form_for as household_form_for
 from households.indicators.rollup import indicators_refresh
 from households.models import DataSource, Household, IndicatorValue, Member, TileCell
@@ -127,6 +128,12 @@ RULES = {
     "village": public,  # aggregates for all; its household lists follow the API's scope
     "household-page": named_page,
     "household-edit": editor_page,  # GET the form; POST: test_post_permission_matrix
+    # Data entry (GET the form; POST: test_post_permission_matrix): a new household of
+    # the village, a member added, edited, removed (a confirmation page, then POST).
+    "household-new": editor_page,
+    "household-member-new": editor_page,
+    "household-member-edit": editor_page,
+    "household-member-remove": editor_page,
     # The village's monthly population report: small counts of people, for roles with names.
     "population-report": named_page,
     "population-report-file": named_page,
@@ -254,7 +261,8 @@ def fill(route: str, name: str | None, world, village: str | None) -> str:
     z, x, y = tile_of(household.lokasi)
     values = {
         "version": "v1",
-        "pk": member.pk if name and "member" in name else household.pk,
+        "pk": member.pk if name and name.startswith("api:member") else household.pk,
+        "mid": member.pk,
         "object_id": household.pk,
         "code": "babs" if name == "api:indicator-detail" else objects["code"],
         "z": z,
@@ -345,9 +353,66 @@ POST_BODIES = {
         "tanggal": "2025-12-01",
         "versi": world[village]["household"].versi,
     },
+    "household-new": lambda world, village: new_household_post(),
+    "household-member-new": lambda world, village: {
+        **member_form_post(world[village]["household"]),
+        "nama": "Anggota Matriks",
+        "jenis_kelamin": "2",
+        "tanggal_lahir": "1990-01-01",
+        "hubungan_keluarga": "9",
+        "disabilitas": "false",
+    },
+    "household-member-edit": lambda world, village: {
+        **member_form_post(world[village]["member"]),
+        "pekerjaan": "Nelayan",
+    },
+    "household-member-remove": lambda world, village: {"versi": 1},
 }
 # Sent as a browser sends a form, not as JSON.
-FORM_POSTS = {"household-edit"}
+FORM_POSTS = {
+    "household-edit",
+    "household-new",
+    "household-member-new",
+    "household-member-edit",
+    "household-member-remove",
+}
+# POSTs whose object is made for the post: a member entered by mistake (no life events),
+# which the other posts (a death) would otherwise have given history.
+POST_PATHS = {
+    "household-member-remove": lambda world, village: (
+        f"/rumah-tangga/{world[village]['household'].pk}/anggota/"
+        f"{MemberFactory(household=world[village]['household']).pk}/hapus/"
+    ),
+}
+
+
+def new_household_post() -> dict:
+    """A new household's form, answered: the survey date and the head's name, sex and
+    birth date (No. KK and NIK left for the portal's temporary numbers)."""
+    form = HouseholdCreateForm()
+    data = dict.fromkeys(form.fields, "")
+    for name, field in form.fields.items():
+        if getattr(field, "choices", None) and getattr(field.widget, "input_type", "") == "radio":
+            data[name] = "false" if field.required else ""
+    data.update(
+        {
+            "tanggal_survei": "2025-06-01",
+            "kepala_nama": "Kepala Matriks",
+            "kepala_jenis_kelamin": "1",
+            "kepala_tanggal_lahir": "1980-02-02",
+        }
+    )
+    return data
+
+
+def member_form_post(obj) -> dict:
+    """What a member form posts unchanged: a member's own data, or (for a household)
+    an empty new member with the household's version."""
+    obj.refresh_from_db()
+    if isinstance(obj, Member):
+        form = member_form_for(obj)
+        return {name: form.initial.get(name, "") for name in form.fields}
+    return {"versi": obj.versi, "nik": ""}
 
 
 def household_form_post(household) -> dict:
@@ -369,7 +434,10 @@ def test_post_permission_matrix(role, world, client):
             if user is not None:
                 client.force_login(user)
             body = POST_BODIES[name](world, target.village)
-            path = fill(route, name, world, target.village)
+            if name in POST_PATHS:
+                path = POST_PATHS[name](world, target.village)
+            else:
+                path = fill(route, name, world, target.village)
             if name in FORM_POSTS:
                 response = client.post(path, body)
             else:

@@ -1,0 +1,141 @@
+"""The one validator of values every way in shares: the operator's forms (through the write
+services), the REST API (the same services) and the census import (`census_import.validate`).
+
+Each rule takes plain values and returns what is wrong as a `Message` (an Indonesian msgid
+with its parameters, translated when shown; the import stores it, a form or the API shows
+it at once), or None. The callers decide only which field or column the verdict belongs
+to, so the same bad value gets the same message wherever it was typed.
+
+Rules here read no database and know no request: checks against stored rows (a number
+held by another record, the location rule's village boundary) stay with the services
+that own those reads (`services.locations_check`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django.utils import timezone
+from django.utils.translation import gettext_noop
+
+from desapresisi.i18n import Message
+from desapresisi.masking import mask_number
+
+# Prefix digit of a portal's temporary NIK or No. KK (no province code starts with 0): a
+# birth or a split recorded before Dukcapil issued the number.
+TEMPORARY_PREFIX = "0"
+# The earliest birth date any record may carry (the model's check constraint says so too).
+EARLIEST_BIRTH = dt.date(1900, 1, 1)
+
+_SCIENTIFIC = re.compile(r"^[0-9]([.,][0-9]+)?[eE][+]?[0-9]+$")
+_FLOAT_TEXT = re.compile(r"^[0-9]+[.,]0+$")
+_LONG_DIGITS = re.compile(r"[0-9]{11,}")
+
+REQUIRED = gettext_noop("Wajib diisi.")
+FUTURE_EVENT = gettext_noop("Tanggal peristiwa tidak boleh di masa depan.")
+BEFORE_BIRTH = gettext_noop("Tanggal peristiwa tidak boleh sebelum tanggal lahir.")
+
+
+def mask_digits(text: str) -> str:
+    """Every identity-length run of digits in `text` masked as the portal masks NIK/KK
+    (a mangled cell such as 6409010903850001.0 keeps its shape, not its digits)."""
+    return _LONG_DIGITS.sub(lambda match: mask_number(match.group()), text)
+
+
+def identity_problem(text: str, label: str) -> Message | None:
+    """The shape of a NIK or No. KK (`label` names which): 16 digits as text. Names the
+    usual ways a spreadsheet mangles one (scientific notation, a decimal, lost leading
+    zeros), which a number pasted into a form shows just the same."""
+    if re.fullmatch(r"[0-9]{16}", text):
+        return None
+    if _SCIENTIFIC.match(text):
+        return Message(
+            gettext_noop(
+                "%(label)s ditulis dalam notasi ilmiah (%(text)s): Excel mengubahnya menjadi "
+                "angka dan digit terakhirnya hilang. Format kolom sebagai Teks dan ketik ulang."
+            ),
+            label=label,
+            text=text,
+        )
+    if _FLOAT_TEXT.match(text):
+        return Message(
+            gettext_noop(
+                "%(label)s tersimpan sebagai angka desimal (%(text)s). Format kolom sebagai Teks."
+            ),
+            label=label,
+            text=mask_digits(text),
+        )
+    if re.fullmatch(r"[0-9]{1,15}", text):
+        return Message(
+            gettext_noop(
+                "%(label)s hanya %(digits)s digit, harus 16: angka 0 di depan kemungkinan "
+                "hilang karena kolom disimpan sebagai angka."
+            ),
+            label=label,
+            digits=len(text),
+        )
+    return Message(gettext_noop("%(label)s harus 16 digit angka."), label=label)
+
+
+def issued_identity_problem(text: str, label: str) -> Message | None:
+    """An issued NIK or No. KK as typed: given, of the right shape, and not one of the
+    portal's temporary numbers (prefix 0)."""
+    if not text:
+        return Message(REQUIRED)
+    problem = identity_problem(text, label)
+    if problem is not None:
+        return problem
+    if text.startswith(TEMPORARY_PREFIX):
+        return Message(
+            gettext_noop(
+                "%(label)s berawalan 0 adalah nomor sementara portal: isi nomor yang "
+                "diterbitkan Dukcapil."
+            ),
+            label=label,
+        )
+    return None
+
+
+def nik_birth_mismatch(nik: str, birth: dt.date, sex: int | None) -> tuple[str, Message] | None:
+    """The one rule of a NIK against its holder: digits 7-12 state the birth date (DDMMYY,
+    +40 on the day for women). Returns the answer that contradicts the NIK
+    ("tanggal_lahir" or "jenis_kelamin") and why, or None. A NIK that is not 16 digits is
+    `identity_problem`'s and is not judged here."""
+    if not re.fullmatch(r"[0-9]{16}", nik or ""):
+        return None
+    day = int(nik[6:8])
+    female = day > 40
+    day -= 40 if female else 0
+    if (day, int(nik[8:10]), int(nik[10:12])) != (birth.day, birth.month, birth.year % 100):
+        return "tanggal_lahir", Message(
+            gettext_noop(
+                "Tanggal lahir tidak cocok dengan NIK (digit 7-12 menyatakan %(digits)s: "
+                "DDMMYY, +40 pada tanggal untuk perempuan)."
+            ),
+            digits=nik[6:12],
+        )
+    if sex is not None and female != (sex == 2):
+        return "jenis_kelamin", Message(
+            gettext_noop("Jenis kelamin tidak cocok dengan NIK (tanggal +40 berarti perempuan).")
+        )
+    return None
+
+
+def birth_date_problem(birth: dt.date, *, latest: dt.date | None = None) -> Message | None:
+    """A birth date of a record: from 1900 up to `latest` (the survey date of the
+    household, or today)."""
+    latest = latest or timezone.localdate()
+    if EARLIEST_BIRTH <= birth <= latest:
+        return None
+    return Message(gettext_noop("Tanggal lahir tidak masuk akal (1900 s.d. tanggal survei)."))
+
+
+def event_date_problem(date: dt.date, *, birth: dt.date | None = None) -> Message | None:
+    """The date of a life event: not in the future and, for a member's event, not before
+    the member's birth."""
+    if date > timezone.localdate():
+        return Message(FUTURE_EVENT)
+    if birth is not None and date < birth:
+        return Message(BEFORE_BIRTH)
+    return None

@@ -26,7 +26,8 @@ from django.utils.translation import gettext_lazy as _
 
 from . import codebook as cb
 from . import schema
-from .models import Household, Member
+from .models import CURRENT_MEMBER, Household, Member
+from .services import BIRTH_RELATIONSHIPS, HEAD
 
 LOCATION = "lokasi"
 LATITUDE, LONGITUDE = "lintang", "bujur"
@@ -494,3 +495,194 @@ def member_form_for(member: Member, *, values: dict[str, Any] | None = None) -> 
         OPENED: timezone.now().isoformat(),
     }
     return MemberForm(initial=initial)
+
+
+# --- Life events ------------------------------------------------------------------------------
+# One small form per kind. Each carries the version of the record it changes (the household
+# for births, moves in, splits and changes of head; the member for deaths, moves out and
+# transfers) and when it was opened; the services (households.services) judge the values
+# and their verdicts are shown next to the field they name.
+
+FROM_OUTSIDE, FROM_PORTAL = "1", "2"
+
+
+def _coded_choice(variable: str, label, *, required: bool, only=None, exclude=()) -> forms.Field:
+    choices = [
+        (code, text)
+        for code, text in cb.choices(variable, exclude=tuple(exclude))
+        if only is None or code in only
+    ]
+    return forms.TypedChoiceField(
+        label=label, choices=[EMPTY_CHOICE, *choices], coerce=int, empty_value=None,
+        required=required,
+    )  # fmt: skip
+
+
+def _date_field(label) -> forms.DateField:
+    return forms.DateField(
+        label=label, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+
+def _label_of(name: str):
+    """A member field's own label (lazy: translated when shown)."""
+    return capfirst(Member._meta.get_field(name).verbose_name)
+
+
+def _member_label(member: Member) -> str:
+    relationship = dict(cb.choices("hubungan_keluarga")).get(member.hubungan_keluarga, "")
+    return f"{member.nama} ({relationship})"
+
+
+class EventForm(forms.Form):
+    """The shared part of every life-event form: the version locked and when it was
+    opened (a conflict names who saved since)."""
+
+    versi = forms.IntegerField(widget=forms.HiddenInput)
+    dibuka = forms.DateTimeField(widget=forms.HiddenInput, required=False)  # OPENED
+    # The fields a script may hide until they are asked, {field: (question, values)}.
+    asked_when: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, (question, values) in self.asked_when.items():
+            self.fields[name].widget.attrs.update(
+                {"data-asked-when": question, "data-asked-codes": " ".join(values)}
+            )
+
+    def answer_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name not in ("versi", OPENED)]
+
+    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
+        for name, messages in errors.items():
+            for message in messages:
+                self.add_error(name if name in self.fields else None, message)
+
+    def describe_errors(self) -> None:
+        _describe(self, [name for name in self.fields if name not in ("versi", OPENED)])
+
+
+class BirthForm(EventForm):
+    nama = forms.CharField(label=_label_of("nama"), max_length=120, required=False)
+    jenis_kelamin = _coded_choice("jenis_kelamin", _label_of("jenis_kelamin"), required=False)
+    tanggal = _date_field(_label_of("tanggal_lahir"))
+    hubungan_keluarga = _coded_choice(
+        "hubungan_keluarga", _label_of("hubungan_keluarga"), required=False,
+        only=BIRTH_RELATIONSHIPS,  # the services' rule
+    )  # fmt: skip
+    nik = _identity_field(_("NIK"), NIK_HELP)
+    disabilitas = forms.TypedChoiceField(
+        label=_label_of("disabilitas"), choices=YES_NO, coerce=lambda v: v == "true",
+        initial="false", widget=forms.RadioSelect,
+    )  # fmt: skip
+
+
+class DeathForm(EventForm):
+    tanggal = _date_field(_("Tanggal meninggal"))
+
+
+class MoveOutForm(EventForm):
+    tanggal = _date_field(_("Tanggal pindah"))
+    tujuan_pindah = forms.CharField(
+        label=_label_of("tujuan_pindah"), max_length=200, required=False,
+        help_text=_("Bila diketahui: desa/kelurahan, kabupaten."),
+    )  # fmt: skip
+
+
+class TransferForm(EventForm):
+    """Moves a member to another household of the portal (NIK and history kept)."""
+
+    rumah_tangga_tujuan = forms.CharField(
+        label=_("No. KK rumah tangga tujuan"), max_length=40, required=False,
+        help_text=_("Rumah tangga di wilayah Anda; anggota pindah dengan NIK dan riwayatnya."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )  # fmt: skip
+    hubungan_keluarga = _coded_choice(
+        "hubungan_keluarga", _("Hubungan dengan kepala keluarga tujuan"), required=False,
+        exclude=(HEAD,),
+    )  # fmt: skip
+    tanggal = _date_field(_("Tanggal pindah"))
+
+
+class MoveInForm(EventForm):
+    """A person who moves in: from outside the portal (the person's data), or a member of
+    another household of the portal, found by the NIK (moved with the NIK kept)."""
+
+    asal = forms.ChoiceField(
+        label=_("Datang dari"),
+        choices=[
+            (FROM_OUTSIDE, _("Luar portal (desa/kabupaten lain)")),
+            (FROM_PORTAL, _("Rumah tangga lain di portal (wilayah Anda)")),
+        ],
+        initial=FROM_OUTSIDE,
+    )
+    nik = _identity_field(_("NIK"), _("16 digit, NIK terbitan Dukcapil."))
+    nama = forms.CharField(label=_label_of("nama"), max_length=120, required=False)
+    jenis_kelamin = _coded_choice("jenis_kelamin", _label_of("jenis_kelamin"), required=False)
+    tanggal_lahir = forms.DateField(
+        label=_label_of("tanggal_lahir"), required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )  # fmt: skip
+    hubungan_keluarga = _coded_choice(
+        "hubungan_keluarga", _label_of("hubungan_keluarga"), required=False,
+        exclude=(HEAD,),
+    )  # fmt: skip
+    asal_pindah = forms.CharField(
+        label=_("Asal pindah"), max_length=200, required=False,
+        help_text=_("Bila diketahui: desa/kelurahan, kabupaten."),
+    )  # fmt: skip
+    tanggal = _date_field(_("Tanggal pindah masuk"))
+    # Asked only of a person from outside (the portal knows a member's data).
+    asked_when = dict.fromkeys(
+        ("nama", "jenis_kelamin", "tanggal_lahir", "asal_pindah"), ("asal", (FROM_OUTSIDE,))
+    )
+
+
+class SplitForm(EventForm):
+    """Pecah KK: current members (not the head) form a new household."""
+
+    anggota_pecah = forms.TypedMultipleChoiceField(
+        label=_("Anggota yang membentuk KK baru"), coerce=int, required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )  # fmt: skip
+    kepala_baru = forms.TypedChoiceField(
+        label=_("Kepala keluarga KK baru"), coerce=int, empty_value=None, required=False,
+        widget=forms.RadioSelect,
+    )  # fmt: skip
+    no_kk = _identity_field(
+        _("No. KK baru"),
+        _("16 digit. Kosongkan bila belum terbit: portal memberi nomor sementara."),
+    )
+    tanggal = _date_field(_("Tanggal pecah KK"))
+
+    def __init__(self, *args, household: Household, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [
+            (m.pk, _member_label(m))
+            for m in household.members.filter(CURRENT_MEMBER).exclude(hubungan_keluarga=HEAD)
+        ]
+        self.fields["anggota_pecah"].choices = choices
+        self.fields["kepala_baru"].choices = choices
+
+
+class HeadChangeForm(EventForm):
+    anggota = forms.TypedChoiceField(
+        label=_("Kepala keluarga baru"), coerce=int, empty_value=None, required=False,
+        widget=forms.RadioSelect,
+    )  # fmt: skip
+    hubungan_kepala_lama = _coded_choice(
+        "hubungan_keluarga", _("Hubungan kepala keluarga lama dengan kepala baru"),
+        required=False, exclude=(HEAD,),
+    )  # fmt: skip
+    tanggal = _date_field(_("Tanggal ganti kepala"))
+
+    def __init__(self, *args, household: Household, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["anggota"].choices = [
+            (m.pk, _member_label(m))
+            for m in household.members.filter(CURRENT_MEMBER).exclude(hubungan_keluarga=HEAD)
+        ]
+        self.fields["hubungan_kepala_lama"].help_text = _(
+            "Kosongkan untuk bawaan: dibaca dari hubungan kepala baru (mis. anak menjadi "
+            "kepala: kepala lama menjadi orang tua)."
+        )

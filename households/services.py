@@ -719,6 +719,61 @@ def member_transfer_record(
     return EditResult(member.pk, member.versi, changed)
 
 
+def member_transfer_in_record(
+    *,
+    queryset: QuerySet,
+    nik: str,
+    target_queryset: QuerySet,
+    target_pk: int,
+    target_expected_version: int,
+    relationship: int | None = None,
+    date: dt.date | None = None,
+    actor: str | None = None,
+) -> EditResult:
+    """A move in from another household of the portal, seen from the household the member
+    joins (`target_pk` of `target_queryset`, at `target_expected_version`): the current
+    member of `queryset` (what the caller may edit) holding `nik` moves here with
+    `member_transfer_record` (NIK, row and history kept). A NIK the caller may not edit
+    reads as not found (nothing about other areas is told). The joining household's
+    `versi` rises. Errors are named by the form's fields: nik, hubungan_keluarga,
+    tanggal."""
+    nik = (nik or "").strip()
+    with transaction.atomic():
+        target = target_queryset.select_for_update().get(pk=target_pk)
+        if target.versi != target_expected_version:
+            raise StaleEdit(target.versi)
+        problem = rules.identity_problem(nik, "NIK") if nik else Message(rules.REQUIRED)
+        if problem:
+            raise ValidationError({"nik": str(problem)})
+        member = queryset.filter(nik=nik).first()
+        if member is None:
+            raise ValidationError(
+                {"nik": _("NIK ini tidak ditemukan di rumah tangga wilayah Anda.")}
+            )
+        if member.household_id == target.pk:
+            raise ValidationError({"nik": _("NIK ini sudah tercatat di rumah tangga ini.")})
+        try:
+            member_transfer_record(
+                queryset=queryset,
+                pk=member.pk,
+                target_queryset=target_queryset,
+                target_pk=target.pk,
+                expected_version=member.versi,
+                relationship=relationship,
+                date=date,
+                actor=actor,
+            )
+        except ValidationError as exc:
+            errors = _model_errors(exc, {}).message_dict
+            # The member's own refusals (a head, not current) are about the NIK chosen.
+            for key in ("kind", "rumah_tangga_tujuan"):
+                if key in errors:
+                    errors.setdefault("nik", []).extend(errors.pop(key))
+            raise ValidationError(errors) from None
+        versi = _bump_household_version(target.pk)
+    return EditResult(target.pk, versi, ["members"])
+
+
 # --- The register of life events, moves in, splits and temporary numbers (issue 13) ------
 
 
@@ -1314,6 +1369,7 @@ __all__ = [
     "member_move_in_record",
     "member_nik_replace",
     "member_remove",
+    "member_transfer_in_record",
     "member_transfer_record",
     "member_update",
 ]

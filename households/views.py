@@ -49,9 +49,11 @@ from .population import (
 )
 from .selectors import (
     can_edit_household,
+    editable_household_by_kk,
     editable_village_for,
     household_editors_since,
     household_page_data,
+    households_editable_by,
     households_for,
     indicator_catalogue,
     kabupaten_overview,
@@ -64,11 +66,18 @@ from .selectors import (
 )
 from .services import (
     StaleEdit,
+    head_change_record,
     household_create,
+    household_split_record,
     household_update,
+    member_birth_record,
     member_create,
+    member_event_record,
+    member_move_in_record,
     member_removal_problem,
     member_remove,
+    member_transfer_in_record,
+    member_transfer_record,
     member_update,
 )
 
@@ -620,6 +629,246 @@ def member_delete(request: HttpRequest, pk: int, mid: int) -> HttpResponse:
         },
         status,
     )
+
+
+# --- Life events on pages ------------------------------------------------------------------
+
+# Each kind's page: its title and what it records (shown above the form).
+EVENT_PAGES = {
+    "lahir": (
+        _("Tambah kelahiran"),
+        _("Bayi yang lahir setelah tanggal survei menjadi anggota baru."),
+    ),
+    "meninggal": (
+        _("Catat meninggal"),
+        _("Anggota tetap tercatat dengan status dan tanggalnya, dan tidak lagi dihitung."),
+    ),
+    "pindah_keluar": (
+        _("Catat pindah keluar"),
+        _("Anggota tetap tercatat dengan status, tanggal dan tujuannya, dan tidak lagi dihitung."),
+    ),
+    "pindah_kk": (
+        _("Pindahkan ke rumah tangga lain"),
+        _("Anggota pindah ke rumah tangga lain di portal dengan NIK dan riwayatnya."),
+    ),
+    "pindah_masuk": (
+        _("Pindah masuk"),
+        _(
+            "Orang yang datang dari luar portal, atau anggota rumah tangga lain di wilayah Anda "
+            "(dicari dengan NIK; NIK dan riwayatnya tetap)."
+        ),
+    ),
+    "pecah_kk": (
+        _("Pecah KK"),
+        _(
+            "Anggota yang dipilih membentuk rumah tangga baru di desa yang sama; jawaban survei "
+            "disalin dan dapat diubah sesudahnya. Kepala keluarga tidak ikut pecah."
+        ),
+    ),
+    "ganti_kepala": (
+        _("Ganti kepala keluarga"),
+        _("Anggota saat ini menjadi kepala keluarga; kepala lama tetap tercatat."),
+    ),
+}
+EVENT_SAVED = _("Peristiwa dicatat.")
+
+
+def _event(request, household, member, form_class, save, *, kind: str, form_kwargs=None):
+    """One life-event form (GET: the form, POST: record it with `save(cleaned_data)`).
+    The services' verdicts are shown next to their fields; a save over a newer version
+    names who saved since and offers the operator's values again on the newer version.
+    `save` returns where to go after recording."""
+    locked = member or household
+    conflict = None
+    opened = timezone.now().isoformat()
+    form_kwargs = form_kwargs or {}
+    if request.method == "POST":
+        form = form_class(data=request.POST, **form_kwargs)
+        if form.is_valid():
+            try:
+                target = save(form.cleaned_data)
+            except StaleEdit as stale:
+                conflict = {
+                    "by": household_editors_since(
+                        pk=household.pk, since=form.cleaned_data.get(forms.OPENED)
+                    )
+                }
+                data = request.POST.copy()
+                data["versi"], data[forms.OPENED] = str(stale.current_version), opened
+                form = form_class(data=data, **form_kwargs)
+                form.is_valid()
+            except ValidationError as exc:
+                form.add_service_errors(_errors_of(exc))
+            else:
+                messages.success(request, EVENT_SAVED)
+                return redirect("household-page", pk=target)
+    else:
+        initial = {"versi": locked.versi, forms.OPENED: opened, "tanggal": timezone.localdate()}
+        form = form_class(initial=initial, **form_kwargs)
+    form.describe_errors()
+    title, intro = EVENT_PAGES[kind]
+    return _member_page(
+        request,
+        "households/event_form.html",
+        household,
+        {
+            "form": form,
+            "conflict": conflict,
+            "member": member,
+            "kind": kind,
+            "title": title,
+            "intro": intro,
+            "action": request.path,
+        },
+        _status(form, conflict),
+    )
+
+
+@login_required
+def birth_new(request: HttpRequest, pk: int) -> HttpResponse:
+    household = _editable_household(request, pk)
+
+    def save(data):
+        member_birth_record(
+            household_queryset=households_for(request.user),
+            household_pk=pk,
+            expected_version=data["versi"],
+            name=data["nama"],
+            sex=data["jenis_kelamin"],
+            date=data["tanggal"],
+            relationship=data["hubungan_keluarga"],
+            nik=data["nik"],
+            disability=data["disabilitas"],
+        )
+        return pk
+
+    return _event(request, household, None, forms.BirthForm, save, kind="lahir")
+
+
+def _member_event(request, pk: int, mid: int, kind: str, form_class):
+    household, member = _editable_member(request, pk, mid)
+
+    def save(data):
+        member_event_record(
+            queryset=members_for(request.user).filter(household_id=pk),
+            pk=mid,
+            kind=kind,
+            date=data["tanggal"],
+            expected_version=data["versi"],
+            destination=data.get("tujuan_pindah", ""),
+        )
+        return pk
+
+    return _event(request, household, member, form_class, save, kind=kind)
+
+
+@login_required
+def death_new(request: HttpRequest, pk: int, mid: int) -> HttpResponse:
+    return _member_event(request, pk, mid, "meninggal", forms.DeathForm)
+
+
+@login_required
+def move_out_new(request: HttpRequest, pk: int, mid: int) -> HttpResponse:
+    return _member_event(request, pk, mid, "pindah_keluar", forms.MoveOutForm)
+
+
+@login_required
+def transfer_new(request: HttpRequest, pk: int, mid: int) -> HttpResponse:
+    household, member = _editable_member(request, pk, mid)
+
+    def save(data):
+        typed = data["rumah_tangga_tujuan"].strip()
+        target = editable_household_by_kk(user=request.user, no_kk=typed)
+        member_transfer_record(
+            queryset=members_for(request.user).filter(household_id=pk),
+            pk=mid,
+            target_queryset=households_editable_by(request.user),
+            # A number typed but not found among the caller's households reads as not found.
+            target_pk=target if target is not None else (0 if typed else None),
+            expected_version=data["versi"],
+            relationship=data["hubungan_keluarga"],
+            date=data["tanggal"],
+        )
+        return pk
+
+    return _event(request, household, member, forms.TransferForm, save, kind="pindah_kk")
+
+
+@login_required
+def move_in_new(request: HttpRequest, pk: int) -> HttpResponse:
+    household = _editable_household(request, pk)
+
+    def save(data):
+        if data["asal"] == forms.FROM_PORTAL:
+            editable = households_editable_by(request.user)
+            member_transfer_in_record(
+                queryset=members_for(request.user).filter(household__in=editable),
+                nik=data["nik"],
+                target_queryset=editable,
+                target_pk=pk,
+                target_expected_version=data["versi"],
+                relationship=data["hubungan_keluarga"],
+                date=data["tanggal"],
+            )
+        else:
+            member_move_in_record(
+                household_queryset=households_for(request.user),
+                household_pk=pk,
+                expected_version=data["versi"],
+                nik=data["nik"],
+                name=data["nama"],
+                sex=data["jenis_kelamin"],
+                birth_date=data["tanggal_lahir"],
+                relationship=data["hubungan_keluarga"],
+                date=data["tanggal"],
+                origin=data["asal_pindah"],
+            )
+        return pk
+
+    return _event(request, household, None, forms.MoveInForm, save, kind="pindah_masuk")
+
+
+@login_required
+def split_new(request: HttpRequest, pk: int) -> HttpResponse:
+    household = _editable_household(request, pk)
+
+    def save(data):
+        result = household_split_record(
+            household_queryset=households_for(request.user),
+            household_pk=pk,
+            expected_version=data["versi"],
+            member_pks=data["anggota_pecah"],
+            head_pk=data["kepala_baru"],
+            date=data["tanggal"],
+            no_kk=data["no_kk"],
+        )
+        return result.new_household.pk
+
+    return _event(
+        request, household, None, forms.SplitForm, save, kind="pecah_kk",
+        form_kwargs={"household": household},
+    )  # fmt: skip
+
+
+@login_required
+def head_change_new(request: HttpRequest, pk: int) -> HttpResponse:
+    household = _editable_household(request, pk)
+
+    def save(data):
+        head_change_record(
+            household_queryset=households_for(request.user),
+            household_pk=pk,
+            expected_version=data["versi"],
+            new_head_pk=data["anggota"],
+            former_head_relationship_code=data["hubungan_kepala_lama"],
+            date=data["tanggal"],
+        )
+        return pk
+
+    return _event(
+        request, household, None, forms.HeadChangeForm, save, kind="ganti_kepala",
+        form_kwargs={"household": household},
+    )  # fmt: skip
 
 
 @login_required

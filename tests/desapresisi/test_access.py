@@ -8,6 +8,7 @@ cannot ship without deciding who may call it.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 import re
@@ -37,7 +38,13 @@ from households.indicators.rollup import indicators_refresh
 from households.models import DataSource, Household, IndicatorValue, Member, TileCell
 from households.models import Household as Model
 from households.tiles import tile_bounds
-from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
+from tests.factories import (
+    BABULU_DESA,
+    PENAJAM_KELURAHAN,
+    HouseholdFactory,
+    MemberFactory,
+    nik_for,
+)
 from tests.households.census_import.test_import import household, member, upload, xlsx
 
 pytestmark = pytest.mark.django_db
@@ -134,6 +141,14 @@ RULES = {
     "household-member-new": editor_page,
     "household-member-edit": editor_page,
     "household-member-remove": editor_page,
+    # Life events on pages, one form per kind (GET the form; POST: the post matrix).
+    "household-birth": editor_page,
+    "household-move-in": editor_page,
+    "household-split": editor_page,
+    "household-head-change": editor_page,
+    "household-member-death": editor_page,
+    "household-member-move-out": editor_page,
+    "household-member-transfer": editor_page,
     # The village's monthly population report: small counts of people, for roles with names.
     "population-report": named_page,
     "population-report-file": named_page,
@@ -366,7 +381,21 @@ POST_BODIES = {
         **member_form_post(world[village]["member"]),
         "pekerjaan": "Nelayan",
     },
-    "household-member-remove": lambda world, village: {"versi": 1},
+    "household-birth": lambda world, village: {
+        **event_form_post(world[village]["household"]),
+        "nama": "Bayi Halaman",
+        "jenis_kelamin": "2",
+        "disabilitas": "false",
+    },
+    "household-move-in": lambda world, village: {
+        **event_form_post(world[village]["household"]),
+        "asal": "1",
+        "nik": nik_for(world[village]["code"], dt.date(1995, 4, 4), 1, 7000),
+        "nama": "Pendatang Matriks",
+        "jenis_kelamin": "1",
+        "tanggal_lahir": "1995-04-04",
+        "hubungan_keluarga": "9",
+    },
 }
 # Sent as a browser sends a form, not as JSON.
 FORM_POSTS = {
@@ -384,6 +413,49 @@ POST_PATHS = {
         f"{MemberFactory(household=world[village]['household']).pk}/hapus/"
     ),
 }
+# POSTs that need their own current member (the matrix's member died in an earlier post):
+# (path, body), made for the post.
+POST_SETUPS = {
+    "household-member-death": lambda world, village: member_event_setup(
+        world, village, "meninggal"
+    ),
+    "household-member-move-out": lambda world, village: member_event_setup(
+        world, village, "pindah-keluar", tujuan_pindah="Balikpapan"
+    ),
+    "household-member-transfer": lambda world, village: member_event_setup(
+        world,
+        village,
+        "pindahkan",
+        rumah_tangga_tujuan=HouseholdFactory(region_id=world[village]["code"]).no_kk,
+    ),
+    "household-split": lambda world, village: household_event_setup(
+        world, village, "pecah-kk", lambda m: {"anggota_pecah": [m.pk], "kepala_baru": m.pk}
+    ),
+    "household-head-change": lambda world, village: household_event_setup(
+        world, village, "ganti-kepala", lambda m: {"anggota": m.pk}
+    ),
+}
+FORM_POSTS |= set(POST_SETUPS) | {"household-birth", "household-move-in"}
+
+
+def event_form_post(obj) -> dict:
+    """A life-event form's bookkeeping and date: the version of `obj` (household or
+    member) and a date after the factories' survey date."""
+    obj.refresh_from_db()
+    return {"versi": obj.versi, "tanggal": "2025-12-01"}
+
+
+def member_event_setup(world, village, slug, **data):
+    household = world[village]["household"]
+    fresh = MemberFactory(household=household)
+    path = f"/rumah-tangga/{household.pk}/anggota/{fresh.pk}/{slug}/"
+    return path, {**event_form_post(fresh), **data}
+
+
+def household_event_setup(world, village, slug, fields):
+    household = world[village]["household"]
+    fresh = MemberFactory(household=household)
+    return f"/rumah-tangga/{household.pk}/{slug}/", {**event_form_post(household), **fields(fresh)}
 
 
 def new_household_post() -> dict:
@@ -427,16 +499,19 @@ def test_post_permission_matrix(role, world, client):
     failures = []
     user = None if role == "anonymous" else world["personas"][role]
     for name, route in ALL_URLS:
-        if name not in POST_BODIES:
+        if name not in POST_BODIES and name not in POST_SETUPS:
             continue
         for target in targets_for(route):
             client.logout()
             if user is not None:
                 client.force_login(user)
-            body = POST_BODIES[name](world, target.village)
-            if name in POST_PATHS:
+            if name in POST_SETUPS:
+                path, body = POST_SETUPS[name](world, target.village)
+            elif name in POST_PATHS:
+                body = POST_BODIES[name](world, target.village)
                 path = POST_PATHS[name](world, target.village)
             else:
+                body = POST_BODIES[name](world, target.village)
                 path = fill(route, name, world, target.village)
             if name in FORM_POSTS:
                 response = client.post(path, body)

@@ -81,6 +81,8 @@ def _form_field(entry: schema.CatalogueField) -> forms.Field:
             empty_value=None,
             required=not field.null,
             widget=forms.RadioSelect,
+            # A new record starts from the model's default (an edit from the stored value).
+            initial={True: "true", False: "false"}.get(field.default),
         )
     if entry.category == schema.CODED:
         return forms.TypedChoiceField(

@@ -386,6 +386,7 @@ def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "kind_label": Kind(village["kind"]).label if village["kind"] in Kind.values else "",
             "conflict": conflict,
             "location_error_id": "id_lokasi-error",
+            "location_config": _location_config(household.region_id),
         },
         status=409 if conflict else (400 if form.is_bound and form.errors else 200),
     )
@@ -393,6 +394,39 @@ def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _errors_of(exc: ValidationError) -> dict[str, list[str]]:
     return exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+
+
+# The location picker (static/js/location-picker.js): a device's fix coarser than WARN is
+# used with a warning, one coarser than REFUSE is not used (a house is ~10-20 m across).
+LOCATION_WARN_ABOVE_M = 30
+LOCATION_REFUSE_ABOVE_M = 100
+LOCATION_PICKER_STRINGS = {
+    "marker": _("Titik rumah tangga (geser untuk memindahkan)"),
+    "moved": _("Titik dipindahkan; koordinat di bawah diperbarui."),
+    "locating": _("Mencari lokasi perangkat..."),
+    "accuracy": _("Lokasi perangkat dipakai (akurasi sekitar %(metres)s m)."),
+    "poor": _(
+        "Akurasi lokasi kurang baik (sekitar %(metres)s m): periksa titiknya di peta dan geser "
+        "bila perlu."
+    ),
+    "refused": _(
+        "Akurasi lokasi terlalu rendah (sekitar %(metres)s m, batas %(limit)s m): titik tidak "
+        "diubah. Coba lagi di luar ruangan atau pilih di peta."
+    ),
+    "denied": _("Izin lokasi ditolak: pilih titik di peta atau isi koordinat."),
+    "failed": _("Lokasi perangkat tidak didapat: pilih titik di peta atau isi koordinat."),
+    "load_failed": _("Batas desa gagal dimuat."),
+}
+
+
+def _location_config(code: str) -> dict:
+    outline = reverse("api:region-detail", kwargs={"version": "v1", "code": code})
+    return {
+        "outline": f"{outline}?format=geojson&tolerance=0.0001",
+        "warnAboveM": LOCATION_WARN_ABOVE_M,
+        "refuseAboveM": LOCATION_REFUSE_ABOVE_M,
+        "strings": {key: str(text) for key, text in LOCATION_PICKER_STRINGS.items()},
+    }
 
 
 def _village_context(code: str) -> dict:
@@ -440,7 +474,12 @@ def household_new(request: HttpRequest, code: str) -> HttpResponse:
     return render(
         request,
         "households/household_new.html",
-        {"form": form, **_village_context(region.code), "location_error_id": "id_lokasi-error"},
+        {
+            "form": form,
+            **_village_context(region.code),
+            "location_error_id": "id_lokasi-error",
+            "location_config": _location_config(region.code),
+        },
         status=_status(form, None),
     )
 

@@ -25,8 +25,10 @@ from desapresisi.masking import mask_number
 # Prefix digit of a portal's temporary NIK or No. KK (no province code starts with 0): a
 # birth or a split recorded before Dukcapil issued the number.
 TEMPORARY_PREFIX = "0"
-# The earliest birth date any record may carry (the model's check constraint says so too).
+# The earliest birth date and survey date a record may carry (the models' check constraints
+# say so too).
 EARLIEST_BIRTH = dt.date(1900, 1, 1)
+EARLIEST_SURVEY = dt.date(2000, 1, 1)
 
 _SCIENTIFIC = re.compile(r"^[0-9]([.,][0-9]+)?[eE][+]?[0-9]+$")
 _FLOAT_TEXT = re.compile(r"^[0-9]+[.,]0+$")
@@ -129,6 +131,32 @@ def birth_date_problem(birth: dt.date, *, latest: dt.date | None = None) -> Mess
     if EARLIEST_BIRTH <= birth <= latest:
         return None
     return Message(gettext_noop("Tanggal lahir tidak masuk akal (1900 s.d. tanggal survei)."))
+
+
+def survey_date_problem(survey: dt.date) -> Message | None:
+    """A household's survey date: from 2000 up to today."""
+    if EARLIEST_SURVEY <= survey <= timezone.localdate():
+        return None
+    return Message(gettext_noop("Tanggal survei tidak masuk akal (2000 s.d. hari ini)."))
+
+
+def member_identity_problems(
+    *, nik: str, birth: dt.date | None, sex: int | None
+) -> dict[str, Message]:
+    """A member's birth date and sex as typed against the rules, by the answer they
+    concern: a plausible birth date (1900 to today), and agreeing with the NIK unless the
+    NIK is one of the portal's temporary numbers (which state no birth date)."""
+    problems: dict[str, Message] = {}
+    if birth is not None:
+        problem = birth_date_problem(birth)
+        if problem:
+            problems["tanggal_lahir"] = problem
+    judged = birth is not None and "tanggal_lahir" not in problems
+    if judged and nik and not nik.startswith(TEMPORARY_PREFIX):
+        mismatch = nik_birth_mismatch(nik, birth, sex)
+        if mismatch:
+            problems[mismatch[0]] = mismatch[1]
+    return problems
 
 
 def event_date_problem(date: dt.date, *, birth: dt.date | None = None) -> Message | None:

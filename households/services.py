@@ -87,6 +87,9 @@ def household_update(
     *, queryset: QuerySet, pk: int, changes: dict[str, Any], expected_version: int
 ) -> EditResult:
     """Edit one household of `queryset` (already narrowed to what the caller may edit)."""
+    survey = changes.get("tanggal_survei")
+    if survey is not None and rules.survey_date_problem(survey):
+        raise ValidationError({"tanggal_survei": str(rules.survey_date_problem(survey))})
     with transaction.atomic():
         household = queryset.select_for_update().get(pk=pk)
         location = changes.get("lokasi")
@@ -105,6 +108,16 @@ def member_update(
 ) -> EditResult:
     with transaction.atomic():
         member = queryset.select_for_update(of=("self",)).get(pk=pk)
+        if {"tanggal_lahir", "jenis_kelamin"} & set(changes):
+            # The shared rules on the member as it would be: a plausible birth date that
+            # agrees with the NIK (digits 7-12), as the import and a birth check them.
+            problems = rules.member_identity_problems(
+                nik=member.nik,
+                birth=changes.get("tanggal_lahir", member.tanggal_lahir),
+                sex=changes.get("jenis_kelamin", member.jenis_kelamin),
+            )
+            if problems:
+                raise ValidationError({key: str(value) for key, value in problems.items()})
         return _apply(
             instance=member,
             changes=changes,
@@ -207,8 +220,8 @@ def household_create(
     survey = answers.get("tanggal_survei")
     if survey is None:
         errors["tanggal_survei"] = str(Message(rules.REQUIRED))
-    elif survey > timezone.localdate():
-        errors["tanggal_survei"] = _("Tanggal survei tidak boleh di masa depan.")
+    elif rules.survey_date_problem(survey):
+        errors["tanggal_survei"] = str(rules.survey_date_problem(survey))
     errors.update(
         _person_problems(
             values=head, nik=head_nik, visible=household_queryset, survey=survey, prefix="kepala_"

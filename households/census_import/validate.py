@@ -316,14 +316,9 @@ def _household_rules(v: _Validator, rows: list[tuple[int, dict]], state: _FileSt
                 Message(gettext_noop("Desil butuh sumbernya (mis. DTSEN).")),
             )
         survey = row["tanggal_survei"]
-        if survey and not (dt.date(2000, 1, 1) <= survey <= dt.date.today()):
-            v.error(
-                sheet,
-                number,
-                "tanggal_survei",
-                survey.isoformat(),
-                Message(gettext_noop("Tanggal survei tidak masuk akal (2000 s.d. hari ini).")),
-            )
+        problem = rules.survey_date_problem(survey) if survey else None
+        if problem:
+            v.error(sheet, number, "tanggal_survei", survey.isoformat(), problem)
         lat, lon = row["lintang"], row["bujur"]
         if (lat is None) != (lon is None):
             v.error(

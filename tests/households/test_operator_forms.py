@@ -95,7 +95,7 @@ def test_a_new_household_refuses_bad_values_next_to_their_fields_and_writes_noth
     )  # fmt: skip
     assert "16" in errors["no_kk"][0]
     assert "tidak cocok dengan NIK" in errors["kepala_tanggal_lahir"][0]
-    assert "masa depan" in errors["tanggal_survei"][0]
+    assert "tidak masuk akal" in errors["tanggal_survei"][0]
     assert "luar desa" in errors["lokasi"][0]
     assert errors["kepala_nama"] == ["Wajib diisi."]
     assert not Household.objects.exists() and not Member.objects.exists()

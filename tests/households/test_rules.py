@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from households import rules
+from households.forms import HouseholdCreateForm
 from households.models import Household
 from tests.factories import PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory, nik_for
 from tests.households.census_import.test_import import family, run
@@ -51,9 +52,12 @@ def import_message(*, nik: str) -> dict[str, list[str]]:
     households, members = family(kk="6409010101254242", base=42)
     households[0]["tanggal_survei"] = LATE_SURVEY.isoformat()
     members[1].update(nik=nik, tanggal_lahir=BORN.isoformat(), jenis_kelamin="1")
-    result = run(households, members)
+    return import_errors(households, members)
+
+
+def import_errors(households, members) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
-    for error in result.errors:
+    for error in run(households, members).errors:
         found.setdefault(error.column, []).append(str(error.message))
     return found
 
@@ -113,3 +117,53 @@ def test_the_rules_read_no_database():
     assert rules.birth_date_problem(dt.date(1899, 12, 31)) is not None
     assert rules.event_date_problem(dt.date(2020, 1, 1), birth=dt.date(2021, 1, 1)) is not None
     assert Household.objects.count() == 0
+
+
+def test_a_survey_date_gets_one_message_from_form_api_and_import(personas, as_user):
+    client = as_user(personas["operator_a"])
+    old = "1999-12-31"
+    expected = [str(rules.survey_date_problem(dt.date(1999, 12, 31)))]
+    form = HouseholdCreateForm()
+    data = dict.fromkeys(form.fields, "")
+    data.update({name: "false" for name in form.fields if name.startswith("penerima_")})
+    data.update({"tanggal_survei": old, "kepala_nama": "A", "kepala_jenis_kelamin": "1",
+                 "kepala_tanggal_lahir": "1980-01-01", "kepala_disabilitas": "false"})  # fmt: skip
+    page = client.post(f"/desa/{PENAJAM_KELURAHAN}/rumah-tangga/baru/", data)
+    assert page.status_code == 400
+    assert page.context["form"].errors["tanggal_survei"] == expected
+    household = HouseholdFactory(region_id=PENAJAM_KELURAHAN)
+    api = client.patch(
+        f"/api/v1/households/{household.pk}/",
+        {"tanggal_survei": old, "versi": household.versi},
+        content_type="application/json",
+    )
+    assert api.status_code == 400
+    assert api.json()["error"]["fields"]["tanggal_survei"] == expected
+    households, members = family(kk="6409010101254343", base=43)
+    households[0]["tanggal_survei"] = old
+    errors = [
+        str(e.message) for e in run(households, members).errors if e.column == "tanggal_survei"
+    ]
+    assert errors == expected
+
+
+def test_an_edited_birth_date_is_checked_against_the_nik_as_the_import_does(personas, as_user):
+    client = as_user(personas["operator_a"])
+    household = HouseholdFactory(region_id=PENAJAM_KELURAHAN)
+    member = MemberFactory(household=household, tanggal_lahir=dt.date(1985, 3, 9))
+    _answer, message = rules.nik_birth_mismatch(member.nik, dt.date(1986, 3, 9), 1)
+    api = client.patch(
+        f"/api/v1/members/{member.pk}/",
+        {"tanggal_lahir": "1986-03-09", "versi": member.versi},
+        content_type="application/json",
+    )
+    assert api.status_code == 400
+    assert api.json()["error"]["fields"]["tanggal_lahir"] == [str(message)]
+    url = f"/rumah-tangga/{household.pk}/anggota/{member.pk}/ubah/"
+    form = client.get(url).context["form"]
+    data = {name: form.initial.get(name, "") for name in form.fields}
+    page = client.post(url, {**data, "tanggal_lahir": "1986-03-09"})
+    assert page.status_code == 400
+    assert page.context["form"].errors["tanggal_lahir"] == [str(message)]
+    member.refresh_from_db()
+    assert member.tanggal_lahir == dt.date(1985, 3, 9)

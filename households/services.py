@@ -108,6 +108,17 @@ def member_update(
 ) -> EditResult:
     with transaction.atomic():
         member = queryset.select_for_update(of=("self",)).get(pk=pk)
+        relationship = changes.get("hubungan_keluarga", member.hubungan_keluarga)
+        if (relationship == HEAD) != member.is_head:
+            # One head per household, changed only as its own event (both rows at once).
+            raise ValidationError(
+                {
+                    "hubungan_keluarga": _(
+                        "Kepala keluarga diganti dengan peristiwa ganti kepala keluarga, "
+                        "bukan dengan mengubah data anggota."
+                    )
+                }
+            )
         if {"tanggal_lahir", "jenis_kelamin"} & set(changes):
             # The shared rules on the member as it would be: a plausible birth date that
             # agrees with the NIK (digits 7-12), as the import and a birth check them.
@@ -128,6 +139,8 @@ def member_update(
 
 # --- Data entry: a household with its head, members added and removed (issue 13) ----------
 
+# A NIK taken by another save between the check and the write (the unique index).
+NIK_TAKEN = gettext_noop("NIK ini baru saja dipakai anggota lain; periksa lagi.")
 # The head's answers a new household needs besides the household's own.
 HEAD_REQUIRED = ("nama", "jenis_kelamin", "tanggal_lahir")
 
@@ -247,7 +260,14 @@ def household_create(
         except ValidationError as exc:
             raise _model_errors(exc, {}) from None
         _set_actor(actor)
-        household.save()
+        try:
+            with transaction.atomic():
+                household.save()
+        except IntegrityError:
+            # Another save took the number between the check above and this one.
+            raise ValidationError(
+                {"no_kk": _("No. KK ini sudah dipakai rumah tangga lain.")}
+            ) from None
         member = Member(
             household=household,
             nik=head_nik or _temporary_nik(village_code),
@@ -259,7 +279,11 @@ def household_create(
         except ValidationError as exc:
             found = _model_errors(exc, {}).message_dict
             raise ValidationError({f"kepala_{k}": v for k, v in found.items()}) from None
-        member.save()
+        try:
+            with transaction.atomic():
+                member.save()
+        except IntegrityError:
+            raise ValidationError({"kepala_nik": _(NIK_TAKEN)}) from None
         household.refresh_from_db(fields=["versi"])
         transaction.on_commit(indicators_refresh_task.enqueue)
     return EditResult(household.pk, household.versi, ["members"])
@@ -306,7 +330,11 @@ def member_create(
         except ValidationError as exc:
             raise _model_errors(exc, {}) from None
         _set_actor(actor)
-        member.save()
+        try:
+            with transaction.atomic():
+                member.save()
+        except IntegrityError:
+            raise ValidationError({"nik": _(NIK_TAKEN)}) from None
         versi = _bump_household_version(household.pk)
         transaction.on_commit(indicators_refresh_task.enqueue)
     return EditResult(member.pk, versi, ["members"])

@@ -309,3 +309,18 @@ def test_a_member_entered_by_mistake_is_removed_after_confirmation(personas, as_
     assert client.post(url, {"versi": mistake.versi - 1}).status_code == 409
     assert client.post(url, {"versi": mistake.versi}).status_code == 302
     assert not Member.objects.filter(pk=mistake.pk).exists()
+
+
+def test_the_head_is_changed_by_its_event_not_by_a_member_edit(personas, as_user):
+    household = HouseholdFactory(region_id=PENAJAM_KELURAHAN)
+    wife = MemberFactory(household=household, hubungan_keluarga=3, jenis_kelamin=2,
+                         tanggal_lahir=dt.date(1987, 5, 2))  # fmt: skip
+    client = as_user(personas["operator_a"])
+    url = f"/rumah-tangga/{household.pk}/anggota/{wife.pk}/ubah/"
+    form = client.get(url).context["form"]
+    data = {name: form.initial.get(name, "") for name in form.fields}
+    response = client.post(url, {**data, "hubungan_keluarga": "1"})
+    assert response.status_code == 400
+    assert "ganti kepala" in response.context["form"].errors["hubungan_keluarga"][0]
+    wife.refresh_from_db()
+    assert wife.hubungan_keluarga == 3

@@ -656,15 +656,39 @@ class SplitForm(EventForm):
         _("16 digit. Kosongkan bila belum terbit: portal memberi nomor sementara."),
     )
     tanggal = _date_field(_("Tanggal pecah KK"))
+    # Where the new household lives, when not with the household it split from (copied
+    # otherwise); the point is checked by the import's location rule.
+    alamat = forms.CharField(
+        label=capfirst(Household._meta.get_field("alamat").verbose_name), max_length=200,
+        required=False, help_text=_("Kosongkan bila sama dengan rumah tangga asal."),
+    )  # fmt: skip
+    lintang = _coordinate(_("Lintang"), -90, 90)
+    bujur = _coordinate(_("Bujur"), -180, 180)
 
     def __init__(self, *args, household: Household, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["lintang"].help_text = _(
+            "Titik rumah tangga baru (derajat desimal); kosongkan bila sama dengan asal."
+        )
         choices = [
             (m.pk, _member_label(m))
             for m in household.members.filter(CURRENT_MEMBER).exclude(hubungan_keluarga=HEAD)
         ]
         self.fields["anggota_pecah"].choices = choices
         self.fields["kepala_baru"].choices = choices
+
+    def clean(self):
+        cleaned = super().clean()
+        if (cleaned.get("lintang") is None) != (cleaned.get("bujur") is None) and not (
+            self.has_error("lintang") or self.has_error("bujur")
+        ):
+            self.add_error("lintang", _("Lintang dan bujur diisi berdua atau dikosongkan berdua."))
+        return cleaned
+
+    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
+        super().add_service_errors(
+            {("lintang" if name == LOCATION else name): found for name, found in errors.items()}
+        )
 
 
 class HeadChangeForm(EventForm):

@@ -880,6 +880,8 @@ def split_new(request: HttpRequest, pk: int) -> HttpResponse:
             head_pk=data["kepala_baru"],
             date=data["tanggal"],
             no_kk=data["no_kk"],
+            alamat=data["alamat"] or None,
+            location=[data["bujur"], data["lintang"]] if data["lintang"] is not None else None,
         )
         return result.new_household.pk
 

@@ -208,3 +208,18 @@ def test_use_my_location_fills_the_point_and_refuses_a_poor_fix(village, open_pa
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_function("(t) => document.getElementById('id_lintang').value !== t", arg=typed)
     assert session.errors == []
+
+
+def test_the_move_in_form_asks_for_the_persons_data_only_from_outside(village, open_page):
+    session = open_page(village["operator"])
+    page = session.page
+    page.set_viewport_size(PHONE)
+    session.goto(f"/rumah-tangga/{village['neighbour'].pk}/pindah-masuk/")
+    name = page.locator('[data-field="nama"]')
+    assert name.is_visible() and page.is_visible('[data-field="nik"]')
+    page.select_option("#id_asal", "2")  # a member of another household of the portal
+    assert not name.is_visible() and page.is_visible('[data-field="nik"]')
+    page.select_option("#id_asal", "1")
+    assert name.is_visible()
+    fits(page)
+    assert session.errors == []

@@ -16,6 +16,7 @@ from tests.factories import (
     HouseholdFactory,
     MemberFactory,
     nik_for,
+    point_in_village,
 )
 
 pytestmark = pytest.mark.django_db
@@ -192,3 +193,21 @@ def test_the_household_page_links_the_forms_for_editors_only(home, personas, as_
         assert f"/rumah-tangga/{household.pk}/anggota/{child.pk}/{slug}/" in page
     analyst = as_user(personas["analyst"]).get(f"/rumah-tangga/{household.pk}/").content.decode()
     assert "/lahir/" not in analyst and "/meninggal/" not in analyst
+
+
+def test_a_split_household_may_live_elsewhere_in_the_village(home, operator):
+    household, child = home["household"], home["child"]
+    url = f"/rumah-tangga/{household.pk}/pecah-kk/"
+    far = point_in_village(BABULU_DESA, 1)
+    data = {**opened(operator, url), "anggota_pecah": [child.pk], "kepala_baru": child.pk,
+            "tanggal": DAY, "alamat": "Jl. Baru 7",
+            "lintang": f"{far.y:.6f}", "bujur": f"{far.x:.6f}"}  # fmt: skip
+    refused = operator.post(url, data)
+    assert refused.status_code == 400
+    assert "luar desa" in " ".join(refused.context["form"].errors["lintang"])
+    near = point_in_village(PENAJAM_KELURAHAN, 7)
+    data.update({"lintang": f"{near.y:.6f}", "bujur": f"{near.x:.6f}"})
+    assert operator.post(url, data).status_code == 302
+    child.refresh_from_db()
+    new = Household.objects.get(pk=child.household_id)
+    assert new.alamat == "Jl. Baru 7" and new.lokasi.distance(near) < 1e-5

@@ -19,12 +19,12 @@ from typing import Any
 
 from django import forms
 from django.contrib.gis.db import models
-from django.db.models import CheckConstraint, Q
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from . import codebook as cb
+from . import rules as rules_module
 from . import schema
 from .models import CURRENT_MEMBER, Household, Member
 from .services import BIRTH_RELATIONSHIPS, HEAD
@@ -41,26 +41,9 @@ EMPTY_CHOICE = ("", _("- pilih -"))
 
 
 def skip_rules(model=Household) -> dict[str, tuple[str, tuple[int, ...]]]:
-    """{answer: (question, codes)}: an answer asked only when `question` has one of
-    `codes`, read from the model's check constraints of the shape
-    `Q(answer__isnull=True) | Q(question__in=codes)` (the questionnaire's skip rules)."""
-    rules = {}
-    for constraint in model._meta.constraints:
-        condition = getattr(constraint, "condition", None)
-        if not isinstance(constraint, CheckConstraint) or not isinstance(condition, Q):
-            continue
-        if condition.connector != Q.OR or condition.negated or len(condition.children) != 2:
-            continue
-        lookups = dict(
-            child for child in condition.children if isinstance(child, tuple) and len(child) == 2
-        )
-        empty = [key[: -len("__isnull")] for key, value in lookups.items() if key.endswith(
-            "__isnull") and value is True]  # fmt: skip
-        asked = [(key[: -len("__in")], value) for key, value in lookups.items()
-                 if key.endswith("__in")]  # fmt: skip
-        if len(empty) == 1 and len(asked) == 1 and empty[0] != asked[0][0]:
-            rules[empty[0]] = (asked[0][0], tuple(asked[0][1]))
-    return rules
+    """The questionnaire's skip rules of `model` (the shared rules read them from its
+    check constraints)."""
+    return rules_module.skip_rules(model)
 
 
 def _label(entry: schema.CatalogueField) -> str:
@@ -124,25 +107,17 @@ def _add_answer(
     return name
 
 
-def _check_skip_rules(
-    form: forms.Form, rules: dict[str, tuple[str, tuple[int, ...]]], prefix: str = ""
-) -> None:
-    """An answer given where the questionnaire skips it is refused next to it."""
-    cleaned = form.cleaned_data
-    for answer, (question, codes) in rules.items():
-        answer, question = prefix + answer, prefix + question
-        if answer not in form.fields or question not in form.fields:
-            continue
-        if cleaned.get(answer) is not None and cleaned.get(question) not in codes:
-            labels = dict(form.fields[question].choices)
-            form.add_error(
-                answer,
-                _("Hanya diisi bila “%(question)s” adalah: %(codes)s.")
-                % {
-                    "question": form.fields[question].label,
-                    "codes": ", ".join(str(labels.get(c, c)) for c in codes),
-                },
-            )
+def _check_skip_rules(form: forms.Form, model, prefix: str = "") -> None:
+    """An answer of `model` given where the questionnaire skips it is refused next to it,
+    in the words of the shared rule (the API and the import say the same)."""
+    values = {
+        name.removeprefix(prefix): value
+        for name, value in form.cleaned_data.items()
+        if name.startswith(prefix)
+    }
+    for answer, message in rules_module.skipped_answer_problems(model, values).items():
+        if prefix + answer in form.fields:
+            form.add_error(prefix + answer, str(message))
 
 
 def _coordinate(label: str, low: int, high: int) -> forms.FloatField:
@@ -184,7 +159,7 @@ class HouseholdForm(forms.Form):
             self.has_error(LATITUDE) or self.has_error(LONGITUDE)
         ):
             self.add_error(LATITUDE, _("Lintang dan bujur diisi berdua atau dikosongkan berdua."))
-        _check_skip_rules(self, self.rules)
+        _check_skip_rules(self, Household)
         return cleaned
 
     def code_label(self, name: str, code) -> str:
@@ -381,7 +356,7 @@ class HouseholdCreateForm(HouseholdForm):
 
     def clean(self):
         cleaned = super().clean()
-        _check_skip_rules(self, self.member_rules, HEAD_PREFIX)
+        _check_skip_rules(self, Member, HEAD_PREFIX)
         return cleaned
 
     def values(self) -> dict[str, Any]:
@@ -450,7 +425,7 @@ class MemberForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        _check_skip_rules(self, self.rules)
+        _check_skip_rules(self, Member)
         return cleaned
 
     def code_label(self, name: str, code) -> str:

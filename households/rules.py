@@ -16,11 +16,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from django.db.models import CheckConstraint, Q
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_noop
 
 from desapresisi.i18n import Message
 from desapresisi.masking import mask_number
+
+from . import codebook as cb
 
 # Prefix digit of a portal's temporary NIK or No. KK (no province code starts with 0): a
 # birth or a split recorded before Dukcapil issued the number.
@@ -157,6 +161,57 @@ def member_identity_problems(
         if mismatch:
             problems[mismatch[0]] = mismatch[1]
     return problems
+
+
+def skip_rules(model) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """{answer: (question, codes)}: an answer asked only when `question` has one of
+    `codes`, read from the model's check constraints of the shape
+    `Q(answer__isnull=True) | Q(question__in=codes)` (the questionnaire's skip rules)."""
+    found = {}
+    for constraint in model._meta.constraints:
+        condition = getattr(constraint, "condition", None)
+        if not isinstance(constraint, CheckConstraint) or not isinstance(condition, Q):
+            continue
+        if condition.connector != Q.OR or condition.negated or len(condition.children) != 2:
+            continue
+        lookups = dict(
+            child for child in condition.children if isinstance(child, tuple) and len(child) == 2
+        )
+        empty = [key[: -len("__isnull")] for key, value in lookups.items() if key.endswith(
+            "__isnull") and value is True]  # fmt: skip
+        asked = [(key[: -len("__in")], value) for key, value in lookups.items()
+                 if key.endswith("__in")]  # fmt: skip
+        if len(empty) == 1 and len(asked) == 1 and empty[0] != asked[0][0]:
+            found[empty[0]] = (asked[0][0], tuple(asked[0][1]))
+    return found
+
+
+def skipped_answer_problems(model, values: dict) -> dict[str, Message]:
+    """Answers given where the questionnaire skips them (`skip_rules`), by answer: the
+    question that asks them and its codes, named by their labels in the active language.
+    Only answers and questions present in `values` are judged."""
+    problems = {}
+    for answer, (question, codes) in skip_rules(model).items():
+        if answer not in values or question not in values or values[answer] is None:
+            continue
+        if values[question] in codes:
+            continue
+        field = model._meta.get_field(question)
+        labels = dict(cb.choices(field.codebook_variable)) if hasattr(
+            field, "codebook_variable") else {}  # fmt: skip
+        problems[answer] = Message(
+            gettext_noop("Hanya diisi bila “%(question)s” adalah: %(codes)s."),
+            question=str(capfirst(field.verbose_name)),
+            codes=", ".join(str(labels.get(code, code)) for code in codes),
+        )
+    return problems
+
+
+def decile_source_problem(decile: int | None, source: str) -> Message | None:
+    """A welfare decile is stored with where it came from (DTSEN, P3KE)."""
+    if decile is not None and not (source or "").strip():
+        return Message(gettext_noop("Desil butuh sumbernya (mis. DTSEN)."))
+    return None
 
 
 def event_date_problem(date: dt.date, *, birth: dt.date | None = None) -> Message | None:

@@ -83,6 +83,26 @@ def _apply(
     return EditResult(instance.pk, instance.versi, changed)
 
 
+def _answer_problems(instance, changes: dict[str, Any]) -> None:
+    """The shared rules on a record's answers as they would be after `changes`: no answer
+    where the questionnaire skips it, a decile with its source. Refused by answer (a stored
+    row already satisfies them: the database's check constraints say the same)."""
+    after = {
+        name: changes.get(name, getattr(instance, name))
+        for name in schema.editable(
+            schema.HOUSEHOLD if isinstance(instance, Household) else schema.MEMBER
+        )
+        if name != "lokasi"
+    }
+    problems = rules.skipped_answer_problems(type(instance), after)
+    if isinstance(instance, Household):
+        decile = rules.decile_source_problem(after["desil_kesejahteraan"], after["desil_sumber"])
+        if decile:
+            problems["desil_sumber"] = decile
+    if problems:
+        raise ValidationError({name: str(message) for name, message in problems.items()})
+
+
 def household_update(
     *, queryset: QuerySet, pk: int, changes: dict[str, Any], expected_version: int
 ) -> EditResult:
@@ -92,6 +112,7 @@ def household_update(
         raise ValidationError({"tanggal_survei": str(rules.survey_date_problem(survey))})
     with transaction.atomic():
         household = queryset.select_for_update().get(pk=pk)
+        _answer_problems(household, changes)
         location = changes.get("lokasi")
         if location is not None:
             changes["lokasi"] = _checked_location(household, location)
@@ -108,6 +129,7 @@ def member_update(
 ) -> EditResult:
     with transaction.atomic():
         member = queryset.select_for_update(of=("self",)).get(pk=pk)
+        _answer_problems(member, changes)
         relationship = changes.get("hubungan_keluarga", member.hubungan_keluarga)
         if (relationship == HEAD) != member.is_head:
             # One head per household, changed only as its own event (both rows at once).
@@ -240,6 +262,15 @@ def household_create(
             values=head, nik=head_nik, visible=household_queryset, survey=survey, prefix="kepala_"
         )
     )
+    for name, message in rules.skipped_answer_problems(Household, answers).items():
+        errors.setdefault(name, str(message))
+    decile = rules.decile_source_problem(
+        answers.get("desil_kesejahteraan"), answers.get("desil_sumber", "")
+    )
+    if decile:
+        errors.setdefault("desil_sumber", str(decile))
+    for name, message in rules.skipped_answer_problems(Member, head).items():
+        errors.setdefault(f"kepala_{name}", str(message))
     location = answers.get("lokasi")
     if location is not None:
         try:
@@ -313,6 +344,8 @@ def member_create(
         errors = _person_problems(
             values=values, nik=nik, visible=household_queryset, survey=household.tanggal_survei
         )
+        for name, message in rules.skipped_answer_problems(Member, values).items():
+            errors.setdefault(name, str(message))
         if values.get("hubungan_keluarga") is None:
             errors["hubungan_keluarga"] = str(Message(rules.REQUIRED))
         elif values["hubungan_keluarga"] == HEAD:

@@ -21,6 +21,7 @@ from villages.selectors import kecamatan_of_identity_prefix, province_of_identit
 
 from .. import codebook as cb
 from .. import rules
+from ..models import Household, Member
 from ..rules import nik_birth_mismatch
 from ..services import PointToCheck, locations_check
 from .columns import (
@@ -297,24 +298,11 @@ def _household_rules(v: _Validator, rows: list[tuple[int, dict]], state: _FileSt
             else:
                 state.households[kk] = (number, row["kode_desa"], row["tanggal_survei"])
             _check_issuing_kecamatan(v, sheet, number, "no_kk", kk, "No. KK", home=row["kode_desa"])
-        if row["jenis_kloset"] is not None and row["fasilitas_bab"] not in (1, 2, 3):
-            v.error(
-                sheet,
-                number,
-                "jenis_kloset",
-                str(row["jenis_kloset"]),
-                Message(
-                    gettext_noop("Jenis kloset (309b) hanya diisi bila fasilitas BAB (309a) = 1-3.")
-                ),
-            )
-        if row["desil_kesejahteraan"] is not None and not row["desil_sumber"]:
-            v.error(
-                sheet,
-                number,
-                "desil_sumber",
-                "",
-                Message(gettext_noop("Desil butuh sumbernya (mis. DTSEN).")),
-            )
+        for answer, problem in rules.skipped_answer_problems(Household, row).items():
+            v.error(sheet, number, answer, str(row[answer]), problem)
+        problem = rules.decile_source_problem(row["desil_kesejahteraan"], row["desil_sumber"])
+        if problem:
+            v.error(sheet, number, "desil_sumber", "", problem)
         survey = row["tanggal_survei"]
         problem = rules.survey_date_problem(survey) if survey else None
         if problem:
@@ -361,19 +349,8 @@ def _member_rules(v: _Validator, rows: list[tuple[int, dict]], state: _FileState
         if nik:
             _check_issuing_kecamatan(v, sheet, number, "nik", nik, "NIK", home=village)
             _check_birth(v, number, row, survey)
-        if row["jenjang_pendidikan"] is not None and row["partisipasi_sekolah"] not in (2, 3):
-            v.error(
-                sheet,
-                number,
-                "jenjang_pendidikan",
-                str(row["jenjang_pendidikan"]),
-                Message(
-                    gettext_noop(
-                        "Jenjang pendidikan (413) hanya diisi bila pernah/masih sekolah "
-                        "(412 = 2 atau 3)."
-                    )
-                ),
-            )
+        for answer, problem in rules.skipped_answer_problems(Member, row).items():
+            v.error(sheet, number, answer, str(row[answer]), problem)
 
 
 def _check_issuing_kecamatan(

@@ -167,3 +167,31 @@ def test_an_edited_birth_date_is_checked_against_the_nik_as_the_import_does(pers
     assert page.context["form"].errors["tanggal_lahir"] == [str(message)]
     member.refresh_from_db()
     assert member.tanggal_lahir == dt.date(1985, 3, 9)
+
+
+def test_a_skipped_answer_gets_one_message_from_form_api_and_import(personas, as_user):
+    # A toilet type (309b) for a family without a facility (309a = 6, skip to 310).
+    client = as_user(personas["operator_a"])
+    expected = [
+        str(rules.skipped_answer_problems(Household, {"fasilitas_bab": 6, "jenis_kloset": 1})[
+            "jenis_kloset"])
+    ]  # fmt: skip
+    household = HouseholdFactory(region_id=PENAJAM_KELURAHAN, fasilitas_bab=1, jenis_kloset=1)
+    url = f"/rumah-tangga/{household.pk}/ubah/"
+    form = client.get(url).context["form"]
+    data = {name: form.initial.get(name, "") for name in form.fields}
+    page = client.post(url, {**data, "fasilitas_bab": "6"})
+    assert page.status_code == 400
+    assert page.context["form"].errors["jenis_kloset"] == expected
+    api = client.patch(
+        f"/api/v1/households/{household.pk}/",
+        {"fasilitas_bab": 6, "versi": household.versi},
+        content_type="application/json",
+    )
+    assert api.status_code == 400
+    assert api.json()["error"]["fields"]["jenis_kloset"] == expected
+    households, members = family(kk="6409010101254444", base=44)
+    households[0].update(fasilitas_bab="6", jenis_kloset="1")
+    assert import_errors(households, members)["jenis_kloset"] == expected
+    household.refresh_from_db()
+    assert household.fasilitas_bab == 1

@@ -127,6 +127,7 @@ def test_operator_keeps_a_household_current_on_a_phone(village, open_page):
     ).check()
     page.fill("#id_tanggal", "2026-03-01")
     fits(page)
+    shot(page, "split-form-phone", full_page=False)
     save(page)
     baby = Member.objects.get(nama="Bayi Santoso")
     assert page.url.endswith(f"/rumah-tangga/{baby.household_id}/")

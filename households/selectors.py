@@ -54,6 +54,7 @@ from .models import (
     IndicatorValue,
     LifeEvent,
     Member,
+    MemberStatus,
     TileCell,
     UnitIndicatorValue,
 )
@@ -510,6 +511,28 @@ def named_village_for(*, user, code: str) -> Region | None:
     return _in_areas(user, Region.objects.filter(code=code, level=Level.DESA), "code").first()
 
 
+def editable_household_by_kk(*, user, no_kk: str) -> int | None:
+    """The id of the household with No. KK `no_kk` if the caller may edit it, else None
+    (not found and not the caller's read alike)."""
+    no_kk = (no_kk or "").strip()
+    if not no_kk:
+        return None
+    return households_editable_by(user).filter(no_kk=no_kk).values_list("pk", flat=True).first()
+
+
+def editable_village_for(*, user, code: str) -> Region | None:
+    """The village (desa/kelurahan) `code` if the caller may add households to it: an
+    administrator any village, an operator the villages of their areas (the same rule as
+    households_editable_by), nobody else any."""
+    villages = Region.objects.filter(code=code, level=Level.DESA)
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return villages.first()
+    if role != Role.OPERATOR:
+        return None
+    return _in_areas(user, villages, "code").first()
+
+
 def named_household_visible(*, user, pk: int) -> bool:
     """Whether the caller may open this household's named record: a role with names
     (desapresisi.access) and the household within the caller's areas."""
@@ -813,6 +836,7 @@ def household_page_data(*, user, pk: int, disclosure: Disclosure) -> dict | None
                 "id": member["id"],
                 "nama": member["nama"],
                 "head": member["hubungan_keluarga"] == HEAD_OF_HOUSEHOLD,
+                "current": member["status_anggota"] == MemberStatus.CURRENT,
                 "cells": [
                     _item(entry, member[entry.column], disclosure) for entry in member_entries
                 ],

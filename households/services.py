@@ -26,7 +26,7 @@ from desapresisi.i18n import Message
 from desapresisi.masking import mask_number
 
 from . import codebook as cb
-from . import schema
+from . import rules, schema
 from .indicators.rollup import indicators_refresh_task
 from .models import DataSource, EventKind, Household, LifeEvent, Member, MemberStatus
 
@@ -83,12 +83,36 @@ def _apply(
     return EditResult(instance.pk, instance.versi, changed)
 
 
+def _answer_problems(instance, changes: dict[str, Any]) -> None:
+    """The shared rules on a record's answers as they would be after `changes`: no answer
+    where the questionnaire skips it, a decile with its source. Refused by answer (a stored
+    row already satisfies them: the database's check constraints say the same)."""
+    after = {
+        name: changes.get(name, getattr(instance, name))
+        for name in schema.editable(
+            schema.HOUSEHOLD if isinstance(instance, Household) else schema.MEMBER
+        )
+        if name != "lokasi"
+    }
+    problems = rules.skipped_answer_problems(type(instance), after)
+    if isinstance(instance, Household):
+        decile = rules.decile_source_problem(after["desil_kesejahteraan"], after["desil_sumber"])
+        if decile:
+            problems["desil_sumber"] = decile
+    if problems:
+        raise ValidationError({name: str(message) for name, message in problems.items()})
+
+
 def household_update(
     *, queryset: QuerySet, pk: int, changes: dict[str, Any], expected_version: int
 ) -> EditResult:
     """Edit one household of `queryset` (already narrowed to what the caller may edit)."""
+    survey = changes.get("tanggal_survei")
+    if survey is not None and rules.survey_date_problem(survey):
+        raise ValidationError({"tanggal_survei": str(rules.survey_date_problem(survey))})
     with transaction.atomic():
         household = queryset.select_for_update().get(pk=pk)
+        _answer_problems(household, changes)
         location = changes.get("lokasi")
         if location is not None:
             changes["lokasi"] = _checked_location(household, location)
@@ -105,12 +129,285 @@ def member_update(
 ) -> EditResult:
     with transaction.atomic():
         member = queryset.select_for_update(of=("self",)).get(pk=pk)
+        _answer_problems(member, changes)
+        relationship = changes.get("hubungan_keluarga", member.hubungan_keluarga)
+        if (relationship == HEAD) != member.is_head:
+            # One head per household, changed only as its own event (both rows at once).
+            raise ValidationError(
+                {
+                    "hubungan_keluarga": _(
+                        "Kepala keluarga diganti dengan peristiwa ganti kepala keluarga, "
+                        "bukan dengan mengubah data anggota."
+                    )
+                }
+            )
+        if {"tanggal_lahir", "jenis_kelamin"} & set(changes):
+            # The shared rules on the member as it would be: a plausible birth date that
+            # agrees with the NIK (digits 7-12), as the import and a birth check them.
+            problems = rules.member_identity_problems(
+                nik=member.nik,
+                birth=changes.get("tanggal_lahir", member.tanggal_lahir),
+                sex=changes.get("jenis_kelamin", member.jenis_kelamin),
+            )
+            if problems:
+                raise ValidationError({key: str(value) for key, value in problems.items()})
         return _apply(
             instance=member,
             changes=changes,
             editable=member_editable(),
             expected_version=expected_version,
         )
+
+
+# --- Data entry: a household with its head, members added and removed (issue 13) ----------
+
+# A NIK taken by another save between the check and the write (the unique index).
+NIK_TAKEN = gettext_noop("NIK ini baru saja dipakai anggota lain; periksa lagi.")
+# The head's answers a new household needs besides the household's own.
+HEAD_REQUIRED = ("nama", "jenis_kelamin", "tanggal_lahir")
+
+
+def _person_problems(
+    *,
+    values: dict[str, Any],
+    nik: str,
+    visible: QuerySet,
+    survey: dt.date | None,
+    prefix: str = "",
+) -> dict[str, str]:
+    """What is wrong with a person entered by hand (the shared rules, then the NIK held by
+    someone else: within the caller's areas named by the masked No. KK, elsewhere by
+    nothing). `visible`: the households the caller may see. Errors keyed by `prefix` +
+    the member field."""
+    errors: dict[str, str] = {}
+    for name in HEAD_REQUIRED:
+        if values.get(name) in (None, ""):
+            errors[prefix + name] = str(Message(rules.REQUIRED))
+    birth, sex = values.get("tanggal_lahir"), values.get("jenis_kelamin")
+    if birth is not None:
+        problem = rules.birth_date_problem(birth, latest=survey)
+        if problem:
+            errors[prefix + "tanggal_lahir"] = str(problem)
+    if nik:
+        problem = rules.identity_problem(nik, "NIK")
+        if problem:
+            errors[prefix + "nik"] = str(problem)
+        elif birth is not None:
+            mismatch = rules.nik_birth_mismatch(nik, birth, sex)
+            if mismatch:
+                errors.setdefault(prefix + mismatch[0], str(mismatch[1]))
+    if nik and prefix + "nik" not in errors:
+        holder = Member.objects.filter(nik=nik).select_related("household").first()
+        if holder is not None:
+            errors[prefix + "nik"] = (
+                _("NIK ini sudah dipakai anggota lain (KK %(kk)s).")
+                % {"kk": mask_number(holder.household.no_kk)}
+                if visible.filter(pk=holder.household_id).exists()
+                else str(Message(ELSEWHERE))
+            )
+    return errors
+
+
+def _unknown_fields(values: dict[str, Any], editable: set[str], prefix: str = "") -> None:
+    unknown = sorted(set(values) - editable)
+    if unknown:
+        raise ValidationError(
+            {prefix + name: _("Kolom ini tidak dapat diubah.") for name in unknown}
+        )
+
+
+def household_create(
+    *,
+    household_queryset: QuerySet,
+    village_code: str,
+    no_kk: str,
+    answers: dict[str, Any],
+    head: dict[str, Any],
+    head_nik: str = "",
+    actor: str | None = None,
+) -> EditResult:
+    """Add a household to village `village_code` (the caller checked it may) with its head
+    of household, in one transaction: `answers` are the catalogue's editable household
+    fields (`lokasi` as [bujur, lintang], checked by the one location rule), `head` the
+    head's editable member fields (SHDK 1 is set here). Without a No. KK or a NIK (not yet
+    issued) the portal gives a temporary one, as at a birth or a split. The source is
+    manual entry; the triggers count the head, write the history (with the actor) and
+    mark the village stale. `household_queryset`: the households the caller may see
+    (whom a number already in use may be named to). Errors are keyed by the household
+    field, `no_kk`, and `kepala_` + the member field."""
+    _unknown_fields(answers, household_editable())
+    _unknown_fields(head, member_editable() - {"hubungan_keluarga"}, "kepala_")
+    answers, head = dict(answers), dict(head)
+    no_kk, head_nik = (no_kk or "").strip(), (head_nik or "").strip()
+    errors: dict[str, str] = {}
+    if no_kk:
+        problem = rules.identity_problem(no_kk, "No. KK")
+        if problem:
+            errors["no_kk"] = str(problem)
+        else:
+            holder = Household.objects.filter(no_kk=no_kk).values_list("pk", flat=True).first()
+            if holder is not None:
+                errors["no_kk"] = (
+                    _("No. KK ini sudah dipakai rumah tangga lain.")
+                    if household_queryset.filter(pk=holder).exists()
+                    else str(Message(ELSEWHERE))
+                )
+    survey = answers.get("tanggal_survei")
+    if survey is None:
+        errors["tanggal_survei"] = str(Message(rules.REQUIRED))
+    elif rules.survey_date_problem(survey):
+        errors["tanggal_survei"] = str(rules.survey_date_problem(survey))
+    errors.update(
+        _person_problems(
+            values=head, nik=head_nik, visible=household_queryset, survey=survey, prefix="kepala_"
+        )
+    )
+    for name, message in rules.skipped_answer_problems(Household, answers).items():
+        errors.setdefault(name, str(message))
+    decile = rules.decile_source_problem(
+        answers.get("desil_kesejahteraan"), answers.get("desil_sumber", "")
+    )
+    if decile:
+        errors.setdefault("desil_sumber", str(decile))
+    for name, message in rules.skipped_answer_problems(Member, head).items():
+        errors.setdefault(f"kepala_{name}", str(message))
+    location = answers.get("lokasi")
+    if location is not None:
+        try:
+            answers["lokasi"] = _checked_point(village_code, location)
+        except ValidationError as exc:
+            errors.update({key: value[0] for key, value in exc.message_dict.items()})
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        household = Household(
+            no_kk=no_kk or _temporary_number("kk", village_code),
+            region_id=village_code,
+            sumber_data=DataSource.MANUAL,
+            **answers,
+        )
+        try:
+            household.full_clean(exclude=["region"])
+        except ValidationError as exc:
+            raise _model_errors(exc, {}) from None
+        _set_actor(actor)
+        try:
+            with transaction.atomic():
+                household.save()
+        except IntegrityError:
+            # Another save took the number between the check above and this one.
+            raise ValidationError(
+                {"no_kk": _("No. KK ini sudah dipakai rumah tangga lain.")}
+            ) from None
+        member = Member(
+            household=household,
+            nik=head_nik or _temporary_nik(village_code),
+            hubungan_keluarga=HEAD,
+            **head,
+        )
+        try:
+            member.full_clean(exclude=["household"])
+        except ValidationError as exc:
+            found = _model_errors(exc, {}).message_dict
+            raise ValidationError({f"kepala_{k}": v for k, v in found.items()}) from None
+        try:
+            with transaction.atomic():
+                member.save()
+        except IntegrityError:
+            raise ValidationError({"kepala_nik": _(NIK_TAKEN)}) from None
+        household.refresh_from_db(fields=["versi"])
+        transaction.on_commit(indicators_refresh_task.enqueue)
+    return EditResult(household.pk, household.versi, ["members"])
+
+
+def member_create(
+    *,
+    household_queryset: QuerySet,
+    household_pk: int,
+    expected_version: int,
+    values: dict[str, Any],
+    nik: str = "",
+    actor: str | None = None,
+) -> EditResult:
+    """Add a member who belonged to a household of `household_queryset` at its survey but
+    was left out (data entry, not a life event: a birth or a move in after the survey is
+    recorded as one). `values`: the member's editable fields; not a second head. Without
+    a NIK the member gets a temporary one. The household's `versi` rises. Errors are keyed
+    by the member field."""
+    _unknown_fields(values, member_editable())
+    values = dict(values)
+    nik = (nik or "").strip()
+    with transaction.atomic():
+        household = household_queryset.select_for_update().get(pk=household_pk)
+        if household.versi != expected_version:
+            raise StaleEdit(household.versi)
+        errors = _person_problems(
+            values=values, nik=nik, visible=household_queryset, survey=household.tanggal_survei
+        )
+        for name, message in rules.skipped_answer_problems(Member, values).items():
+            errors.setdefault(name, str(message))
+        if values.get("hubungan_keluarga") is None:
+            errors["hubungan_keluarga"] = str(Message(rules.REQUIRED))
+        elif values["hubungan_keluarga"] == HEAD:
+            errors["hubungan_keluarga"] = _(
+                "Rumah tangga ini sudah punya kepala keluarga: catat ganti kepala keluarga "
+                "setelah anggota ditambahkan."
+            )
+        if errors:
+            raise ValidationError(errors)
+        member = Member(household=household, nik=nik or _temporary_nik(household.region_id))
+        for name, value in values.items():
+            setattr(member, name, value)
+        try:
+            member.full_clean(exclude=["household"])
+        except ValidationError as exc:
+            raise _model_errors(exc, {}) from None
+        _set_actor(actor)
+        try:
+            with transaction.atomic():
+                member.save()
+        except IntegrityError:
+            raise ValidationError({"nik": _(NIK_TAKEN)}) from None
+        versi = _bump_household_version(household.pk)
+        transaction.on_commit(indicators_refresh_task.enqueue)
+    return EditResult(member.pk, versi, ["members"])
+
+
+def member_removal_problem(member: Member) -> str | None:
+    """Why `member` cannot be removed as a data-entry mistake, or None: the head of
+    household (a change of head comes first), a member with life events in the register
+    (their record is history)."""
+    if member.is_head:
+        return _("Kepala keluarga tidak dapat dihapus: catat dulu ganti kepala keluarga.")
+    if LifeEvent.objects.filter(member=member).exists():
+        return _(
+            "Anggota ini punya peristiwa kependudukan tercatat dan tidak dapat dihapus; hapus "
+            "hanya untuk salah entri."
+        )
+    return None
+
+
+def member_remove(
+    *, queryset: QuerySet, pk: int, expected_version: int, actor: str | None = None
+) -> int:
+    """Remove a member of `queryset` entered by mistake (data entry, not a life event: a
+    death or a move out is recorded as one and keeps the member). Refused for the head of
+    household (a change of head comes first) and for a member with life events in the
+    register (their record is history). The history keeps the deleted row; the
+    household's `versi` rises and is returned. Errors are keyed `anggota`."""
+    with transaction.atomic():
+        member = queryset.select_for_update(of=("self",)).get(pk=pk)
+        if member.versi != expected_version:
+            raise StaleEdit(member.versi)
+        problem = member_removal_problem(member)
+        if problem:
+            raise ValidationError({"anggota": problem})
+        household_pk = member.household_id
+        _set_actor(actor)
+        member.delete()
+        versi = _bump_household_version(household_pk)
+        transaction.on_commit(indicators_refresh_task.enqueue)
+    return versi
 
 
 # Life events that end a membership: kind (the API's word) -> the status it records.
@@ -155,12 +452,9 @@ def member_event_record(
             raise ValidationError({"kind": _("Anggota ini sudah tercatat meninggal.")})
         if member.status_anggota == MemberStatus.MOVED_OUT:
             raise ValidationError({"kind": _("Anggota ini sudah tercatat pindah keluar.")})
-        if date > timezone.localdate():
-            raise ValidationError({"tanggal": _("Tanggal peristiwa tidak boleh di masa depan.")})
-        if date < member.tanggal_lahir:
-            raise ValidationError(
-                {"tanggal": _("Tanggal peristiwa tidak boleh sebelum tanggal lahir.")}
-            )
+        problem = rules.event_date_problem(date, birth=member.tanggal_lahir)
+        if problem:
+            raise ValidationError({"tanggal": str(problem)})
         member.status_anggota = status
         member.tanggal_status = date
         member.tujuan_pindah = destination
@@ -218,9 +512,8 @@ CHILD = 4
 GRANDCHILD = 6
 BIRTH_RELATIONSHIPS = (CHILD, GRANDCHILD, 9, 11)  # anak, cucu, famili lain, lainnya
 
-# Prefix digit of a temporary NIK (no province code starts with 0): a birth recorded before
-# Dukcapil issued the child's NIK.
-TEMPORARY_NIK_PREFIX = "0"
+# Prefix digit of a temporary NIK or No. KK (the rules' `TEMPORARY_PREFIX`).
+TEMPORARY_NIK_PREFIX = rules.TEMPORARY_PREFIX
 
 
 # The next serial of a temporary number: the counter row (households_temporaryserial) is
@@ -258,26 +551,8 @@ def _temporary_nik(region_code: str) -> str:
     return _temporary_number("nik", region_code)
 
 
-def nik_birth_mismatch(nik: str, birth: dt.date, sex: int | None) -> tuple[str, Message] | None:
-    """The one rule of a NIK against its holder: digits 7-12 state the birth date (DDMMYY,
-    +40 on the day for women). Returns the answer that contradicts the NIK
-    ("tanggal_lahir" or "jenis_kelamin") and why, or None. Used by imports and births."""
-    day = int(nik[6:8])
-    female = day > 40
-    day -= 40 if female else 0
-    if (day, int(nik[8:10]), int(nik[10:12])) != (birth.day, birth.month, birth.year % 100):
-        return "tanggal_lahir", Message(
-            gettext_noop(
-                "Tanggal lahir tidak cocok dengan NIK (digit 7-12 menyatakan %(digits)s: "
-                "DDMMYY, +40 pada tanggal untuk perempuan)."
-            ),
-            digits=nik[6:12],
-        )
-    if sex is not None and female != (sex == 2):
-        return "jenis_kelamin", Message(
-            gettext_noop("Jenis kelamin tidak cocok dengan NIK (tanggal +40 berarti perempuan).")
-        )
-    return None
+# The one rule of a NIK against its holder lives with the other shared rules.
+nik_birth_mismatch = rules.nik_birth_mismatch
 
 
 def nik_birth_problem(nik: str, birth: dt.date, sex: int | None) -> dict[str, str]:
@@ -319,8 +594,8 @@ def member_birth_record(
         errors["jenis_kelamin"] = _("Wajib diisi.")
     if date is None:
         errors["tanggal"] = _("Wajib: tanggal lahir.")
-    elif date > timezone.localdate():
-        errors["tanggal"] = _("Tanggal peristiwa tidak boleh di masa depan.")
+    elif rules.event_date_problem(date):
+        errors["tanggal"] = str(rules.event_date_problem(date))
     if relationship is None:
         relationship = CHILD
     if relationship not in BIRTH_RELATIONSHIPS:
@@ -336,8 +611,9 @@ def member_birth_record(
                 "Tanggal lahir tidak boleh sebelum tanggal survei rumah tangga (%(date)s): "
                 "anggota yang lahir sebelumnya dicatat dengan mengubah data."
             ) % {"date": household.tanggal_survei.isoformat()}
-        if nik and not (nik.isdigit() and len(nik) == 16):
-            errors.setdefault("nik", _("%(label)s harus 16 digit angka.") % {"label": "NIK"})
+        shape = rules.identity_problem(nik, "NIK") if nik else None
+        if shape:
+            errors.setdefault("nik", str(shape))
         elif nik and date is not None and sex is not None:
             errors = {**nik_birth_problem(nik, date, sex), **errors}
         if errors:
@@ -488,10 +764,9 @@ def member_transfer_record(
             raise ValidationError(
                 {"rumah_tangga_tujuan": _("Rumah tangga tujuan sama dengan asalnya.")}
             )
-        if date < member.tanggal_lahir:
-            raise ValidationError(
-                {"tanggal": _("Tanggal peristiwa tidak boleh sebelum tanggal lahir.")}
-            )
+        problem = rules.event_date_problem(date, birth=member.tanggal_lahir)
+        if problem:
+            raise ValidationError({"tanggal": str(problem)})
         origin = member.household
         target = target_queryset.select_for_update().filter(pk=target_pk).first()
         if target is None:
@@ -518,6 +793,61 @@ def member_transfer_record(
     return EditResult(member.pk, member.versi, changed)
 
 
+def member_transfer_in_record(
+    *,
+    queryset: QuerySet,
+    nik: str,
+    target_queryset: QuerySet,
+    target_pk: int,
+    target_expected_version: int,
+    relationship: int | None = None,
+    date: dt.date | None = None,
+    actor: str | None = None,
+) -> EditResult:
+    """A move in from another household of the portal, seen from the household the member
+    joins (`target_pk` of `target_queryset`, at `target_expected_version`): the current
+    member of `queryset` (what the caller may edit) holding `nik` moves here with
+    `member_transfer_record` (NIK, row and history kept). A NIK the caller may not edit
+    reads as not found (nothing about other areas is told). The joining household's
+    `versi` rises. Errors are named by the form's fields: nik, hubungan_keluarga,
+    tanggal."""
+    nik = (nik or "").strip()
+    with transaction.atomic():
+        target = target_queryset.select_for_update().get(pk=target_pk)
+        if target.versi != target_expected_version:
+            raise StaleEdit(target.versi)
+        problem = rules.identity_problem(nik, "NIK") if nik else Message(rules.REQUIRED)
+        if problem:
+            raise ValidationError({"nik": str(problem)})
+        member = queryset.filter(nik=nik).first()
+        if member is None:
+            raise ValidationError(
+                {"nik": _("NIK ini tidak ditemukan di rumah tangga wilayah Anda.")}
+            )
+        if member.household_id == target.pk:
+            raise ValidationError({"nik": _("NIK ini sudah tercatat di rumah tangga ini.")})
+        try:
+            member_transfer_record(
+                queryset=queryset,
+                pk=member.pk,
+                target_queryset=target_queryset,
+                target_pk=target.pk,
+                expected_version=member.versi,
+                relationship=relationship,
+                date=date,
+                actor=actor,
+            )
+        except ValidationError as exc:
+            errors = _model_errors(exc, {}).message_dict
+            # The member's own refusals (a head, not current) are about the NIK chosen.
+            for key in ("kind", "rumah_tangga_tujuan"):
+                if key in errors:
+                    errors.setdefault("nik", []).extend(errors.pop(key))
+            raise ValidationError(errors) from None
+        versi = _bump_household_version(target.pk)
+    return EditResult(target.pk, versi, ["members"])
+
+
 # --- The register of life events, moves in, splits and temporary numbers (issue 13) ------
 
 
@@ -528,8 +858,9 @@ def _event_date(date: dt.date | None, *, required: bool = False) -> dt.date:
         if required:
             raise ValidationError({"tanggal": _("Wajib diisi.")})
         return timezone.localdate()
-    if date > timezone.localdate():
-        raise ValidationError({"tanggal": _("Tanggal peristiwa tidak boleh di masa depan.")})
+    problem = rules.event_date_problem(date)
+    if problem:
+        raise ValidationError({"tanggal": str(problem)})
     return date
 
 
@@ -578,17 +909,9 @@ MOVE_IN_ELSEWHERE = gettext_noop(
 
 
 def _identity_problem(number: str, label: str) -> str | None:
-    """What is wrong with an issued NIK or No. KK as typed: 16 digits, not temporary."""
-    if not number:
-        return _("Wajib diisi.")
-    if not (number.isdigit() and len(number) == 16):
-        return _("%(label)s harus 16 digit angka.") % {"label": label}
-    if number.startswith(TEMPORARY_NIK_PREFIX):
-        return _(
-            "%(label)s berawalan 0 adalah nomor sementara portal: isi nomor yang diterbitkan "
-            "Dukcapil."
-        ) % {"label": label}
-    return None
+    """What is wrong with an issued NIK or No. KK as typed (the shared rule), as text."""
+    problem = rules.issued_identity_problem(number, label)
+    return str(problem) if problem else None
 
 
 def member_move_in_record(
@@ -648,7 +971,7 @@ def member_move_in_record(
         errors.update({key: value[0] for key, value in exc.message_dict.items()})
         date = None
     if date is not None and birth_date is not None and date < birth_date:
-        errors["tanggal"] = _("Tanggal peristiwa tidak boleh sebelum tanggal lahir.")
+        errors["tanggal"] = str(rules.event_date_problem(date, birth=birth_date))
     problem = _identity_problem(nik, "NIK")
     if problem:
         errors["nik"] = problem
@@ -1087,12 +1410,18 @@ def locations_check(*, points: list[PointToCheck]) -> dict[Any, Message]:
 
 
 def _checked_location(household: Household, value) -> Point:
+    return _checked_point(household.region_id, value)
+
+
+def _checked_point(village_code: str, value) -> Point:
+    """`value` ([bujur, lintang]) as a point of village `village_code`, or the location
+    rule's verdict as the error of `lokasi`."""
     try:
         lon, lat = (float(part) for part in value)
     except (TypeError, ValueError):
         raise ValidationError({"lokasi": _("Format: [bujur, lintang].")}) from None
     problems = locations_check(
-        points=[PointToCheck(key="lokasi", village=household.region_id, lon=lon, lat=lat)]
+        points=[PointToCheck(key="lokasi", village=village_code, lon=lon, lat=lat)]
     )
     if problems:
         raise ValidationError({key: str(message) for key, message in problems.items()})
@@ -1104,13 +1433,17 @@ __all__ = [
     "SplitResult",
     "StaleEdit",
     "head_change_record",
+    "household_create",
     "household_kk_replace",
     "household_split_record",
     "household_update",
     "member_birth_record",
+    "member_create",
     "member_event_record",
     "member_move_in_record",
     "member_nik_replace",
+    "member_remove",
+    "member_transfer_in_record",
     "member_transfer_record",
     "member_update",
 ]

@@ -84,6 +84,40 @@ page_urlpatterns = [
     ),
     path("rumah-tangga/<int:pk>/", views.household_page, name="household-page"),
     path("rumah-tangga/<int:pk>/ubah/", views.household_edit, name="household-edit"),
+    path("desa/<str:code>/rumah-tangga/baru/", views.household_new, name="household-new"),
+    path("rumah-tangga/<int:pk>/anggota/baru/", views.member_new, name="household-member-new"),
+    path(
+        "rumah-tangga/<int:pk>/anggota/<int:mid>/ubah/",
+        views.member_edit,
+        name="household-member-edit",
+    ),
+    path(
+        "rumah-tangga/<int:pk>/anggota/<int:mid>/hapus/",
+        views.member_delete,
+        name="household-member-remove",
+    ),
+    # Life events, one form per kind (issue 13).
+    path("rumah-tangga/<int:pk>/lahir/", views.birth_new, name="household-birth"),
+    path("rumah-tangga/<int:pk>/pindah-masuk/", views.move_in_new, name="household-move-in"),
+    path("rumah-tangga/<int:pk>/pecah-kk/", views.split_new, name="household-split"),
+    path(
+        "rumah-tangga/<int:pk>/ganti-kepala/", views.head_change_new, name="household-head-change"
+    ),
+    path(
+        "rumah-tangga/<int:pk>/anggota/<int:mid>/meninggal/",
+        views.death_new,
+        name="household-member-death",
+    ),
+    path(
+        "rumah-tangga/<int:pk>/anggota/<int:mid>/pindah-keluar/",
+        views.move_out_new,
+        name="household-member-move-out",
+    ),
+    path(
+        "rumah-tangga/<int:pk>/anggota/<int:mid>/pindahkan/",
+        views.transfer_new,
+        name="household-member-transfer",
+    ),
     path("impor/", views.import_page, name="import-page"),
     path("ekspor/", views.export_page, name="export-page"),
 ]

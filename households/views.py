@@ -14,6 +14,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -57,20 +58,39 @@ from .population import (
 )
 from .selectors import (
     can_edit_household,
+    editable_household_by_kk,
+    editable_village_for,
     household_editors_since,
     household_page_data,
+    households_editable_by,
     households_for,
     indicator_catalogue,
     kabupaten_overview,
     latest_period,
     map_criteria_catalogue,
+    members_for,
     named_household_visible,
     named_village_for,
     village_breakdown,
     village_overview,
     village_units_for,
 )
-from .services import StaleEdit, household_update
+from .services import (
+    StaleEdit,
+    head_change_record,
+    household_create,
+    household_split_record,
+    household_update,
+    member_birth_record,
+    member_create,
+    member_event_record,
+    member_move_in_record,
+    member_removal_problem,
+    member_remove,
+    member_transfer_in_record,
+    member_transfer_record,
+    member_update,
+)
 
 HOME_KABUPATEN = "64.09"
 DEFAULT_INDICATOR = "tanpa_jamban"
@@ -262,6 +282,7 @@ def village(request: HttpRequest, code: str) -> HttpResponse:
             "map_criteria": config["criteria"],
             "show_exports": can_export_named(request.user),
             "show_population_report": named_village_for(user=request.user, code=code) is not None,
+            "can_add_household": editable_village_for(user=request.user, code=code) is not None,
             "demo_label": settings.DEMO_DATA_LABEL,
         },
     )
@@ -403,9 +424,532 @@ def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "kind_label": Kind(village["kind"]).label if village["kind"] in Kind.values else "",
             "conflict": conflict,
             "location_error_id": "id_lokasi-error",
+            "location_config": _location_config(household.region_id),
         },
         status=409 if conflict else (400 if form.is_bound and form.errors else 200),
     )
+
+
+def _errors_of(exc: ValidationError) -> dict[str, list[str]]:
+    return exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+
+
+# The location picker (static/js/location-picker.js): a device's fix coarser than WARN is
+# used with a warning, one coarser than REFUSE is not used (a house is ~10-20 m across).
+LOCATION_WARN_ABOVE_M = 30
+LOCATION_REFUSE_ABOVE_M = 100
+LOCATION_PICKER_STRINGS = {
+    "marker": _("Titik rumah tangga (geser untuk memindahkan)"),
+    "moved": _("Titik dipindahkan; koordinat di bawah diperbarui."),
+    "locating": _("Mencari lokasi perangkat..."),
+    "accuracy": _("Lokasi perangkat dipakai (akurasi sekitar %(metres)s m)."),
+    "poor": _(
+        "Akurasi lokasi kurang baik (sekitar %(metres)s m): periksa titiknya di peta dan geser "
+        "bila perlu."
+    ),
+    "refused": _(
+        "Akurasi lokasi terlalu rendah (sekitar %(metres)s m, batas %(limit)s m): titik tidak "
+        "diubah. Coba lagi di luar ruangan atau pilih di peta."
+    ),
+    "denied": _("Izin lokasi ditolak: pilih titik di peta atau isi koordinat."),
+    "failed": _("Lokasi perangkat tidak didapat: pilih titik di peta atau isi koordinat."),
+    "load_failed": _("Batas desa gagal dimuat."),
+}
+
+
+def _location_config(code: str) -> dict:
+    outline = reverse("api:region-detail", kwargs={"version": "v1", "code": code})
+    return {
+        "outline": f"{outline}?format=geojson&tolerance=0.0001",
+        "warnAboveM": LOCATION_WARN_ABOVE_M,
+        "refuseAboveM": LOCATION_REFUSE_ABOVE_M,
+        "strings": {key: str(text) for key, text in LOCATION_PICKER_STRINGS.items()},
+    }
+
+
+def _village_context(code: str) -> dict:
+    village = village_overview(code=code)
+    return {
+        "village": village,
+        "kind_label": Kind(village["kind"]).label if village["kind"] in Kind.values else "",
+    }
+
+
+def _status(form, conflict) -> int:
+    return 409 if conflict else (400 if form.is_bound and form.errors else 200)
+
+
+@login_required
+def household_new(request: HttpRequest, code: str) -> HttpResponse:
+    """Add a household to a village with its head of household (GET: the form, POST:
+    save), for the village's operators and administrators; for everyone else the page
+    does not exist (404). The verdicts of `household_create` are shown next to their
+    fields."""
+    region = editable_village_for(user=request.user, code=code)
+    if region is None:
+        raise Http404
+    if request.method == "POST":
+        form = forms.HouseholdCreateForm(data=request.POST, region_code=region.code)
+        if form.is_valid():
+            answers = form.values()
+            try:
+                result = household_create(
+                    household_queryset=households_for(request.user),
+                    village_code=region.code,
+                    no_kk=form.cleaned_data[forms.NO_KK],
+                    answers=forms.service_changes(answers, list(answers)),
+                    head=form.head_values(),
+                    head_nik=form.cleaned_data[forms.HEAD_PREFIX + forms.NIK],
+                )
+            except ValidationError as exc:
+                form.add_service_errors(_errors_of(exc))
+            else:
+                messages.success(request, _("Rumah tangga ditambahkan."))
+                return redirect("household-page", pk=result.pk)
+    else:
+        form = forms.HouseholdCreateForm(
+            initial={"tanggal_survei": timezone.localdate()}, region_code=region.code
+        )
+    form.describe_errors()
+    return render(
+        request,
+        "households/household_new.html",
+        {
+            "form": form,
+            **_village_context(region.code),
+            "location_error_id": "id_lokasi-error",
+            "location_config": _location_config(region.code),
+        },
+        status=_status(form, None),
+    )
+
+
+def _editable_member(request: HttpRequest, pk: int, mid: int):
+    """The household and its member `mid`, if the caller may edit them; else 404."""
+    household = _editable_household(request, pk)
+    member = members_for(request.user).filter(pk=mid, household_id=household.pk).first()
+    if member is None:
+        raise Http404
+    return household, member
+
+
+def _member_page(request, template: str, household, context: dict, status: int) -> HttpResponse:
+    return render(
+        request,
+        template,
+        {
+            "household_id": household.pk,
+            "no_kk": str(household).removeprefix("KK "),
+            **_village_context(household.region_id),
+            **context,
+        },
+        status=status,
+    )
+
+
+@login_required
+def member_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a member left out at the survey (data entry; births and moves in are their own
+    forms). A save over a newer version of the household says who changed it and offers
+    the operator's member again on top of it."""
+    household = _editable_household(request, pk)
+    conflict = None
+    if request.method == "POST":
+        form = forms.MemberForm(data=request.POST, with_nik=True)
+        if form.is_valid():
+            try:
+                member_create(
+                    household_queryset=households_for(request.user),
+                    household_pk=pk,
+                    expected_version=form.cleaned_data["versi"],
+                    values=form.values(),
+                    nik=form.cleaned_data[forms.NIK],
+                )
+            except StaleEdit as stale:
+                conflict = {
+                    "by": household_editors_since(pk=pk, since=form.cleaned_data.get(forms.OPENED))
+                }
+                data = request.POST.copy()
+                data["versi"] = str(stale.current_version)
+                data[forms.OPENED] = timezone.now().isoformat()
+                form = forms.MemberForm(initial=data.dict(), with_nik=True)
+            except ValidationError as exc:
+                form.add_service_errors(_errors_of(exc))
+            else:
+                messages.success(request, _("Anggota ditambahkan."))
+                return redirect("household-page", pk=pk)
+    else:
+        form = forms.MemberForm(
+            initial={"versi": household.versi, forms.OPENED: timezone.now().isoformat()},
+            with_nik=True,
+        )
+    form.describe_errors()
+    return _member_page(
+        request,
+        "households/member_form.html",
+        household,
+        {"form": form, "conflict": conflict, "member": None},
+        _status(form, conflict),
+    )
+
+
+def _conflict(form, *, base: dict, current: dict, submitted: dict, own: list[str], by) -> dict:
+    """What the other person changed since the form was opened, and the operator's own
+    changes (the panel a save over a newer version shows)."""
+    return {
+        "by": by,
+        "theirs": [
+            {
+                "label": forms.label_of(form, name),
+                "old": forms.shown(form, name, base[name]),
+                "new": forms.shown(form, name, current[name]),
+                "also_mine": name in own,
+            }
+            for name in forms.differences(base, current)
+        ],
+        "mine": [
+            {"label": forms.label_of(form, name), "new": forms.shown(form, name, submitted[name])}
+            for name in own
+        ],
+    }
+
+
+@login_required
+def member_edit(request: HttpRequest, pk: int, mid: int) -> HttpResponse:
+    """The form of one member's editable fields; sends only what the operator changed to
+    `member_update`, and a save over a newer version shows what the other person changed
+    and offers the operator's changes again, on top of it."""
+    household, member = _editable_member(request, pk, mid)
+    conflict = None
+    if request.method == "POST":
+        form = forms.MemberForm(data=request.POST)
+        if form.is_valid():
+            submitted = form.values()
+            base = form.base_values() or forms.member_values(member)
+            own = forms.differences(base, submitted)
+            try:
+                member_update(
+                    queryset=members_for(request.user).filter(household_id=pk),
+                    pk=mid,
+                    changes={name: submitted[name] for name in own},
+                    expected_version=form.cleaned_data["versi"],
+                )
+            except StaleEdit:
+                member.refresh_from_db()
+                current = forms.member_values(member)
+                conflict = _conflict(
+                    form,
+                    base=base,
+                    current=current,
+                    submitted=submitted,
+                    own=own,
+                    by=household_editors_since(pk=pk, since=form.cleaned_data.get(forms.OPENED)),
+                )
+                merged = {**current, **{name: submitted[name] for name in own}}
+                form = forms.member_form_for(member, values=merged)
+            except ValidationError as exc:
+                form.add_service_errors(_errors_of(exc))
+            else:
+                messages.success(request, _("Perubahan anggota disimpan."))
+                return redirect("household-page", pk=pk)
+    else:
+        form = forms.member_form_for(member)
+    form.describe_errors()
+    return _member_page(
+        request,
+        "households/member_form.html",
+        household,
+        {"form": form, "conflict": conflict, "member": member},
+        _status(form, conflict),
+    )
+
+
+@login_required
+def member_delete(request: HttpRequest, pk: int, mid: int) -> HttpResponse:
+    """Remove a member entered by mistake: GET asks for confirmation (and says at once
+    when removal is refused: the head, a member with life events), POST removes."""
+    household, member = _editable_member(request, pk, mid)
+    error, status, versi = "", 200, member.versi
+    if request.method == "POST":
+        try:
+            expected = int(request.POST.get("versi", ""))
+        except ValueError:
+            expected = -1
+        try:
+            member_remove(
+                queryset=members_for(request.user).filter(household_id=pk),
+                pk=mid,
+                expected_version=expected,
+            )
+        except StaleEdit as stale:
+            error, status, versi = (
+                _(
+                    "Data anggota ini diubah orang lain sejak halaman ini dibuka. Periksa lagi, "
+                    "lalu konfirmasi bila tetap ingin menghapus."
+                ),
+                409,
+                stale.current_version,
+            )
+        except ValidationError as exc:
+            error, status = " ".join(m for ms in _errors_of(exc).values() for m in ms), 400
+        else:
+            messages.success(request, _("Anggota dihapus."))
+            return redirect("household-page", pk=pk)
+    refusal = member_removal_problem(member) or ""
+    return _member_page(
+        request,
+        "households/member_remove.html",
+        household,
+        {
+            "member": member,
+            "versi": versi,
+            "error": error,
+            "refusal": "" if error else refusal,
+        },
+        status,
+    )
+
+
+# --- Life events on pages ------------------------------------------------------------------
+
+# Each kind's page: its title and what it records (shown above the form).
+EVENT_PAGES = {
+    "lahir": (
+        _("Tambah kelahiran"),
+        _("Bayi yang lahir setelah tanggal survei menjadi anggota baru."),
+    ),
+    "meninggal": (
+        _("Catat meninggal"),
+        _("Anggota tetap tercatat dengan status dan tanggalnya, dan tidak lagi dihitung."),
+    ),
+    "pindah_keluar": (
+        _("Catat pindah keluar"),
+        _("Anggota tetap tercatat dengan status, tanggal dan tujuannya, dan tidak lagi dihitung."),
+    ),
+    "pindah_kk": (
+        _("Pindahkan ke rumah tangga lain"),
+        _("Anggota pindah ke rumah tangga lain di portal dengan NIK dan riwayatnya."),
+    ),
+    "pindah_masuk": (
+        _("Pindah masuk"),
+        _(
+            "Orang yang datang dari luar portal, atau anggota rumah tangga lain di wilayah Anda "
+            "(dicari dengan NIK; NIK dan riwayatnya tetap)."
+        ),
+    ),
+    "pecah_kk": (
+        _("Pecah KK"),
+        _(
+            "Anggota yang dipilih membentuk rumah tangga baru di desa yang sama; jawaban survei "
+            "disalin dan dapat diubah sesudahnya. Kepala keluarga tidak ikut pecah."
+        ),
+    ),
+    "ganti_kepala": (
+        _("Ganti kepala keluarga"),
+        _("Anggota saat ini menjadi kepala keluarga; kepala lama tetap tercatat."),
+    ),
+}
+EVENT_SAVED = _("Peristiwa dicatat.")
+
+
+def _event(request, household, member, form_class, save, *, kind: str, form_kwargs=None):
+    """One life-event form (GET: the form, POST: record it with `save(cleaned_data)`).
+    The services' verdicts are shown next to their fields; a save over a newer version
+    names who saved since and offers the operator's values again on the newer version.
+    `save` returns where to go after recording."""
+    locked = member or household
+    conflict = None
+    opened = timezone.now().isoformat()
+    form_kwargs = form_kwargs or {}
+    if request.method == "POST":
+        form = form_class(data=request.POST, **form_kwargs)
+        if form.is_valid():
+            try:
+                target = save(form.cleaned_data)
+            except StaleEdit as stale:
+                conflict = {
+                    "by": household_editors_since(
+                        pk=household.pk, since=form.cleaned_data.get(forms.OPENED)
+                    )
+                }
+                data = request.POST.copy()
+                data["versi"], data[forms.OPENED] = str(stale.current_version), opened
+                form = form_class(data=data, **form_kwargs)
+                form.is_valid()
+            except ValidationError as exc:
+                form.add_service_errors(_errors_of(exc))
+            else:
+                messages.success(request, EVENT_SAVED)
+                return redirect("household-page", pk=target)
+    else:
+        initial = {"versi": locked.versi, forms.OPENED: opened, "tanggal": timezone.localdate()}
+        form = form_class(initial=initial, **form_kwargs)
+    form.describe_errors()
+    title, intro = EVENT_PAGES[kind]
+    return _member_page(
+        request,
+        "households/event_form.html",
+        household,
+        {
+            "form": form,
+            "conflict": conflict,
+            "member": member,
+            "kind": kind,
+            "title": title,
+            "intro": intro,
+            "action": request.path,
+        },
+        _status(form, conflict),
+    )
+
+
+@login_required
+def birth_new(request: HttpRequest, pk: int) -> HttpResponse:
+    household = _editable_household(request, pk)
+
+    def save(data):
+        member_birth_record(
+            household_queryset=households_for(request.user),
+            household_pk=pk,
+            expected_version=data["versi"],
+            name=data["nama"],
+            sex=data["jenis_kelamin"],
+            date=data["tanggal"],
+            relationship=data["hubungan_keluarga"],
+            nik=data["nik"],
+            disability=data["disabilitas"],
+        )
+        return pk
+
+    return _event(request, household, None, forms.BirthForm, save, kind="lahir")
+
+
+def _member_event(request, pk: int, mid: int, kind: str, form_class):
+    household, member = _editable_member(request, pk, mid)
+
+    def save(data):
+        member_event_record(
+            queryset=members_for(request.user).filter(household_id=pk),
+            pk=mid,
+            kind=kind,
+            date=data["tanggal"],
+            expected_version=data["versi"],
+            destination=data.get("tujuan_pindah", ""),
+        )
+        return pk
+
+    return _event(request, household, member, form_class, save, kind=kind)
+
+
+@login_required
+def death_new(request: HttpRequest, pk: int, mid: int) -> HttpResponse:
+    return _member_event(request, pk, mid, "meninggal", forms.DeathForm)
+
+
+@login_required
+def move_out_new(request: HttpRequest, pk: int, mid: int) -> HttpResponse:
+    return _member_event(request, pk, mid, "pindah_keluar", forms.MoveOutForm)
+
+
+@login_required
+def transfer_new(request: HttpRequest, pk: int, mid: int) -> HttpResponse:
+    household, member = _editable_member(request, pk, mid)
+
+    def save(data):
+        typed = data["rumah_tangga_tujuan"].strip()
+        target = editable_household_by_kk(user=request.user, no_kk=typed)
+        member_transfer_record(
+            queryset=members_for(request.user).filter(household_id=pk),
+            pk=mid,
+            target_queryset=households_editable_by(request.user),
+            # A number typed but not found among the caller's households reads as not found.
+            target_pk=target if target is not None else (0 if typed else None),
+            expected_version=data["versi"],
+            relationship=data["hubungan_keluarga"],
+            date=data["tanggal"],
+        )
+        return pk
+
+    return _event(request, household, member, forms.TransferForm, save, kind="pindah_kk")
+
+
+@login_required
+def move_in_new(request: HttpRequest, pk: int) -> HttpResponse:
+    household = _editable_household(request, pk)
+
+    def save(data):
+        if data["asal"] == forms.FROM_PORTAL:
+            editable = households_editable_by(request.user)
+            member_transfer_in_record(
+                queryset=members_for(request.user).filter(household__in=editable),
+                nik=data["nik"],
+                target_queryset=editable,
+                target_pk=pk,
+                target_expected_version=data["versi"],
+                relationship=data["hubungan_keluarga"],
+                date=data["tanggal"],
+            )
+        else:
+            member_move_in_record(
+                household_queryset=households_for(request.user),
+                household_pk=pk,
+                expected_version=data["versi"],
+                nik=data["nik"],
+                name=data["nama"],
+                sex=data["jenis_kelamin"],
+                birth_date=data["tanggal_lahir"],
+                relationship=data["hubungan_keluarga"],
+                date=data["tanggal"],
+                origin=data["asal_pindah"],
+            )
+        return pk
+
+    return _event(request, household, None, forms.MoveInForm, save, kind="pindah_masuk")
+
+
+@login_required
+def split_new(request: HttpRequest, pk: int) -> HttpResponse:
+    household = _editable_household(request, pk)
+
+    def save(data):
+        result = household_split_record(
+            household_queryset=households_for(request.user),
+            household_pk=pk,
+            expected_version=data["versi"],
+            member_pks=data["anggota_pecah"],
+            head_pk=data["kepala_baru"],
+            date=data["tanggal"],
+            no_kk=data["no_kk"],
+            alamat=data["alamat"] or None,
+            location=[data["bujur"], data["lintang"]] if data["lintang"] is not None else None,
+        )
+        return result.new_household.pk
+
+    return _event(
+        request, household, None, forms.SplitForm, save, kind="pecah_kk",
+        form_kwargs={"household": household},
+    )  # fmt: skip
+
+
+@login_required
+def head_change_new(request: HttpRequest, pk: int) -> HttpResponse:
+    household = _editable_household(request, pk)
+
+    def save(data):
+        head_change_record(
+            household_queryset=households_for(request.user),
+            household_pk=pk,
+            expected_version=data["versi"],
+            new_head_pk=data["anggota"],
+            former_head_relationship_code=data["hubungan_kepala_lama"],
+            date=data["tanggal"],
+        )
+        return pk
+
+    return _event(
+        request, household, None, forms.HeadChangeForm, save, kind="ganti_kepala",
+        form_kwargs={"household": household},
+    )  # fmt: skip
 
 
 @login_required

@@ -76,6 +76,10 @@ def member_fields() -> list[str]:
     return schema.api_values(schema.MEMBER)
 
 
+# The longest NIK or No. KK text read (a mangled "6409010903850001.0" included).
+IDENTITY_INPUT_MAX = 40
+
+
 class HouseholdDoc(serializers.ModelSerializer):
     region = serializers.CharField(help_text="Kode desa/kelurahan")
     lokasi = serializers.ListField(child=serializers.FloatField(), help_text="[lon, lat]")
@@ -428,7 +432,9 @@ class MemberEventInput(serializers.Serializer):
     nik = serializers.CharField(
         required=False,
         allow_blank=True,
-        max_length=16,
+        # Longer text is read so that the shared rules (households.rules) name what is
+        # wrong with it, as the form and the import do; the bound keeps input small.
+        max_length=IDENTITY_INPUT_MAX,
         help_text="ganti_nik: NIK terbitan (16 digit); hanya NIK sementara (berawalan 0) "
         "yang diganti",
     )
@@ -572,7 +578,9 @@ class HouseholdEventInput(serializers.Serializer):
     nik = serializers.CharField(
         required=False,
         allow_blank=True,
-        max_length=16,
+        # Longer text is read so that the shared rules (households.rules) name what is
+        # wrong with it, as the form and the import do; the bound keeps input small.
+        max_length=IDENTITY_INPUT_MAX,
         help_text="lahir: NIK bila sudah terbit; tanpa NIK anak mendapat NIK sementara "
         "(16 digit berawalan 0). pindah_masuk: wajib, NIK terbitan",
     )
@@ -605,7 +613,9 @@ class HouseholdEventInput(serializers.Serializer):
     no_kk = serializers.CharField(
         required=False,
         allow_blank=True,
-        max_length=16,
+        # Longer text is read so that the shared rules (households.rules) name what is
+        # wrong with it, as the form and the import do; the bound keeps input small.
+        max_length=IDENTITY_INPUT_MAX,
         help_text="pecah_kk: No. KK baru (kosong: No. KK sementara berawalan 0); "
         "ganti_kk: No. KK terbitan yang menggantikan No. KK sementara",
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +20,10 @@ from villages.models import Level, Region
 from villages.selectors import kecamatan_of_identity_prefix, province_of_identity_prefix
 
 from .. import codebook as cb
-from ..services import PointToCheck, locations_check, nik_birth_mismatch
+from .. import rules
+from ..models import Household, Member
+from ..rules import nik_birth_mismatch
+from ..services import PointToCheck, locations_check
 from .columns import (
     FORMULA_PREFIXES,
     HOUSEHOLD_SHEET,
@@ -37,51 +39,12 @@ from .columns import (
 
 # --- validating --------------------------------------------------------------------------
 
-_SCIENTIFIC = re.compile(r"^[0-9]([.,][0-9]+)?[eE][+]?[0-9]+$")
-_FLOAT_TEXT = re.compile(r"^[0-9]+[.,]0+$")
+# The shared rules (households.rules): the same verdict and message as a form or the API.
+mask_digits = rules.mask_digits
+_identity_problem = rules.identity_problem
+
 _TRUE = {"1", "ya", "y", "true", "t", "benar"}
 _FALSE = {"0", "tidak", "n", "false", "f", "salah", "tdk"}
-
-
-_LONG_DIGITS = re.compile(r"[0-9]{11,}")
-
-
-def mask_digits(text: str) -> str:
-    """Every identity-length run of digits in `text` masked as the portal masks NIK/KK
-    (a mangled cell such as 6409010903850001.0 keeps its shape, not its digits)."""
-    return _LONG_DIGITS.sub(lambda match: mask_number(match.group()), text)
-
-
-def _identity_problem(text: str, label: str) -> Message | None:
-    if re.fullmatch(r"[0-9]{16}", text):
-        return None
-    if _SCIENTIFIC.match(text):
-        return Message(
-            gettext_noop(
-                "%(label)s ditulis dalam notasi ilmiah (%(text)s): Excel mengubahnya menjadi "
-                "angka dan digit terakhirnya hilang. Format kolom sebagai Teks dan ketik ulang."
-            ),
-            label=label,
-            text=text,
-        )
-    if _FLOAT_TEXT.match(text):
-        return Message(
-            gettext_noop(
-                "%(label)s tersimpan sebagai angka desimal (%(text)s). Format kolom sebagai Teks."
-            ),
-            label=label,
-            text=mask_digits(text),
-        )
-    if re.fullmatch(r"[0-9]{1,15}", text):
-        return Message(
-            gettext_noop(
-                "%(label)s hanya %(digits)s digit, harus 16: angka 0 di depan kemungkinan "
-                "hilang karena kolom disimpan sebagai angka."
-            ),
-            label=label,
-            digits=len(text),
-        )
-    return Message(gettext_noop("%(label)s harus 16 digit angka."), label=label)
 
 
 def _mangled_message(label: str, raw: str) -> Message:
@@ -335,33 +298,15 @@ def _household_rules(v: _Validator, rows: list[tuple[int, dict]], state: _FileSt
             else:
                 state.households[kk] = (number, row["kode_desa"], row["tanggal_survei"])
             _check_issuing_kecamatan(v, sheet, number, "no_kk", kk, "No. KK", home=row["kode_desa"])
-        if row["jenis_kloset"] is not None and row["fasilitas_bab"] not in (1, 2, 3):
-            v.error(
-                sheet,
-                number,
-                "jenis_kloset",
-                str(row["jenis_kloset"]),
-                Message(
-                    gettext_noop("Jenis kloset (309b) hanya diisi bila fasilitas BAB (309a) = 1-3.")
-                ),
-            )
-        if row["desil_kesejahteraan"] is not None and not row["desil_sumber"]:
-            v.error(
-                sheet,
-                number,
-                "desil_sumber",
-                "",
-                Message(gettext_noop("Desil butuh sumbernya (mis. DTSEN).")),
-            )
+        for answer, problem in rules.skipped_answer_problems(Household, row).items():
+            v.error(sheet, number, answer, str(row[answer]), problem)
+        problem = rules.decile_source_problem(row["desil_kesejahteraan"], row["desil_sumber"])
+        if problem:
+            v.error(sheet, number, "desil_sumber", "", problem)
         survey = row["tanggal_survei"]
-        if survey and not (dt.date(2000, 1, 1) <= survey <= dt.date.today()):
-            v.error(
-                sheet,
-                number,
-                "tanggal_survei",
-                survey.isoformat(),
-                Message(gettext_noop("Tanggal survei tidak masuk akal (2000 s.d. hari ini).")),
-            )
+        problem = rules.survey_date_problem(survey) if survey else None
+        if problem:
+            v.error(sheet, number, "tanggal_survei", survey.isoformat(), problem)
         lat, lon = row["lintang"], row["bujur"]
         if (lat is None) != (lon is None):
             v.error(
@@ -404,19 +349,8 @@ def _member_rules(v: _Validator, rows: list[tuple[int, dict]], state: _FileState
         if nik:
             _check_issuing_kecamatan(v, sheet, number, "nik", nik, "NIK", home=village)
             _check_birth(v, number, row, survey)
-        if row["jenjang_pendidikan"] is not None and row["partisipasi_sekolah"] not in (2, 3):
-            v.error(
-                sheet,
-                number,
-                "jenjang_pendidikan",
-                str(row["jenjang_pendidikan"]),
-                Message(
-                    gettext_noop(
-                        "Jenjang pendidikan (413) hanya diisi bila pernah/masih sekolah "
-                        "(412 = 2 atau 3)."
-                    )
-                ),
-            )
+        for answer, problem in rules.skipped_answer_problems(Member, row).items():
+            v.error(sheet, number, answer, str(row[answer]), problem)
 
 
 def _check_issuing_kecamatan(
@@ -499,15 +433,9 @@ def _check_birth(v: _Validator, number: int, row: dict, survey: dt.date | None) 
     birth, nik, sex = row["tanggal_lahir"], row["nik"], row["jenis_kelamin"]
     if birth is None:
         return
-    limit = survey or dt.date.today()
-    if not (dt.date(1900, 1, 1) <= birth <= limit):
-        v.error(
-            MEMBER_SHEET,
-            number,
-            "tanggal_lahir",
-            birth.isoformat(),
-            Message(gettext_noop("Tanggal lahir tidak masuk akal (1900 s.d. tanggal survei).")),
-        )
+    problem = rules.birth_date_problem(birth, latest=survey)
+    if problem is not None:
+        v.error(MEMBER_SHEET, number, "tanggal_lahir", birth.isoformat(), problem)
         return
     mismatch = nik_birth_mismatch(nik, birth, sex)
     if mismatch is not None:

@@ -26,5 +26,5 @@ function start(form) {
   });
 }
 
-const form = document.getElementById("household-form");
-if (form) start(form);
+// Every operator form (household, member, life events) shares the mechanism.
+document.querySelectorAll("form.hf-form").forEach(start);

@@ -8,8 +8,8 @@ from django.db import transaction
 
 from demo.save_latency import WorkerNotRunning, save_latency_measure
 from households.indicators.rollup import indicators_refresh
-from households.models import Household
-from tests.factories import PENAJAM_KELURAHAN, HouseholdFactory
+from households.models import Household, Member, MemberStatus
+from tests.factories import PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
 from villages.models import Region
 
 
@@ -36,6 +36,17 @@ def test_each_save_is_timed_until_the_figure_moves(village, settings):
     result = save_latency_measure(saves=2, timeout=10)
     assert len(result.shown) == 2 and all(s >= 0 for s in result.shown)
     assert Household.objects.filter(fasilitas_bab=6).count() == 2
+
+
+def test_a_death_is_timed_until_the_population_figure_moves(village, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    with transaction.atomic():
+        for household in Household.objects.all():
+            MemberFactory(household=household)
+    indicators_refresh(full=True)
+    result = save_latency_measure(saves=2, timeout=10, kind="death")
+    assert len(result.shown) == 2
+    assert Member.objects.filter(status_anggota=MemberStatus.DIED).count() == 2
 
 
 def test_without_a_worker_the_measurement_says_so(village, settings):

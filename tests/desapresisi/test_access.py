@@ -8,6 +8,7 @@ cannot ship without deciding who may call it.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 import re
@@ -31,6 +32,7 @@ from demo.generator import households_generate
 from desapresisi import audit
 from desapresisi.masking import mask_number, mask_sql
 from desapresisi.models import AuditAction, AuditEntry, ChangeRecord
+from households.forms import HouseholdCreateForm, member_form_for
 from households.forms import form_for as household_form_for
 from households.indicators.rollup import indicators_refresh
 from households.models import DataSource, Household, IndicatorValue, Member, TileCell
@@ -41,6 +43,7 @@ from tests.factories import (
     PENAJAM_KELURAHAN,
     HouseholdFactory,
     MemberFactory,
+    nik_for,
     village_units,
 )
 from tests.households.census_import.test_import import household, member, upload, xlsx
@@ -153,6 +156,20 @@ RULES = {
     "village-unit-edit": editor_page,
     "village-unit-delete": editor_page,  # POST only: test_post_permission_matrix
     "household-edit": editor_page,  # GET the form; POST: test_post_permission_matrix
+    # Data entry (GET the form; POST: test_post_permission_matrix): a new household of
+    # the village, a member added, edited, removed (a confirmation page, then POST).
+    "household-new": editor_page,
+    "household-member-new": editor_page,
+    "household-member-edit": editor_page,
+    "household-member-remove": editor_page,
+    # Life events on pages, one form per kind (GET the form; POST: the post matrix).
+    "household-birth": editor_page,
+    "household-move-in": editor_page,
+    "household-split": editor_page,
+    "household-head-change": editor_page,
+    "household-member-death": editor_page,
+    "household-member-move-out": editor_page,
+    "household-member-transfer": editor_page,
     # The village's monthly population report: small counts of people, for roles with names.
     "population-report": named_page,
     "population-report-file": named_page,
@@ -302,9 +319,10 @@ def fill(route: str, name: str | None, world, village: str | None) -> str:
             else getattr(objects.get("unit"), "pk", 0)
             if name == "village-unit-delete"
             else member.pk
-            if name and "member" in name
+            if name and name.startswith("api:member")
             else household.pk
         ),
+        "mid": member.pk,
         "object_id": household.pk,
         "code": "babs" if name == "api:indicator-detail" else objects["code"],
         "z": z,
@@ -399,9 +417,126 @@ POST_BODIES = {
     "village-units": lambda world, village: {"kind": "rw", "name": "009", "parent": ""},
     "village-unit-edit": lambda world, village: {"name": "002", "kepala": "Ketua Matriks"},
     "village-unit-delete": lambda world, village: {},
+    "household-new": lambda world, village: new_household_post(),
+    "household-member-new": lambda world, village: {
+        **member_form_post(world[village]["household"]),
+        "nama": "Anggota Matriks",
+        "jenis_kelamin": "2",
+        "tanggal_lahir": "1990-01-01",
+        "hubungan_keluarga": "9",
+        "disabilitas": "false",
+    },
+    "household-member-edit": lambda world, village: {
+        **member_form_post(world[village]["member"]),
+        "pekerjaan": "Nelayan",
+    },
+    "household-birth": lambda world, village: {
+        **event_form_post(world[village]["household"]),
+        "nama": "Bayi Halaman",
+        "jenis_kelamin": "2",
+        "disabilitas": "false",
+    },
+    "household-move-in": lambda world, village: {
+        **event_form_post(world[village]["household"]),
+        "asal": "1",
+        "nik": nik_for(world[village]["code"], dt.date(1995, 4, 4), 1, 7000),
+        "nama": "Pendatang Matriks",
+        "jenis_kelamin": "1",
+        "tanggal_lahir": "1995-04-04",
+        "hubungan_keluarga": "9",
+    },
 }
 # Sent as a browser sends a form, not as JSON.
-FORM_POSTS = {"household-edit", "village-units", "village-unit-edit", "village-unit-delete"}
+FORM_POSTS = {
+    "household-edit",
+    "village-units",
+    "village-unit-edit",
+    "village-unit-delete",
+    "household-new",
+    "household-member-new",
+    "household-member-edit",
+    "household-member-remove",
+}
+# POSTs whose object is made for the post: a member entered by mistake (no life events),
+# which the other posts (a death) would otherwise have given history.
+POST_PATHS = {
+    "household-member-remove": lambda world, village: (
+        f"/rumah-tangga/{world[village]['household'].pk}/anggota/"
+        f"{MemberFactory(household=world[village]['household']).pk}/hapus/"
+    ),
+}
+# POSTs that need their own current member (the matrix's member died in an earlier post):
+# (path, body), made for the post.
+POST_SETUPS = {
+    "household-member-death": lambda world, village: member_event_setup(
+        world, village, "meninggal"
+    ),
+    "household-member-move-out": lambda world, village: member_event_setup(
+        world, village, "pindah-keluar", tujuan_pindah="Balikpapan"
+    ),
+    "household-member-transfer": lambda world, village: member_event_setup(
+        world,
+        village,
+        "pindahkan",
+        rumah_tangga_tujuan=HouseholdFactory(region_id=world[village]["code"]).no_kk,
+    ),
+    "household-split": lambda world, village: household_event_setup(
+        world, village, "pecah-kk", lambda m: {"anggota_pecah": [m.pk], "kepala_baru": m.pk}
+    ),
+    "household-head-change": lambda world, village: household_event_setup(
+        world, village, "ganti-kepala", lambda m: {"anggota": m.pk}
+    ),
+}
+FORM_POSTS |= set(POST_SETUPS) | {"household-birth", "household-move-in"}
+
+
+def event_form_post(obj) -> dict:
+    """A life-event form's bookkeeping and date: the version of `obj` (household or
+    member) and a date after the factories' survey date."""
+    obj.refresh_from_db()
+    return {"versi": obj.versi, "tanggal": "2025-12-01"}
+
+
+def member_event_setup(world, village, slug, **data):
+    household = world[village]["household"]
+    fresh = MemberFactory(household=household)
+    path = f"/rumah-tangga/{household.pk}/anggota/{fresh.pk}/{slug}/"
+    return path, {**event_form_post(fresh), **data}
+
+
+def household_event_setup(world, village, slug, fields):
+    household = world[village]["household"]
+    fresh = MemberFactory(household=household)
+    return f"/rumah-tangga/{household.pk}/{slug}/", {**event_form_post(household), **fields(fresh)}
+
+
+def new_household_post() -> dict:
+    """A new household's form, answered: the survey date and the head's name, sex and
+    birth date (No. KK and NIK left for the portal's temporary numbers)."""
+    form = HouseholdCreateForm()
+    data = dict.fromkeys(form.fields, "")
+    for name, field in form.fields.items():
+        if getattr(field, "choices", None) and getattr(field.widget, "input_type", "") == "radio":
+            data[name] = "false" if field.required else ""
+    data.update(
+        {
+            "tanggal_survei": "2025-06-01",
+            "kepala_nama": "Kepala Matriks",
+            "kepala_jenis_kelamin": "1",
+            "kepala_tanggal_lahir": "1980-02-02",
+        }
+    )
+    return data
+
+
+def member_form_post(obj) -> dict:
+    """What a member form posts unchanged: a member's own data, or (for a household)
+    an empty new member with the household's version."""
+    obj.refresh_from_db()
+    if isinstance(obj, Member):
+        form = member_form_for(obj)
+        return {name: form.initial.get(name, "") for name in form.fields}
+    return {"versi": obj.versi, "nik": ""}
 
 
 def household_form_post(household) -> dict:
@@ -417,14 +552,20 @@ def test_post_permission_matrix(role, unit_world, client):
     failures = []
     user = None if role == "anonymous" else world["personas"][role]
     for name, route in ALL_URLS:
-        if name not in POST_BODIES:
+        if name not in POST_BODIES and name not in POST_SETUPS:
             continue
         for target in targets_for(route):
             client.logout()
             if user is not None:
                 client.force_login(user)
-            body = POST_BODIES[name](world, target.village)
-            path = fill(route, name, world, target.village)
+            if name in POST_SETUPS:
+                path, body = POST_SETUPS[name](world, target.village)
+            elif name in POST_PATHS:
+                body = POST_BODIES[name](world, target.village)
+                path = POST_PATHS[name](world, target.village)
+            else:
+                body = POST_BODIES[name](world, target.village)
+                path = fill(route, name, world, target.village)
             if name in FORM_POSTS:
                 response = client.post(path, body)
             else:

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from ...save_latency import WorkerNotRunning, save_latency_measure
+from ...save_latency import KINDS, WorkerNotRunning, save_latency_measure
 
 
 class Command(BaseCommand):
@@ -13,10 +13,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--saves", type=int, default=5)
         parser.add_argument("--timeout", type=float, default=60.0)
+        parser.add_argument(
+            "--kind",
+            choices=KINDS,
+            default="edit",
+            help="edit: a household's answers (edit form); death: a life event (event form)",
+        )
 
-    def handle(self, *args, saves, timeout, **options):
+    def handle(self, *args, saves, timeout, kind, **options):
         try:
-            result = save_latency_measure(saves=saves, timeout=timeout)
+            result = save_latency_measure(saves=saves, timeout=timeout, kind=kind)
         except WorkerNotRunning as exc:
             raise CommandError(str(exc)) from exc
         for saved, shown in zip(result.saves, result.shown, strict=True):

@@ -12,12 +12,33 @@ from django.utils import translation
 
 from desapresisi.models import AccessProfile
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN
+from villages.models import Region
 
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         call_command("load_regions", scope="ppu", verbosity=0, stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+
+def _transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return (
+        "transactional_db" in request.fixturenames
+        or "live_server" in request.fixturenames
+        or bool(marker and marker.kwargs.get("transaction"))
+    )
+
+
+@pytest.fixture(autouse=True)
+def _regions_after_a_transactional_test(request):
+    """A transactional test ends by emptying every table, the regions too: the next one
+    on the same worker gets them back before it starts, whatever order the tests run in."""
+    if _transactional(request):
+        request.getfixturevalue("transactional_db")
+        if not Region.objects.filter(code=PENAJAM_KELURAHAN).exists():
+            call_command("load_regions", scope="ppu", verbosity=0, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    yield
 
 
 @pytest.fixture(autouse=True)

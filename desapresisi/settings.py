@@ -344,6 +344,9 @@ SPECTACULAR_SETTINGS = {
         "StatusEnum": "households.models.ImportStatus",
         "ExportKindEnum": "households.models.ExportKind",
         "ExportStatusEnum": "households.models.ExportStatus",
+        "InterventionStatusEnum": "programmes.models.Status",
+        "ProgrammeUnitEnum": "programmes.models.Unit",
+        "FundingSourceEnum": "programmes.models.FundingSource",
     },
 }
 

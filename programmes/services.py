@@ -14,13 +14,14 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Max, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from desapresisi.access import can_work_interventions, role_of
+from desapresisi.access import can_manage_programmes, can_work_interventions, role_of
 from desapresisi.errors import InvalidInput, NotAllowed, NotReady
 from desapresisi.models import Role
 from households.indicators.queries import members_with_age
@@ -35,12 +36,19 @@ from .models import (
     Intervention,
     InterventionEvent,
     Programme,
+    Skpd,
     Status,
     Target,
     TargetList,
     Unit,
 )
-from .selectors import can_manage, double_aid_for, interventions_for, needs_condition
+from .selectors import (
+    can_manage,
+    double_aid_for,
+    interventions_for,
+    needs_condition,
+    skpd_of,
+)
 
 # Transitions only the programme's managers (its SKPD, administrators) may make; the
 # others (start, progress, done) are field work, open to the village's operator too.
@@ -526,3 +534,37 @@ def stats_rebuild() -> None:
             )
         )
         stats_refresh(programme_ids=[programme.pk], regions=regions)
+
+
+# --- Programmes ------------------------------------------------------------------------------
+
+
+def programme_create(*, actor, skpd: Skpd | None, **fields) -> Programme:
+    """A new programme of `skpd` (an analyst's own SKPD when None). Administrators create
+    for any SKPD; analysts for their own only. The indicator's unit is the programme's
+    unit. Model validation errors come back as InvalidInput naming the fields."""
+    own = skpd_of(actor)
+    if role_of(actor) == Role.ADMIN:
+        if skpd is None:
+            raise InvalidInput({"skpd": [_("Wajib diisi.")]})
+    elif not can_manage_programmes(actor) or own is None:
+        raise NotAllowed(_("Hanya analis SKPD yang dapat membuat program."))
+    elif skpd is not None and skpd.pk != own.pk:
+        raise NotAllowed(_("Hanya SKPD pemilik program yang dapat mengelola program ini."))
+    programme = Programme(skpd=skpd or own, **fields)
+    indicator = programme.indicator if programme.indicator_id else None
+    if indicator is not None and indicator.numerator.get("unit") != programme.unit:
+        raise InvalidInput(
+            {
+                "unit": [
+                    _("Indikator %(code)s menghitung %(unit)s.")
+                    % {"code": indicator.code, "unit": indicator.numerator.get("unit")}
+                ]
+            }
+        )
+    try:
+        programme.full_clean()
+    except ValidationError as exc:
+        raise InvalidInput(exc.message_dict) from None
+    programme.save()
+    return programme

@@ -1,5 +1,38 @@
 """Routes of the programmes app: `api_urlpatterns` under /api/v1/, `page_urlpatterns` at
 the site root (desapresisi/urls.py)."""
 
-api_urlpatterns: list = []
+from django.urls import path
+
+from . import api
+
+api_urlpatterns = [
+    path("skpd/", api.SkpdList.as_view(), name="skpd-list"),
+    path("programmes/", api.ProgrammeList.as_view(), name="programme-list"),
+    path("programmes/coverage/", api.Coverage.as_view(), name="programme-coverage"),
+    path("programmes/overlaps/", api.DoubleAidReport.as_view(), name="programme-overlaps"),
+    path("programmes/<int:pk>/", api.ProgrammeDetail.as_view(), name="programme-detail"),
+    path(
+        "programmes/<int:pk>/target-lists/",
+        api.ProgrammeTargetLists.as_view(),
+        name="programme-target-lists",
+    ),
+    path("programmes/photos/<int:pk>.jpg", api.PhotoFile.as_view(), name="programme-photo-file"),
+    path("interventions/", api.InterventionList.as_view(), name="intervention-list"),
+    path(
+        "interventions/bulk-transition/",
+        api.InterventionBulkTransition.as_view(),
+        name="intervention-bulk-transition",
+    ),
+    path("interventions/<int:pk>/", api.InterventionDetail.as_view(), name="intervention-detail"),
+    path(
+        "interventions/<int:pk>/transition/",
+        api.InterventionTransition.as_view(),
+        name="intervention-transition",
+    ),
+    path(
+        "interventions/<int:pk>/photos/",
+        api.InterventionPhotos.as_view(),
+        name="intervention-photos",
+    ),
+]
 page_urlpatterns: list = []

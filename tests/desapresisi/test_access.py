@@ -21,6 +21,7 @@ import mapbox_vector_tile
 import pytest
 from django.contrib.admin.sites import site
 from django.contrib.gis.geos import Point
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.db import connection as db
 from django.db.utils import DatabaseError
@@ -36,8 +37,18 @@ from households.indicators.rollup import indicators_refresh
 from households.models import DataSource, Household, IndicatorValue, Member, TileCell
 from households.models import Household as Model
 from households.tiles import tile_bounds
-from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
+from programmes.models import EvidencePhoto, Intervention, SkpdMember
+from programmes.services import target_list_freeze
+from tests.factories import (
+    BABULU_DESA,
+    PENAJAM_KELURAHAN,
+    HouseholdFactory,
+    MemberFactory,
+    ProgrammeFactory,
+    SkpdFactory,
+)
 from tests.households.census_import.test_import import household, member, upload, xlsx
+from tests.programmes.test_services import jpeg_with_exif
 
 pytestmark = pytest.mark.django_db
 
@@ -56,9 +67,10 @@ SERVES = {
 
 @dataclass(frozen=True)
 class Target:
-    """Which village's object the URL is called with ('a', 'b' or None)."""
+    """Which village's object the URL is called with ('a', 'b' or None), and how."""
 
     village: str | None
+    method: str = "GET"
 
 
 # Expected outcomes
@@ -186,13 +198,83 @@ RULES = {
     # URL containing "login" as an answer); test_imports checks the redirect itself.
     "import-page": public,
     "export-page": public,  # likewise; it tells roles that may not export so
+    # Programmes and their figures are planning information, open to all (the public's
+    # small cells suppressed); interventions, target lists and photos name households.
+    "api:skpd-list": public,
+    "api:programme-list": public,
+    "api:programme-detail": public,
+    "api:programme-coverage": public,
+    "api:programme-overlaps": lambda role, target: OK if role in NAMED_ROLES else DENIED,
+    # GET the frozen lists (roles with names); POST freezes one: test_post_permission_matrix.
+    "api:programme-target-lists": lambda role, target: (
+        programme_freeze(role, target)
+        if target.method == "POST"
+        else OK
+        if role in NAMED_ROLES
+        else DENIED
+    ),
+    "api:intervention-list": lambda role, target: OK if role in NAMED_ROLES else DENIED,
+    "api:intervention-detail": lambda role, target: intervention_scoped(role, target),
+    "api:programme-photo-file": lambda role, target: intervention_scoped(role, target),
+    # POST only; the body approves (the owner SKPD's and administrators' only).
+    "api:intervention-transition": lambda role, target: intervention_managed(role, target),
+    # POST only, multipart: field work, the village's operator too.
+    "api:intervention-photos": lambda role, target: intervention_worked(role, target),
+    # POST only: approve village a's intervention; an id the caller cannot see is a 400
+    # naming the item, as an unknown one.
+    "api:intervention-bulk-transition": lambda role, target: (
+        DENIED
+        if role in ("anonymous", "norole", "official")
+        else "status 400"
+        if "a" not in SERVES[role]
+        else OK
+        if role in MANAGERS
+        else DENIED
+    ),
 }
+
+# Roles that see named records; the analyst (all of PPU) is in the SKPD owning the
+# world's programmes (Dinas Kesehatan), analyst_waru in none.
+NAMED_ROLES = {"analyst", "analyst_waru", "operator_a", "operator_b", "admin"}
+MANAGERS = {"analyst", "admin"}
+
+
+def intervention_scoped(role, target):
+    if role not in NAMED_ROLES:
+        return DENIED
+    return OK if target.village in SERVES[role] else HIDDEN
+
+
+def intervention_managed(role, target):
+    found = intervention_scoped(role, target)
+    return found if found != OK else OK if role in MANAGERS else DENIED
+
+
+def intervention_worked(role, target):
+    found = intervention_scoped(role, target)
+    return (
+        found if found != OK else OK if role in MANAGERS | {"operator_a", "operator_b"} else DENIED
+    )
+
+
+def programme_freeze(role, target):
+    """Freezing the households of one village: the owner SKPD and administrators, and a
+    village operator for their own village (elsewhere they see no household: nothing to
+    freeze, a 400 naming the criteria)."""
+    if role in ("anonymous", "norole"):
+        return DENIED
+    if role in MANAGERS:
+        return OK
+    if role in ("operator_a", "operator_b"):
+        return OK if target.village in SERVES[role] else "status 400"
+    return DENIED
 
 
 # Query strings a route needs to answer at all.
 QUERIES = {
     "api:indicator-values": "?indicator=babs&level=desa&parent=64.09",
     "api:export-indicators": "?indicator=babs&level=desa&parent=64.09",
+    "api:programme-coverage": "?indicator=jumlah_rumah_tangga&year=2026",
 }
 
 
@@ -233,11 +315,33 @@ def world(personas):
     member_a = MemberFactory(household=household_a, nama="Anak Rahasia Satu")
     member_b = MemberFactory(household=household_b, nama="Anak Rahasia Dua")
     indicators_refresh(full=True)
-    return {
-        "a": {"household": household_a, "member": member_a, "code": PENAJAM_KELURAHAN},
-        "b": {"household": household_b, "member": member_b, "code": BABULU_DESA},
-        "personas": personas,
-    }
+    skpd = SkpdFactory(code="dinkes", name="Dinas Kesehatan")
+    SkpdMember.objects.create(user=personas["analyst"], skpd=skpd)
+    programme = ProgrammeFactory(skpd=skpd, indicator_id="jumlah_rumah_tangga")
+    fresh = ProgrammeFactory(skpd=skpd, indicator_id="jumlah_rumah_tangga")
+    target_list_freeze(
+        actor=personas["admin"],
+        programme=programme,
+        households=Household.objects.all(),
+        criteria={},
+    )
+    world = {"personas": personas, "programme": programme, "fresh_programme": fresh}
+    for village, house, person, code in (
+        ("a", household_a, member_a, PENAJAM_KELURAHAN),
+        ("b", household_b, member_b, BABULU_DESA),
+    ):
+        intervention = Intervention.objects.get(programme=programme, household=house)
+        photo = EvidencePhoto.objects.create(
+            intervention=intervention, image=b"x", width=1, height=1, uploaded_by=personas["admin"]
+        )
+        world[village] = {
+            "household": house,
+            "member": person,
+            "code": code,
+            "intervention": intervention,
+            "photo": photo,
+        }
+    return world
 
 
 def tile_of(point, z=16):
@@ -252,9 +356,19 @@ def fill(route: str, name: str | None, world, village: str | None) -> str:
     objects = world[village or "a"]
     household, member = objects["household"], objects["member"]
     z, x, y = tile_of(household.lokasi)
+    if name in ("api:programme-detail",):
+        pk = world["programme"].pk
+    elif name == "api:programme-target-lists":
+        pk = world["fresh_programme"].pk
+    elif name and name.startswith("api:intervention-"):
+        pk = objects["intervention"].pk
+    elif name == "api:programme-photo-file":
+        pk = objects["photo"].pk
+    else:
+        pk = member.pk if name and "member" in name else household.pk
     values = {
         "version": "v1",
-        "pk": member.pk if name and "member" in name else household.pk,
+        "pk": pk,
         "object_id": household.pk,
         "code": "babs" if name == "api:indicator-detail" else objects["code"],
         "z": z,
@@ -345,9 +459,25 @@ POST_BODIES = {
         "tanggal": "2025-12-01",
         "versi": world[village]["household"].versi,
     },
+    # Manager-only either way: approve, or cancel when the bulk change approved it already.
+    "api:intervention-transition": lambda world, village: {
+        "status": "disetujui"
+        if Intervention.objects.get(pk=world[village]["intervention"].pk).status == "diusulkan"
+        else "batal"
+    },
+    "api:intervention-bulk-transition": lambda world, village: {
+        "ids": [world["a"]["intervention"].pk],
+        "status": "disetujui",
+    },
+    "api:intervention-photos": lambda world, village: {
+        "photo": SimpleUploadedFile("bukti.jpg", jpeg_with_exif(), content_type="image/jpeg")
+    },
+    "api:programme-target-lists": lambda world, village: {
+        "criteria": {"region": world[village]["code"]}
+    },
 }
-# Sent as a browser sends a form, not as JSON.
-FORM_POSTS = {"household-edit"}
+# Sent as a browser sends a form (or a multipart upload), not as JSON.
+FORM_POSTS = {"household-edit", "api:intervention-photos"}
 
 
 def household_form_post(household) -> dict:
@@ -374,7 +504,8 @@ def test_post_permission_matrix(role, world, client):
                 response = client.post(path, body)
             else:
                 response = client.post(path, body, content_type="application/json")
-            expected, got = rule_for(name)(role, target), classify(response)
+            posted = Target(target.village, method="POST")
+            expected, got = rule_for(name)(role, posted), classify(response)
             if got != expected:
                 failures.append(f"{role} POST {path} ({name}): expected {expected}, got {got}")
     assert failures == []

@@ -26,8 +26,7 @@ from desapresisi.access import (
 )
 from desapresisi.api import HasPortalRole, StableCursorPagination
 from desapresisi.openapi import Error
-from households.filters import HouseholdFilter
-from households.models import Household, Indicator
+from households.models import Indicator
 from villages.models import Region
 
 from .models import (
@@ -44,6 +43,7 @@ from .selectors import (
     can_manage,
     coverage_for,
     double_aid_overlaps,
+    households_selected,
     intervention_events_for,
     interventions_for,
     programme_progress,
@@ -294,7 +294,7 @@ class ProgrammeTargetLists(GenericAPIView):
         data = FreezeInput(data=request.data)
         data.is_valid(raise_exception=True)
         criteria = data.validated_data.get("criteria", {})
-        households = household_selection(request.user, criteria)
+        households = households_selected(request.user, criteria)
         result = target_list_freeze(
             actor=request.user,
             programme=programme,
@@ -314,23 +314,6 @@ class ProgrammeTargetLists(GenericAPIView):
             },
             status=201,
         )
-
-
-def household_selection(user, criteria: dict):
-    """The households the list's filters select (the same filter set as GET
-    /households/); a bad filter is a 400 naming it as `criteria.<name>`."""
-    known = set(HouseholdFilter.base_filters) - {"ordering"}
-    unknown = sorted(set(criteria) - known)
-    if unknown:
-        raise serializers.ValidationError(
-            {f"criteria.{name}": [_("Filter tidak dikenal.")] for name in unknown}
-        )
-    selection = HouseholdFilter(data=criteria, queryset=Household.objects.all(), user=user)
-    if not selection.is_valid():
-        raise serializers.ValidationError(
-            {f"criteria.{name}": errors for name, errors in selection.errors.items()}
-        )
-    return selection.qs
 
 
 INTERVENTION_VALUES = (

@@ -8,6 +8,7 @@ them, and only in their areas (`interventions_for`), the same rule as `household
 from __future__ import annotations
 
 from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.utils.translation import gettext as _
 
 from desapresisi.access import (
     area_codes_for,
@@ -16,11 +17,14 @@ from desapresisi.access import (
     role_of,
     suppression_for,
 )
+from desapresisi.errors import InvalidInput
 from desapresisi.models import Role
+from households.filters import HouseholdFilter
 from households.indicators.criteria import criterion_condition
 from households.models import Household, IndicatorValue
 from households.selectors import households_for, latest_period
 from villages.codes import subtree_q
+from villages.models import Region
 
 from .models import (
     ACTIVE_STATUSES,
@@ -250,3 +254,72 @@ def resolved_without_intervention(user, programme: Programme) -> QuerySet:
         .exclude(needs_condition(programme))
         .exclude(Exists(done))
     )
+
+
+def programme_summaries(user) -> list[dict]:
+    """Every programme with its totals from the rollup rows (one query over them, not
+    over interventions); the public's small totals are suppressed (None)."""
+    limit = suppression_for(user)
+    totals: dict[int, dict] = {}
+    for stat in ProgrammeVillageStat.objects.values("programme_id", "targets", "counts"):
+        entry = totals.setdefault(
+            stat["programme_id"], {"targets": 0, **dict.fromkeys(Status.values, 0)}
+        )
+        entry["targets"] += stat["targets"]
+        for status, value in stat["counts"].items():
+            entry[status] = entry.get(status, 0) + value
+    rows = []
+    for programme in programmes_for(user):
+        entry = totals.get(programme.pk, {"targets": 0, **dict.fromkeys(Status.values, 0)})
+        rows.append(
+            {
+                "programme": programme,
+                "targets": _suppress(entry["targets"], limit),
+                "approved": _suppress(entry[Status.APPROVED] + entry[Status.IN_PROGRESS], limit),
+                "done": _suppress(entry[Status.DONE], limit),
+                "verified": _suppress(entry[Status.VERIFIED], limit),
+            }
+        )
+    return rows
+
+
+def freeze_areas(user, programme: Programme) -> list[tuple[str, str]]:
+    """(code, label) of the kecamatan and villages under the programme's area that the
+    caller may pick households from: what the freeze form offers."""
+    codes = area_codes_for(user)
+    regions = Region.objects.filter(subtree_q(programme.area_id, "code")).filter(
+        level__in=("kecamatan", "desa")
+    )
+    if codes is not None:
+        regions = regions.filter(subtree_q(codes, "code")) if codes else regions.none()
+    return [
+        (region.code, f"{region.code} {region.name}")
+        for region in regions.order_by("code").only("code", "name")
+    ]
+
+
+def households_selected(user, criteria: dict) -> QuerySet:
+    """The households the household list's filters select (the same filter set as GET
+    /households/, so a criterion means the same everywhere), within the caller's areas.
+    A bad or unknown filter is InvalidInput naming it as `criteria.<name>`."""
+    known = set(HouseholdFilter.base_filters) - {"ordering"}
+    unknown = sorted(set(criteria) - known)
+    if unknown:
+        raise InvalidInput({f"criteria.{name}": [_("Filter tidak dikenal.")] for name in unknown})
+    selection = HouseholdFilter(data=criteria, queryset=households_for(user), user=user)
+    try:
+        valid = selection.is_valid()
+    except InvalidInput as exc:
+        raise InvalidInput(
+            {f"criteria.{name}": errors for name, errors in exc.fields.items()}
+        ) from None
+    if not valid:
+        raise InvalidInput(
+            {f"criteria.{name}": list(errors) for name, errors in selection.errors.items()}
+        )
+    try:
+        return selection.qs
+    except InvalidInput as exc:
+        raise InvalidInput(
+            {f"criteria.{name}": errors for name, errors in exc.fields.items()}
+        ) from None

@@ -3,7 +3,7 @@ the site root (desapresisi/urls.py)."""
 
 from django.urls import path
 
-from . import api
+from . import api, views
 
 api_urlpatterns = [
     path("skpd/", api.SkpdList.as_view(), name="skpd-list"),
@@ -35,4 +35,10 @@ api_urlpatterns = [
         name="intervention-photos",
     ),
 ]
-page_urlpatterns: list = []
+page_urlpatterns = [
+    path("program/", views.programme_index, name="programme-index"),
+    path("program/<int:pk>/", views.programme_page, name="programme-page"),
+    path("program/<int:pk>/sasaran/", views.programme_freeze, name="programme-freeze"),
+    path("program/<int:pk>/ubah-status/", views.programme_bulk, name="programme-bulk"),
+    path("intervensi/<int:pk>/", views.intervention_page, name="intervention-page"),
+]

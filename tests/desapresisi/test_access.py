@@ -222,6 +222,16 @@ RULES = {
     "api:intervention-photos": lambda role, target: intervention_worked(role, target),
     # POST only: approve village a's intervention; an id the caller cannot see is a 400
     # naming the item, as an unknown one.
+    "programme-index": public,
+    "programme-page": public,
+    # POST only (GET: visitors to /masuk/, everyone else 405): freeze one village.
+    "programme-freeze": lambda role, target: (
+        programme_freeze(role, target, page=True) if target.method == "POST" else OK
+    ),
+    # POST only: approve the ticked interventions (the owner SKPD and administrators).
+    "programme-bulk": lambda role, target: programme_bulk(role, target),
+    # The field form of one intervention; its POST approves (managers only).
+    "intervention-page": lambda role, target: intervention_page(role, target),
     "api:intervention-bulk-transition": lambda role, target: (
         DENIED
         if role in ("anonymous", "norole", "official")
@@ -257,17 +267,42 @@ def intervention_worked(role, target):
     )
 
 
-def programme_freeze(role, target):
+def programme_freeze(role, target, *, page=False):
     """Freezing the households of one village: the owner SKPD and administrators, and a
     village operator for their own village (elsewhere they see no household: nothing to
-    freeze, a 400 naming the criteria)."""
-    if role in ("anonymous", "norole"):
+    freeze, a 400 naming the criteria). The page sends visitors to /masuk/ (an answer)."""
+    if role == "anonymous":
+        return OK if page else DENIED
+    if role == "norole":
         return DENIED
     if role in MANAGERS:
         return OK
     if role in ("operator_a", "operator_b"):
         return OK if target.village in SERVES[role] else "status 400"
     return DENIED
+
+
+def programme_bulk(role, target):
+    if role == "anonymous" or target.method == "GET":
+        return OK  # visitors to /masuk/; GET is 405 for everyone else
+    if role not in NAMED_ROLES:
+        return HIDDEN
+    return OK if role in MANAGERS else DENIED
+
+
+def intervention_page(role, target):
+    if role == "anonymous":
+        return OK  # to /masuk/
+    if role not in NAMED_ROLES:
+        return HIDDEN
+    if target.method == "POST":
+        return intervention_managed(role, target)
+    return intervention_scoped(role, target)
+
+
+def next_status(pk: int) -> str:
+    """A manager's next step for this intervention: approve, or cancel an approved one."""
+    return "disetujui" if Intervention.objects.get(pk=pk).status == "diusulkan" else "batal"
 
 
 # Query strings a route needs to answer at all.
@@ -319,13 +354,24 @@ def world(personas):
     SkpdMember.objects.create(user=personas["analyst"], skpd=skpd)
     programme = ProgrammeFactory(skpd=skpd, indicator_id="jumlah_rumah_tangga")
     fresh = ProgrammeFactory(skpd=skpd, indicator_id="jumlah_rumah_tangga")
-    target_list_freeze(
-        actor=personas["admin"],
-        programme=programme,
-        households=Household.objects.all(),
-        criteria={},
-    )
-    world = {"personas": personas, "programme": programme, "fresh_programme": fresh}
+    page_fresh = ProgrammeFactory(skpd=skpd, indicator_id="jumlah_rumah_tangga")
+    # One programme per kind of write, so that each POST of the matrix meets a proposal.
+    others = {
+        name: ProgrammeFactory(skpd=skpd, indicator_id="jumlah_rumah_tangga")
+        for name in ("api_bulk", "page_bulk", "page_form")
+    }
+    everyone = Household.objects.all()
+    for each in (programme, *others.values()):
+        target_list_freeze(
+            actor=personas["admin"], programme=each, households=everyone, criteria={}
+        )
+    world = {
+        "personas": personas,
+        "programme": programme,
+        "fresh_programme": fresh,
+        "page_fresh_programme": page_fresh,
+        **others,
+    }
     for village, house, person, code in (
         ("a", household_a, member_a, PENAJAM_KELURAHAN),
         ("b", household_b, member_b, BABULU_DESA),
@@ -339,6 +385,10 @@ def world(personas):
             "member": person,
             "code": code,
             "intervention": intervention,
+            **{
+                name: Intervention.objects.get(programme=each, household=house)
+                for name, each in others.items()
+            },
             "photo": photo,
         }
     return world
@@ -356,10 +406,16 @@ def fill(route: str, name: str | None, world, village: str | None) -> str:
     objects = world[village or "a"]
     household, member = objects["household"], objects["member"]
     z, x, y = tile_of(household.lokasi)
-    if name in ("api:programme-detail",):
+    if name in ("api:programme-detail", "programme-page"):
         pk = world["programme"].pk
     elif name == "api:programme-target-lists":
         pk = world["fresh_programme"].pk
+    elif name == "programme-freeze":
+        pk = world["page_fresh_programme"].pk
+    elif name == "programme-bulk":
+        pk = world["page_bulk"].pk
+    elif name == "intervention-page":
+        pk = objects["page_form"].pk
     elif name and name.startswith("api:intervention-"):
         pk = objects["intervention"].pk
     elif name == "api:programme-photo-file":
@@ -461,14 +517,18 @@ POST_BODIES = {
     },
     # Manager-only either way: approve, or cancel when the bulk change approved it already.
     "api:intervention-transition": lambda world, village: {
-        "status": "disetujui"
-        if Intervention.objects.get(pk=world[village]["intervention"].pk).status == "diusulkan"
-        else "batal"
+        "status": next_status(world[village]["intervention"].pk)
     },
     "api:intervention-bulk-transition": lambda world, village: {
-        "ids": [world["a"]["intervention"].pk],
+        "ids": [world["a"]["api_bulk"].pk],
         "status": "disetujui",
     },
+    "programme-freeze": lambda world, village: {"region": world[village]["code"]},
+    "programme-bulk": lambda world, village: {
+        "ids": [str(world[village]["page_bulk"].pk)],
+        "status": "disetujui",
+    },
+    "intervention-page": lambda world, village: {"status": "disetujui", "note": "matriks"},
     "api:intervention-photos": lambda world, village: {
         "photo": SimpleUploadedFile("bukti.jpg", jpeg_with_exif(), content_type="image/jpeg")
     },
@@ -477,7 +537,10 @@ POST_BODIES = {
     },
 }
 # Sent as a browser sends a form (or a multipart upload), not as JSON.
-FORM_POSTS = {"household-edit", "api:intervention-photos"}
+FORM_POSTS = {
+    "household-edit", "api:intervention-photos", "programme-freeze", "programme-bulk",
+    "intervention-page",
+}  # fmt: skip
 
 
 def household_form_post(household) -> dict:

@@ -37,7 +37,11 @@ async function draw(map) {
       let fill = empty;
       if (row && (row.counted === null || row.reached === null)) fill = hidden;
       else if (row && row.counted > 0) fill = colour(row.reached / row.counted, palette);
-      return { color: "#ffffff", weight: 1, fillColor: fill, fillOpacity: 0.85 };
+      const code = String(feature.properties.code || feature.id || "");
+      return {
+        color: "#ffffff", weight: 1, fillColor: fill, fillOpacity: 0.85,
+        className: "coverage-area area-" + code.replace(/\./g, "-")
+      };
     },
     onEachFeature: (feature, shape) => {
       const row = byCode[feature.properties.code || feature.id];
@@ -51,9 +55,13 @@ async function draw(map) {
       shape.bindTooltip(text.join(" · "));
     }
   }).addTo(map);
+  // The container got its height from the stylesheet after Leaflet measured it.
+  map.invalidateSize({ animate: false });
   const bounds = layer.getBounds();
   if (bounds.isValid()) map.fitBounds(bounds, { padding: [8, 8], animate: false });
-  document.getElementById("programme-map").dataset.ready = "1";
+  const box = document.getElementById("programme-map");
+  box.dataset.reached = coverage.map((row) => row.region + ":" + row.reached).join(",");
+  box.dataset.ready = "1";
 }
 
 if (config) {

@@ -54,6 +54,7 @@ from .services import (
     evidence_photo_add,
     intervention_transition,
     interventions_bulk_transition,
+    interventions_status_import,
     programme_create,
     target_list_freeze,
 )
@@ -736,3 +737,33 @@ class SkpdList(GenericAPIView):
                 for skpd in Skpd.objects.all()
             ]
         )
+
+
+class StatusImportInput(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="XLSX: kolom id, status, kemajuan, realisasi, catatan (baris 1 = judul)"
+    )
+
+
+class InterventionStatusImport(NamedRecords, GenericAPIView):
+    """Status changes from an XLSX sheet: all rows or none; a refused row is named
+    (`baris N, kolom`)."""
+
+    queryset = Intervention.objects.none()  # for the schema; rows come from selectors
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        summary="Impor status intervensi (XLSX)",
+        request={"multipart/form-data": StatusImportInput},
+        responses={200: BulkTransitionDoc},
+    )
+    def post(self, request, *args, **kwargs):
+        self.check_names(request)
+        if not can_work_interventions(request.user):
+            raise PermissionDenied(
+                _("Hanya SKPD pemilik program yang dapat mengelola program ini.")
+            )
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise serializers.ValidationError({"file": [_("Wajib diisi.")]})
+        return Response({"changed": interventions_status_import(actor=request.user, upload=upload)})

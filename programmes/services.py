@@ -9,6 +9,7 @@ Services raise the kernel's domain errors; they know nothing of HTTP.
 from __future__ import annotations
 
 import io
+import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -19,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from openpyxl import load_workbook
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from desapresisi.access import can_manage_programmes, can_work_interventions, role_of
@@ -568,3 +570,115 @@ def programme_create(*, actor, skpd: Skpd | None, **fields) -> Programme:
         raise InvalidInput(exc.message_dict) from None
     programme.save()
     return programme
+
+
+# --- Status import (XLSX) ------------------------------------------------------------------
+
+IMPORT_COLUMNS = ("id", "status", "kemajuan", "realisasi", "catatan")
+IMPORT_MAX_ROWS = 5000
+IMPORT_MAX_BYTES = 2 * 1024 * 1024
+IMPORT_MAX_UNCOMPRESSED = 32 * 1024 * 1024
+
+
+def _import_rows(data: bytes) -> list[tuple[int, dict]]:
+    """(row number, {column: text}) of the first sheet, headers in row 1."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if sum(info.file_size for info in archive.infolist()) > IMPORT_MAX_UNCOMPRESSED:
+                raise InvalidInput({"file": [_("Berkas terlalu besar setelah dibuka.")]})
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        raise InvalidInput({"file": [_("Berkas bukan XLSX yang terbaca.")]}) from None
+    sheet = book.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    header = [str(cell or "").strip().lower() for cell in next(rows, ())]
+    missing = [name for name in ("id", "status") if name not in header]
+    if missing:
+        raise InvalidInput(
+            {"file": [_("Kolom wajib tidak ada: %(columns)s.") % {"columns": ", ".join(missing)}]}
+        )
+    unknown = [name for name in header if name and name not in IMPORT_COLUMNS]
+    if unknown:
+        raise InvalidInput(
+            {"file": [_("Kolom tidak dikenal: %(columns)s.") % {"columns": ", ".join(unknown)}]}
+        )
+    found = []
+    for number, values in enumerate(rows, start=2):
+        if number - 1 > IMPORT_MAX_ROWS:
+            raise InvalidInput(
+                {"file": [_("Paling banyak %(rows)s baris.") % {"rows": IMPORT_MAX_ROWS}]}
+            )
+        cells = {
+            name: ("" if value is None else str(value).strip())
+            for name, value in zip(header, values, strict=False)
+            if name
+        }
+        if any(cells.values()):
+            found.append((number, cells))
+    return found
+
+
+def interventions_status_import(*, actor, upload) -> int:
+    """Status changes from an XLSX sheet (columns id, status, and optionally kemajuan,
+    realisasi, catatan): every row is checked and applied in one transaction; any
+    refused row refuses the file (InvalidInput naming `baris N` and the column), nothing
+    is written. An id outside the actor's areas reads as unknown."""
+    data = upload.read(IMPORT_MAX_BYTES + 1)
+    if len(data) > IMPORT_MAX_BYTES:
+        raise InvalidInput({"file": [_("Berkas terlalu besar (maksimal 2 MB).")]})
+    rows = _import_rows(data)
+    if not rows:
+        raise InvalidInput({"file": [_("Tidak ada baris data.")]})
+    ids = {}
+    errors: dict[str, list[str]] = {}
+    for number, cells in rows:
+        try:
+            ids[number] = int(float(cells.get("id", "")))
+        except ValueError:
+            errors[f"baris {number}, id"] = [_("Isi dengan nomor intervensi.")]
+    visible = {
+        item.pk: item
+        for item in interventions_for(actor)
+        .select_related("programme")
+        .filter(pk__in=list(ids.values()))
+    }
+    seen: set[int] = set()
+    with transaction.atomic():
+        for number, cells in rows:
+            pk = ids.get(number)
+            if pk is None:
+                continue
+            if pk not in visible:
+                errors[f"baris {number}, id"] = [
+                    _("Intervensi %(id)s tidak ditemukan.") % {"id": pk}
+                ]
+                continue
+            if pk in seen:
+                errors[f"baris {number}, id"] = [_("Intervensi ini sudah ada di baris lain.")]
+                continue
+            seen.add(pk)
+            try:
+                with transaction.atomic():
+                    intervention_transition(
+                        actor=actor,
+                        intervention=visible[pk],
+                        to_status=cells.get("status", ""),
+                        note=cells.get("catatan", ""),
+                        progress=cells.get("kemajuan") or None,
+                        realised_amount=cells.get("realisasi") or None,
+                    )
+            except InvalidInput as exc:
+                renamed = {
+                    "progress": "kemajuan",
+                    "realised_amount": "realisasi",
+                    "note": "catatan",
+                }
+                for name, messages in exc.fields.items():
+                    errors[f"baris {number}, {renamed.get(name, name)}"] = list(messages)
+            except NotAllowed as exc:
+                errors[f"baris {number}, status"] = [exc.message]
+        if errors:
+            transaction.set_rollback(True)
+    if errors:
+        raise InvalidInput(errors)
+    return len(rows)

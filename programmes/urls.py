@@ -23,6 +23,11 @@ api_urlpatterns = [
         api.InterventionBulkTransition.as_view(),
         name="intervention-bulk-transition",
     ),
+    path(
+        "interventions/import/",
+        api.InterventionStatusImport.as_view(),
+        name="intervention-import",
+    ),
     path("interventions/<int:pk>/", api.InterventionDetail.as_view(), name="intervention-detail"),
     path(
         "interventions/<int:pk>/transition/",
@@ -40,5 +45,6 @@ page_urlpatterns = [
     path("program/<int:pk>/", views.programme_page, name="programme-page"),
     path("program/<int:pk>/sasaran/", views.programme_freeze, name="programme-freeze"),
     path("program/<int:pk>/ubah-status/", views.programme_bulk, name="programme-bulk"),
+    path("program/<int:pk>/daftar.<str:fmt>", views.programme_report, name="programme-report"),
     path("intervensi/<int:pk>/", views.intervention_page, name="intervention-page"),
 ]

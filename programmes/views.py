@@ -12,9 +12,11 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from desapresisi import audit
 from desapresisi.access import (
     can_view_interventions,
     disclose_household,
@@ -22,10 +24,11 @@ from desapresisi.access import (
     role_of,
 )
 from desapresisi.errors import InvalidInput, NotAllowed, NotReady
-from desapresisi.models import Role
+from desapresisi.models import AuditAction, Role
 
 from .forms import BulkForm, FreezeForm, InterventionForm
 from .models import FundingSource, Status
+from .reports import programme_list_pdf, programme_list_xlsx
 from .selectors import (
     can_manage,
     freeze_areas,
@@ -274,3 +277,32 @@ def intervention_page(request: HttpRequest, pk: int) -> HttpResponse:
         },
         status=status,
     )
+
+
+@login_required
+def programme_report(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """The by-name-by-address list of the programme's interventions in the caller's areas
+    (XLSX with a summary per kecamatan, or PDF), masked per role and written to the audit
+    log as an export of named records. Roles without names: it does not exist."""
+    programme = get_object_or_404(programmes_for(request.user), pk=pk)
+    if fmt not in ("xlsx", "pdf") or not can_view_interventions(request.user):
+        raise Http404
+    disclosure = disclosure_for(request.user, unmask_requested=False)
+    writer = programme_list_xlsx if fmt == "xlsx" else programme_list_pdf
+    content, rows = writer(
+        user=request.user, programme=programme, disclosure=disclosure, language=get_language()
+    )
+    audit.record(
+        action=AuditAction.EXPORT,
+        request=request,
+        rows=rows,
+        detail=f"programme {programme.code} {fmt}",
+    )
+    content_type = (
+        "application/pdf"
+        if fmt == "pdf"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="program-{programme.code}.{fmt}"'
+    return response

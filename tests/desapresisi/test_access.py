@@ -48,6 +48,7 @@ from tests.factories import (
     SkpdFactory,
 )
 from tests.households.census_import.test_import import household, member, upload, xlsx
+from tests.programmes.test_import import status_sheet
 from tests.programmes.test_services import jpeg_with_exif
 
 pytestmark = pytest.mark.django_db
@@ -222,7 +223,21 @@ RULES = {
     "api:intervention-photos": lambda role, target: intervention_worked(role, target),
     # POST only: approve village a's intervention; an id the caller cannot see is a 400
     # naming the item, as an unknown one.
+    # POST only: an XLSX sheet approving village b's proposal; a row the caller may not
+    # see or change is a 400 naming the row, as an unknown id.
+    "api:intervention-import": lambda role, target: (
+        DENIED
+        if role in ("anonymous", "norole", "official")
+        else OK
+        if role in MANAGERS
+        else "status 400"
+    ),
     "programme-index": public,
+    # The by-name list of a programme (no village in its address): roles with names get
+    # their areas' rows; for everyone else with an account it does not exist.
+    "programme-report": lambda role, target: (
+        OK if role == "anonymous" or role in NAMED_ROLES else HIDDEN
+    ),
     "programme-page": public,
     # POST only (GET: visitors to /masuk/, everyone else 405): freeze one village.
     "programme-freeze": lambda role, target: (
@@ -412,6 +427,8 @@ def fill(route: str, name: str | None, world, village: str | None) -> str:
         pk = world["fresh_programme"].pk
     elif name == "programme-freeze":
         pk = world["page_fresh_programme"].pk
+    elif name == "programme-report":
+        pk = world["programme"].pk
     elif name == "programme-bulk":
         pk = world["page_bulk"].pk
     elif name == "intervention-page":
@@ -432,7 +449,7 @@ def fill(route: str, name: str | None, world, village: str | None) -> str:
         "y": y,
         "app_label": "households",
         "content_type_id": "1",
-        "fmt": "xlsx" if name == "population-report-file" else "csv",
+        "fmt": "xlsx" if name in ("population-report-file", "programme-report") else "csv",
         "url": "",
     }
 
@@ -524,6 +541,9 @@ POST_BODIES = {
         "status": "disetujui",
     },
     "programme-freeze": lambda world, village: {"region": world[village]["code"]},
+    "api:intervention-import": lambda world, village: {
+        "file": status_sheet([["id", "status"], [world["b"]["api_bulk"].pk, "disetujui"]])
+    },
     "programme-bulk": lambda world, village: {
         "ids": [str(world[village]["page_bulk"].pk)],
         "status": "disetujui",
@@ -539,7 +559,7 @@ POST_BODIES = {
 # Sent as a browser sends a form (or a multipart upload), not as JSON.
 FORM_POSTS = {
     "household-edit", "api:intervention-photos", "programme-freeze", "programme-bulk",
-    "intervention-page",
+    "intervention-page", "api:intervention-import",
 }  # fmt: skip
 
 

@@ -780,6 +780,8 @@ def _delete_synthetic_work(cursor, household_filter: str, params: dict) -> None:
             SELECT id FROM programmes_programme WHERE synthetic);
         DELETE FROM programmes_programmevillagestat WHERE programme_id IN (
             SELECT id FROM programmes_programme WHERE synthetic);
+        DELETE FROM programmes_programmemonthstat WHERE programme_id IN (
+            SELECT id FROM programmes_programme WHERE synthetic);
         DELETE FROM programmes_programme WHERE synthetic;
         DROP TABLE gone_i;
         DELETE FROM programmes_coveragecell;

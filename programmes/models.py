@@ -329,3 +329,20 @@ class CoverageCell(models.Model):
                 fields=["indicator", "year", "region"], name="coverage_cell_unique"
             )
         ]
+
+
+class ProgrammeMonthStat(models.Model):
+    """Progress over time: how many interventions of the programme reached each status in
+    each month (local time), counted by the services as the events are written."""
+
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="months")
+    month = models.CharField(max_length=7)  # YYYY-MM
+    status = models.CharField(max_length=15, choices=Status.choices)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "month", "status"], name="programme_month_unique"
+            )
+        ]

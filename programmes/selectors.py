@@ -32,6 +32,7 @@ from .models import (
     Intervention,
     InterventionEvent,
     Programme,
+    ProgrammeMonthStat,
     ProgrammeVillageStat,
     SkpdMember,
     Status,
@@ -323,3 +324,27 @@ def households_selected(user, criteria: dict) -> QuerySet:
         raise InvalidInput(
             {f"criteria.{name}": errors for name, errors in exc.fields.items()}
         ) from None
+
+
+def programme_timeline(user, programme: Programme) -> list[dict]:
+    """Per month: interventions reaching each status, and the running total done or
+    verified; from the month rows the services keep. Small counts suppressed for the
+    public."""
+    limit = suppression_for(user)
+    months: dict[str, dict[str, int]] = {}
+    for row in ProgrammeMonthStat.objects.filter(programme=programme).values(
+        "month", "status", "count"
+    ):
+        months.setdefault(row["month"], {})[row["status"]] = row["count"]
+    rows, reached = [], 0
+    for month in sorted(months):
+        counts = months[month]
+        reached += counts.get(Status.DONE, 0)
+        rows.append(
+            {
+                "month": month,
+                "counts": [_suppress(counts.get(status, 0), limit) for status in Status.values],
+                "reached": _suppress(reached, limit),
+            }
+        )
+    return rows

@@ -186,6 +186,7 @@ def target_list_freeze(
             )
             for item in created
         )
+        month_count(programme_id=programme.pk, status=Status.PROPOSED, count=len(created))
         warnings = double_aid_for(
             actor, household_ids=[row["pk"] for row in rows], programme=programme
         )
@@ -292,6 +293,7 @@ def intervention_transition(
         )
         locked.status = to_status
         locked.save()
+        month_count(programme_id=locked.programme_id, status=to_status)
         stats_refresh(programme_ids=[locked.programme_id], regions={locked.household.region_id})
     return locked
 
@@ -506,6 +508,20 @@ SELECT s.indicator_id, s.year, s.region_id, coalesce(r.n, 0)
 FROM scope s LEFT JOIN reached r USING (indicator_id, year, region_id)
 ON CONFLICT (indicator_id, year, region_id) DO UPDATE SET reached = excluded.reached
 """
+
+
+def month_count(*, programme_id: int, status: str, count: int = 1) -> None:
+    """Add `count` events reaching `status` to the programme's current month."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO programmes_programmemonthstat (programme_id, month, status, count)
+            VALUES (%s, %s, %s, %s)
+            ON CONFLICT (programme_id, month, status)
+            DO UPDATE SET count = programmes_programmemonthstat.count + excluded.count
+            """,
+            [programme_id, timezone.localdate().strftime("%Y-%m"), status, count],
+        )
 
 
 def stats_refresh(*, programme_ids: list[int], regions: set[str]) -> None:

@@ -38,6 +38,7 @@ from .selectors import (
     interventions_needing_revisit,
     programme_progress,
     programme_summaries,
+    programme_timeline,
     programmes_for,
     resolved_without_intervention,
 )
@@ -93,6 +94,7 @@ def _programme_context(request, programme, *, freeze_form=None, bulk_form=None) 
     return {
         "programme": programme,
         "progress": progress,
+        "timeline": programme_timeline(user, programme),
         "statuses": Status.choices,
         "status_totals": [
             (code, label, progress["totals"]["counts"][code]) for code, label in Status.choices

@@ -10,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
+from django.utils import timezone
 from PIL import Image
 
 from desapresisi.errors import InvalidInput, NotAllowed
@@ -28,6 +29,7 @@ from programmes.models import (
 from programmes.selectors import (
     double_aid_overlaps,
     interventions_needing_revisit,
+    programme_timeline,
     resolved_without_intervention,
 )
 from programmes.services import (
@@ -301,6 +303,10 @@ def test_rollup_rows_follow_every_write(team):
     )
     stat.refresh_from_db()
     assert (stat.counts, int(stat.realised)) == ({"selesai": 1}, 900)
+    [month] = programme_timeline(team["analyst"], programme)
+    labels = dict(zip(Status.values, month["counts"], strict=True))
+    assert (labels["diusulkan"], labels["disetujui"], labels["selesai"]) == (2, 1, 1)
+    assert month["reached"] == 1 and month["month"] == timezone.localdate().strftime("%Y-%m")
 
 
 def jpeg_with_exif(*, gps=True) -> bytes:

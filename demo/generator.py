@@ -792,6 +792,12 @@ def _delete_synthetic_work(cursor, household_filter: str, params: dict) -> None:
     stats_rebuild()
 
 
+def programmes_remove_synthetic() -> None:
+    """Remove the demo programmes and their work (the benchmark measures, then leaves)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        _delete_synthetic_work(cursor, "false", {})
+
+
 def programmes_generate(*, region_code: str = "64.09", year: int, seed: int) -> ProgrammesResult:
     """Three SYNTHETIC programmes (labelled so on every page and file) over the synthetic
     households of the region: each freezes a target list of the poorest households its

@@ -84,10 +84,11 @@ from households.tiles import (
     tile_bounds,
     with_criteria,
 )
+from programmes.models import Programme
 from villages.models import Level, Region
 from villages.services import regions_load
 
-from .generator import households_generate
+from .generator import households_generate, programmes_generate, programmes_remove_synthetic
 
 TILE_ZOOMS = [8, 9, 10, 11, 12, 13, 14, 15, 16]
 IMPORT_HOUSEHOLDS = 100_000
@@ -403,6 +404,10 @@ def run_bench(
         )
     )
 
+    # --- programme page --------------------------------------------------------------------
+    progress("demo programmes and the programme page")
+    add(_bench_programme_page(region, seed, client))
+
     # --- dashboard first view ---------------------------------------------------------------
     client.logout()
     calls = [
@@ -470,6 +475,45 @@ def _bench_user(region: str, profile_model, role_model):
         user=user, defaults={"role": role_model.ANALYST, "areas": [region]}
     )
     return user
+
+
+def _bench_programme_page(region: str, seed: int, client: Client) -> Measure:
+    """The programme page of the demo STBM programme (as the bench analyst): its figures
+    come from the rollup rows, measured against the live GROUP BY over interventions they
+    replace."""
+    programmes_generate(region_code=region, year=dt.date.today().year, seed=seed)
+    programme = Programme.objects.filter(synthetic=True, indicator_id="tanpa_jamban").first()
+    if programme is None:
+        raise RuntimeError("no demo programme: the census has no household without a latrine")
+    url = f"/program/{programme.pk}/"
+    seconds, peak, response = timed(lambda: client.get(url), repeat=5)
+    if response.status_code != 200:
+        raise RuntimeError(f"{url} answered {response.status_code}")
+    rollup = _sql_seconds(
+        "SELECT region_id, targets, counts, planned, realised "
+        "FROM programmes_programmevillagestat WHERE programme_id = %s",
+        [programme.pk],
+    )
+    raw = _sql_seconds(
+        "SELECT h.region_id, i.status, count(*), sum(i.planned_amount), sum(i.realised_amount) "
+        "FROM programmes_intervention i JOIN households_household h ON h.id = i.household_id "
+        "WHERE i.programme_id = %s GROUP BY 1, 2",
+        [programme.pk],
+        repeat=3,
+    )
+    interventions = programme.interventions.count()
+    # The census measures below delete and re-import households: no demo work may hold them.
+    programmes_remove_synthetic()
+    return Measure(
+        "programme page",
+        seconds,
+        baseline="rollup SELECT",
+        baseline_seconds=rollup,
+        peak_mb=peak,
+        note=f"{interventions:,} interventions, {len(response.content) / 1024:.0f} KB; "
+        f"live GROUP BY over interventions {_ms(raw)}",
+        extra={"interventions": interventions, "raw_group_by_seconds": raw},
+    )
 
 
 def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:

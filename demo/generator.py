@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import shapely
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -31,7 +32,10 @@ from desapresisi.db import copy_csv_text, csv_field, history_pause
 from households import schema
 from households.census_import.write import units_from_names
 from households.indicators.rollup import indicators_refresh
-from households.models import DataSource
+from households.models import DataSource, Household
+from programmes.models import Intervention, Programme, Skpd
+from programmes.selectors import needs_condition
+from programmes.services import intervention_transition, stats_rebuild, target_list_freeze
 from villages.models import Kind, Region
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -131,6 +135,13 @@ def households_generate(
     with transaction.atomic(), connection.cursor() as cursor:
         # Synthetic rows are not records of anybody: no change history for them.
         history_pause(reason="synthetic demo census", cursor=cursor)
+        if replace:
+            # Interventions on the households about to go (demo work on demo data) first.
+            _delete_synthetic_work(
+                cursor,
+                "(region_id = %(code)s OR region_id LIKE %(prefix)s) AND sumber_data = %(source)s",
+                {"code": region_code, "prefix": f"{region_code}.%", "source": DataSource.SYNTHETIC},
+            )
         replaced = _delete_synthetic(cursor, region_code) if replace else 0
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence('households_household', 'id')) "
@@ -683,3 +694,187 @@ def _occupation(
     if age <= 23 and prng.random() < 0.3:
         return jobs["unemployed"]
     return prng.choice(jobs["urban" if urban else "rural"])
+
+
+# --- Demo programmes -------------------------------------------------------------------------
+
+# Three plausible programmes of PPU's SKPD, each on the indicator it addresses. Amounts are
+# typical unit costs (rupiah), assumed, not measured.
+DEMO_PROGRAMMES = [
+    {
+        "skpd": ("dinkes", "Dinas Kesehatan"),
+        "code": "stbm",
+        "name": "STBM: pembangunan jamban sehat keluarga",
+        "indicator": "tanpa_jamban",
+        "unit": "household",
+        "funding_sources": ["dak", "apbd_kabupaten"],
+        "unit_cost": 3_500_000,
+    },
+    {
+        "skpd": ("perkim", "Dinas Perumahan dan Kawasan Permukiman"),
+        "code": "rtlh",
+        "name": "Bedah rumah tidak layak huni",
+        "indicator": "rtlh",
+        "unit": "household",
+        "funding_sources": ["apbd_provinsi", "apbd_kabupaten", "swadaya"],
+        "unit_cost": 20_000_000,
+    },
+    {
+        "skpd": ("disdik", "Dinas Pendidikan"),
+        "code": "kembali-sekolah",
+        "name": "Gerakan kembali bersekolah anak tidak sekolah",
+        "indicator": "ats_7_18",
+        "unit": "member",
+        "funding_sources": ["apbd_kabupaten", "csr"],
+        "unit_cost": 1_500_000,
+    },
+]
+# How far each demo intervention gets: (path of statuses after `diusulkan`, weight).
+DEMO_PATHS = [
+    ((), 15),
+    (("ditolak",), 8),
+    (("batal",), 5),
+    (("disetujui",), 15),
+    (("disetujui", "dikerjakan"), 20),
+    (("disetujui", "dikerjakan", "selesai"), 20),
+    (("disetujui", "dikerjakan", "selesai", "terverifikasi"), 17),
+]
+DEMO_ACTORS = ("demo-program-skpd", "demo-program-verifikator")
+
+
+@dataclass
+class ProgrammesResult:
+    programmes: int
+    interventions: int
+    seconds: float
+
+
+def _demo_actor(username: str):
+    """An account that records the demo's work: a superuser (the services check rights)
+    with no usable password, so nobody can sign in as it."""
+    user, created = get_user_model().objects.get_or_create(
+        username=username, defaults={"is_superuser": True, "is_staff": False}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save()
+    return user
+
+
+def _delete_synthetic_work(cursor, household_filter: str, params: dict) -> None:
+    """Remove the synthetic programmes and every intervention on the households the
+    filter names (demo work on demo households), with their events, photos, frozen lists
+    and rollup rows. Frozen lists and events refuse DELETE (programmes/sql/) except to
+    the tables' owner (the maintenance role, as for history_pause) with
+    programmes.demo_reset set, which this does for these statements only."""
+    cursor.execute("SELECT set_config('programmes.demo_reset', 'on', true)")
+    cursor.execute(
+        f"""
+        CREATE TEMP TABLE gone_i ON COMMIT DROP AS
+        SELECT i.id FROM programmes_intervention i
+        JOIN programmes_programme p ON p.id = i.programme_id
+        WHERE p.synthetic OR i.household_id IN (
+            SELECT id FROM households_household WHERE {household_filter}
+        )
+        """,  # noqa: S608 - the filter is one of this module's constants
+        params,
+    )
+    cursor.execute(
+        """
+        DELETE FROM programmes_interventionevent WHERE intervention_id IN (SELECT id FROM gone_i);
+        DELETE FROM programmes_evidencephoto WHERE intervention_id IN (SELECT id FROM gone_i);
+        DELETE FROM programmes_intervention WHERE id IN (SELECT id FROM gone_i);
+        DELETE FROM programmes_target WHERE target_list_id IN (
+            SELECT tl.id FROM programmes_targetlist tl
+            JOIN programmes_programme p ON p.id = tl.programme_id WHERE p.synthetic);
+        DELETE FROM programmes_targetlist WHERE programme_id IN (
+            SELECT id FROM programmes_programme WHERE synthetic);
+        DELETE FROM programmes_programmevillagestat WHERE programme_id IN (
+            SELECT id FROM programmes_programme WHERE synthetic);
+        DELETE FROM programmes_programmemonthstat WHERE programme_id IN (
+            SELECT id FROM programmes_programme WHERE synthetic);
+        DELETE FROM programmes_programme WHERE synthetic;
+        DROP TABLE gone_i;
+        DELETE FROM programmes_coveragecell;
+        """
+    )
+    cursor.execute("SELECT set_config('programmes.demo_reset', 'off', true)")
+    # The rollup rows of what remains (other programmes lost their demo households).
+    stats_rebuild()
+
+
+def programmes_remove_synthetic() -> None:
+    """Remove the demo programmes and their work (the benchmark measures, then leaves)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        _delete_synthetic_work(cursor, "false", {})
+
+
+def programmes_generate(*, region_code: str = "64.09", year: int, seed: int) -> ProgrammesResult:
+    """Three SYNTHETIC programmes (labelled so on every page and file) over the synthetic
+    households of the region: each freezes a target list of the poorest households its
+    indicator counts (deciles 1-4) and moves its interventions through every status with
+    the real services (events, four eyes, rollup rows). Replaces earlier demo programmes."""
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    planner, verifier = (_demo_actor(name) for name in DEMO_ACTORS)
+    paths, weights = zip(*DEMO_PATHS, strict=True)
+    interventions = 0
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            _delete_synthetic_work(cursor, "false", {})
+        for spec in DEMO_PROGRAMMES:
+            skpd, _created = Skpd.objects.get_or_create(
+                code=spec["skpd"][0], defaults={"name": spec["skpd"][1]}
+            )
+            programme = Programme.objects.create(
+                code=f"demo-{spec['code']}-{year}",
+                name=spec["name"],
+                skpd=skpd,
+                year=year,
+                funding_sources=spec["funding_sources"],
+                unit=spec["unit"],
+                indicator_id=spec["indicator"],
+                area_id=region_code,
+                unit_cost=spec["unit_cost"],
+                synthetic=True,
+            )
+            candidates = (
+                Household.objects.filter(
+                    region__code__startswith=region_code,
+                    sumber_data=DataSource.SYNTHETIC,
+                    desil_kesejahteraan__lte=4,
+                )
+                .filter(needs_condition(programme))
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            chosen = [pk for pk in candidates if rng.random() < 0.6][:400]
+            if not chosen:
+                programme.delete()
+                continue
+            result = target_list_freeze(
+                actor=planner,
+                programme=programme,
+                households=Household.objects.filter(pk__in=chosen),
+                criteria={"region": region_code, "desil_kesejahteraan__lte": "4", "demo": "1"},
+            )
+            programme.target_count = result.interventions
+            programme.save(update_fields=["target_count"])
+            for item in Intervention.objects.filter(programme=programme).order_by("pk"):
+                for status in rng.choices(paths, weights)[0]:
+                    intervention_transition(
+                        actor=verifier if status == "terverifikasi" else planner,
+                        intervention=item,
+                        to_status=status,
+                        progress=rng.randrange(10, 90) if status == "dikerjakan" else None,
+                        realised_amount=int(spec["unit_cost"] * rng.uniform(0.85, 1.05))
+                        if status == "selesai"
+                        else None,
+                    )
+                    item.refresh_from_db()
+            interventions += result.interventions
+    return ProgrammesResult(
+        programmes=Programme.objects.filter(synthetic=True).count(),
+        interventions=interventions,
+        seconds=time.perf_counter() - started,
+    )

@@ -217,3 +217,26 @@ def disclose_unit(row: dict, *, names: bool) -> dict:
             if field in row:
                 row[field] = None
     return row
+
+
+# --- Programmes and interventions (the programmes app) ------------------------------------
+#
+# A programme and its figures per village are aggregates: everyone may read them (the
+# public's small cells suppressed, `suppression_for`). Its interventions name households:
+# roles with names, within their areas. Who manages a programme is its SKPD's analysts
+# (and administrators): the programmes app answers that, the SKPD being its record.
+
+
+def can_view_interventions(user) -> bool:
+    return can_view_names(user)
+
+
+def can_manage_programmes(user) -> bool:
+    """Whether this role may own programmes at all (which ones: its SKPD's)."""
+    return role_of(user) in (Role.ADMIN, Role.ANALYST)
+
+
+def can_work_interventions(user) -> bool:
+    """Field work on interventions (start, progress, done, photos): the programme's
+    managers, and village operators in their village."""
+    return role_of(user) in (Role.ADMIN, Role.ANALYST, Role.OPERATOR)

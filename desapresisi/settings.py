@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "desapresisi",
     "villages",
     "households",
+    "programmes",
     # The synthetic census, demo accounts and the benchmark: tools for a demo or a developer
     # machine, never installed in production.
     *([] if PRODUCTION else ["demo"]),
@@ -384,6 +385,9 @@ SPECTACULAR_SETTINGS = {
         "StatusEnum": "households.models.ImportStatus",
         "ExportKindEnum": "households.models.ExportKind",
         "ExportStatusEnum": "households.models.ExportStatus",
+        "InterventionStatusEnum": "programmes.models.Status",
+        "ProgrammeUnitEnum": "programmes.models.Unit",
+        "FundingSourceEnum": "programmes.models.FundingSource",
     },
 }
 
@@ -410,6 +414,8 @@ CONTENT_SECURITY_POLICY = {
 
 # Public statistics hide counts from 1 to this number (small-cell suppression).
 SMALL_CELL_THRESHOLD = env_int("SMALL_CELL_THRESHOLD", 3)
+# Evidence photos of interventions: the largest upload accepted (re-encoded smaller).
+PROGRAMME_PHOTO_MAX_BYTES = env_int("PROGRAMME_PHOTO_MAX_BYTES", 5 * 1024 * 1024)
 # How many reverse proxies in front of the portal add X-Forwarded-For (0: none trusted).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT

@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from households import urls as household_urls
+from programmes import urls as programme_urls
 from villages import urls as village_urls
 
 from .api import api_root
@@ -16,6 +17,7 @@ api_v1 = [
     path("auth/token/", token_view, name="token"),
     *village_urls.api_urlpatterns,
     *household_urls.api_urlpatterns,
+    *programme_urls.api_urlpatterns,
 ]
 
 urlpatterns = [
@@ -23,6 +25,7 @@ urlpatterns = [
     path("health/live/", live, name="health-live"),
     path("metrics", metrics_view, name="metrics"),
     *household_urls.page_urlpatterns,
+    *programme_urls.page_urlpatterns,
     path("i18n/", include("django.conf.urls.i18n")),
     path("masuk/", auth_views.LoginView.as_view(), name="login"),
     path("keluar/", auth_views.LogoutView.as_view(), name="logout"),

@@ -113,3 +113,31 @@ def village_units(
                     region_id=region_code, kind=UnitKind.RT, name=rt, parent=w
                 )
     return units
+
+
+# --- Programmes ------------------------------------------------------------------------------
+
+
+class SkpdFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "programmes.Skpd"
+        django_get_or_create = ("code",)
+
+    code = "dinkes"
+    name = "Dinas Kesehatan"
+
+
+class ProgrammeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "programmes.Programme"
+
+    code = factory.Sequence(lambda n: f"prog-{n}")
+    name = factory.Sequence(lambda n: f"Program Uji {n}")
+    skpd = factory.SubFactory(SkpdFactory)
+    year = 2026
+    funding_sources = ["apbd_kabupaten"]
+    unit = "household"
+    indicator_id = "tanpa_jamban"
+    area_id = "64.09"
+    target_count = 10
+    unit_cost = 5_000_000

@@ -22,6 +22,7 @@ import mapbox_vector_tile
 import pytest
 from django.contrib.admin.sites import site
 from django.contrib.gis.geos import Point
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.db import connection as db
 from django.db.utils import DatabaseError
@@ -38,15 +39,21 @@ from households.indicators.rollup import indicators_refresh
 from households.models import DataSource, Household, IndicatorValue, Member, TileCell
 from households.models import Household as Model
 from households.tiles import tile_bounds
+from programmes.models import EvidencePhoto, Intervention, SkpdMember
+from programmes.services import target_list_freeze
 from tests.factories import (
     BABULU_DESA,
     PENAJAM_KELURAHAN,
     HouseholdFactory,
     MemberFactory,
+    ProgrammeFactory,
+    SkpdFactory,
     nik_for,
     village_units,
 )
 from tests.households.census_import.test_import import household, member, upload, xlsx
+from tests.programmes.test_import import status_sheet
+from tests.programmes.test_services import jpeg_with_exif
 from villages.models import VillageUnit
 
 pytestmark = pytest.mark.django_db
@@ -66,9 +73,10 @@ SERVES = {
 
 @dataclass(frozen=True)
 class Target:
-    """Which village's object the URL is called with ('a', 'b' or None)."""
+    """Which village's object the URL is called with ('a', 'b' or None), and how."""
 
     village: str | None
+    method: str = "GET"
 
 
 # Expected outcomes
@@ -231,13 +239,132 @@ RULES = {
     # URL containing "login" as an answer); test_imports checks the redirect itself.
     "import-page": public,
     "export-page": public,  # likewise; it tells roles that may not export so
+    # Programmes and their figures are planning information, open to all (the public's
+    # small cells suppressed); interventions, target lists and photos name households.
+    "api:skpd-list": public,
+    "api:programme-list": public,
+    "api:programme-detail": public,
+    "api:programme-coverage": public,
+    "api:programme-overlaps": lambda role, target: OK if role in NAMED_ROLES else DENIED,
+    # GET the frozen lists (roles with names); POST freezes one: test_post_permission_matrix.
+    "api:programme-target-lists": lambda role, target: (
+        programme_freeze(role, target)
+        if target.method == "POST"
+        else OK
+        if role in NAMED_ROLES
+        else DENIED
+    ),
+    "api:intervention-list": lambda role, target: OK if role in NAMED_ROLES else DENIED,
+    "api:intervention-detail": lambda role, target: intervention_scoped(role, target),
+    "api:programme-photo-file": lambda role, target: intervention_scoped(role, target),
+    # POST only; the body approves (the owner SKPD's and administrators' only).
+    "api:intervention-transition": lambda role, target: intervention_managed(role, target),
+    # POST only, multipart: field work, the village's operator too.
+    "api:intervention-photos": lambda role, target: intervention_worked(role, target),
+    # POST only: approve village a's intervention; an id the caller cannot see is a 400
+    # naming the item, as an unknown one.
+    # POST only: an XLSX sheet approving village b's proposal; a row the caller may not
+    # see or change is a 400 naming the row, as an unknown id.
+    "api:intervention-import": lambda role, target: (
+        DENIED
+        if role in ("anonymous", "norole", "official")
+        else OK
+        if role in MANAGERS
+        else "status 400"
+    ),
+    "programme-index": public,
+    # The by-name list of a programme (no village in its address): roles with names get
+    # their areas' rows; for everyone else with an account it does not exist.
+    "programme-report": lambda role, target: (
+        OK if role == "anonymous" or role in NAMED_ROLES else HIDDEN
+    ),
+    "programme-page": public,
+    # POST only (GET: visitors to /masuk/, everyone else 405): freeze one village.
+    "programme-freeze": lambda role, target: (
+        programme_freeze(role, target, page=True) if target.method == "POST" else OK
+    ),
+    # POST only: approve the ticked interventions (the owner SKPD and administrators).
+    "programme-bulk": lambda role, target: programme_bulk(role, target),
+    # The field form of one intervention; its POST approves (managers only).
+    "intervention-page": lambda role, target: intervention_page(role, target),
+    "api:intervention-bulk-transition": lambda role, target: (
+        DENIED
+        if role in ("anonymous", "norole", "official")
+        else "status 400"
+        if "a" not in SERVES[role]
+        else OK
+        if role in MANAGERS
+        else DENIED
+    ),
 }
+
+# Roles that see named records; the analyst (all of PPU) is in the SKPD owning the
+# world's programmes (Dinas Kesehatan), analyst_waru in none.
+NAMED_ROLES = {"analyst", "analyst_waru", "operator_a", "operator_b", "admin"}
+MANAGERS = {"analyst", "admin"}
+
+
+def intervention_scoped(role, target):
+    if role not in NAMED_ROLES:
+        return DENIED
+    return OK if target.village in SERVES[role] else HIDDEN
+
+
+def intervention_managed(role, target):
+    found = intervention_scoped(role, target)
+    return found if found != OK else OK if role in MANAGERS else DENIED
+
+
+def intervention_worked(role, target):
+    found = intervention_scoped(role, target)
+    return (
+        found if found != OK else OK if role in MANAGERS | {"operator_a", "operator_b"} else DENIED
+    )
+
+
+def programme_freeze(role, target, *, page=False):
+    """Freezing the households of one village: the owner SKPD and administrators, and a
+    village operator for their own village (elsewhere they see no household: nothing to
+    freeze, a 400 naming the criteria). The page sends visitors to /masuk/ (an answer)."""
+    if role == "anonymous":
+        return OK if page else DENIED
+    if role == "norole":
+        return DENIED
+    if role in MANAGERS:
+        return OK
+    if role in ("operator_a", "operator_b"):
+        return OK if target.village in SERVES[role] else "status 400"
+    return DENIED
+
+
+def programme_bulk(role, target):
+    if role == "anonymous" or target.method == "GET":
+        return OK  # visitors to /masuk/; GET is 405 for everyone else
+    if role not in NAMED_ROLES:
+        return HIDDEN
+    return OK if role in MANAGERS else DENIED
+
+
+def intervention_page(role, target):
+    if role == "anonymous":
+        return OK  # to /masuk/
+    if role not in NAMED_ROLES:
+        return HIDDEN
+    if target.method == "POST":
+        return intervention_managed(role, target)
+    return intervention_scoped(role, target)
+
+
+def next_status(pk: int) -> str:
+    """A manager's next step for this intervention: approve, or cancel an approved one."""
+    return "disetujui" if Intervention.objects.get(pk=pk).status == "diusulkan" else "batal"
 
 
 # Query strings a route needs to answer at all.
 QUERIES = {
     "api:indicator-values": "?indicator=babs&level=desa&parent=64.09",
     "api:export-indicators": "?indicator=babs&level=desa&parent=64.09",
+    "api:programme-coverage": "?indicator=jumlah_rumah_tangga&year=2026",
 }
 
 
@@ -278,11 +405,48 @@ def world(personas):
     member_a = MemberFactory(household=household_a, nama="Anak Rahasia Satu")
     member_b = MemberFactory(household=household_b, nama="Anak Rahasia Dua")
     indicators_refresh(full=True)
-    return {
-        "a": {"household": household_a, "member": member_a, "code": PENAJAM_KELURAHAN},
-        "b": {"household": household_b, "member": member_b, "code": BABULU_DESA},
-        "personas": personas,
+    skpd = SkpdFactory(code="dinkes", name="Dinas Kesehatan")
+    SkpdMember.objects.create(user=personas["analyst"], skpd=skpd)
+    programme = ProgrammeFactory(skpd=skpd, indicator_id="jumlah_rumah_tangga")
+    fresh = ProgrammeFactory(skpd=skpd, indicator_id="jumlah_rumah_tangga")
+    page_fresh = ProgrammeFactory(skpd=skpd, indicator_id="jumlah_rumah_tangga")
+    # One programme per kind of write, so that each POST of the matrix meets a proposal.
+    others = {
+        name: ProgrammeFactory(skpd=skpd, indicator_id="jumlah_rumah_tangga")
+        for name in ("api_bulk", "page_bulk", "page_form")
     }
+    everyone = Household.objects.all()
+    for each in (programme, *others.values()):
+        target_list_freeze(
+            actor=personas["admin"], programme=each, households=everyone, criteria={}
+        )
+    world = {
+        "personas": personas,
+        "programme": programme,
+        "fresh_programme": fresh,
+        "page_fresh_programme": page_fresh,
+        **others,
+    }
+    for village, house, person, code in (
+        ("a", household_a, member_a, PENAJAM_KELURAHAN),
+        ("b", household_b, member_b, BABULU_DESA),
+    ):
+        intervention = Intervention.objects.get(programme=programme, household=house)
+        photo = EvidencePhoto.objects.create(
+            intervention=intervention, image=b"x", width=1, height=1, uploaded_by=personas["admin"]
+        )
+        world[village] = {
+            "household": house,
+            "member": person,
+            "code": code,
+            "intervention": intervention,
+            **{
+                name: Intervention.objects.get(programme=each, household=house)
+                for name, each in others.items()
+            },
+            "photo": photo,
+        }
+    return world
 
 
 @pytest.fixture
@@ -311,17 +475,32 @@ def fill(route: str, name: str | None, world, village: str | None) -> str:
     objects = world[village or "a"]
     household, member = objects["household"], objects["member"]
     z, x, y = tile_of(household.lokasi)
+    if name == "village-unit-edit":
+        pk = getattr(objects.get("rt"), "pk", 0)
+    elif name == "village-unit-delete":
+        pk = getattr(objects.get("unit"), "pk", 0)
+    elif name in ("api:programme-detail", "programme-page"):
+        pk = world["programme"].pk
+    elif name == "api:programme-target-lists":
+        pk = world["fresh_programme"].pk
+    elif name == "programme-freeze":
+        pk = world["page_fresh_programme"].pk
+    elif name == "programme-report":
+        pk = world["programme"].pk
+    elif name == "programme-bulk":
+        pk = world["page_bulk"].pk
+    elif name == "intervention-page":
+        pk = objects["page_form"].pk
+    elif name and name.startswith("api:intervention-"):
+        pk = objects["intervention"].pk
+    elif name == "api:programme-photo-file":
+        pk = objects["photo"].pk
+    else:
+        # Member pages are /rumah-tangga/<pk>/anggota/<mid>/...: pk is the household.
+        pk = member.pk if name and name.startswith("api:member") else household.pk
     values = {
         "version": "v1",
-        "pk": (
-            getattr(objects.get("rt"), "pk", 0)
-            if name == "village-unit-edit"
-            else getattr(objects.get("unit"), "pk", 0)
-            if name == "village-unit-delete"
-            else member.pk
-            if name and name.startswith("api:member")
-            else household.pk
-        ),
+        "pk": pk,
         "mid": member.pk,
         "object_id": household.pk,
         "code": "babs" if name == "api:indicator-detail" else objects["code"],
@@ -330,7 +509,7 @@ def fill(route: str, name: str | None, world, village: str | None) -> str:
         "y": y,
         "app_label": "households",
         "content_type_id": "1",
-        "fmt": "xlsx" if name == "population-report-file" else "csv",
+        "fmt": "xlsx" if name in ("population-report-file", "programme-report") else "csv",
         "url": "",
     }
 
@@ -445,10 +624,38 @@ POST_BODIES = {
         "tanggal_lahir": "1995-04-04",
         "hubungan_keluarga": "9",
     },
+    # Manager-only either way: approve, or cancel when the bulk change approved it already.
+    "api:intervention-transition": lambda world, village: {
+        "status": next_status(world[village]["intervention"].pk)
+    },
+    "api:intervention-bulk-transition": lambda world, village: {
+        "ids": [world["a"]["api_bulk"].pk],
+        "status": "disetujui",
+    },
+    "programme-freeze": lambda world, village: {"region": world[village]["code"]},
+    "api:intervention-import": lambda world, village: {
+        "file": status_sheet([["id", "status"], [world["b"]["api_bulk"].pk, "disetujui"]])
+    },
+    "programme-bulk": lambda world, village: {
+        "ids": [str(world[village]["page_bulk"].pk)],
+        "status": "disetujui",
+    },
+    "intervention-page": lambda world, village: {"status": "disetujui", "note": "matriks"},
+    "api:intervention-photos": lambda world, village: {
+        "photo": SimpleUploadedFile("bukti.jpg", jpeg_with_exif(), content_type="image/jpeg")
+    },
+    "api:programme-target-lists": lambda world, village: {
+        "criteria": {"region": world[village]["code"]}
+    },
 }
 # Sent as a browser sends a form, not as JSON.
 FORM_POSTS = {
     "household-edit",
+    "api:intervention-photos",
+    "programme-freeze",
+    "programme-bulk",
+    "intervention-page",
+    "api:intervention-import",
     "village-units",
     "village-unit-edit",
     "village-unit-delete",
@@ -570,7 +777,8 @@ def test_post_permission_matrix(role, unit_world, client):
                 response = client.post(path, body)
             else:
                 response = client.post(path, body, content_type="application/json")
-            expected, got = rule_for(name)(role, target), classify(response)
+            posted = Target(target.village, method="POST")
+            expected, got = rule_for(name)(role, posted), classify(response)
             if got != expected:
                 failures.append(f"{role} POST {path} ({name}): expected {expected}, got {got}")
     assert failures == []

@@ -1,0 +1,89 @@
+"""The pages' forms: freezing a target list, changing one intervention (the field form)
+and approving several. Plain Django forms; the services decide, the forms carry their
+verdicts back next to the fields."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import TRANSITIONS, Status
+
+MAX_DESIL = 10
+
+
+class FreezeForm(forms.Form):
+    region = forms.ChoiceField(label=_("Wilayah"), choices=())
+    desil_max = forms.IntegerField(
+        label=_("Desil kesejahteraan sampai"),
+        min_value=1,
+        max_value=MAX_DESIL,
+        required=False,
+        help_text=_("Kosongkan untuk semua desil; 4 = desil 1-4."),
+    )
+    exclude_other_programmes = forms.BooleanField(
+        label=_("Lewati rumah tangga yang sudah di program lain untuk indikator dan tahun ini"),
+        required=False,
+    )
+
+    def __init__(self, *args, areas: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].choices = areas
+
+    def criteria(self) -> dict:
+        """The household list's filters this form stands for (as GET /households/)."""
+        criteria = {"region": self.cleaned_data["region"]}
+        if self.cleaned_data.get("desil_max"):
+            criteria["desil_kesejahteraan__lte"] = str(self.cleaned_data["desil_max"])
+        return criteria
+
+
+class InterventionForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status baru"), choices=(), required=False)
+    progress = forms.IntegerField(
+        label=_("Kemajuan (%)"), min_value=0, max_value=100, required=False
+    )
+    realised_amount = forms.IntegerField(
+        label=_("Anggaran realisasi (Rp)"), min_value=0, required=False
+    )
+    note = forms.CharField(
+        label=_("Catatan"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    photo = forms.FileField(
+        label=_("Foto bukti"),
+        required=False,
+        help_text=_("JPEG, PNG atau WebP. Metadata dibuang; titik GPS foto disimpan."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+
+    def __init__(self, *args, current: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = dict(Status.choices)
+        self.fields["status"].choices = [("", _("(tidak berubah)"))] + [
+            (status, labels[status]) for status in TRANSITIONS[current]
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("status") and not data.get("photo") and not self.errors:
+            raise forms.ValidationError(_("Pilih status baru atau unggah foto."))
+        return data
+
+
+class BulkForm(forms.Form):
+    ids = forms.TypedMultipleChoiceField(label=_("Intervensi"), coerce=int, choices=())
+    status = forms.ChoiceField(
+        label=_("Ubah menjadi"),
+        choices=[
+            (Status.APPROVED, Status.APPROVED.label),
+            (Status.REJECTED, Status.REJECTED.label),
+            (Status.CANCELLED, Status.CANCELLED.label),
+        ],
+    )
+
+    def __init__(self, *args, ids: list[int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ids"].choices = [(pk, str(pk)) for pk in ids]

@@ -1,0 +1,310 @@
+"""Pages of programmes: the list, a programme (progress per village, coverage map, target
+lists, its interventions for roles with names) and the field form of one intervention.
+They work without JavaScript; the map is the one enhancement (static/js/programme.js)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from desapresisi import audit
+from desapresisi.access import (
+    can_view_interventions,
+    disclose_household,
+    disclosure_for,
+    role_of,
+)
+from desapresisi.errors import InvalidInput, NotAllowed, NotReady
+from desapresisi.models import AuditAction, Role
+
+from .forms import BulkForm, FreezeForm, InterventionForm
+from .models import FundingSource, Status
+from .reports import programme_list_pdf, programme_list_xlsx
+from .selectors import (
+    can_manage,
+    freeze_areas,
+    households_selected,
+    intervention_events_for,
+    interventions_for,
+    interventions_needing_revisit,
+    programme_progress,
+    programme_summaries,
+    programme_timeline,
+    programmes_for,
+    resolved_without_intervention,
+)
+from .services import (
+    evidence_photo_add,
+    intervention_transition,
+    interventions_bulk_transition,
+    target_list_freeze,
+)
+
+PAGE_ROWS = 200
+
+
+def programme_index(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "programmes/index.html",
+        {"rows": programme_summaries(request.user), "demo_label": settings.DEMO_DATA_LABEL},
+    )
+
+
+def _can_propose(user, programme) -> bool:
+    return can_manage(user, programme) or role_of(user) == Role.OPERATOR
+
+
+def _intervention_rows(user, programme, disclosure) -> list[dict]:
+    rows = []
+    queryset = (
+        interventions_for(user)
+        .filter(programme=programme)
+        .select_related("household", "household__region")
+        .order_by("household__region_id", "id")[:PAGE_ROWS]
+    )
+    for item in queryset:
+        household = disclose_household(
+            {"no_kk": item.household.no_kk, "alamat": item.household.alamat}, disclosure
+        )
+        rows.append({"item": item, **household, "village": item.household.region.name})
+    return rows
+
+
+def _programme_context(request, programme, *, freeze_form=None, bulk_form=None) -> dict:
+    user = request.user
+    named = can_view_interventions(user)
+    disclosure = disclosure_for(user, unmask_requested=False)
+    rows = _intervention_rows(user, programme, disclosure) if named else []
+    proposable = _can_propose(user, programme)
+    areas = freeze_areas(user, programme) if proposable else []
+    progress = programme_progress(user, programme)
+    for row in progress["villages"]:
+        row["status_counts"] = [row["counts"][code] for code in Status.values]
+    sources = dict(FundingSource.choices)
+    return {
+        "programme": programme,
+        "progress": progress,
+        "timeline": programme_timeline(user, programme),
+        "statuses": Status.choices,
+        "status_totals": [
+            (code, label, progress["totals"]["counts"][code]) for code, label in Status.choices
+        ],
+        "funding": [str(sources.get(code, code)) for code in programme.funding_sources],
+        "can_manage": can_manage(user, programme),
+        "named": named,
+        "rows": rows,
+        "more_rows": named and len(rows) == PAGE_ROWS,
+        "target_lists": programme.target_lists.select_related("frozen_by").order_by("version")
+        if named
+        else [],
+        "freeze_form": freeze_form or (FreezeForm(areas=areas) if proposable and areas else None),
+        "bulk_form": bulk_form,
+        "revisit": interventions_needing_revisit(user, programme).count() if named else None,
+        "resolved": resolved_without_intervention(user, programme).count() if named else None,
+        "demo_label": settings.DEMO_DATA_LABEL,
+        "map_config": {
+            "coverage": reverse("api:programme-coverage", kwargs={"version": "v1"}),
+            "regions": reverse("api:region-list", kwargs={"version": "v1"}),
+            "indicator": programme.indicator_id,
+            "year": programme.year,
+            "area": programme.area_id,
+            "strings": {
+                "counted": _("Dihitung indikator"),
+                "reached": _("Dengan intervensi"),
+                "untouched": _("Belum tersentuh program"),
+                "hidden": _("disembunyikan"),
+            },
+        },
+    }
+
+
+def programme_page(request: HttpRequest, pk: int) -> HttpResponse:
+    programme = get_object_or_404(programmes_for(request.user), pk=pk)
+    return render(request, "programmes/programme.html", _programme_context(request, programme))
+
+
+@login_required
+@require_POST
+def programme_freeze(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Buat daftar sasaran": freeze the households of the chosen area (and desil) that
+    meet the programme's indicator; the result and any double-aid warning are shown."""
+    programme = get_object_or_404(programmes_for(request.user), pk=pk)
+    if not _can_propose(request.user, programme):
+        raise PermissionDenied
+    form = FreezeForm(request.POST, areas=freeze_areas(request.user, programme))
+    if form.is_valid():
+        criteria = form.criteria()
+        try:
+            result = target_list_freeze(
+                actor=request.user,
+                programme=programme,
+                households=households_selected(request.user, criteria),
+                criteria=criteria,
+                exclude_other_programmes=form.cleaned_data["exclude_other_programmes"],
+            )
+        except NotAllowed:
+            raise PermissionDenied from None
+        except InvalidInput as exc:
+            form.add_error(None, [message for value in exc.fields.values() for message in value])
+        else:
+            messages.success(
+                request,
+                _("Daftar sasaran versi %(version)s dibekukan: %(count)s rumah tangga.")
+                % {"version": result.target_list.version, "count": result.target_list.size},
+            )
+            for household, programmes in sorted(result.warnings.items()):
+                names = ", ".join(f"{row['name']} ({row['skpd']})" for row in programmes)
+                messages.warning(
+                    request,
+                    _("Bantuan ganda: rumah tangga %(id)s sudah di program %(programmes)s.")
+                    % {"id": household, "programmes": names},
+                )
+            return redirect("programme-page", pk=pk)
+    context = _programme_context(request, programme, freeze_form=form)
+    return render(request, "programmes/programme.html", context, status=400)
+
+
+@login_required
+@require_POST
+def programme_bulk(request: HttpRequest, pk: int) -> HttpResponse:
+    """Approve (reject, cancel) the ticked interventions: all or none."""
+    programme = get_object_or_404(programmes_for(request.user), pk=pk)
+    if not can_view_interventions(request.user):
+        raise Http404
+    if not can_manage(request.user, programme):
+        raise PermissionDenied
+    ids = list(
+        interventions_for(request.user).filter(programme=programme).values_list("pk", flat=True)
+    )
+    form = BulkForm(request.POST, ids=ids)
+    if form.is_valid():
+        try:
+            changed = interventions_bulk_transition(
+                actor=request.user,
+                ids=form.cleaned_data["ids"],
+                to_status=form.cleaned_data["status"],
+            )
+        except NotAllowed:
+            raise PermissionDenied from None
+        except InvalidInput as exc:
+            form.add_error(None, [message for value in exc.fields.values() for message in value])
+        else:
+            messages.success(request, _("%(count)s intervensi diubah.") % {"count": changed})
+            return redirect("programme-page", pk=pk)
+    context = _programme_context(request, programme, bulk_form=form)
+    return render(request, "programmes/programme.html", context, status=400)
+
+
+def _save_intervention(request, intervention, data) -> None:
+    if data.get("photo"):
+        evidence_photo_add(actor=request.user, intervention=intervention, upload=data["photo"])
+    if data.get("status"):
+        intervention_transition(
+            actor=request.user,
+            intervention=intervention,
+            to_status=data["status"],
+            note=data.get("note") or "",
+            progress=data.get("progress"),
+            realised_amount=data.get("realised_amount"),
+        )
+
+
+@login_required
+def intervention_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """The field form of one intervention (360 px, no JavaScript): a new status with its
+    progress, amount and note, and an evidence photo. Outside the caller's areas, and
+    for roles without names, it does not exist."""
+    intervention = (
+        interventions_for(request.user)
+        .select_related("programme", "programme__skpd", "household", "household__region")
+        .filter(pk=pk)
+        .first()
+    )
+    if intervention is None:
+        raise Http404
+    status = 200
+    if request.method == "POST":
+        form = InterventionForm(request.POST, request.FILES, current=intervention.status)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                # The photo and the status change together, or neither.
+                with transaction.atomic():
+                    _save_intervention(request, intervention, data)
+            except InvalidInput as exc:
+                for name, errors in exc.fields.items():
+                    form.add_error(name if name in form.fields else None, errors)
+            except NotAllowed as exc:
+                form.add_error(None, exc.message)
+                status = 403
+            except NotReady as exc:
+                form.add_error(None, exc.message)
+                status = 409
+            else:
+                messages.success(request, _("Intervensi disimpan."))
+                return redirect("intervention-page", pk=pk)
+        status = 400 if status == 200 else status
+    else:
+        form = InterventionForm(current=intervention.status)
+    disclosure = disclosure_for(request.user, unmask_requested=False)
+    household = disclose_household(
+        {
+            "no_kk": intervention.household.no_kk,
+            "alamat": intervention.household.alamat,
+            "rw": intervention.household.rw,
+            "rt": intervention.household.rt,
+        },
+        disclosure,
+    )
+    return render(
+        request,
+        "programmes/intervention.html",
+        {
+            "intervention": intervention,
+            "household": household,
+            "events": intervention_events_for(request.user, intervention),
+            "photos": intervention.photos.only("id", "width", "height", "lokasi", "uploaded_at"),
+            "form": form,
+            "demo_label": settings.DEMO_DATA_LABEL,
+        },
+        status=status,
+    )
+
+
+@login_required
+def programme_report(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """The by-name-by-address list of the programme's interventions in the caller's areas
+    (XLSX with a summary per kecamatan, or PDF), masked per role and written to the audit
+    log as an export of named records. Roles without names: it does not exist."""
+    programme = get_object_or_404(programmes_for(request.user), pk=pk)
+    if fmt not in ("xlsx", "pdf") or not can_view_interventions(request.user):
+        raise Http404
+    disclosure = disclosure_for(request.user, unmask_requested=False)
+    writer = programme_list_xlsx if fmt == "xlsx" else programme_list_pdf
+    content, rows = writer(
+        user=request.user, programme=programme, disclosure=disclosure, language=get_language()
+    )
+    audit.record(
+        action=AuditAction.EXPORT,
+        request=request,
+        rows=rows,
+        detail=f"programme {programme.code} {fmt}",
+    )
+    content_type = (
+        "application/pdf"
+        if fmt == "pdf"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="program-{programme.code}.{fmt}"'
+    return response

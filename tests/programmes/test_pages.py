@@ -1,0 +1,116 @@
+"""The programme pages without JavaScript: list, programme, freezing, bulk approval and
+the field form of one intervention (status, progress, photo; four eyes)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from programmes.models import EvidencePhoto, Intervention
+from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, ProgrammeFactory
+from tests.programmes.test_services import jpeg_with_exif, no_latrine, team  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def test_public_pages_show_figures_not_names(team, client):  # noqa: F811
+    household = no_latrine()
+    programme = ProgrammeFactory(skpd=team["dinkes"], name="STBM Uji")
+    Intervention.objects.create(programme=programme, household=household)
+    index = client.get("/program/")
+    assert index.status_code == 200 and "STBM Uji" in index.content.decode()
+    page = client.get(f"/program/{programme.pk}/").content.decode()
+    assert household.no_kk not in page and household.alamat not in page
+    assert 'id="intervention-table"' not in page and 'id="freeze-form"' not in page
+
+
+def test_freeze_approve_and_work_through_the_pages(team, as_user):  # noqa: F811
+    poor = no_latrine(desil_kesejahteraan=3)
+    no_latrine(desil_kesejahteraan=8)
+    no_latrine(BABULU_DESA, desil_kesejahteraan=1)
+    programme = ProgrammeFactory(skpd=team["dinkes"])
+    client = as_user(team["analyst"])
+    page = client.get(f"/program/{programme.pk}/")
+    assert 'id="freeze-form"' in page.content.decode()
+    response = client.post(
+        f"/program/{programme.pk}/sasaran/",
+        {"region": "64.09.01", "desil_max": "4"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Daftar sasaran versi 1 dibekukan: 1 rumah tangga." in body
+    intervention = Intervention.objects.get()
+    assert intervention.household == poor
+    bad = client.post(
+        f"/program/{programme.pk}/sasaran/", {"region": "64.09.01", "desil_max": "40"}
+    )
+    assert bad.status_code == 400 and 'id="id_desil_max-error"' in bad.content.decode()
+    approved = client.post(
+        f"/program/{programme.pk}/ubah-status/", {"ids": [intervention.pk], "status": "disetujui"}
+    )
+    assert approved.status_code == 302
+    intervention.refresh_from_db()
+    assert intervention.status == "disetujui"
+    # The village's operator marks it done with a photo.
+    operator = as_user(team["operator_a"])
+    upload = SimpleUploadedFile("bukti.jpg", jpeg_with_exif(), content_type="image/jpeg")
+    done = operator.post(
+        f"/intervensi/{intervention.pk}/",
+        {
+            "status": "selesai",
+            "note": "jamban dibangun",
+            "realised_amount": "3200000",
+            "photo": upload,
+        },
+    )
+    assert done.status_code == 302, done.content.decode()[:2000]
+    assert EvidencePhoto.objects.filter(intervention=intervention).count() == 1
+    refused = operator.post(f"/intervensi/{intervention.pk}/", {"status": "terverifikasi"})
+    assert refused.status_code == 403
+    assert "Hanya SKPD pemilik" in refused.content.decode()
+    verified = as_user(team["second"]).post(
+        f"/intervensi/{intervention.pk}/", {"status": "terverifikasi"}
+    )
+    assert verified.status_code == 302
+    intervention.refresh_from_db()
+    assert (intervention.status, intervention.done_by, intervention.verified_by) == (
+        "terverifikasi",
+        team["operator_a"],
+        team["second"],
+    )
+    assert as_user(team["operator_b"]).get(f"/intervensi/{intervention.pk}/").status_code == 404
+
+
+def test_intervention_form_names_bad_fields(team, as_user):  # noqa: F811
+    no_latrine()
+    programme = ProgrammeFactory(skpd=team["dinkes"])
+    client = as_user(team["analyst"])
+    client.post(f"/program/{programme.pk}/sasaran/", {"region": PENAJAM_KELURAHAN})
+    intervention = Intervention.objects.get()
+    empty = client.post(f"/intervensi/{intervention.pk}/", {})
+    assert empty.status_code == 400 and 'id="form-errors"' in empty.content.decode()
+    wrong = client.post(f"/intervensi/{intervention.pk}/", {"status": "selesai"})
+    assert wrong.status_code == 400 and 'id="id_status-error"' in wrong.content.decode()
+    photo = client.post(
+        f"/intervensi/{intervention.pk}/",
+        {"photo": SimpleUploadedFile("x.jpg", b"bukan foto")},
+    )
+    assert photo.status_code == 400 and 'id="id_photo-error"' in photo.content.decode()
+    intervention.refresh_from_db()
+    assert intervention.status == "diusulkan" and not EvidencePhoto.objects.exists()
+
+
+def test_refused_status_keeps_no_photo(team, as_user):  # noqa: F811
+    no_latrine()
+    programme = ProgrammeFactory(skpd=team["dinkes"])
+    as_user(team["analyst"]).post(
+        f"/program/{programme.pk}/sasaran/", {"region": PENAJAM_KELURAHAN}
+    )
+    intervention = Intervention.objects.get()
+    upload = SimpleUploadedFile("bukti.jpg", jpeg_with_exif(), content_type="image/jpeg")
+    refused = as_user(team["operator_a"]).post(
+        f"/intervensi/{intervention.pk}/", {"status": "disetujui", "photo": upload}
+    )
+    assert refused.status_code == 403
+    assert not EvidencePhoto.objects.exists()

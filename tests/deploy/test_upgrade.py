@@ -26,7 +26,8 @@ PREVIOUS_RELEASE = [
     ("villages", "0002_drop_duplicate_prefix_index"),
     ("households", "0019_life_events"),
 ]
-OUR_APPS = ("households", "villages", "desapresisi")  # in the order they can be unmade
+# In the order they can be unmade.
+OUR_APPS = ("programmes", "households", "villages", "desapresisi")
 
 HOUSEHOLD = {
     "dusun": "Lingkungan I", "rw": "001", "rt": "002", "alamat": "Jl. Provinsi No. 1",
@@ -139,7 +140,7 @@ def test_every_migration_runs_backwards_once_and_forwards_again():
             cursor.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
                 "AND (tablename LIKE 'households\\_%' OR tablename LIKE 'villages\\_%' "
-                "OR tablename LIKE 'desapresisi\\_%')"
+                "OR tablename LIKE 'desapresisi\\_%' OR tablename LIKE 'programmes\\_%')"
             )
             # The cache table is createcachetable's, not a migration's.
             left = {name for (name,) in cursor.fetchall()}

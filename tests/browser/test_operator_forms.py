@@ -5,10 +5,21 @@ the device's location; then sees it all on the household page. Other roles get 4
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.core.management import call_command
 from django.db import transaction
 
-from households.models import EventKind, Household, LifeEvent, Member, MemberStatus
+from households.indicators.rollup import indicators_refresh
+from households.models import (
+    EventKind,
+    Household,
+    IndicatorValue,
+    LifeEvent,
+    Member,
+    MemberStatus,
+)
 from tests.browser.conftest import ARTIFACTS, _load_regions
 from tests.conftest import make_user
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, point_in_village
@@ -25,7 +36,17 @@ def village(transactional_db):
     operator = make_user("operator-tanjung", role="operator", areas=[PENAJAM_KELURAHAN])
     with transaction.atomic():  # the database checks the head of household at commit
         neighbour = HouseholdFactory(region_id=PENAJAM_KELURAHAN, head__nama="Tetangga")
+    indicators_refresh(full=True)  # the figures as the dashboard shows them before the work
     return {"operator": operator, "neighbour": neighbour}
+
+
+def village_figure(code: str) -> tuple[int, int]:
+    """The stored (numerator, denominator) of households without a latrine in the village:
+    what the village page and the dashboard read."""
+    value = IndicatorValue.objects.filter(indicator_id="tanpa_jamban", region_id=code).latest(
+        "period"
+    )
+    return value.numerator, value.denominator
 
 
 def shot(page, name: str, *, full_page: bool = True) -> None:
@@ -158,6 +179,29 @@ def test_operator_keeps_a_household_current_on_a_phone(village, open_page):
     assert Member.objects.get(nama="Rudi Santoso").household_id == neighbour.pk
     kinds = set(LifeEvent.objects.values_list("kind", flat=True))
     assert {EventKind.BIRTH, EventKind.DEATH, EventKind.TRANSFER, EventKind.SPLIT} <= kinds
+
+    # The worker refreshes the village's figures after the saves (run here as it runs in
+    # production: the queued tasks, once); the village page and the dashboard read them.
+    assert village_figure(PENAJAM_KELURAHAN) == (0, 1)  # only the neighbour, before
+    call_command("db_worker", batch=True, verbosity=0, stdout=io.StringIO())
+    villages = Household.objects.filter(region_id=PENAJAM_KELURAHAN)
+    plain = (villages.filter(fasilitas_bab=6).count(), villages.exclude(fasilitas_bab=None).count())
+    assert village_figure(PENAJAM_KELURAHAN) == plain and plain[0] >= 1 and plain[1] == 3
+    session.goto(f"/desa/{PENAJAM_KELURAHAN}/")
+    row = page.locator("#indicator-table tbody tr", has_text="Rumah tangga tanpa jamban").first
+    row.wait_for()
+    percent = f"{100 * plain[0] / plain[1]:.1f}".replace(".", ",")
+    assert percent in row.inner_text(), row.inner_text()
+    # The dashboard's figure for the village: the same values the map colours.
+    answer = page.request.get(
+        f"{session.base_url}/api/v1/indicators/values/"
+        "?indicator=tanpa_jamban&level=desa&parent=64.09.01"
+    ).json()
+    ours = max(
+        (v for v in answer if v["area_code"] == PENAJAM_KELURAHAN), key=lambda v: v["period"]
+    )
+    assert (ours["numerator"], ours["denominator"]) == plain
+    session.goto(f"/rumah-tangga/{household.pk}/")
 
     page.set_viewport_size(DESKTOP)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= DESKTOP["width"]

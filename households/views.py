@@ -322,8 +322,12 @@ def household_page(request: HttpRequest, pk: int) -> HttpResponse:
     household = household_page_data(user=request.user, pk=pk, disclosure=disclosure)
     if household is None:
         raise Http404
-    if disclosure.unmasked:
-        audit.record(action=AuditAction.UNMASK, request=request, rows=1 + len(household["members"]))
+    # Who saw this named record, for the data protection officer's report.
+    audit.record(
+        action=AuditAction.UNMASK if disclosure.unmasked else AuditAction.VIEW,
+        request=request,
+        rows=1 + len(household["members"]),
+    )
     household_obj = households_for(request.user).get(pk=pk)
     village = household["village"]
     outline = reverse("api:region-detail", kwargs={"version": "v1", "code": village["code"]})

@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 from desapresisi import audit
 from desapresisi.models import AuditAction, AuditEntry
 from tests.conftest import make_user
+from tests.factories import PENAJAM_KELURAHAN, HouseholdFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +121,25 @@ def test_the_officer_report_names_what_is_wrong_with_its_arguments(tmp_path):
     with pytest.raises(CommandError, match=r"\.csv or \.xlsx"):
         call_command("audit_report", "--from", "2026-11-01", "--to", "2026-12-01",
                      "--output", str(tmp_path / "a.pdf"))  # fmt: skip
+
+
+def test_every_answer_with_names_is_a_view_in_the_officer_report(tmp_path, client):
+    household = HouseholdFactory(region_id=PENAJAM_KELURAHAN)
+    analyst = make_user("analis-laporan", role="analis", areas=["64.09"])
+    official = make_user("pejabat-laporan", role="pejabat", areas=["64.09"])
+    client.force_login(analyst)
+    assert client.get(f"/api/v1/households/{household.pk}/").status_code == 200
+    assert client.get("/api/v1/members/").status_code == 200
+    client.force_login(official)  # no names: nothing to record
+    assert client.get("/api/v1/households/").status_code == 200
+    views = AuditEntry.objects.filter(action=AuditAction.VIEW)
+    assert sorted((v.username, v.rows) for v in views) == [
+        ("analis-laporan", 1),
+        ("analis-laporan", 2),
+    ]
+    output = tmp_path / "lihat.csv"
+    today = timezone.localdate().isoformat()
+    call_command("audit_report", "--from", today, "--to", today, "--actions", "view",
+                 "--output", str(output), stdout=io.StringIO())  # fmt: skip
+    rows = list(csv.reader(output.open(encoding="utf-8")))[1:]
+    assert {r[5] for r in rows} == {f"/api/v1/households/{household.pk}/", "/api/v1/members/"}

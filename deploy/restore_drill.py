@@ -113,13 +113,27 @@ def _as_owner(args: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 
 class Drill:
-    def __init__(self, work: Path, *, households: int, fast: bool = False) -> None:
+    def __init__(
+        self,
+        work: Path,
+        *,
+        households: int,
+        fast: bool = False,
+        conf: Path | None = None,
+        stanza: str = STANZA,
+        source_port: int | None = None,
+        source_host: str = "127.0.0.1",
+    ) -> None:
         self.work = work.resolve()
         self.households = households
         self.fast = fast  # fsync off: for the test suite's small drill only
-        self.conf = self.work / "pgbackrest.conf"
+        # Given a configuration, the drill restores that (production) stanza's backups.
+        self.existing = conf is not None
+        self.conf = conf or self.work / "pgbackrest.conf"
+        self.stanza = stanza
         self.source = self.work / "source"
-        self.source_port = _free_port()
+        self.source_port = source_port or _free_port()
+        self.source_host = source_host
         self.report = DrillReport(households=households)
         self._running: list[Path] = []
 
@@ -128,6 +142,11 @@ class Drill:
     def _prepare(self) -> None:
         if self.work.exists():
             shutil.rmtree(self.work)
+        self.work.mkdir(parents=True)
+        if self.existing:
+            if os.geteuid() == 0:
+                shutil.chown(self.work, "postgres", "postgres")
+            return
         for sub in ("repo", "log", "lock"):
             (self.work / sub).mkdir(parents=True)
         self.conf.write_text(
@@ -141,7 +160,7 @@ class Drill:
             f"lock-path={self.work / 'lock'}\n"
             "log-level-console=warn\n"
             "log-level-file=info\n"
-            f"\n[{STANZA}]\n"
+            f"\n[{self.stanza}]\n"
             f"pg1-path={self.source}\n"
             f"pg1-port={self.source_port}\n"
             f"pg1-socket-path={self.work}\n"
@@ -158,7 +177,7 @@ class Drill:
             f"unix_socket_directories = '{self.work}'\n"
             "wal_level = replica\n"
             "archive_mode = on\n"
-            f"archive_command = 'pgbackrest --config={self.conf} --stanza={STANZA} "
+            f"archive_command = 'pgbackrest --config={self.conf} --stanza={self.stanza} "
             "archive-push %p'\n"
             "archive_timeout = 60\n"
             "max_wal_senders = 3\n"
@@ -189,8 +208,10 @@ class Drill:
                 self._stop(data)
 
     def _psql(self, port: int, sql: str, database: str = DATABASE) -> str:
+        # A production source is reached over its socket (peer authentication as postgres).
+        host = self.source_host if port == self.source_port else "127.0.0.1"
         result = _as_owner(
-            [str(PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
+            [str(PG_BIN / "psql"), "-h", host, "-p", str(port), "-U", "postgres",
              "-d", database, "-v", "ON_ERROR_STOP=1", "-Atc", sql]
         )  # fmt: skip
         return result.stdout.strip()
@@ -229,7 +250,9 @@ class Drill:
         self._start(self.source, self.source_port)
         self._psql(self.source_port, f"CREATE DATABASE {DATABASE}", database="postgres")
         self._psql(self.source_port, "CREATE EXTENSION postgis")
-        _as_owner(["pgbackrest", f"--config={self.conf}", f"--stanza={STANZA}", "stanza-create"])
+        _as_owner(
+            ["pgbackrest", f"--config={self.conf}", f"--stanza={self.stanza}", "stanza-create"]
+        )
         self._manage(self.source_port, "migrate", "--verbosity", "0")
         self._manage(self.source_port, "createcachetable")
         self._manage(self.source_port, "load_regions", "--scope", "ppu", "--verbosity", "0")
@@ -245,7 +268,7 @@ class Drill:
 
     def backup(self) -> None:
         started = time.monotonic()
-        _as_owner(["pgbackrest", f"--config={self.conf}", f"--stanza={STANZA}", "--type=full",
+        _as_owner(["pgbackrest", f"--config={self.conf}", f"--stanza={self.stanza}", "--type=full",
                    "backup"])  # fmt: skip
         self.report.seconds_backup = round(time.monotonic() - started, 1)
         info = json.loads(
@@ -288,20 +311,42 @@ class Drill:
         after = self.counts(self.source_port)
         self.report.deleted_households = before["households"] - after["households"]
         self._psql(self.source_port, "SELECT pg_switch_wal()")
-        _as_owner(["pgbackrest", f"--config={self.conf}", f"--stanza={STANZA}", "check"])
+        _as_owner(["pgbackrest", f"--config={self.conf}", f"--stanza={self.stanza}", "check"])
         return before, noted, after
 
-    def restore(self, name: str, expected: dict, *, target_time: str | None = None) -> Restore:
+    def restore(
+        self,
+        name: str,
+        expected: dict,
+        *,
+        target_time: str | None = None,
+        target_name: str | None = None,
+    ) -> Restore:
         data, port = self.work / f"restore-{name}", _free_port()
-        result = Restore(target=target_time or "latest", expected=expected)
+        result = Restore(target=target_time or target_name or "latest", expected=expected)
         started = time.monotonic()
-        args = ["pgbackrest", f"--config={self.conf}", f"--stanza={STANZA}", f"--pg1-path={data}",
-                "--archive-mode=off"]  # fmt: skip
+        args = ["pgbackrest", f"--config={self.conf}", f"--stanza={self.stanza}",
+                f"--pg1-path={data}", "--archive-mode=off"]  # fmt: skip
         if target_time:
             args += ["--type=time", f"--target={target_time}", "--target-action=promote"]
+        elif target_name:
+            args += ["--type=name", f"--target={target_name}", "--target-action=promote"]
         _as_owner([*args, "restore"])
+        if not (data / "postgresql.conf").exists():
+            # A Debian cluster keeps its configuration in /etc/postgresql: the restored copy
+            # gets a minimal one of its own, reachable on loopback only, on its own port.
+            (data / "postgresql.conf").write_text("listen_addresses = '127.0.0.1'\n")
+            (data / "pg_hba.conf").write_text(
+                "local all postgres peer\nhost all postgres 127.0.0.1/32 trust\n"
+            )
+            if os.geteuid() == 0:
+                for path in ("postgresql.conf", "pg_hba.conf"):
+                    shutil.chown(data / path, "postgres", "postgres")
         with (data / "postgresql.auto.conf").open("a") as conf:
-            conf.write(f"port = {port}\nunix_socket_directories = '{self.work}'\n")
+            conf.write(
+                f"port = {port}\nunix_socket_directories = '{self.work}'\n"
+                "archive_mode = off\nlisten_addresses = '127.0.0.1'\n"
+            )
         self._start(data, port)
         # The cluster accepts connections once consistent; wait until recovery ended.
         deadline = time.monotonic() + 3600
@@ -360,7 +405,28 @@ class Drill:
         listed = regions.get("results", regions) if isinstance(regions, dict) else regions
         return {"regions": len(listed), "health_status": health}
 
+    def run_existing(self) -> DrillReport:
+        """The drill on a real installation: its stanza's backups and archived WAL restored
+        into a scratch cluster up to a restore point made now, the portal started on it,
+        the counts compared with the live database at that point. Writes nothing to the
+        live cluster but the restore point; best run at a quiet hour (a write between the
+        count and the point would show as a difference)."""
+        self._prepare()
+        try:
+            before = self.counts(self.source_port)
+            point = f"drill-{time.strftime('%Y%m%dT%H%M%S')}"
+            self._psql(self.source_port, f"SELECT pg_create_restore_point('{point}')")
+            self._psql(self.source_port, "SELECT pg_switch_wal()")
+            _as_owner(["pgbackrest", f"--config={self.conf}", f"--stanza={self.stanza}", "check"])
+            self.report.households = before["households"]
+            self.report.restores.append(self.restore("existing", before, target_name=point))
+        finally:
+            self.stop_all()
+        return self.report
+
     def run(self) -> DrillReport:
+        if self.existing:
+            return self.run_existing()
         self._prepare()
         try:
             self.fill()
@@ -381,8 +447,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fast", action="store_true", help="fsync off (small drills only)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument("--json", type=Path, help="write the report here too")
+    existing = parser.add_argument_group(
+        "drill on an installation's own backups (deploy/install.sh's names by default)"
+    )
+    existing.add_argument("--pgbackrest-config", type=Path, help="e.g. /etc/pgbackrest.conf")
+    existing.add_argument("--stanza", default="desapresisi")
+    existing.add_argument("--source-port", type=int, default=5432)
+    existing.add_argument("--source-socket", default="/var/run/postgresql")
     args = parser.parse_args(argv)
-    drill = Drill(args.work, households=args.households, fast=args.fast)
+    if args.pgbackrest_config:
+        drill = Drill(
+            args.work, households=0, conf=args.pgbackrest_config, stanza=args.stanza,
+            source_port=args.source_port, source_host=args.source_socket,
+        )  # fmt: skip
+    else:
+        drill = Drill(args.work, households=args.households, fast=args.fast)
     try:
         report = drill.run()
     finally:

@@ -52,3 +52,26 @@ def test_a_restore_that_lost_anything_fails_the_drill():
     short = {**whole, "change_history": 2}
     assert not Restore(target="latest", expected=whole, found=short, portal={"regions": 54}).ok
     assert not Restore(target="latest", expected=whole, found=whole, portal={"regions": 0}).ok
+
+
+def test_the_drill_on_an_installations_own_backups(scratch):
+    """--pgbackrest-config: the live cluster (here a drill source standing in for the
+    production one) restored from its stanza's backups and WAL up to a restore point
+    made now, the portal started on the copy, the counts compared with the live ones."""
+    live = Drill(scratch, households=120, fast=True)
+    live._prepare()
+    try:
+        live.fill()
+        live.backup()
+        live.work_then_mistake()  # writes after the backup: only the WAL has them
+        copy = Drill(
+            scratch.parent / "copy", households=0, conf=live.conf, stanza="drill",
+            source_port=live.source_port,
+        )  # fmt: skip
+        report = copy.run()
+    finally:
+        live.stop_all()
+    (restore,) = report.restores
+    assert restore.target.startswith("drill-") and report.ok
+    assert restore.found["households"] == 120 - live.report.deleted_households
+    assert restore.portal["regions"] == 54

@@ -17,6 +17,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
+from desapresisi import audit
 from desapresisi.access import (
     can_manage_programmes,
     can_view_interventions,
@@ -25,6 +26,7 @@ from desapresisi.access import (
     disclosure_for,
 )
 from desapresisi.api import HasPortalRole, StableCursorPagination
+from desapresisi.models import AuditAction
 from desapresisi.openapi import Error
 from households.models import Indicator
 from villages.models import Region
@@ -451,6 +453,8 @@ class InterventionList(NamedRecords, GenericAPIView):
             queryset = queryset.filter(household__region__code__startswith=code)
         disclosure = _disclosure(request)
         page = self.paginate_queryset(queryset.values(*INTERVENTION_VALUES))
+        if page:  # households named: who saw them, for the data protection officer
+            audit.record(action=AuditAction.VIEW, request=request, rows=len(page))
         return self.get_paginated_response([intervention_row(row, disclosure) for row in page])
 
 
@@ -504,6 +508,7 @@ class InterventionDetail(NamedRecords, GenericAPIView):
     def get(self, request, pk: int, *args, **kwargs):
         self.check_names(request)
         intervention = get_object_or_404(interventions_for(request.user), pk=pk)
+        audit.record(action=AuditAction.VIEW, request=request, rows=1)
         return Response(intervention_detail(request, intervention))
 
 

@@ -85,6 +85,8 @@ def _programme_context(request, programme, *, freeze_form=None, bulk_form=None) 
     named = can_view_interventions(user)
     disclosure = disclosure_for(user, unmask_requested=False)
     rows = _intervention_rows(user, programme, disclosure) if named else []
+    if rows and request.method == "GET":  # households named on the page: audited views
+        audit.record(action=AuditAction.VIEW, request=request, rows=len(rows))
     proposable = _can_propose(user, programme)
     areas = freeze_areas(user, programme) if proposable else []
     progress = programme_progress(user, programme)
@@ -257,6 +259,8 @@ def intervention_page(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         form = InterventionForm(current=intervention.status)
     disclosure = disclosure_for(request.user, unmask_requested=False)
+    if request.method == "GET":  # one named household shown: an audited view
+        audit.record(action=AuditAction.VIEW, request=request, rows=1)
     household = disclose_household(
         {
             "no_kk": intervention.household.no_kk,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from desapresisi.models import AuditAction, AuditEntry
 from households.indicators.rollup import indicators_refresh
 from programmes.models import Intervention, Programme
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, ProgrammeFactory
@@ -214,3 +215,23 @@ def test_coverage_counts_reached_households(team, as_user):  # noqa: F811
     ).json()
     row = next(item for item in after if item["region"] == PENAJAM_KELURAHAN)
     assert (row["counted"], row["reached"], row["untouched"]) == (5, 5, 0)
+
+
+def test_reading_interventions_is_an_audited_view(team, as_user):  # noqa: F811
+    no_latrine()
+    programme = ProgrammeFactory(skpd=team["dinkes"])
+    client = as_user(team["analyst"])
+    client.post(
+        f"/api/v1/programmes/{programme.pk}/target-lists/", {}, content_type="application/json"
+    )
+    intervention = Intervention.objects.get()
+    assert client.get("/api/v1/interventions/").status_code == 200
+    assert client.get(f"/api/v1/interventions/{intervention.pk}/").status_code == 200
+    assert client.get(f"/program/{programme.pk}/").status_code == 200
+    assert client.get(f"/intervensi/{intervention.pk}/").status_code == 200
+    views = AuditEntry.objects.filter(action=AuditAction.VIEW, username=team["analyst"].username)
+    assert sorted(v.path for v in views) == sorted([
+        "/api/v1/interventions/", f"/api/v1/interventions/{intervention.pk}/",
+        f"/program/{programme.pk}/", f"/intervensi/{intervention.pk}/",
+    ])  # fmt: skip
+    assert all(v.rows == 1 for v in views)

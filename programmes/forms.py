@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import TRANSITIONS, Status
+from .models import TRANSITIONS, FundingSource, Status, Unit
 
 MAX_DESIL = 10
 
@@ -87,3 +87,44 @@ class BulkForm(forms.Form):
     def __init__(self, *args, ids: list[int], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["ids"].choices = [(pk, str(pk)) for pk in ids]
+
+
+class ProgrammeForm(forms.Form):
+    """A new programme of an SKPD: what `programme_create` needs, in the page's words."""
+
+    code = forms.SlugField(
+        label=_("Kode program"),
+        max_length=40,
+        help_text=_("Huruf kecil, angka dan tanda hubung, mis. stbm-2027. Tidak dapat diubah."),
+    )
+    name = forms.CharField(label=_("Nama program"), max_length=200)
+    skpd = forms.ChoiceField(label=_("SKPD pemilik"), choices=())
+    year = forms.IntegerField(label=_("Tahun"), min_value=2000, max_value=2100)
+    indicator = forms.ChoiceField(label=_("Indikator yang ditangani"), choices=())
+    unit = forms.ChoiceField(
+        label=_("Satuan sasaran"),
+        choices=Unit.choices,
+        help_text=_("Sama dengan yang dihitung indikatornya."),
+    )
+    area = forms.ChoiceField(label=_("Wilayah program"), choices=())
+    funding_sources = forms.MultipleChoiceField(
+        label=_("Sumber dana"),
+        choices=FundingSource.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    target_count = forms.IntegerField(
+        label=_("Target (jumlah sasaran)"), min_value=0, max_value=10_000_000
+    )
+    unit_cost = forms.IntegerField(
+        label=_("Biaya per sasaran (Rp)"), min_value=0, max_value=10**13, required=False
+    )
+
+    def __init__(self, *args, skpds, indicators, areas, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["skpd"].choices = skpds
+        self.fields["indicator"].choices = indicators
+        self.fields["area"].choices = areas
+        self.fields["code"].widget.attrs.update({"autocapitalize": "none", "spellcheck": "false"})
+        for name in ("year", "target_count", "unit_cost"):
+            self.fields[name].widget.attrs["inputmode"] = "numeric"

@@ -284,6 +284,19 @@ def programme_summaries(user) -> list[dict]:
     return rows
 
 
+def programme_areas(user) -> list[tuple[str, str]]:
+    """(code, label) of the kabupaten, kecamatan and villages a programme of this caller
+    may cover: within the caller's areas (administrators: all)."""
+    codes = area_codes_for(user)
+    regions = Region.objects.filter(level__in=("kabupaten", "kecamatan", "desa"))
+    if codes is not None:
+        regions = regions.filter(subtree_q(codes, "code")) if codes else regions.none()
+    return [
+        (region.code, f"{region.code} {region.name}")
+        for region in regions.order_by("code").only("code", "name")
+    ]
+
+
 def freeze_areas(user, programme: Programme) -> list[tuple[str, str]]:
     """(code, label) of the kecamatan and villages under the programme's area that the
     caller may pick households from: what the freeze form offers."""

@@ -42,6 +42,7 @@ api_urlpatterns = [
 ]
 page_urlpatterns = [
     path("program/", views.programme_index, name="programme-index"),
+    path("program/baru/", views.programme_new, name="programme-new"),
     path("program/<int:pk>/", views.programme_page, name="programme-page"),
     path("program/<int:pk>/sasaran/", views.programme_freeze, name="programme-freeze"),
     path("program/<int:pk>/ubah-status/", views.programme_bulk, name="programme-bulk"),

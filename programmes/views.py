@@ -12,6 +12,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -25,9 +26,10 @@ from desapresisi.access import (
 )
 from desapresisi.errors import InvalidInput, NotAllowed, NotReady
 from desapresisi.models import AuditAction, Role
+from households.models import Indicator
 
-from .forms import BulkForm, FreezeForm, InterventionForm
-from .models import FundingSource, Status
+from .forms import BulkForm, FreezeForm, InterventionForm, ProgrammeForm
+from .models import FundingSource, Skpd, Status
 from .reports import programme_list_pdf, programme_list_xlsx
 from .selectors import (
     can_manage,
@@ -36,16 +38,19 @@ from .selectors import (
     intervention_events_for,
     interventions_for,
     interventions_needing_revisit,
+    programme_areas,
     programme_progress,
     programme_summaries,
     programme_timeline,
     programmes_for,
     resolved_without_intervention,
+    skpd_of,
 )
 from .services import (
     evidence_photo_add,
     intervention_transition,
     interventions_bulk_transition,
+    programme_create,
     target_list_freeze,
 )
 
@@ -56,7 +61,70 @@ def programme_index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "programmes/index.html",
-        {"rows": programme_summaries(request.user), "demo_label": settings.DEMO_DATA_LABEL},
+        {
+            "rows": programme_summaries(request.user),
+            "demo_label": settings.DEMO_DATA_LABEL,
+            "can_create": _creator_skpds(request.user) is not None,
+        },
+    )
+
+
+def _creator_skpds(user) -> list[Skpd] | None:
+    """The SKPDs this user may create a programme for: any for administrators, their own
+    for an SKPD's analyst; None for everyone else (for whom the page does not exist)."""
+    if role_of(user) == Role.ADMIN:
+        return list(Skpd.objects.order_by("name"))
+    own = skpd_of(user)
+    if own is not None and role_of(user) == Role.ANALYST:
+        return [own]
+    return None
+
+
+@login_required
+def programme_new(request: HttpRequest) -> HttpResponse:
+    """A new programme (GET: the form, POST: save) for an SKPD's analysts and for
+    administrators; `programme_create` decides, its verdicts are shown next to the fields."""
+    skpds = _creator_skpds(request.user)
+    if skpds is None:
+        raise Http404
+    indicators = Indicator.objects.filter(active=True).order_by("sort_order", "code")
+    form = ProgrammeForm(
+        request.POST or None,
+        initial={"year": timezone.localdate().year, "unit": "household"},
+        skpds=[(skpd.code, skpd.name) for skpd in skpds],
+        indicators=[(indicator.code, indicator.name()) for indicator in indicators],
+        areas=programme_areas(request.user),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            programme = programme_create(
+                actor=request.user,
+                skpd=next(skpd for skpd in skpds if skpd.code == data["skpd"]),
+                code=data["code"],
+                name=data["name"],
+                year=data["year"],
+                funding_sources=data["funding_sources"],
+                unit=data["unit"],
+                indicator_id=data["indicator"],
+                area_id=data["area"],
+                target_count=data["target_count"],
+                unit_cost=data["unit_cost"],
+            )
+        except NotAllowed:
+            raise PermissionDenied from None
+        except InvalidInput as exc:
+            for field, problems in exc.fields.items():
+                name = field.removesuffix("_id")
+                form.add_error(name if name in form.fields else None, problems)
+        else:
+            messages.success(request, _("Program dibuat. Buat daftar sasarannya di bawah."))
+            return redirect("programme-page", pk=programme.pk)
+    return render(
+        request,
+        "programmes/programme_new.html",
+        {"form": form},
+        status=400 if form.is_bound and form.errors else 200,
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.db import transaction
 
 from households.indicators.rollup import indicators_refresh
-from programmes.models import EvidencePhoto, Intervention, SkpdMember
+from programmes.models import EvidencePhoto, Intervention, Programme, SkpdMember
 from tests.browser.conftest import ARTIFACTS, _load_regions
 from tests.conftest import make_user
 from tests.factories import (
@@ -157,3 +157,34 @@ def test_analyst_freezes_approves_marks_done_and_a_second_user_verifies(stbm, op
     other.set_viewport_size(PHONE)
     other.screenshot(path=str(ARTIFACTS / "programme-list-phone.png"), full_page=True)
     assert session.errors == [] and second.errors == []
+
+
+def test_analyst_creates_a_programme_on_a_phone(stbm, open_page):
+    session = open_page(stbm["analyst"])
+    page = session.page
+    page.set_viewport_size(PHONE)
+    session.goto("/program/")
+    page.click("#programme-new-link")
+    page.fill("#id_code", "bedah-rumah-2027")
+    page.fill("#id_name", "Bedah rumah: rumah layak huni")
+    page.fill("#id_year", "2027")
+    page.select_option("#id_indicator", "rtlh")
+    page.select_option("#id_area", "64.09.01")
+    page.get_by_label("DAK").check()
+    page.get_by_label("Dana Desa").check()
+    page.fill("#id_target_count", "300")
+    page.fill("#id_unit_cost", "1500000")
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], width
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "programme-new-phone.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+    page.screenshot(path=str(ARTIFACTS / "programme-new.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    page.click("#programme-submit")
+    page.wait_for_selector("h1")
+    programme = Programme.objects.get(code="bedah-rumah-2027")
+    assert page.url.endswith(f"/program/{programme.pk}/")
+    assert programme.funding_sources == ["dak", "dana_desa"] and programme.area_id == "64.09.01"
+    assert "Program dibuat" in page.inner_text(".messages")
+    assert session.errors == []

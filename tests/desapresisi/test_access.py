@@ -273,6 +273,9 @@ RULES = {
         else "status 400"
     ),
     "programme-index": public,
+    # A new programme: an SKPD's analysts and administrators (visitors to /masuk/); POST in
+    # tests/programmes/test_pages.py.
+    "programme-new": lambda role, target: OK if role == "anonymous" or role in MANAGERS else HIDDEN,
     # The by-name list of a programme (no village in its address): roles with names get
     # their areas' rows; for everyone else with an account it does not exist.
     "programme-report": lambda role, target: (

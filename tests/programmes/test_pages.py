@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from programmes.models import EvidencePhoto, Intervention
+from programmes.models import EvidencePhoto, Intervention, Programme
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, ProgrammeFactory
 from tests.programmes.test_services import jpeg_with_exif, no_latrine, team  # noqa: F401
 
@@ -114,3 +114,58 @@ def test_refused_status_keeps_no_photo(team, as_user):  # noqa: F811
     )
     assert refused.status_code == 403
     assert not EvidencePhoto.objects.exists()
+
+
+def programme_post(**changes) -> dict:
+    return {
+        "code": "stbm-2027", "name": "STBM 2027", "skpd": "dinkes", "year": "2027",
+        "indicator": "tanpa_jamban", "unit": "household", "area": "64.09.01",
+        "funding_sources": ["dak", "apbd_kabupaten"], "target_count": "120",
+        "unit_cost": "2500000", **changes,
+    }  # fmt: skip
+
+
+def test_an_skpd_analyst_creates_a_programme_on_its_page(team, as_user):  # noqa: F811
+    client = as_user(team["analyst"])
+    assert 'id="programme-new-link"' in client.get("/program/").content.decode()
+    form = client.get("/program/baru/").content.decode()
+    # Their own SKPD only, and areas within theirs (64.09: the kabupaten and below).
+    assert '<option value="dinkes"' in form and '<option value="perkim"' not in form
+    assert '<option value="64.09.01.1001"' in form
+    response = client.post("/program/baru/", programme_post())
+    programme = Programme.objects.get(code="stbm-2027")
+    assert response.status_code == 302 and response["Location"] == f"/program/{programme.pk}/"
+    assert (programme.skpd, programme.area_id, programme.indicator_id) == (
+        team["dinkes"], "64.09.01", "tanpa_jamban",
+    )  # fmt: skip
+    assert programme.funding_sources == ["dak", "apbd_kabupaten"]
+    assert (programme.target_count, programme.unit_cost) == (120, 2_500_000)
+
+
+def test_the_programme_form_names_what_is_wrong_next_to_the_field(team, as_user):  # noqa: F811
+    client = as_user(team["analyst"])
+    ProgrammeFactory(code="dipakai", skpd=team["dinkes"])
+    for changes, field in (
+        ({"code": "dipakai"}, "code"),
+        ({"unit": "member"}, "unit"),  # the indicator counts households
+        ({"skpd": "perkim"}, "skpd"),  # not theirs
+        ({"area": "65"}, "area"),  # outside their areas
+        ({"target_count": "-1"}, "target_count"),
+    ):
+        response = client.post("/program/baru/", programme_post(**changes))
+        body = response.content.decode()
+        assert response.status_code == 400, (changes, response.status_code)
+        assert f'id="id_{field}-error"' in body or f'data-field="{field}"' in body, changes
+        assert 'class="hf-field hf-invalid" data-field="' + field + '"' in body, changes
+    assert Programme.objects.filter(code="stbm-2027").count() == 0
+
+
+def test_the_programme_form_exists_only_for_those_who_may_create(team, as_user):  # noqa: F811
+    for role in ("official", "operator_a", "analyst_waru"):  # analyst_waru: no SKPD
+        client = as_user(team[role])
+        assert client.get("/program/baru/").status_code == 404, role
+        assert client.post("/program/baru/", programme_post()).status_code == 404, role
+        assert 'id="programme-new-link"' not in client.get("/program/").content.decode()
+    admin = as_user(team["admin"])
+    assert admin.post("/program/baru/", programme_post(skpd="perkim")).status_code == 302
+    assert Programme.objects.get(code="stbm-2027").skpd == team["perkim"]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db import connection, models, transaction
 from django.db.models import Count, F, Sum
 from django.db.models.functions import ExtractYear
+from django.dispatch import Signal
 from django_tasks import task
 
 from desapresisi.access import small_cell_threshold
@@ -306,9 +307,18 @@ def indicators_refresh(*, full: bool = False) -> RefreshResult:
                 "ANALYZE households_indicatorvalue, households_unitindicatorvalue,"
                 " households_tilecell"
             )
+    transaction.on_commit(
+        lambda: figures_refreshed.send_robust(sender=RefreshResult, villages=villages)
+    )
     return RefreshResult(
         villages=len(affected), rows=rows, seconds=time.perf_counter() - started, full=full
     )
+
+
+# Sent once a refresh has committed, with `villages`: the codes refreshed (None: all). Apps
+# that follow the register (programmes: verification by data) listen, so the households app
+# need not know them.
+figures_refreshed = Signal()
 
 
 @task()

@@ -14,6 +14,7 @@ from django.utils import timezone
 from PIL import Image
 
 from desapresisi.errors import InvalidInput, NotAllowed
+from households.indicators.rollup import indicators_refresh
 from households.models import Household
 from programmes.models import (
     TRANSITIONS,
@@ -390,3 +391,20 @@ def test_member_programme_proposes_each_child(team):
     result = freeze(team["analyst"], programme)
     assert result.interventions == 1
     assert Intervention.objects.get().member == child
+
+
+def test_verification_by_data_follows_the_refresh_by_itself(
+    team, django_capture_on_commit_callbacks
+):
+    fixed = no_latrine()
+    programme = ProgrammeFactory(skpd=team["dinkes"])
+    freeze(team["analyst"], programme)
+    intervention = Intervention.objects.get(household=fixed)
+    for status in ("disetujui", "selesai"):
+        intervention_transition(actor=team["analyst"], intervention=intervention, to_status=status)
+    fixed.fasilitas_bab, fixed.jenis_kloset, fixed.pembuangan_tinja = 1, 1, 1
+    fixed.save()  # the re-survey; the worker's refresh follows the commit
+    with django_capture_on_commit_callbacks(execute=True):
+        indicators_refresh()
+    intervention.refresh_from_db()
+    assert intervention.confirmed_by_data_at is not None

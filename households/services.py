@@ -551,13 +551,9 @@ def _temporary_nik(region_code: str) -> str:
     return _temporary_number("nik", region_code)
 
 
-# The one rule of a NIK against its holder lives with the other shared rules.
-nik_birth_mismatch = rules.nik_birth_mismatch
-
-
 def nik_birth_problem(nik: str, birth: dt.date, sex: int | None) -> dict[str, str]:
-    """`nik_birth_mismatch` as a birth's form errors: a wrong date is the NIK's field."""
-    mismatch = nik_birth_mismatch(nik, birth, sex)
+    """`rules.nik_birth_mismatch` as a birth's form errors: a wrong date is the NIK's field."""
+    mismatch = rules.nik_birth_mismatch(nik, birth, sex)
     if mismatch is None:
         return {}
     answer, message = mismatch
@@ -931,7 +927,7 @@ def member_move_in_record(
     """Record a move in (`pindah_masuk`) on `date` into a household of
     `household_queryset` (the households the caller may see; the caller checked it may
     edit this one): a person with an issued NIK, checked against the birth date and sex
-    (`nik_birth_mismatch`), joins it as a current member with `relationship` (not head).
+    (`rules.nik_birth_mismatch`), joins it as a current member with `relationship` (not head).
 
     A NIK already in the portal:
     - a member who moved out (`pindah_keluar`, from any household, any village): that row
@@ -976,7 +972,7 @@ def member_move_in_record(
     if problem:
         errors["nik"] = problem
     elif birth_date is not None and sex is not None:
-        mismatch = nik_birth_mismatch(nik, birth_date, sex)
+        mismatch = rules.nik_birth_mismatch(nik, birth_date, sex)
         if mismatch:
             errors.setdefault(mismatch[0], str(mismatch[1]))
     with transaction.atomic():
@@ -1251,7 +1247,7 @@ def member_nik_replace(
 ) -> EditResult:
     """Replace a member's temporary NIK (prefix 0, given at a birth before Dukcapil issued
     one) with the issued one: 16 digits, agreeing with the member's birth date and sex
-    (`nik_birth_mismatch`), held by nobody else (within the caller's areas the holder's
+    (`rules.nik_birth_mismatch`), held by nobody else (within the caller's areas the holder's
     household is named, masked; elsewhere nothing). An issued NIK is never replaced
     here. The history records the change (old -> new); the register keeps the NIK each
     event was recorded with. `queryset`: the members the caller may see (the caller
@@ -1267,7 +1263,7 @@ def member_nik_replace(
             )
         problem = _identity_problem(nik, "NIK")
         if problem is None:
-            mismatch = nik_birth_mismatch(nik, member.tanggal_lahir, member.jenis_kelamin)
+            mismatch = rules.nik_birth_mismatch(nik, member.tanggal_lahir, member.jenis_kelamin)
             problem = str(mismatch[1]) if mismatch else None
         if problem is None:
             holder = Member.objects.filter(nik=nik).select_related("household").first()

@@ -411,7 +411,7 @@ def test_transfers_through_the_api_need_both_households_editable(village, person
 
 
 def test_a_birth_and_an_import_refuse_a_nik_that_contradicts_the_date_alike(village):
-    # One rule (services.nik_birth_mismatch) for both paths: same verdict, same words.
+    # One rule (rules.nik_birth_mismatch) for both paths: same verdict, same words.
     wrong = nik_for(PENAJAM_KELURAHAN, BIRTH.replace(day=BIRTH.day % 28 + 1), 1, 77)
     with pytest.raises(ValidationError) as caught:
         birth(village["first"], nik=wrong)

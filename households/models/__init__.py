@@ -12,6 +12,7 @@ from .indicators import (
     UnitIndicatorValue,
 )
 from .jobs import ExportJob, ExportKind, ExportStatus, ImportJob, ImportStatus, JobLease
+from .rounds import RoundSource, RoundStatus, SurveyRound
 
 __all__ = [
     "CURRENT_MEMBER",
@@ -30,7 +31,10 @@ __all__ = [
     "LifeEvent",
     "Member",
     "MemberStatus",
+    "RoundSource",
+    "RoundStatus",
     "SanitationLevel",
+    "SurveyRound",
     "TemporarySerial",
     "TileCell",
     "Topic",

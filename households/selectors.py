@@ -480,6 +480,18 @@ def indicator_catalogue(*, language: str) -> list[dict]:
     return catalogue
 
 
+def counting_indicator_codes() -> list[str]:
+    """Active indicators whose numerator counts households or members (not a sum): the
+    ones a programme's coverage ("belum tersentuh program") can be read against."""
+    return [
+        code
+        for code, numerator in Indicator.objects.filter(active=True)
+        .order_by("sort_order", "code")
+        .values_list("code", "numerator")
+        if numerator.get("aggregate", "count") == "count"
+    ]
+
+
 def map_criteria_catalogue(*, language: str) -> list[dict]:
     """The map's criteria (indicator code and name in the language), default first."""
     return [{"code": c.code, "name": c.name(language)} for c in map_criteria()]

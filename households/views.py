@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -58,6 +58,7 @@ from .population import (
 )
 from .selectors import (
     can_edit_household,
+    counting_indicator_codes,
     editable_household_by_kk,
     editable_village_for,
     household_editors_since,
@@ -157,6 +158,15 @@ UI_STRINGS = {
     "worse_than_kabupaten": _("lebih buruk dari kabupaten"),
     "better_than_kabupaten": _("lebih baik dari kabupaten"),
     "sort_by": _("Urutkan menurut"),
+    "coverage": _("Belum tersentuh program"),
+    "coverage_untouched": _("Belum tersentuh"),
+    "coverage_counted": _("Dihitung indikator"),
+    "coverage_detail": _(
+        "%(untouched)s dari %(counted)s belum tersentuh; %(reached)s dengan intervensi"
+    ),
+    "coverage_note": _(
+        "Bagian yang dihitung indikator tanpa intervensi aktif program tahun %(year)s"
+    ),
 }
 
 
@@ -210,6 +220,22 @@ def _page_config(request: HttpRequest) -> dict:
     }
 
 
+def _coverage_config() -> dict | None:
+    """The "belum tersentuh program" layer: the coverage API of the programmes app (an
+    address, not an import: households know nothing of programmes) and the indicators it
+    makes sense for, those that count households or members. None when the programmes
+    app is not installed."""
+    try:
+        url = reverse("api:programme-coverage", kwargs={"version": "v1"})
+    except NoReverseMatch:
+        return None
+    return {
+        "url": url,
+        "year": timezone.localdate().year,
+        "indicators": counting_indicator_codes(),
+    }
+
+
 def home(request: HttpRequest) -> HttpResponse:
     overview = kabupaten_overview(code=HOME_KABUPATEN)
     config = _page_config(request)
@@ -225,6 +251,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "defaultIndicator": DEFAULT_INDICATOR,
             "ladder": LADDER,
             "outOfSchool": OUT_OF_SCHOOL,
+            "coverage": _coverage_config(),
         }
     )
     return render(

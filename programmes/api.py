@@ -42,6 +42,7 @@ from .models import (
     Unit,
 )
 from .selectors import (
+    COVERAGE_LEVELS,
     can_manage,
     coverage_for,
     double_aid_overlaps,
@@ -682,6 +683,11 @@ class CoverageQuery(serializers.Serializer):
     indicator = serializers.SlugField()
     year = serializers.IntegerField(min_value=2000, max_value=2100)
     parent = serializers.RegexField(r"^\d{2}(\.\d{2}(\.\d{2})?)?$", default="64.09")
+    level = serializers.ChoiceField(
+        choices=COVERAGE_LEVELS,
+        default="desa",
+        help_text="Tingkat wilayah baris jawaban: desa (bawaan), kecamatan atau kabupaten.",
+    )
 
 
 class CoverageDoc(serializers.Serializer):
@@ -718,6 +724,7 @@ class Coverage(GenericAPIView):
                 indicator=params["indicator"],
                 year=params["year"],
                 parent_code=params["parent"],
+                level=params["level"],
             )
         )
 

@@ -132,34 +132,82 @@ def programme_progress(user, programme: Programme) -> dict:
     }
 
 
-def coverage_for(user, *, indicator: str, year: int, parent_code: str) -> list[dict]:
-    """Per village under `parent_code`: households counted by the indicator (the rollup's
-    numerator of the latest period) and those reached by an active intervention of any
-    programme of that year addressing it ("belum tersentuh program" = the difference).
-    Both from stored rows; small cells suppressed for the public."""
+COVERAGE_LEVELS = ("desa", "kecamatan", "kabupaten")
+
+
+def coverage_for(
+    user, *, indicator: str, year: int, parent_code: str, level: str = "desa"
+) -> list[dict]:
+    """Per area of `level` under (or equal to) `parent_code`: households counted by the
+    indicator (the rollup's numerator of the latest period) and those reached by an active
+    intervention of any programme of that year addressing it ("belum tersentuh program" =
+    the difference). Both from stored rows: the rollup's values and the villages'
+    CoverageCell rows, summed upwards.
+
+    For the public, a count of 1..threshold is suppressed; so is every figure of an area
+    whose rollup value is suppressed (complementary suppression protects a sibling there),
+    and an area above the village is suppressed when any of its villages is, so that no
+    difference of published sums gives a hidden village away."""
     limit = suppression_for(user)
     period = latest_period()
-    needs = {
-        value.region_id: value
-        for value in IndicatorValue.objects.filter(
-            indicator_id=indicator, period=period, region__level="desa"
-        )
+    values = (
+        IndicatorValue.objects.filter(indicator_id=indicator, period=period, region__level=level)
         .filter(subtree_q(parent_code, "region__code"))
         .select_related("region")
-    }
+    )
     reached = dict(
         CoverageCell.objects.filter(indicator_id=indicator, year=year)
         .filter(subtree_q(parent_code, "region__code"))
         .values_list("region_id", "reached")
     )
-    rows = []
-    for region_id, value in sorted(needs.items()):
+    villages = {}
+    if level != "desa" or limit is not None:
+        villages = {
+            value.region_id: value
+            for value in IndicatorValue.objects.filter(
+                indicator_id=indicator, period=period, region__level="desa"
+            ).filter(subtree_q(parent_code, "region__code"))
+        }
+
+    def village_figures(code: str, value) -> tuple[int, int, bool]:
         counted = int(value.numerator)
-        touched = min(reached.get(region_id, 0), counted)
+        touched = min(reached.get(code, 0), counted)
+        hidden = limit is not None and (
+            value.suppressed or 0 < touched <= limit or 0 < counted - touched <= limit
+        )
+        return counted, touched, hidden
+
+    rows = []
+    for value in sorted(values, key=lambda v: v.region_id):
+        code = value.region_id
+        if level == "desa":
+            counted, touched, hidden = village_figures(code, value)
+        else:
+            counted = int(value.numerator)
+            below = [
+                village_figures(child, village)
+                for child, village in villages.items()
+                if child.startswith(code + ".")
+            ]
+            touched = min(sum(figures[1] for figures in below), counted)
+            hidden = limit is not None and (
+                value.suppressed or any(figures[2] for figures in below)
+            )
         untouched = counted - touched
+        if hidden:
+            rows.append(
+                {
+                    "region": code,
+                    "name": value.region.name,
+                    "counted": None,
+                    "reached": None,
+                    "untouched": None,
+                }
+            )
+            continue
         rows.append(
             {
-                "region": region_id,
+                "region": code,
                 "name": value.region.name,
                 "counted": _suppress(counted, limit),
                 "reached": _suppress(touched, limit),

@@ -1,6 +1,7 @@
 // The home map's areas: villages or kecamatan coloured by the indicator, the other
 // kecamatan faint around a chosen one, kecamatan borders over the villages.
 
+import { coverageDetail } from "./coverage.js";
 import { h } from "./dom.js";
 import { isCode } from "./lib/url.js";
 import { hasValue, isSuppressed } from "./lib/values.js";
@@ -14,9 +15,8 @@ export function createAreas(map, page) {
   let hovered = null;
 
   function tooltipFor(code, level) {
-    const state = page.state();
-    const ind = page.indicators[state.indicator];
-    const row = page.values.rowsOf(state.indicator)[code];
+    const ind = page.shownIndicator();
+    const row = page.values.rowsOf(page.shownKey())[code];
     const box = h("div", { className: "area-tip" }, [h("strong", { text: page.areaName(code) })]);
     if (level === "desa") {
       const feature = page.villageFeature(code);
@@ -35,7 +35,9 @@ export function createAreas(map, page) {
       box.appendChild(h("div", { className: "tip-value", text: S.no_data }));
     } else {
       box.appendChild(h("div", { className: "tip-value", text: fmt.value(ind, row.value) }));
-      if (ind.ratio) {
+      if (ind.coverage) {
+        box.appendChild(h("div", { className: "tip-sub", text: coverageDetail(row, S, fmt) }));
+      } else if (ind.ratio) {
         box.appendChild(h("div", {
           className: "tip-sub",
           text: S.numerator + " " + fmt.count(row.numerator) + " / " + S.denominator + " " + fmt.count(row.denominator)
@@ -48,7 +50,7 @@ export function createAreas(map, page) {
   function styleArea(feature) {
     const state = page.state();
     return {
-      fillColor: page.model.colorOf(page.values.rowsOf(state.indicator)[feature.properties.code]),
+      fillColor: page.model.colorOf(page.values.rowsOf(page.shownKey())[feature.properties.code]),
       fillOpacity: cfg.valuesAllowed ? (state.layer === "households" ? 0.5 : 0.85) : 0.35,
       color: theme.areaBorder, weight: feature.properties.level === "kecamatan" ? 2 : 1, opacity: 1
     };

@@ -38,6 +38,12 @@ export function bindHomeControls(store, cfg) {
     groups[ind.topic].appendChild(h("option", { value: ind.code, text: ind.name }));
   });
   select.addEventListener("change", () => store.set({ indicator: select.value }));
+  // The "belum tersentuh program" layer: for the indicators it reads (lib/state.js).
+  const coverageToggle = document.getElementById("coverage-toggle");
+  const covered = cfg.coverage ? cfg.coverage.indicators : [];
+  if (coverageToggle) {
+    coverageToggle.addEventListener("change", () => store.set({ coverage: coverageToggle.checked ? "1" : "" }));
+  }
   levelButtons.forEach((button) => {
     button.addEventListener("click", () => store.set({ level: button.dataset.level, area: cfg.kabupaten.code }));
   });
@@ -45,6 +51,10 @@ export function bindHomeControls(store, cfg) {
   return function sync() {
     const state = store.get();
     select.value = state.indicator;
+    if (coverageToggle) {
+      coverageToggle.checked = state.coverage === "1";
+      coverageToggle.disabled = covered.indexOf(state.indicator) < 0;
+    }
     levelButtons.forEach((button) => button.setAttribute("aria-pressed", String(button.dataset.level === state.level)));
     syncMap();
   };

@@ -24,6 +24,14 @@ export function valueStore(baseUrl, period) {
   const requests = {}; // url -> promise, so that no request is made twice
   return {
     rowsOf: (indicator) => values[indicator] || {},
+    // Rows from another address, made into value rows by `convert` (coverage.js).
+    loadFrom(url, convert) {
+      if (!requests[url]) {
+        requests[url] = getJSON(url).then((rows) => { indexRows(convert(rows), values); });
+        requests[url].catch(() => { delete requests[url]; });
+      }
+      return requests[url];
+    },
     load(params) {
       const url = query(baseUrl, Object.assign({}, params, { period }));
       if (!requests[url]) {

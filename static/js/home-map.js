@@ -58,6 +58,7 @@ export function createHomeMap(page, ready, onFailure) {
     if (cfg.valuesAllowed) renderLegend(legendBox, page.model, fmt, S, theme);
     showBasemap(map, basemap, state.basemap === "1");
     container.dataset.indicator = state.indicator;
+    container.dataset.shown = page.shownKey();
     // Household tiles are asked for once the map has settled on the area (the zoom is
     // animated), not for the view it is leaving.
     const settle = () => {

@@ -6,6 +6,7 @@ import { createCharts } from "./charts.js";
 import { bindHomeControls } from "./controls.js";
 import { GEOJSON, getJSON, valueStore } from "./data.js";
 import { clear, h, readConfig, readTheme } from "./dom.js";
+import { coverageIndicator, coverageKey, coverageRows } from "./coverage.js";
 import { createHomeMap } from "./home-map.js";
 import { renderKpis } from "./kpis.js";
 import { choropleth } from "./lib/classify.js";
@@ -29,8 +30,10 @@ function start(cfg) {
   const ctx = {
     kabupaten: KAB, indicators, kecamatan, criteria: criterionCodes(cfg.criteria),
     defaultIndicator: indicators[cfg.defaultIndicator] ? cfg.defaultIndicator : (cfg.indicators[0] || {}).code,
-    householdsAllowed: cfg.households.allowed, basemapConfigurable: Boolean(cfg.basemap.url)
+    householdsAllowed: cfg.households.allowed, basemapConfigurable: Boolean(cfg.basemap.url),
+    coverage: cfg.coverage && cfg.valuesAllowed ? cfg.coverage.indicators : []
   };
+  const coverageIndicators = {}; // coverage key -> its pseudo-indicator (coverage.js)
   const store = urlState({
     read: (search) => readHomeState(search, ctx),
     search: (state) => homeSearch(state, ctx),
@@ -45,6 +48,17 @@ function start(cfg) {
     values: valueStore(cfg.urls.values, cfg.period),
     model: null,
     state: store.get,
+    // What the map, legend, table and KPI cards show: the chosen indicator, or its
+    // coverage gap when that layer is on.
+    shownKey() {
+      const state = store.get();
+      return state.coverage === "1" ? coverageKey(state.indicator) : state.indicator;
+    },
+    shownIndicator() {
+      const key = page.shownKey();
+      return indicators[key] || coverageIndicators[key] ||
+        coverageIndicator(indicators[store.get().indicator], cfg.strings, cfg.coverage.year);
+    },
     setState: store.set,
     regionsLoaded: () => Boolean(regions.desa),
     villageFeature: (code) => (regions.desa ? regions.desa.features : []).filter((f) => f.id === code)[0],
@@ -69,7 +83,7 @@ function start(cfg) {
       const state = store.get();
       const sc = page.scope();
       const codes = sc.level === "desa" ? page.villageFeatures(KAB).map((f) => f.properties.code) : sc.codes;
-      return choropleth(indicators[state.indicator], page.values.rowsOf(state.indicator), codes, page.theme);
+      return choropleth(page.shownIndicator(), page.values.rowsOf(page.shownKey()), codes, page.theme);
     }
   };
   const S = page.S;
@@ -89,6 +103,17 @@ function start(cfg) {
     [code].concat(chartIndicators).forEach((c) => jobs.push(summaryRequested[c]));
     return Promise.all(jobs);
   }
+  // The coverage gap of the indicator at every level of the kabupaten (three requests,
+  // once per indicator).
+  function loadCoverage(state) {
+    if (state.coverage !== "1" || !cfg.coverage) return Promise.resolve();
+    const key = coverageKey(state.indicator);
+    coverageIndicators[key] = coverageIndicator(indicators[state.indicator], cfg.strings, cfg.coverage.year);
+    return Promise.all(["desa", "kecamatan", "kabupaten"].map((level) => page.values.loadFrom(
+      query(cfg.coverage.url, { indicator: state.indicator, year: String(cfg.coverage.year), parent: KAB, level }),
+      (rows) => coverageRows(rows, key)
+    )));
+  }
   function loadVillageCharts(kec) {
     if (!cfg.valuesAllowed || !cfg.period || kec === KAB) return Promise.resolve();
     return page.values.load({ indicator: chartIndicators.join(","), parent: kec, level: "desa" });
@@ -101,7 +126,8 @@ function start(cfg) {
     getJSON(regionsUrl({ level: "kecamatan", parent: KAB, format: "geojson", tolerance: "0.001" }), GEOJSON)
       .then((fc) => { regions.kecamatan = fc; }),
     loadIndicator(store.get().indicator),
-    loadVillageCharts(store.get().area)
+    loadVillageCharts(store.get().area),
+    loadCoverage(store.get())
   ]);
 
   // ---- the parts -----------------------------------------------------------------------
@@ -152,7 +178,7 @@ function start(cfg) {
     pending += 1;
     busy.classList.add("is-loading");
     map.busy();
-    Promise.all([boot, loadIndicator(state.indicator), loadVillageCharts(state.area)])
+    Promise.all([boot, loadIndicator(state.indicator), loadVillageCharts(state.area), loadCoverage(state)])
       .then(() => {
         page.model = page.currentModel();
         renderBreadcrumb();

@@ -17,8 +17,8 @@ export function renderKpis(page) {
   document.getElementById("kpi-households-area").textContent = page.areaName(area);
   document.getElementById("kpi-people-area").textContent = page.areaName(area);
 
-  const ind = page.indicators[state.indicator];
-  const rows = page.values.rowsOf(state.indicator);
+  const ind = page.shownIndicator();
+  const rows = page.values.rowsOf(page.shownKey());
   const row = rows[area];
   const nameNode = document.getElementById("kpi-indicator-name");
   nameNode.textContent = ind.name + " \u00b7 " + page.areaName(area);

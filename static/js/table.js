@@ -15,9 +15,9 @@ export function rankedTable(page, onHover) {
   function render() {
     const { cfg, S, fmt, KAB } = page;
     const state = page.state();
-    const ind = page.indicators[state.indicator];
+    const ind = page.shownIndicator();
     const sc = page.scope();
-    const rows = page.values.rowsOf(state.indicator);
+    const rows = page.values.rowsOf(page.shownKey());
     const showKec = sc.level === "desa" && state.area === KAB;
     document.getElementById("ranked-title").textContent =
       (sc.level === "kecamatan" ? S.kecamatan : S.village) + " \u00b7 " + ind.name +
@@ -45,8 +45,8 @@ export function rankedTable(page, onHover) {
     ];
     if (cfg.valuesAllowed) columns.push({ key: "value", label: S.value + (ind.unit ? " (" + ind.unit + ")" : ""), num: true });
     if (ind.ratio && cfg.valuesAllowed) {
-      columns.push({ key: "numerator", label: S.numerator, num: true });
-      columns.push({ key: "denominator", label: S.denominator, num: true });
+      columns.push({ key: "numerator", label: ind.coverage ? S.coverage_untouched : S.numerator, num: true });
+      columns.push({ key: "denominator", label: ind.coverage ? S.coverage_counted : S.denominator, num: true });
     }
     if (!columns.some((c) => c.key === sort.key)) sort = { key: "rank", dir: 1 };
 

@@ -65,6 +65,30 @@ def fill_of(page) -> str:
     return page.get_attribute(AREA, "fill")
 
 
+COVERAGE_VIEW = "/?indicator=tanpa_jamban&cakupan=1"
+
+
+def coverage_view(session) -> dict:
+    """The dashboard's "belum tersentuh program" layer: the village's fill, its row of the
+    ranked table and the KPI card."""
+    page = session.page
+    session.goto(COVERAGE_VIEW)
+    page.wait_for_selector("#map[data-ready='1'][data-shown='cakupan:tanpa_jamban']")
+    assert page.is_checked("#coverage-toggle")
+    fill = page.evaluate(
+        """(code) => { let fill = null; window.DP.map.eachLayer((layer) => {
+             const p = layer.feature && layer.feature.properties;
+             if (p && p.code === code && p.level === 'desa') fill = layer.options.fillColor;
+           }); return fill; }""",
+        PENAJAM_KELURAHAN,
+    )
+    return {
+        "fill": fill,
+        "kpi": page.inner_text("#kpi-indicator-value"),
+        "name": page.inner_text("#kpi-indicator-name"),
+    }
+
+
 def test_analyst_freezes_approves_marks_done_and_a_second_user_verifies(stbm, open_page, tmp_path):
     programme = stbm["programme"]
     photo = tmp_path / "jamban.jpg"
@@ -74,6 +98,10 @@ def test_analyst_freezes_approves_marks_done_and_a_second_user_verifies(stbm, op
     session = open_page(stbm["analyst"])
     page = session.page
     page.set_viewport_size(PHONE)
+    # Before any programme: every household without a latrine is "belum tersentuh".
+    untouched = coverage_view(session)
+    assert untouched["name"].startswith("Belum tersentuh program")
+    assert untouched["kpi"] == "100,0\u00a0%"
     session.goto(f"/program/{programme.pk}/")
     page.wait_for_selector("#programme-map[data-ready='1']")
     before = fill_of(page)
@@ -156,6 +184,15 @@ def test_analyst_freezes_approves_marks_done_and_a_second_user_verifies(stbm, op
     other.screenshot(path=str(ARTIFACTS / "programme-list.png"), full_page=True)
     other.set_viewport_size(PHONE)
     other.screenshot(path=str(ARTIFACTS / "programme-list-phone.png"), full_page=True)
+
+    # The coverage map changed: four of the kabupaten's six households are reached.
+    reached = coverage_view(second)
+    assert reached["fill"] != untouched["fill"]
+    assert reached["kpi"] == "33,3\u00a0%"
+    other.screenshot(path=str(ARTIFACTS / "dashboard-coverage-phone.png"), full_page=True)
+    other.set_viewport_size(DESKTOP)
+    coverage_view(second)
+    other.screenshot(path=str(ARTIFACTS / "dashboard-coverage.png"), full_page=True)
     assert session.errors == [] and second.errors == []
 
 

@@ -8,7 +8,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from desapresisi.models import AuditAction, AuditEntry
 from households.indicators.rollup import indicators_refresh
+from households.models import Household
 from programmes.models import Intervention, Programme
+from programmes.services import stats_refresh
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, ProgrammeFactory
 from tests.programmes.test_services import jpeg_with_exif, no_latrine, team  # noqa: F401
 
@@ -235,3 +237,65 @@ def test_reading_interventions_is_an_audited_view(team, as_user):  # noqa: F811
         f"/program/{programme.pk}/", f"/intervensi/{intervention.pk}/",
     ])  # fmt: skip
     assert all(v.rows == 1 for v in views)
+
+
+def test_coverage_sums_villages_up_to_kecamatan_and_kabupaten(team, as_user):  # noqa: F811
+    for _ in range(5):
+        no_latrine()
+    for _ in range(6):
+        no_latrine(BABULU_DESA)
+    indicators_refresh(full=True)
+    programme = ProgrammeFactory(skpd=team["dinkes"])
+    client = as_user(team["analyst"])
+    client.post(
+        f"/api/v1/programmes/{programme.pk}/target-lists/",
+        {"criteria": {"region": PENAJAM_KELURAHAN}},
+        content_type="application/json",
+    )
+    url = "/api/v1/programmes/coverage/?indicator=tanpa_jamban&year=2026&parent=64.09"
+    by_level = {
+        level: {row["region"]: row for row in client.get(f"{url}&level={level}").json()}
+        for level in ("kecamatan", "kabupaten")
+    }
+    penajam = by_level["kecamatan"]["64.09.01"]
+    assert (penajam["counted"], penajam["reached"], penajam["untouched"]) == (5, 5, 0)
+    babulu = by_level["kecamatan"]["64.09.03"]
+    assert (babulu["counted"], babulu["reached"], babulu["untouched"]) == (6, 0, 6)
+    kabupaten = by_level["kabupaten"]["64.09"]
+    assert (kabupaten["counted"], kabupaten["reached"], kabupaten["untouched"]) == (11, 5, 6)
+    assert client.get(f"{url}&level=rt").status_code == 400
+
+
+def test_public_coverage_hides_a_village_whose_figures_would_give_a_small_cell_away(
+    team,  # noqa: F811
+    client,
+):
+    """Five counted, two reached: publishing 5 and 3 would give the hidden 2 away by
+    subtraction, so the village shows nothing, and neither does the kecamatan above it
+    (its sum minus the visible villages would)."""
+    for _ in range(5):
+        no_latrine()
+    for _ in range(6):
+        no_latrine(BABULU_DESA)
+    indicators_refresh(full=True)
+    programme = ProgrammeFactory(skpd=team["dinkes"])
+    two = list(Household.objects.filter(region_id=PENAJAM_KELURAHAN)[:2])
+    for household in two:
+        Intervention.objects.create(programme=programme, household=household)
+    stats_refresh(programme_ids=[programme.pk], regions={PENAJAM_KELURAHAN})
+    url = "/api/v1/programmes/coverage/?indicator=tanpa_jamban&year=2026&parent=64.09"
+    villages = {row["region"]: row for row in client.get(url).json()}
+    assert villages[PENAJAM_KELURAHAN] == {
+        "region": PENAJAM_KELURAHAN,
+        "name": villages[PENAJAM_KELURAHAN]["name"],
+        "counted": None,
+        "reached": None,
+        "untouched": None,
+    }
+    babulu = villages[BABULU_DESA]
+    assert (babulu["counted"], babulu["reached"], babulu["untouched"]) == (6, 0, 6)
+    kecamatan = {row["region"]: row for row in client.get(f"{url}&level=kecamatan").json()}
+    assert kecamatan["64.09.01"]["reached"] is None
+    assert kecamatan["64.09.01"]["counted"] is None
+    kabupaten = client.get(f"{url}&level=kabupaten").json()[0]
+    assert kabupaten["reached"] is None and kabupaten["untouched"] is None

@@ -4,19 +4,26 @@
 
 // Home page context `ctx`: {kabupaten: code, indicators: {code: indicator},
 // kecamatan: {code: kecamatan}, defaultIndicator, householdsAllowed, criteria: [code]
-// (the map criteria, the first is the default; maybe none), basemapConfigurable}.
-export const HOME_KEYS = ["indicator", "level", "area", "layer", "criterion", "basemap"];
+// (the map criteria, the first is the default; maybe none), basemapConfigurable,
+// coverage: [code] (indicators the "belum tersentuh program" layer reads; maybe none)}.
+export const HOME_KEYS = ["indicator", "level", "area", "layer", "criterion", "basemap", "coverage"];
+
+function coverageOf(indicator, wanted, ctx) {
+  return wanted && (ctx.coverage || []).indexOf(indicator) >= 0 ? "1" : "";
+}
 
 export function readHomeState(search, ctx) {
   const q = new URLSearchParams(search);
   const area = ctx.kecamatan[q.get("area")] ? q.get("area") : ctx.kabupaten;
+  const indicator = ctx.indicators[q.get("indicator")] ? q.get("indicator") : ctx.defaultIndicator;
   return {
-    indicator: ctx.indicators[q.get("indicator")] ? q.get("indicator") : ctx.defaultIndicator,
+    indicator,
     area,
     level: area === ctx.kabupaten && q.get("level") === "kecamatan" ? "kecamatan" : "desa",
     layer: ctx.householdsAllowed && q.get("layer") === "households" ? "households" : "",
     criterion: ctx.criteria.indexOf(q.get("criterion")) >= 0 ? q.get("criterion") : (ctx.criteria[0] || ""),
-    basemap: q.get("basemap") === "0" ? "0" : "1"
+    basemap: q.get("basemap") === "0" ? "0" : "1",
+    coverage: coverageOf(indicator, q.get("cakupan") === "1", ctx)
   };
 }
 
@@ -25,6 +32,7 @@ export function mergeHomeState(state, patch, ctx) {
   const next = {};
   HOME_KEYS.forEach((key) => { next[key] = key in patch ? patch[key] : state[key]; });
   if (next.area !== ctx.kabupaten) next.level = "desa";
+  next.coverage = coverageOf(next.indicator, next.coverage === "1", ctx);
   return next;
 }
 
@@ -38,6 +46,7 @@ export function homeSearch(state, ctx) {
     if (state.criterion) q.set("criterion", state.criterion);
   }
   if (ctx.basemapConfigurable && state.basemap === "0") q.set("basemap", "0");
+  if (state.coverage === "1") q.set("cakupan", "1");
   return "?" + q.toString();
 }
 

@@ -10,10 +10,12 @@ const HOME = {
   defaultIndicator: "tanpa_jamban",
   householdsAllowed: true,
   criteria: ["tanpa_jamban", "ats_7_18", "desil_1_4"],
-  basemapConfigurable: true
+  basemapConfigurable: true,
+  coverage: ["tanpa_jamban"]
 };
 const DEFAULT_HOME = {
-  indicator: "tanpa_jamban", area: "64.09", level: "desa", layer: "", criterion: "tanpa_jamban", basemap: "1"
+  indicator: "tanpa_jamban", area: "64.09", level: "desa", layer: "", criterion: "tanpa_jamban", basemap: "1",
+  coverage: ""
 };
 
 test("home: an empty or unknown query is the default view", () => {
@@ -43,6 +45,17 @@ test("home: the query written reads back as the same view", () => {
     Object.assign({}, DEFAULT_HOME, { area: "64.09.02", layer: "households", criterion: "desil_1_4", basemap: "0" })
   ].forEach((state) => assert.deepEqual(readHomeState(homeSearch(state, HOME), HOME), state));
   assert.equal(homeSearch(DEFAULT_HOME, HOME), "?indicator=tanpa_jamban&level=desa");
+});
+
+test("home: the coverage layer only for the indicators it reads, and it stays in the URL", () => {
+  assert.equal(readHomeState("?indicator=tanpa_jamban&cakupan=1", HOME).coverage, "1");
+  assert.equal(readHomeState("?indicator=babs&cakupan=1", HOME).coverage, "");
+  assert.equal(readHomeState("?cakupan=1", Object.assign({}, HOME, { coverage: [] })).coverage, "");
+  const on = readHomeState("?indicator=tanpa_jamban&cakupan=1&area=64.09.01", HOME);
+  assert.deepEqual(readHomeState(homeSearch(on, HOME), HOME), on);
+  assert.equal(homeSearch(on, HOME), "?indicator=tanpa_jamban&level=desa&area=64.09.01&cakupan=1");
+  // Switching to an indicator it does not read switches the layer off.
+  assert.equal(mergeHomeState(on, { indicator: "babs" }, HOME).coverage, "");
 });
 
 test("home: the criterion is written only with the layer, the basemap only when there is one", () => {

@@ -5,6 +5,7 @@ verdicts back next to the fields."""
 from __future__ import annotations
 
 from django import forms
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from .models import TRANSITIONS, FundingSource, Status, Unit
@@ -12,7 +13,15 @@ from .models import TRANSITIONS, FundingSource, Status, Unit
 MAX_DESIL = 10
 
 
+YES_NO = [("", _("(semua)")), ("true", _("Ya")), ("false", _("Tidak"))]
+AID_FLAGS = ("penerima_pkh", "penerima_bpnt", "penerima_blt_dd", "penerima_pbi_jk")
+
+
 class FreezeForm(forms.Form):
+    """The household list's filters, in the page's words: area and decile first, then the
+    other filters a targeting officer asks for, then any further filter of GET
+    /households/ as its query string (what a filtered list's address carries)."""
+
     region = forms.ChoiceField(label=_("Wilayah"), choices=())
     desil_max = forms.IntegerField(
         label=_("Desil kesejahteraan sampai"),
@@ -20,6 +29,26 @@ class FreezeForm(forms.Form):
         max_value=MAX_DESIL,
         required=False,
         help_text=_("Kosongkan untuk semua desil; 4 = desil 1-4."),
+    )
+    members_min = forms.IntegerField(
+        label=_("Anggota rumah tangga paling sedikit"), min_value=1, max_value=99, required=False
+    )
+    has_ats = forms.ChoiceField(
+        label=_("Ada anak 7-18 tahun tidak sekolah"), choices=YES_NO, required=False
+    )
+    rumah_tidak_layak_huni = forms.ChoiceField(
+        label=_("Rumah tidak layak huni"), choices=YES_NO, required=False
+    )
+    air_minum_layak = forms.ChoiceField(label=_("Air minum layak"), choices=YES_NO, required=False)
+    no_aid = forms.BooleanField(
+        label=_("Hanya yang belum menerima PKH, BPNT, BLT Dana Desa maupun PBI JK"),
+        required=False,
+    )
+    more = forms.CharField(
+        label=_("Filter lain (dari alamat daftar rumah tangga)"),
+        required=False,
+        max_length=1000,
+        help_text=_("Mis. atap=5&penerima_pkh=false: nama filter API /households/."),
     )
     exclude_other_programmes = forms.BooleanField(
         label=_("Lewati rumah tangga yang sudah di program lain untuk indikator dan tahun ini"),
@@ -29,12 +58,34 @@ class FreezeForm(forms.Form):
     def __init__(self, *args, areas: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["region"].choices = areas
+        self.fields["more"].widget.attrs.update({"autocapitalize": "none", "spellcheck": "false"})
+
+    def clean_more(self) -> dict:
+        text = self.cleaned_data.get("more", "").strip().lstrip("?")
+        more = QueryDict(text)
+        if any(len(values) > 1 for values in more.lists()):
+            raise forms.ValidationError(_("Setiap filter hanya boleh sekali."))
+        clash = sorted(set(more) & {"region", "indicator", "ordering", "cursor", "page_size"})
+        if clash:
+            raise forms.ValidationError(
+                _("Filter %(names)s diatur di kolom lain.") % {"names": ", ".join(clash)}
+            )
+        return more.dict()
 
     def criteria(self) -> dict:
         """The household list's filters this form stands for (as GET /households/)."""
-        criteria = {"region": self.cleaned_data["region"]}
-        if self.cleaned_data.get("desil_max"):
-            criteria["desil_kesejahteraan__lte"] = str(self.cleaned_data["desil_max"])
+        data = self.cleaned_data
+        criteria = dict(data.get("more") or {})
+        criteria["region"] = data["region"]
+        if data.get("desil_max"):
+            criteria["desil_kesejahteraan__lte"] = str(data["desil_max"])
+        if data.get("members_min"):
+            criteria["jumlah_anggota__gte"] = str(data["members_min"])
+        for name in ("has_ats", "rumah_tidak_layak_huni", "air_minum_layak"):
+            if data.get(name):
+                criteria[name] = data[name]
+        if data.get("no_aid"):
+            criteria.update(dict.fromkeys(AID_FLAGS, "false"))
         return criteria
 
 

@@ -148,6 +148,12 @@ def _intervention_rows(user, programme, disclosure) -> list[dict]:
     return rows
 
 
+def _freeze_initial(request) -> dict:
+    """The freeze form filled from the address (?region=...&desil_max=...&more=...), so
+    that a filtered household list can link to "buat daftar sasaran" with its filters."""
+    return {name: request.GET[name] for name in FreezeForm.base_fields if name in request.GET}
+
+
 def _programme_context(request, programme, *, freeze_form=None, bulk_form=None) -> dict:
     user = request.user
     named = can_view_interventions(user)
@@ -177,7 +183,12 @@ def _programme_context(request, programme, *, freeze_form=None, bulk_form=None) 
         "target_lists": programme.target_lists.select_related("frozen_by").order_by("version")
         if named
         else [],
-        "freeze_form": freeze_form or (FreezeForm(areas=areas) if proposable and areas else None),
+        "freeze_form": freeze_form
+        or (
+            FreezeForm(areas=areas, initial=_freeze_initial(request))
+            if proposable and areas
+            else None
+        ),
         "bulk_form": bulk_form,
         "revisit": interventions_needing_revisit(user, programme).count() if named else None,
         "resolved": resolved_without_intervention(user, programme).count() if named else None,
@@ -225,7 +236,7 @@ def programme_freeze(request: HttpRequest, pk: int) -> HttpResponse:
         except NotAllowed:
             raise PermissionDenied from None
         except InvalidInput as exc:
-            form.add_error(None, [message for value in exc.fields.values() for message in value])
+            _freeze_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -242,6 +253,19 @@ def programme_freeze(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("programme-page", pk=pk)
     context = _programme_context(request, programme, freeze_form=form)
     return render(request, "programmes/programme.html", context, status=400)
+
+
+def _freeze_errors(form: FreezeForm, exc: InvalidInput) -> None:
+    """The selection's verdicts next to what caused them: a filter typed into "Filter
+    lain" under that field, named; the rest above the form."""
+    typed = set(form.cleaned_data.get("more") or {})
+    for key, errors in exc.fields.items():
+        name = key.removeprefix("criteria.")
+        for message in errors:
+            if name in typed:
+                form.add_error("more", f"{name}: {message}")
+            else:
+                form.add_error(None, message)
 
 
 @login_required

@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from programmes.models import EvidencePhoto, Intervention, Programme
-from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, ProgrammeFactory
+from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, MemberFactory, ProgrammeFactory
 from tests.programmes.test_services import jpeg_with_exif, no_latrine, team  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -169,3 +169,36 @@ def test_the_programme_form_exists_only_for_those_who_may_create(team, as_user):
     admin = as_user(team["admin"])
     assert admin.post("/program/baru/", programme_post(skpd="perkim")).status_code == 302
     assert Programme.objects.get(code="stbm-2027").skpd == team["perkim"]
+
+
+def test_freeze_form_carries_the_household_lists_other_filters(team, as_user):  # noqa: F811
+    big_no_aid = no_latrine(desil_kesejahteraan=2)
+    big_with_pkh = no_latrine(desil_kesejahteraan=2, penerima_pkh=True)
+    no_latrine(desil_kesejahteraan=2)  # one member: too small
+    for household in (big_no_aid, big_with_pkh):
+        MemberFactory.create_batch(5, household=household)
+    programme = ProgrammeFactory(skpd=team["dinkes"])
+    client = as_user(team["analyst"])
+    filled = client.get(f"/program/{programme.pk}/?region=64.09.01&more=penerima_bpnt%3Dfalse")
+    assert 'value="penerima_bpnt=false"' in filled.content.decode()
+    unknown = client.post(
+        f"/program/{programme.pk}/sasaran/",
+        {"region": "64.09.01", "more": "jenis_lantai=1&warna_rumah=hijau"},
+    )
+    body = unknown.content.decode()
+    assert unknown.status_code == 400 and 'id="id_more-error"' in body
+    assert "warna_rumah" in body and not Intervention.objects.exists()
+    clash = client.post(
+        f"/program/{programme.pk}/sasaran/", {"region": "64.09.01", "more": "region=64.09.03"}
+    )
+    assert clash.status_code == 400 and "region" in clash.content.decode()
+    response = client.post(
+        f"/program/{programme.pk}/sasaran/",
+        {"region": "64.09.01", "desil_max": "4", "members_min": "5", "no_aid": "on"},
+        follow=True,
+    )
+    assert "Daftar sasaran versi 1 dibekukan: 1 rumah tangga." in response.content.decode()
+    assert [item.household for item in Intervention.objects.all()] == [big_no_aid]
+    frozen = programme.target_lists.get()
+    assert frozen.criteria["jumlah_anggota__gte"] == "5"
+    assert frozen.criteria["penerima_pkh"] == "false"

@@ -9,8 +9,10 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone, translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
@@ -138,11 +140,19 @@ def programme_list_pdf(*, user, programme: Programme, disclosure: Disclosure, la
         if programme.synthetic:
             story.append(Paragraph(f"<b>{settings.DEMO_DATA_LABEL}</b>", small))
         story.append(Spacer(1, 3 * mm))
-        data = [list_header(), *rows]
+        number = small.clone("number", alignment=TA_RIGHT)
+
+        def cell(value: Any) -> Paragraph:
+            # Amounts and progress read as numbers of the language: 3.500.000 (id).
+            if isinstance(value, int):
+                return Paragraph(number_format(value, force_grouping=True), number)
+            return Paragraph("" if value is None else str(value), small)
+
         table = Table(
-            [[Paragraph("" if cell is None else str(cell), small) for cell in row] for row in data],
+            [[Paragraph(str(text), small) for text in list_header()]]
+            + [[cell(value) for value in row] for row in rows],
             repeatRows=1,
-            colWidths=[width * mm for width in (26, 20, 9, 9, 36, 27, 30, 20, 13, 20, 20, 23, 23)],
+            colWidths=[width * mm for width in (26, 20, 9, 9, 33, 31, 30, 19, 14, 20, 20, 23, 23)],
         )
         table.setStyle(
             TableStyle(
@@ -162,5 +172,16 @@ def programme_list_pdf(*, user, programme: Programme, disclosure: Disclosure, la
                 small,
             ),
         ]
-        document.build(story)
+        page_label = _("Halaman %(page)s")
+
+        def footer(canvas, doc) -> None:
+            canvas.saveState()
+            canvas.setFont("Helvetica", 7)
+            canvas.drawRightString(
+                doc.pagesize[0] - 10 * mm, 6 * mm, page_label % {"page": doc.page}
+            )
+            canvas.drawString(10 * mm, 6 * mm, f"{programme.code} - {programme.skpd.name}")
+            canvas.restoreState()
+
+        document.build(story, onFirstPage=footer, onLaterPages=footer)
         return buffer.getvalue(), len(rows)

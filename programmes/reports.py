@@ -37,16 +37,19 @@ def list_header() -> list[str]:
     ]  # fmt: skip
 
 
-def list_rows(user, programme: Programme, disclosure: Disclosure) -> list[list[Any]]:
-    """One row per intervention of the programme in the caller's areas, by village and
-    address; names and numbers as the caller may see them."""
+def list_rows(
+    user, programme: Programme, disclosure: Disclosure, village: Region | None = None
+) -> list[list[Any]]:
+    """One row per intervention of the programme in the caller's areas (of one village
+    when given: the list a village meeting signs), by village and address; names and
+    numbers as the caller may see them."""
     labels = dict(Status.choices)
-    items = (
-        interventions_for(user)
-        .filter(programme=programme)
-        .select_related("household", "household__region", "done_by", "verified_by")
-        .order_by("household__region_id", "household__dusun", "household__rt", "household_id")
-    )
+    items = interventions_for(user).filter(programme=programme)
+    if village is not None:
+        items = items.filter(household__region_id=village.code)
+    items = items.select_related(
+        "household", "household__region", "done_by", "verified_by"
+    ).order_by("household__region_id", "household__dusun", "household__rt", "household_id")
     items = list(items)
     heads = dict(
         Member.objects.filter(
@@ -92,18 +95,29 @@ def summary_rows(programme: Programme) -> list[list[Any]]:
     return [[names.get(code, code), *values] for code, values in sorted(totals.items())]
 
 
-def _title(programme: Programme) -> str:
-    return _("Daftar sasaran %(name)s (%(year)s)") % {
+def _title(programme: Programme, village: Region | None = None) -> str:
+    title = _("Daftar sasaran %(name)s (%(year)s)") % {
         "name": programme.name,
         "year": programme.year,
     }
+    return f"{title} - {village.name}" if village is not None else title
 
 
-def programme_list_xlsx(*, user, programme: Programme, disclosure: Disclosure, language: str):
+def programme_list_xlsx(
+    *,
+    user,
+    programme: Programme,
+    disclosure: Disclosure,
+    language: str,
+    village: Region | None = None,
+):
     """(bytes, rows): the list and the summary per kecamatan, one sheet each."""
     with translation.override(language):
-        rows = list_rows(user, programme, disclosure)
-        head: list[list[Any]] = [[_title(programme)], [f"{programme.code} - {programme.skpd.name}"]]
+        rows = list_rows(user, programme, disclosure, village)
+        head: list[list[Any]] = [
+            [_title(programme, village)],
+            [f"{programme.code} - {programme.skpd.name}"],
+        ]
         if programme.synthetic:
             head.append([str(settings.DEMO_DATA_LABEL)])
         head.append([])
@@ -116,10 +130,17 @@ def programme_list_xlsx(*, user, programme: Programme, disclosure: Disclosure, l
         return buffer.getvalue(), len(rows)
 
 
-def programme_list_pdf(*, user, programme: Programme, disclosure: Disclosure, language: str):
+def programme_list_pdf(
+    *,
+    user,
+    programme: Programme,
+    disclosure: Disclosure,
+    language: str,
+    village: Region | None = None,
+):
     """(bytes, rows): the list as an A4 landscape PDF with a place to sign."""
     with translation.override(language):
-        rows = list_rows(user, programme, disclosure)
+        rows = list_rows(user, programme, disclosure, village)
         buffer = io.BytesIO()
         document = SimpleDocTemplate(
             buffer,
@@ -128,13 +149,13 @@ def programme_list_pdf(*, user, programme: Programme, disclosure: Disclosure, la
             rightMargin=10 * mm,
             topMargin=12 * mm,
             bottomMargin=12 * mm,
-            title=_title(programme),
+            title=_title(programme, village),
             invariant=1,
         )
         styles = getSampleStyleSheet()
         small = styles["BodyText"].clone("small", fontSize=7, leading=8.5)
         story: list[Any] = [
-            Paragraph(_title(programme), styles["Heading2"]),
+            Paragraph(_title(programme, village), styles["Heading2"]),
             Paragraph(f"{programme.code} - {programme.skpd.name}", small),
         ]
         if programme.synthetic:

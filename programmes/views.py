@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from desapresisi import audit
 from desapresisi.access import (
+    area_codes_for,
     can_view_interventions,
     disclose_household,
     disclosure_for,
@@ -27,6 +28,8 @@ from desapresisi.access import (
 from desapresisi.errors import InvalidInput, NotAllowed, NotReady
 from desapresisi.models import AuditAction, Role
 from households.models import Indicator
+from villages.codes import subtree_q
+from villages.models import Region
 
 from .forms import BulkForm, FreezeForm, InterventionForm, ProgrammeForm
 from .models import FundingSource, Skpd, Status
@@ -164,8 +167,14 @@ def _programme_context(request, programme, *, freeze_form=None, bulk_form=None) 
     proposable = _can_propose(user, programme)
     areas = freeze_areas(user, programme) if proposable else []
     progress = programme_progress(user, programme)
+    codes = area_codes_for(user)
     for row in progress["villages"]:
         row["status_counts"] = [row["counts"][code] for code in Status.values]
+        # The village's own list (for its meeting), where the caller may read names there.
+        row["own_list"] = named and (
+            codes is None
+            or any(row["region"] == c or row["region"].startswith(c + ".") for c in codes)
+        )
     sources = dict(FundingSource.choices)
     return {
         "programme": programme,
@@ -385,16 +394,31 @@ def programme_report(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     programme = get_object_or_404(programmes_for(request.user), pk=pk)
     if fmt not in ("xlsx", "pdf") or not can_view_interventions(request.user):
         raise Http404
+    village = None
+    if request.GET.get("desa"):
+        # One village of the caller's areas (the list its meeting signs); any other code
+        # is a list that does not exist for them.
+        codes = area_codes_for(request.user)
+        villages = Region.objects.filter(code=request.GET["desa"], level="desa")
+        if codes is not None:
+            villages = villages.filter(subtree_q(codes, "code"))
+        village = villages.first()
+        if village is None:
+            raise Http404
     disclosure = disclosure_for(request.user, unmask_requested=False)
     writer = programme_list_xlsx if fmt == "xlsx" else programme_list_pdf
     content, rows = writer(
-        user=request.user, programme=programme, disclosure=disclosure, language=get_language()
+        user=request.user,
+        programme=programme,
+        disclosure=disclosure,
+        language=get_language(),
+        village=village,
     )
     audit.record(
         action=AuditAction.EXPORT,
         request=request,
         rows=rows,
-        detail=f"programme {programme.code} {fmt}",
+        detail=f"programme {programme.code} {fmt}" + (f" {village.code}" if village else ""),
     )
     content_type = (
         "application/pdf"
@@ -402,5 +426,6 @@ def programme_report(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
         else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="program-{programme.code}.{fmt}"'
+    name = f"program-{programme.code}" + (f"-{village.code}" if village else "")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response

@@ -26,6 +26,7 @@ import numpy as np
 import shapely
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from desapresisi.db import copy_csv_text, csv_field, history_pause
@@ -37,6 +38,8 @@ from programmes.models import Intervention, Programme, Skpd
 from programmes.selectors import needs_condition
 from programmes.services import intervention_transition, stats_rebuild, target_list_freeze
 from villages.models import Kind, Region
+
+KABUPATEN_CODE_LENGTH = 5  # PP.KK
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CHUNK_HOUSEHOLDS = 20_000
@@ -71,6 +74,8 @@ class GenerateResult:
     members: int
     replaced: int
     seconds: float
+    # Households of kabupaten an earlier, interrupted run had committed (with `resume`).
+    kept: int = 0
 
 
 @dataclass
@@ -107,17 +112,25 @@ def households_generate(
     seed: int,
     replace: bool = True,
     refresh: bool = True,
+    resume: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> GenerateResult:
     """Generate `households` synthetic households spread over the villages of a region.
 
     With `replace`, earlier synthetic households of the region are removed first; real
-    (imported or entered) households are never touched. All-or-nothing. `refresh=False`
-    leaves the touched villages marked stale for a later `indicators_refresh()`.
+    (imported or entered) households are never touched. Each kabupaten is written and
+    committed in one transaction, all-or-nothing: a province of ten million households is
+    many transactions of a few hundred thousand, not one. With `resume`, a kabupaten that
+    already holds exactly the synthetic households this call would give it (committed by an
+    earlier run of the same region, size and seed that stopped) is kept, and the others are
+    generated again. `refresh=False` leaves the touched villages marked stale for a later
+    `indicators_refresh()`.
     """
     started = time.perf_counter()
     if households < 1:
         raise GeneratorError("The number of households must be at least 1.")
+    if resume and not replace:
+        raise GeneratorError("Resuming regenerates unfinished kabupaten: it cannot keep them.")
     region = Region.objects.filter(code=region_code).first()
     if region is None:
         raise GeneratorError(
@@ -132,44 +145,69 @@ def households_generate(
         )
     _allocate(villages, households, rates, np.random.default_rng(seed))
 
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Synthetic rows are not records of anybody: no change history for them.
-        history_pause(reason="synthetic demo census", cursor=cursor)
-        if replace:
-            # Interventions on the households about to go (demo work on demo data) first.
-            _delete_synthetic_work(
-                cursor,
-                "(region_id = %(code)s OR region_id LIKE %(prefix)s) AND sumber_data = %(source)s",
-                {"code": region_code, "prefix": f"{region_code}.%", "source": DataSource.SYNTHETIC},
+    # The unit of work: a kabupaten, or the region itself when it lies inside one.
+    groups: dict[str, list[_Village]] = {}
+    for village in villages:
+        scope = village.code[:KABUPATEN_CODE_LENGTH]
+        groups.setdefault(scope if len(scope) > len(region_code) else region_code, []).append(
+            village
+        )
+    now = timezone.now().isoformat()
+    written = members = replaced = kept = 0
+    for number, (scope, group) in enumerate(sorted(groups.items()), start=1):
+        wanted = sum(v.households for v in group)
+        if resume and _synthetic_count(scope) == wanted:
+            kept += wanted
+            if progress:
+                progress(f"{scope}: {wanted:,} households kept from an earlier run")
+            continue
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Synthetic rows are not records of anybody: no change history for them.
+            history_pause(reason="synthetic demo census", cursor=cursor)
+            if replace:
+                # Interventions on the households about to go (demo work on demo data) first.
+                _delete_synthetic_work(
+                    cursor,
+                    "(region_id = %(code)s OR region_id LIKE %(prefix)s)"
+                    " AND sumber_data = %(source)s",
+                    {"code": scope, "prefix": f"{scope}.%", "source": DataSource.SYNTHETIC},
+                )
+                replaced += _delete_synthetic(cursor, scope)
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence('households_household', 'id')) "
+                "FROM generate_series(1, %s)",
+                [max(wanted, 1)],
             )
-        replaced = _delete_synthetic(cursor, region_code) if replace else 0
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence('households_household', 'id')) "
-            "FROM generate_series(1, %s)",
-            [households],
-        )
-        ids = iter(row[0] for row in cursor.fetchall())
-        serials = _Serials(cursor, sorted({v.kecamatan for v in villages}))
-        now = timezone.now().isoformat()
-        writer = _ChunkWriter(cursor)
-        for index, village in enumerate(villages, start=1):
-            if village.households:
-                _generate_village(village, seed, rates, names, ids, serials, now, writer)
-            if writer.pending >= CHUNK_HOUSEHOLDS:
-                writer.flush()
-                if progress:
-                    progress(f"{writer.households:,} households ({index}/{len(villages)} villages)")
-        writer.flush()
-        # Each village's dusun, RW and RT as records of it (those it lacks): the names the
-        # households were just given, and those its real households use, are its units.
-        generated = sorted(v.code for v in villages if v.households)
-        units_from_names(
-            cursor,
-            villages=generated,
-            # The village list is a parameter; the source is written here, no input.
-            source="(SELECT DISTINCT region_id, dusun, rw, rt FROM households_household"
-            " WHERE region_id = ANY(%(villages)s))",
-        )
+            ids = iter(row[0] for row in cursor.fetchall())
+            serials = _Serials(cursor, sorted({v.kecamatan for v in group}))
+            writer = _ChunkWriter(cursor)
+            for index, village in enumerate(group, start=1):
+                if village.households:
+                    _generate_village(village, seed, rates, names, ids, serials, now, writer)
+                if writer.pending >= CHUNK_HOUSEHOLDS:
+                    writer.flush()
+                    if progress:
+                        progress(
+                            f"{written + writer.households:,} households"
+                            f" ({scope}: {index}/{len(group)} villages)"
+                        )
+            writer.flush()
+            # Each village's dusun, RW and RT as records of it (those it lacks): the names
+            # the households were just given, and those its real households use.
+            touched = sorted(v.code for v in group if v.households)
+            units_from_names(
+                cursor,
+                villages=touched,
+                # The village list is a parameter; the source is written here, no input.
+                source="(SELECT DISTINCT region_id, dusun, rw, rt FROM households_household"
+                " WHERE region_id = ANY(%(villages)s))",
+            )
+        written += writer.households
+        members += writer.members
+        if progress and len(groups) > 1:
+            progress(
+                f"{scope} committed ({number}/{len(groups)}): {writer.households:,} households"
+            )
     with connection.cursor() as cursor:
         # Fresh statistics, so that the first queries on a new census plan well.
         cursor.execute("ANALYZE households_household, households_member")
@@ -178,11 +216,19 @@ def households_generate(
     return GenerateResult(
         region=region_code,
         villages=sum(1 for v in villages if v.households),
-        households=writer.households,
-        members=writer.members,
+        households=written,
+        members=members,
         replaced=replaced,
         seconds=time.perf_counter() - started,
+        kept=kept,
     )
+
+
+def _synthetic_count(scope: str) -> int:
+    return Household.objects.filter(
+        Q(region_id=scope) | Q(region__code__startswith=f"{scope}."),
+        sumber_data=DataSource.SYNTHETIC,
+    ).count()
 
 
 def _villages(region_code: str, rates: dict) -> list[_Village]:

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from demo.generator import _allocate, _Village, households_generate, load_rates
+from demo.generator import GeneratorError, _allocate, _Village, households_generate, load_rates
 from households.models import DataSource, Household, Member
 from tests.factories import HouseholdFactory
 from villages.models import VillageUnit
@@ -223,3 +223,69 @@ def test_another_seed_adds_the_units_its_names_need(generated):
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # as the commit would
     assert Household.objects.count() == SMALL * 2
+
+
+def _second_kabupaten() -> list[str]:
+    """A made-up kabupaten 64.98 of Kaltim with two villages borrowing PPU boundaries, so
+    that one call covers two kabupaten."""
+    from villages.models import Kind, Level, Region  # noqa: PLC0415
+
+    version = Region.objects.get(code="64.09").code_version
+    kabupaten = Region.objects.create(
+        code="64.98", name="Kabupaten Uji", level=Level.KABUPATEN, kind=Kind.KABUPATEN,
+        parent_id="64", code_version=version,
+    )  # fmt: skip
+    kecamatan = Region.objects.create(
+        code="64.98.01", name="Uji", level=Level.KECAMATAN, kind=Kind.KECAMATAN,
+        parent=kabupaten, code_version=version,
+    )  # fmt: skip
+    codes = []
+    borrowed = Region.objects.filter(level=Level.DESA, code__startswith="64.09.03.").order_by(
+        "code"
+    )[:2]
+    for number, village in enumerate(borrowed, start=1):
+        code = f"64.98.01.200{number}"
+        Region.objects.create(
+            code=code, name=f"Uji {number}", level=Level.DESA, kind=Kind.DESA,
+            parent=kecamatan, code_version=version, boundary=village.boundary,
+        )  # fmt: skip
+        codes.append(code)
+    return codes
+
+
+def test_each_kabupaten_commits_alone_and_a_resumed_run_keeps_the_finished_ones(monkeypatch):
+    import demo.generator as generator  # noqa: PLC0415
+
+    _second_kabupaten()
+    real = generator._generate_village
+
+    def stop_in_the_second(village, *args):
+        if village.code.startswith("64.98."):
+            raise RuntimeError("power cut")
+        return real(village, *args)
+
+    monkeypatch.setattr(generator, "_generate_village", stop_in_the_second)
+    with pytest.raises(RuntimeError, match="power cut"):
+        households_generate(region_code="64", households=SMALL, seed=5, refresh=False)
+    first = set(Household.objects.values_list("id", "no_kk"))
+    assert first and all(no_kk.startswith("6409") for _, no_kk in first)
+    assert not Household.objects.filter(region__code__startswith="64.98.").exists()
+
+    monkeypatch.setattr(generator, "_generate_village", real)
+    resumed = households_generate(
+        region_code="64", households=SMALL, seed=5, refresh=False, resume=True
+    )
+    assert resumed.kept == len(first)
+    assert resumed.households == SMALL - len(first)
+    assert Household.objects.count() == SMALL
+    # The kabupaten committed before the cut is untouched: the same rows, the same ids.
+    assert (
+        set(Household.objects.filter(region__code__startswith="64.09.").values_list("id", "no_kk"))
+        == first
+    )
+    resumed_kk = set(Household.objects.values_list("no_kk", flat=True))
+    # The same census as an uninterrupted run.
+    households_generate(region_code="64", households=SMALL, seed=5, refresh=False)
+    assert set(Household.objects.values_list("no_kk", flat=True)) == resumed_kk
+    with pytest.raises(GeneratorError):
+        households_generate(region_code="64", households=SMALL, seed=5, replace=False, resume=True)

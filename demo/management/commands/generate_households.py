@@ -18,20 +18,31 @@ class Command(BaseCommand):
         parser.add_argument(
             "--keep", action="store_true", help="add to earlier synthetic households"
         )
+        parser.add_argument(
+            "--resume",
+            action="store_true",
+            help="after an interrupted run with the same region, size and seed: keep the "
+            "kabupaten it committed, generate the rest",
+        )
 
-    def handle(self, *args, region: str, households: int, seed: int, keep: bool, **options):
+    def handle(
+        self, *args, region: str, households: int, seed: int, keep: bool, resume: bool, **options
+    ):
         try:
             result = households_generate(
                 region_code=region,
                 households=households,
                 seed=seed,
                 replace=not keep,
+                resume=resume,
                 progress=lambda message: self.stdout.write(f"  {message}"),
             )
         except GeneratorError as exc:
             raise CommandError(str(exc)) from exc
         if result.replaced:
             self.stdout.write(f"Removed {result.replaced:,} earlier synthetic households.")
+        if result.kept:
+            self.stdout.write(f"Kept {result.kept:,} households an earlier run had committed.")
         self.stdout.write(
             self.style.SUCCESS(
                 f"SYNTHETIC demo data: {result.households:,} households, {result.members:,} "

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 from django_tasks import task
 from pyodk._utils.session import Session
 
@@ -109,7 +109,7 @@ def central_session():
 def central_download(*, form_id: str, session=None) -> bytes:
     """The form's submissions as ODK Central's CSV zip (groups and repeats as exported)."""
     if not central_configured():
-        raise NotReady(NOT_CONFIGURED)
+        raise NotReady(gettext(NOT_CONFIGURED))
     session = session or central_session()
     url = f"projects/{int(settings.ODK_CENTRAL_PROJECT)}/forms/{form_id}/submissions.csv.zip"
     response = session.get(url, params={"groupPaths": "true", "splitSelectMultiples": "false"})

@@ -193,8 +193,14 @@ def _census_sheets(chosen: list[Submission]) -> tuple[list[SheetRows], dict, lis
     back to the submission and file, and the GPS accuracy warnings."""
     origin: dict[tuple[str, int], tuple[str, str]] = {}
     households, members, warnings = [], [], []
-    hh_headers = [c.name for c in household_columns()]
-    m_headers = [c.name for c in member_columns()]
+    # The columns the export has: a required question missing from it (another form's
+    # export) is the importer's header error, not an error in every row.
+    asked = {name for s in chosen for name in s.main.values}
+    if f"{GEOPOINT}:Latitude" in asked or GEOPOINT in asked:
+        asked |= {"lintang", "bujur"}
+    hh_headers = [c.name for c in household_columns() if c.name in asked]
+    asked_members = {name for s in chosen for m in s.members for name in m.values} | {"no_kk"}
+    m_headers = [c.name for c in member_columns() if c.name in asked_members]
     for submission in chosen:
         values = submission.main.values
         lat, lon, accuracy = _point(values)

@@ -196,7 +196,8 @@ def read_central_zip(data: bytes) -> SubmissionFile:
             for info in archive.infolist()
             if info.filename.lower().endswith(".csv") and "/" not in info.filename.strip("/")
         }
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError, RuntimeError) as exc:
+        # RuntimeError: an encrypted member; NotImplementedError: an unknown compression.
         raise ImportFileError(
             gettext_noop("Berkas ZIP tidak dapat dibaca (%(reason)s)."), reason=str(exc)
         ) from None
@@ -326,8 +327,16 @@ def read_kobo_xlsx(data: bytes) -> SubmissionFile:
             if any(value not in (None, "") for value in values)
         ]
 
-    member_rows = rows_of(member_name) if member_name else []
-    return _kobo_submissions(main_name, rows_of(main_name), member_name, member_rows)
+    try:
+        member_rows = rows_of(member_name) if member_name else []
+        main_rows = rows_of(main_name)
+    except ImportFileError:
+        raise
+    except Exception as exc:  # a broken sheet part: openpyxl raises many types
+        raise ImportFileError(
+            gettext_noop("Berkas XLSX tidak dapat dibaca (%(reason)s)."), reason=str(exc)
+        ) from None
+    return _kobo_submissions(main_name, main_rows, member_name, member_rows)
 
 
 def read_kobo_csv(

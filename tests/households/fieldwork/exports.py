@@ -105,7 +105,7 @@ def kobo_xlsx(submissions: list[dict]) -> bytes:
     sheet and a sheet per repeat joined by _index / _parent_index."""
     book = Workbook()
     main = book.active
-    main.title = "Sensus rumah tangga Desa Presisi"
+    main.title = "Sensus rumah tangga"  # the form title, cut to 31 characters
     members = book.create_sheet("anggota")
     member_headers = [f"anggota/{name}" for name in member_questions()] + [
         "_index", "_parent_table_name", "_parent_index", "_submission__id", "_submission__uuid",
@@ -169,3 +169,35 @@ def central_visits_zip(visits: list[dict]) -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr(f"{xlsform.VISIT_FORM_ID}.csv", _csv(all_headers, rows))
     return buffer.getvalue()
+
+
+def kobo_csv(submissions: list[dict]) -> tuple[bytes, bytes]:
+    """KoboToolbox's CSV export: the main table with ";" (its default separator) and the
+    repeat's table as a second file, joined by _index / _parent_index."""
+    main_rows, member_rows, headers = [], [], []
+    for index, submission in enumerate(submissions, start=1):
+        hh_headers, hh_values = _household_values(
+            submission["household"], "rumah_tangga", "/", split_geo=False
+        )
+        headers = [*hh_headers, "meta/instanceID", "_uuid", "_validation_status", "_index"]
+        uuid = submission["instance"].removeprefix("uuid:")
+        main_rows.append(
+            [*hh_values, submission["instance"], uuid, KOBO_STATUS[submission.get("review", "")],
+             index]
+        )  # fmt: skip
+        for member in submission["members"]:
+            member_rows.append(
+                [member.get(name, "") for name in member_questions()] + [index, uuid]
+            )
+
+    def table(head, rows) -> bytes:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";")
+        writer.writerow(head)
+        writer.writerows(rows)
+        return buffer.getvalue().encode()
+
+    member_headers = [f"anggota/{name}" for name in member_questions()]
+    return table(headers, main_rows), table(
+        [*member_headers, "_parent_index", "_submission__uuid"], member_rows
+    )

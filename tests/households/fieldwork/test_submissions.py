@@ -8,13 +8,14 @@ import datetime as dt
 import pytest
 
 from desapresisi.models import ChangeRecord
+from households.census_import.columns import ImportFileError
 from households.fieldwork.service import submissions_import
 from households.fieldwork.submissions import KOBO, ODK_CENTRAL, submissions_read
 from households.models import FieldSubmission, Household, Member, ReviewState
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, point_in_village
 from tests.households.census_import.test_import import household, member
 
-from .exports import central_zip, kobo_xlsx
+from .exports import central_zip, kobo_csv, kobo_xlsx
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +151,33 @@ def test_submissions_for_another_village_are_refused_for_an_operator(personas):
     assert {(e.submission, e.column) for e in result.errors} == {(A, "kode_desa")}
     assert PENAJAM_KELURAHAN in result.errors[0].message
     assert Member.objects.count() == 0
+
+
+def test_a_kobo_csv_export_with_its_members_file_imports(personas):
+    main, members = kobo_csv(field_export(b_outside=False))
+    upload = submissions_read(
+        name="kobo.csv", data=main, members_data=members, members_name="anggota.csv"
+    )
+    assert upload.source == KOBO
+    assert [len(s.members) for s in upload.submissions] == [2, 2, 2, 2, 2]
+    result = submissions_import(upload=upload, user=personas["operator_a"], dry_run=False)
+    assert result.committed and result.errors == []
+    assert result.counts["households"]["new"] == 2
+
+
+def test_another_forms_export_is_refused_by_its_headers(personas):
+    hh, members = family("6409010101250001", 1)
+    data = central_zip([{"instance": A, "review": "approved", "household": hh, "members": members}])
+    upload = submissions_read(name="x.zip", data=data)
+    for submission in upload.submissions:
+        submission.main.values.pop("no_kk")
+    result = submissions_import(upload=upload, user=personas["operator_a"], dry_run=True)
+    assert [(e.row, e.column) for e in result.errors] == [(1, "no_kk")]
+    assert "Kolom wajib tidak ada" in result.errors[0].message
+
+
+def test_a_broken_file_is_a_file_error(personas):
+    with pytest.raises(ImportFileError):
+        submissions_read(name="x.zip", data=b"PK\x03\x04 not really a zip")
+    with pytest.raises(ImportFileError):
+        submissions_read(name="x.pdf", data=b"%PDF-1.4")

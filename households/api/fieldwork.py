@@ -7,7 +7,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils.translation import get_language, gettext, gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -70,10 +70,21 @@ class VisitForm(GenericAPIView):
     @extend_schema(
         summary="Formulir kunjungan ulang XLSForm (ODK Entities)",
         operation_id="fieldwork_visit_form",
+        parameters=[
+            OpenApiParameter(
+                "tool",
+                str,
+                enum=["odk", "kobo"],
+                description="kobo: tanpa lembar entities (daftar sebagai media rumah_tangga.csv)",
+            )
+        ],
         responses={(200, XLSX): OpenApiTypes.BINARY},
     )
     def get(self, request, *args, **kwargs):
-        return _attachment(visit_xlsform(request.user), XLSX, f"{VISIT_FORM_ID}.xlsx")
+        kobo = request.query_params.get("tool") == "kobo"
+        content = visit_xlsform(request.user, entities=not kobo)
+        suffix = "-kobo" if kobo else ""
+        return _attachment(content, XLSX, f"{VISIT_FORM_ID}{suffix}.xlsx")
 
 
 class EntityList(GenericAPIView):

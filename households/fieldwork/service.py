@@ -58,7 +58,12 @@ ACCURACY_WARNING_M = 25
 ENTITY_NAMESPACE = uuid.UUID("6f1c7a52-5a0e-4d39-9a0c-3d5b2f0e8c11")
 
 # Answers of the export that are no question of ours (meta columns, geopoint parts).
-_META = {"KEY", "PARENT_KEY", "instanceID", "SubmissionDate", "ReviewState", "Status"}
+# A submission sent twice differs there (when and by whom it arrived), not in its answers.
+_META = {
+    "KEY", "PARENT_KEY", "instanceID", "SubmissionDate", "ReviewState", "Status",
+    "SubmitterID", "SubmitterName", "AttachmentsPresent", "AttachmentsExpected", "DeviceID",
+    "Edits", "FormVersion",
+}  # fmt: skip
 
 NOT_REVIEWED = gettext_noop(
     "Kiriman belum disetujui (status: %(state)s): tidak diimpor. Setujui di server, atau "

@@ -21,6 +21,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_noop, override
 from openpyxl import Workbook
 
+from desapresisi.errors import NotAllowed
 from villages.models import Level, Region
 
 from .. import codebook as cb
@@ -310,10 +311,16 @@ def _version(survey: list[dict], choices: list[dict], extra: list | None = None)
     return hashlib.sha256(content.encode()).hexdigest()[:12]
 
 
+NO_VILLAGE = gettext_noop("Akun ini tidak punya desa untuk diimpor: formulir tidak dapat dibuat.")
+
+
 def census_form_rows(user) -> dict[str, list[dict]]:
     """The census form's sheets as rows (survey, choices, settings): a household group
     and a repeat of its members."""
     villages = villages_of(user)
+    if not villages:
+        # A select with no choices: ODK Central and KoboToolbox would refuse the form.
+        raise NotAllowed(gettext(NO_VILLAGE))
     survey = [
         *_group(
             "group",
@@ -355,10 +362,13 @@ def _lookup(prop: str) -> str:
     return f"instance('{ENTITY_LIST}')/root/item[name=${{{ENTITY_QUESTION}}}]/{prop}"
 
 
-def visit_form_rows(user) -> dict[str, list[dict]]:
+def visit_form_rows(user, *, entities: bool = True) -> dict[str, list[dict]]:
     """The follow-up visit: choose a household of the entity list, see its answers filled
     in from the list, change what changed. Its submission updates that household (and the
-    entity, in ODK Central) with the version the visit started from."""
+    entity, in ODK Central) with the version the visit started from.
+
+    `entities=False` leaves out the `entities` sheet (ODK Entities, which KoboToolbox does
+    not support): the list is then the form's media file `rumah_tangga.csv`."""
     questions = []
     for column in visit_columns():
         if column.kind == "coord":
@@ -404,7 +414,7 @@ def visit_form_rows(user) -> dict[str, list[dict]]:
         ),
     ]
     choices = _choices([])
-    entities = [
+    entity_rows = [
         {
             "list_name": ENTITY_LIST,
             "entity_id": f"${{{ENTITY_QUESTION}}}",
@@ -414,12 +424,13 @@ def visit_form_rows(user) -> dict[str, list[dict]]:
     settings_row = {
         "form_title": Text(gettext_noop("Kunjungan ulang rumah tangga Desa Presisi")).shown("id"),
         "form_id": VISIT_FORM_ID,
-        "version": _version(survey, choices, entities),
+        "version": _version(survey, choices, entity_rows if entities else None),
         "default_language": DEFAULT_LANGUAGE,
         "instance_name": f"concat('{ENTITY_LIST} ', ${{{ENTITY_QUESTION}}})",
     }
     del user  # the visit form names no village: the entity list is the caller's area
-    return {"survey": survey, "choices": choices, "settings": [settings_row], "entities": entities}
+    sheets = {"survey": survey, "choices": choices, "settings": [settings_row]}
+    return {**sheets, "entities": entity_rows} if entities else sheets
 
 
 def workbook_bytes(sheets: dict[str, list[dict]]) -> bytes:
@@ -443,5 +454,5 @@ def census_xlsform(user) -> bytes:
     return workbook_bytes(census_form_rows(user))
 
 
-def visit_xlsform(user) -> bytes:
-    return workbook_bytes(visit_form_rows(user))
+def visit_xlsform(user, *, entities: bool = True) -> bytes:
+    return workbook_bytes(visit_form_rows(user, entities=entities))

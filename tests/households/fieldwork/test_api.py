@@ -7,6 +7,7 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
 from households.fieldwork import jobs as fieldwork_jobs
@@ -31,6 +32,9 @@ def test_an_operator_downloads_the_forms_and_the_entity_list(personas, as_user):
     assert {"survey", "choices", "settings"} <= set(book.sheetnames)
     visit = client.get(f"{BASE}/visit-form.xlsx")
     assert "entities" in load_workbook(io.BytesIO(visit.content)).sheetnames
+    kobo = client.get(f"{BASE}/visit-form.xlsx?tool=kobo")
+    assert 'filename="desapresisi_kunjungan-kobo.xlsx"' in kobo["Content-Disposition"]
+    assert "entities" not in load_workbook(io.BytesIO(kobo.content)).sheetnames
     entities = client.get(f"{BASE}/entities.csv")
     assert entities["Content-Type"].startswith("text/csv")
     assert entities.content.decode().splitlines()[0].startswith("name,label,versi,")
@@ -120,3 +124,9 @@ def test_the_central_pull_imports_the_forms_csv_zip(personas, settings):
     # The next pull takes only what is new: nothing.
     fieldwork_jobs.central_pull(user=personas["operator_a"], session=session)
     assert FieldSubmission.objects.count() == 2 and Household.objects.count() == 2
+
+
+def test_the_pull_command_says_when_no_server_is_configured(settings):
+    settings.ODK_CENTRAL_URL = ""
+    with pytest.raises(CommandError, match="ODK_CENTRAL_URL"):
+        call_command("pull_odk_central")

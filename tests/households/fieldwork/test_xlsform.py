@@ -7,6 +7,8 @@ import pytest
 from defusedxml import ElementTree as ET
 from pyxform.xls2xform import convert
 
+from desapresisi.errors import NotAllowed
+from desapresisi.models import AccessProfile
 from households import codebook as cb
 from households import rules, schema
 from households.fieldwork import xlsform
@@ -131,3 +133,19 @@ def test_visit_form_converts_with_entities_and_prefills(personas):
     assert instance.find(f"{XF}versi_awal") is not None
     # Pre-filled when the household is chosen: setvalue on the entity question's change.
     assert xform.count("xforms-value-changed") >= len(xlsform.visit_columns()) - 3
+
+
+def test_the_kobo_visit_form_has_no_entities_sheet_and_still_converts(personas):
+    sheets = xlsform.visit_form_rows(personas["operator_a"], entities=False)
+    assert "entities" not in sheets
+    result, warnings = converted(xlsform.workbook_bytes(sheets))
+    assert warnings == []
+    assert "<entity " not in result.xform
+    assert "instance('rumah_tangga')/root/item[name= /data/rt_dikunjungi ]/lantai" in result.xform
+
+
+def test_an_account_without_a_village_gets_no_census_form(personas):
+    AccessProfile.objects.filter(user=personas["operator_a"]).update(areas=[])
+    operator = type(personas["operator_a"]).objects.get(pk=personas["operator_a"].pk)
+    with pytest.raises(NotAllowed):
+        xlsform.census_form_rows(operator)

@@ -3,6 +3,8 @@ pyxform with no error and no warning, scoped to the caller's villages."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from defusedxml import ElementTree as ET
 from pyxform.xls2xform import convert
@@ -149,3 +151,20 @@ def test_an_account_without_a_village_gets_no_census_form(personas):
     operator = type(personas["operator_a"]).objects.get(pk=personas["operator_a"].pk)
     with pytest.raises(NotAllowed):
         xlsform.census_form_rows(operator)
+
+
+def test_odk_validate_accepts_every_generated_form(personas):
+    """JavaRosa (the form engine of ODK Collect, run by pyxform's bundled ODK Validate)
+    loads each form and parses every relevant, constraint and calculation."""
+    if not shutil.which("java"):
+        # A silent skip would let a broken setup pass: scripts/test installs it.
+        pytest.fail("java not found: install openjdk-17-jre-headless (scripts/lib.sh).")
+    forms = {
+        "census": xlsform.census_xlsform(personas["operator_a"]),
+        "visit": xlsform.visit_xlsform(personas["operator_a"]),
+        "visit-kobo": xlsform.visit_xlsform(personas["operator_a"], entities=False),
+    }
+    for name, data in forms.items():
+        warnings: list[str] = []
+        convert(data, file_type=".xlsx", validate=True, warnings=warnings)
+        assert warnings == [], name

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
+from households.census_import import jobs as import_jobs
 from households.fieldwork import jobs as fieldwork_jobs
 from households.models import FieldSubmission, Household, ImportJob
 from tests.factories import HouseholdFactory
@@ -130,3 +131,17 @@ def test_the_pull_command_says_when_no_server_is_configured(settings):
     settings.ODK_CENTRAL_URL = ""
     with pytest.raises(CommandError, match="ODK_CENTRAL_URL"):
         call_command("pull_odk_central")
+
+
+def test_a_large_export_runs_in_the_background_worker(personas, as_user, settings, monkeypatch):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    monkeypatch.setattr(import_jobs, "SYNC_MAX_BYTES", 10)
+    client = as_user(personas["operator_a"])
+    upload = SimpleUploadedFile(
+        "desapresisi_sensus.zip", central_zip(field_export(b_outside=False)), "application/zip"
+    )
+    response = client.post(f"{BASE}/submissions/", {"file": upload, "dry_run": "false"})
+    assert response.status_code == 202
+    job = client.get(response.json()["url"]).json()
+    assert job["status"] == "selesai"
+    assert Household.objects.count() == 2

@@ -124,3 +124,22 @@ def test_a_visit_to_a_household_outside_the_callers_area_is_refused(personas):
     assert [(e.submission, e.column) for e in result.errors] == [(V2, "rt_dikunjungi")]
     elsewhere.refresh_from_db()
     assert elsewhere.lantai == 2
+
+
+def test_a_wrong_answer_in_a_visit_names_the_submission_and_writes_nothing(personas):
+    operator = personas["operator_a"]
+    first, second = HouseholdFactory(lantai=2), HouseholdFactory(lantai=2)
+    listed = entity_list(operator)
+    result = run(
+        [
+            visit(listed[entity_name(first.pk)], V1, lantai="5"),
+            visit(listed[entity_name(second.pk)], V2, lantai="99"),
+        ],
+        user=operator,
+    )
+    assert [(e.submission, e.column) for e in result.errors] == [(V2, "lantai")]
+    assert "kodebook" in result.errors[0].message
+    assert not result.committed
+    first.refresh_from_db()
+    assert first.lantai == 2  # all or nothing: the good visit waits for the bad one
+    assert not FieldSubmission.objects.exists()

@@ -211,6 +211,14 @@ IMPORT_MAX_CELL_CHARS = env_int("IMPORT_MAX_CELL_CHARS", 1000)
 IMPORT_MAX_UNCOMPRESSED_BYTES = env_int("IMPORT_MAX_UNCOMPRESSED_BYTES", 512 * 1024 * 1024)
 IMPORT_MAX_SHARED_STRINGS_BYTES = env_int("IMPORT_MAX_SHARED_STRINGS_BYTES", 64 * 1024 * 1024)
 IMPORT_SYNC_MAX_BYTES = env_int("IMPORT_SYNC_MAX_BYTES", 4 * 1024 * 1024)
+# Optional pull of field submissions from an ODK Central server (households.fieldwork):
+# unset, the portal takes Central and KoboToolbox exports by upload only. The password may
+# come from a file (ODK_CENTRAL_PASSWORD_FILE). ODK_CENTRAL_FORMS: the forms' IDs to pull.
+ODK_CENTRAL_URL = env_str("ODK_CENTRAL_URL", "")
+ODK_CENTRAL_USERNAME = env_str("ODK_CENTRAL_USERNAME", "")
+ODK_CENTRAL_PASSWORD = env_str("ODK_CENTRAL_PASSWORD", "")
+ODK_CENTRAL_PROJECT = env_int("ODK_CENTRAL_PROJECT", 0)
+ODK_CENTRAL_FORMS = env_list("ODK_CENTRAL_FORMS", "desapresisi_sensus,desapresisi_kunjungan")
 # Named-record XLSX exports writing more rows than this (households and members together)
 # are built by the background worker instead of in the request; the caller polls the job
 # and downloads the file from it. 10,000 rows build in about a second (0.06-0.09 ms a row,

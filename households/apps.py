@@ -37,6 +37,8 @@ class HouseholdsConfig(AppConfig):
         # The catalogue reads the models: loaded once the registry is ready.
         from desapresisi.metrics import add_scrape_collector
 
+        # Registers the field tools' exports as an import job format (web and worker).
+        from .fieldwork import jobs as _fieldwork_jobs  # noqa: F401
         from .metrics import rollup_metrics
         from .schema import catalogue_check
 

@@ -4,7 +4,7 @@
 from django.urls import path
 
 from . import views
-from .api import exports, households, imports, indicators, tiles
+from .api import exports, fieldwork, households, imports, indicators, tiles
 
 api_urlpatterns = [
     path("households/", households.HouseholdList.as_view(), name="household-list"),
@@ -60,6 +60,21 @@ api_urlpatterns = [
     path("imports/", imports.ImportList.as_view(), name="import-list"),
     path("imports/<int:pk>/", imports.ImportDetail.as_view(), name="import-detail"),
     path("imports/<int:pk>/retry/", imports.ImportRetry.as_view(), name="import-retry"),
+    path(
+        "fieldwork/census-form.xlsx", fieldwork.CensusForm.as_view(), name="fieldwork-census-form"
+    ),
+    path("fieldwork/visit-form.xlsx", fieldwork.VisitForm.as_view(), name="fieldwork-visit-form"),
+    path("fieldwork/entities.csv", fieldwork.EntityList.as_view(), name="fieldwork-entities"),
+    path(
+        "fieldwork/submissions/",
+        fieldwork.SubmissionsList.as_view(),
+        name="fieldwork-submissions",
+    ),
+    path(
+        "fieldwork/central-pull/",
+        fieldwork.CentralPullStart.as_view(),
+        name="fieldwork-central-pull",
+    ),
 ]
 
 page_urlpatterns = [

@@ -990,6 +990,11 @@ def import_page(request):
         "upload_url": reverse("api:import-list", kwargs={"version": "v1"}),
         "template_url": reverse("api:import-template", kwargs={"version": "v1"}),
         "max_bytes": settings.IMPORT_MAX_BYTES,
+        # Field collection (ODK Collect / Central, KoboToolbox): docs/lapangan.md.
+        "fieldwork": {
+            name.replace("-", "_"): reverse(f"api:fieldwork-{name}", kwargs={"version": "v1"})
+            for name in ("census-form", "visit-form", "entities", "submissions")
+        },
         # The preview's counts, named in the page's language.
         "count_labels": {
             "households": _("Rumah tangga"),
@@ -1003,6 +1008,15 @@ def import_page(request):
             "warnings": _("peringatan"),
             "missing": _("tidak ada di berkas"),
             "removed": _("dihapus"),
+            "submissions": _("Kiriman"),
+            "in_file": _("di berkas"),
+            "selected": _("dipilih"),
+            "approved": _("disetujui"),
+            "has_issues": _("ada masalah"),
+            "received": _("belum ditinjau"),
+            "duplicate": _("ganda"),
+            "already_imported": _("sudah diimpor"),
+            "conflicts": _("konflik versi"),
         },
     }
     return render(

@@ -29,6 +29,9 @@ BROWSER_PACKAGES=(
     poppler-utils
     # xgettext: the i18n test extracts every msgid with makemessages.
     gettext
+    # java: the field collection tests run ODK Validate (JavaRosa, ODK Collect's form
+    # engine, shipped with pyxform) on the generated XLSForms.
+    openjdk-17-jre-headless
 )
 
 log() {

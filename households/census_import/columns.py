@@ -61,6 +61,9 @@ class RowError:
     column: str
     value: str
     text: Message
+    # The field tool's submission (its instance ID) the row came from, if it did
+    # (households.fieldwork): named beside the file and row.
+    submission: str = ""
 
     @property
     def message(self) -> str:
@@ -68,7 +71,7 @@ class RowError:
 
     def as_dict(self) -> dict:
         """As stored on the job: the msgid and its parameters (`shown_dict` renders it)."""
-        return {
+        stored = {
             "sheet": self.sheet,
             "row": self.row,
             "column": self.column,
@@ -76,6 +79,9 @@ class RowError:
             "message": self.text.msgid,
             "params": self.text.params,
         }
+        if self.submission:
+            stored["submission"] = self.submission
+        return stored
 
 
 def shown_dict(stored: dict) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 from django.utils.translation import gettext_noop, override
@@ -17,6 +19,12 @@ from .read import census_read, work_bytes
 from .service import census_import, errors_as_dicts
 
 # --- jobs --------------------------------------------------------------------------------
+
+# Other file formats of census data, by the job's `options["format"]`: a function
+# (job, progress) -> ImportResult that reads the upload and imports it through
+# `census_import`. The field tools' exports register theirs (households.fieldwork.jobs),
+# so the job, its progress, its page and its API stay the same for every format.
+RUNNERS: dict[str, Callable] = {}
 
 
 # Share of the whole job each phase covers, in percent: validation is about half of the
@@ -92,18 +100,22 @@ def import_job_run(*, job_id: int) -> None:
 
 def _import_job_execute(job, progress: _JobProgress) -> None:
     try:
-        sheets = census_read(
-            name=job.file_name,
-            data=bytes(job.file_data or b""),
-            members_data=bytes(job.members_file_data) if job.members_file_data else None,
-        )
-        result = census_import(
-            sheets=sheets,
-            user=job.user,
-            dry_run=job.dry_run,
-            missing_members=job.options.get("missing_members", KEEP),
-            progress=progress,
-        )
+        runner = RUNNERS.get(job.options.get("format", ""))
+        if runner is not None:
+            result = runner(job, progress)
+        else:
+            sheets = census_read(
+                name=job.file_name,
+                data=bytes(job.file_data or b""),
+                members_data=bytes(job.members_file_data) if job.members_file_data else None,
+            )
+            result = census_import(
+                sheets=sheets,
+                user=job.user,
+                dry_run=job.dry_run,
+                missing_members=job.options.get("missing_members", KEEP),
+                progress=progress,
+            )
     except ImportFileError as exc:
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportStatus.REJECTED,
@@ -177,7 +189,9 @@ def import_job_create(
     dry_run: bool = True,
     missing_members: str = KEEP,
     language: str = "id",
+    options: dict | None = None,
 ):
+    """`options`: more of the job's options (a registered `format`, see RUNNERS)."""
     if missing_members not in (KEEP, REMOVE):
         raise ValueError("missing_members")
     return ImportJob.objects.create(
@@ -186,7 +200,7 @@ def import_job_create(
         file_data=data,
         members_file_data=members_data,
         dry_run=dry_run,
-        options={"missing_members": missing_members},
+        options={"missing_members": missing_members, **(options or {})},
         language=language,
     )
 

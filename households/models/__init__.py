@@ -2,6 +2,7 @@
 `from households.models import Household` keeps working (Zulip's `zerver/models/`)."""
 
 from .events import EventKind, LifeEvent, TemporarySerial
+from .fieldwork import FieldSubmission, ReviewState, SubmissionKind
 from .households import CURRENT_MEMBER, DataSource, Household, Member, MemberStatus, SanitationLevel
 from .indicators import (
     DirtyRegion,
@@ -22,6 +23,7 @@ __all__ = [
     "ExportJob",
     "ExportKind",
     "ExportStatus",
+    "FieldSubmission",
     "Household",
     "ImportJob",
     "ImportStatus",
@@ -31,9 +33,11 @@ __all__ = [
     "LifeEvent",
     "Member",
     "MemberStatus",
+    "ReviewState",
     "RoundSource",
     "RoundStatus",
     "SanitationLevel",
+    "SubmissionKind",
     "SurveyRound",
     "TemporarySerial",
     "TileCell",

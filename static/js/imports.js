@@ -2,10 +2,12 @@
 // job until it is finished. No inline script (CSP): configuration comes from json_script.
 const config = JSON.parse(document.getElementById("import-config").textContent);
 const form = document.getElementById("import-form");
-// The page shows no form to those who may not import.
-if (form) { start(form); }
+// The page shows no form to those who may not import. The field tools' exports
+// (ODK Central, KoboToolbox) become import jobs too: the same preview, commit and polling.
+if (form) { start([form, document.getElementById("fieldwork-form")].filter(Boolean)); }
 
-function start(form) {
+function start(forms) {
+  const form = forms[0];
   const box = document.getElementById("import-status");
   const bar = document.getElementById("import-progress");
   const message = document.getElementById("import-message");
@@ -35,7 +37,7 @@ function start(form) {
     body.textContent = "";
     (items || []).forEach(function (item) {
       const row = document.createElement("tr");
-      [item.sheet, item.row, item.column, item.value, item.message].forEach(function (v) { cell(row, v); });
+      [item.submission, item.sheet, item.row, item.column, item.value, item.message].forEach(function (v) { cell(row, v); });
       body.appendChild(row);
     });
     table.hidden = !(items && items.length);
@@ -83,17 +85,19 @@ function start(form) {
       .then(function (response) { return response.ok ? response.json().then(show) : failed(response); });
   }
 
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    const data = new FormData(form);
-    data.append("dry_run", "true");
-    if (!data.get("members_file") || !data.get("members_file").size) { data.delete("members_file"); }
-    message.textContent = "...";
-    box.hidden = false;
-    fetch(config.upload_url, {
-      method: "POST", body: data, credentials: "same-origin",
-      headers: { "X-CSRFToken": csrf, Accept: "application/json" }
-    }).then(function (response) { return response.ok ? response.json().then(show) : failed(response); });
+  forms.forEach(function (each) {
+    each.addEventListener("submit", function (event) {
+      event.preventDefault();
+      const data = new FormData(each);
+      data.append("dry_run", "true");
+      if (!data.get("members_file") || !data.get("members_file").size) { data.delete("members_file"); }
+      message.textContent = "...";
+      box.hidden = false;
+      fetch(each.dataset.uploadUrl || config.upload_url, {
+        method: "POST", body: data, credentials: "same-origin",
+        headers: { "X-CSRFToken": csrf, Accept: "application/json" }
+      }).then(function (response) { return response.ok ? response.json().then(show) : failed(response); });
+    });
   });
 
   // A failed job (its worker died, say) runs again from the upload the server kept.

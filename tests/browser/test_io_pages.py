@@ -34,7 +34,7 @@ def test_import_preview_lists_a_warning_apart_and_commits(regions, staff_user, o
     session = open_page(staff_user)
     session.goto("/impor/")
     session.page.set_input_files(
-        "input[name=file]",
+        "#import-form input[name=file]",
         files=[{"name": "sensus.xlsx", "mimeType": XLSX, "buffer": xlsx(households, members)}],
     )
     session.page.click("#import-form button[type=submit]")

@@ -52,6 +52,7 @@ from tests.factories import (
     village_units,
 )
 from tests.households.census_import.test_import import household, member, upload, xlsx
+from tests.households.fieldwork.exports import central_zip
 from tests.programmes.test_import import status_sheet
 from tests.programmes.test_services import jpeg_with_exif
 from villages.models import VillageUnit
@@ -238,6 +239,25 @@ RULES = {
     # Anonymous visitors are redirected to /masuk/ (the matrix counts any 302 outside an
     # URL containing "login" as an answer); test_imports checks the redirect itself.
     "import-page": public,
+    # Field collection: the forms name the caller's villages, the entity list their
+    # households; uploads and the pull are imports. Only for those who may import.
+    "api:fieldwork-census-form": lambda role, target: (
+        OK if role in ("operator_a", "operator_b", "admin") else DENIED
+    ),
+    "api:fieldwork-visit-form": lambda role, target: (
+        OK if role in ("operator_a", "operator_b", "admin") else DENIED
+    ),
+    "api:fieldwork-entities": lambda role, target: (
+        OK if role in ("operator_a", "operator_b", "admin") else DENIED
+    ),
+    # POST only; an upload is a dry-run job of the caller's own (test_post_permission_matrix).
+    "api:fieldwork-submissions": lambda role, target: (
+        OK if role in ("operator_a", "operator_b", "admin") else DENIED
+    ),
+    # POST only; 409 without a configured server (tests/households/fieldwork/test_api.py).
+    "api:fieldwork-central-pull": lambda role, target: (
+        OK if role in ("operator_a", "operator_b", "admin") else DENIED
+    ),
     "export-page": public,  # likewise; it tells roles that may not export so
     # Programmes and their figures are planning information, open to all (the public's
     # small cells suppressed); interventions, target lists and photos name households.
@@ -579,6 +599,11 @@ def test_permission_matrix(role, unit_world, client):
 # POST-only URLs and a body that succeeds for a caller who may write: every role posts
 # to the object of its own and of the other village.
 POST_BODIES = {
+    # A multipart upload (FORM_POSTS): an ODK Central export of one family, as a dry run.
+    "api:fieldwork-submissions": lambda world, village: {
+        "file": SimpleUploadedFile("sensus.zip", fieldwork_export(), "application/zip"),
+        "dry_run": "true",
+    },
     "api:member-event": lambda world, village: {
         "kind": "meninggal",
         "tanggal": "2025-12-01",
@@ -653,6 +678,7 @@ POST_BODIES = {
 }
 # Sent as a browser sends a form, not as JSON.
 FORM_POSTS = {
+    "api:fieldwork-submissions",
     "household-edit",
     "api:intervention-photos",
     "programme-freeze",
@@ -698,6 +724,21 @@ POST_SETUPS = {
     ),
 }
 FORM_POSTS |= set(POST_SETUPS) | {"household-birth", "household-move-in"}
+
+
+def fieldwork_export() -> bytes:
+    """An ODK Central export of one approved family (a new No. KK in desa A)."""
+    kk = "6409010101259901"
+    return central_zip(
+        [
+            {
+                "instance": "uuid:99999999-1111-4222-8333-444455556666",
+                "review": "approved",
+                "household": household(kk),
+                "members": [member(kk, 9901)],
+            }
+        ]
+    )
 
 
 def event_form_post(obj) -> dict:

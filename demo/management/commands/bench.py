@@ -23,6 +23,12 @@ class Command(BaseCommand):
         parser.add_argument("--quick", action="store_true")
         parser.add_argument("--output", type=Path, default=None, help="write figures as JSON")
         parser.add_argument(
+            "--reuse",
+            action="store_true",
+            help="keep the households already in the region when it holds at least "
+            "--households of them (a census generated beforehand); else generate",
+        )
+        parser.add_argument(
             "--import-households",
             type=int,
             default=None,
@@ -50,6 +56,7 @@ class Command(BaseCommand):
             ),
             import_households=options["import_households"],
             xlsx_households=options["xlsx_households"],
+            reuse=options["reuse"],
         )
         self.stdout.write(f"Benchmark {result.started} on {result.machine}")
         self.stdout.write(f"{result.households:,} synthetic households in {result.region}\n")

@@ -49,15 +49,16 @@ START_TIMEOUT = 90
 EXPLAINED = ("SELECT", "WITH")
 
 
-def database_url() -> str:
-    """The URL of the database this process uses (the test database inside a test)."""
+def database_url(name: str | None = None) -> str:
+    """The URL of the database this process uses (the test database inside a test), or
+    of another database `name` on the same server."""
     database = connection.settings_dict
     user = quote(database.get("USER") or "", safe="")
     password = quote(database.get("PASSWORD") or "", safe="")
     credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
     host = database.get("HOST") or "localhost"
     port = f":{database['PORT']}" if database.get("PORT") else ""
-    return f"postgis://{credentials}{host}{port}/{quote(database['NAME'], safe='')}"
+    return f"postgis://{credentials}{host}{port}/{quote(name or database['NAME'], safe='')}"
 
 
 def free_port() -> int:
@@ -129,16 +130,6 @@ def fetch(
         return Fetched(seconds, response.status, size, data, dict(response.getheaders()))
     finally:
         conn.close()
-
-
-def median_fetch(port: int, path: str, *, repeat: int, headers=None) -> tuple[float, Fetched]:
-    times, last = [], None
-    for _ in range(repeat):
-        last = fetch(port, path, headers=headers)
-        if last.status >= 400:
-            raise RuntimeError(f"{path}: HTTP {last.status}")
-        times.append(last.seconds)
-    return statistics.median(times), last
 
 
 class Portal:

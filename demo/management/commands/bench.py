@@ -29,6 +29,13 @@ class Command(BaseCommand):
             "--households of them (a census generated beforehand); else generate",
         )
         parser.add_argument(
+            "--dashboard-baseline",
+            default=None,
+            metavar="DATABASE",
+            help="another database on the same server (a smaller census, migrated): the "
+            "dashboard's first view is measured on both, alternately, in this run",
+        )
+        parser.add_argument(
             "--import-households",
             type=int,
             default=None,
@@ -57,6 +64,7 @@ class Command(BaseCommand):
             import_households=options["import_households"],
             xlsx_households=options["xlsx_households"],
             reuse=options["reuse"],
+            dashboard_baseline=options["dashboard_baseline"],
         )
         self.stdout.write(f"Benchmark {result.started} on {result.machine}")
         self.stdout.write(f"{result.households:,} synthetic households in {result.region}\n")

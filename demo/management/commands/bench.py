@@ -9,11 +9,14 @@ from ...bench import run_bench
 class Command(BaseCommand):
     help = (
         "Benchmark the portal against raw baselines on one synthetic dataset (default: "
-        "1,000,000 households over all 1,038 villages of Kalimantan Timur), peak memory of "
-        "the Django process for each: generation, rollup, indicator values, tiles, lists, "
-        "dashboard, CSV and XLSX exports, census import against psql \\copy. REPLACES the "
-        "synthetic households of the region: run it on its own database (scripts/bench). "
-        "--quick runs in seconds as a smoke test."
+        "1,000,000 households over all 1,038 villages of Kalimantan Timur): generation and "
+        "rollup in this process, then what users get, over HTTP from a gunicorn and a "
+        "db_worker the benchmark starts: indicator values, tiles by density, lists, pages "
+        "against the framework floor and their SQL (EXPLAIN ANALYZE); the dashboard in "
+        "Chromium; a 50-client load test; CSV export, XLSX export job and census import "
+        "(upload to job done) against COPY / psql \\copy; peak RSS of the processes doing "
+        "the work. REPLACES the synthetic households of the region: run it on its own "
+        "database (scripts/bench). --quick is the smoke test of the test suite."
     )
 
     def add_arguments(self, parser):

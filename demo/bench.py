@@ -551,7 +551,8 @@ def _http_measure(
         peak_mb=served.worker_peak_mb(),
         note=f"{last.size / 1024:,.1f} KB; first request {_ms(first.seconds)}; its SQL in "
         f"PostgreSQL {_ms(sql.seconds)} (EXPLAIN ANALYZE, {sql.queries} queries, planning "
-        f"{_ms(sql.planning_seconds)}); HTTP - floor = {_ms(seconds - floor_seconds)}"
+        f"{_ms(sql.planning_seconds)}; as the driver saw them in the request "
+        f"{_ms(sql.driver_seconds)}); HTTP - floor = {_ms(seconds - floor_seconds)}"
         f"{verdict}{'; ' + note if note else ''}",
         extra={
             "path": path,
@@ -561,6 +562,7 @@ def _http_measure(
             "sql_seconds": sql.seconds,
             "sql_planning_seconds": sql.planning_seconds,
             "sql_queries": sql.queries,
+            "sql_driver_seconds": sql.driver_seconds,
             "ratio_to_floor": ratio,
             "target_ratio": target,
             "met": ratio <= target if target else None,
@@ -755,6 +757,7 @@ def _bench_tiles(served: Served, region: str) -> Measure:
                 "density": density, "z": z, "x": x, "y": y, "households": households,
                 "path": path, "bytes": last.size, "cold": cold.seconds, "warm": warm,
                 "floor": floor, "sql": sql.seconds, "sql_queries": sql.queries,
+                "sql_driver": sql.driver_seconds,
                 "revalidated_304": revalidated,
                 "ratio": warm / (floor + sql.seconds),
                 "ratio_cold": cold.seconds / (floor + sql.seconds),

@@ -38,7 +38,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
@@ -47,7 +47,8 @@ from .bench_urls import FLOOR_ROOT
 HOST = "127.0.0.1"
 START_TIMEOUT = 90
 # Query kinds that are timed with EXPLAIN (ANALYZE); SET, savepoints and the like are not.
-EXPLAINED = ("SELECT", "WITH")
+# Writes (a rate limit's cache entry, a session's expiry) run in a transaction rolled back.
+EXPLAINED = ("SELECT", "WITH", "INSERT", "UPDATE", "DELETE")
 
 
 def database_url(name: str | None = None) -> str:
@@ -290,8 +291,11 @@ def _client_headers(headers: dict[str, str] | None) -> dict[str, str]:
     return out
 
 
-def captured_queries(path: str, *, headers=None, client: Client | None = None) -> list[str]:
-    """The SQL the request runs, captured in this process (same URLconf as the server)."""
+def captured_queries(
+    path: str, *, headers=None, client: Client | None = None
+) -> list[tuple[str, float]]:
+    """The SQL the request runs, captured in this process (same URLconf as the server),
+    with the seconds each took as the driver saw it (round trip and commit included)."""
     client = client or Client(HTTP_HOST=HOST)
     with (
         override_settings(ROOT_URLCONF="demo.bench_urls"),
@@ -303,7 +307,7 @@ def captured_queries(path: str, *, headers=None, client: Client | None = None) -
                 pass
     if response.status_code >= 400:
         raise RuntimeError(f"{path}: HTTP {response.status_code} in process")
-    return [query["sql"] for query in captured.captured_queries]
+    return [(query["sql"], float(query["time"])) for query in captured.captured_queries]
 
 
 @dataclass
@@ -312,6 +316,9 @@ class RequestSql:
     planning_seconds: float
     queries: int
     framework_queries: int
+    # The endpoint's statements as the driver timed them in the request, BEGIN and COMMIT
+    # included (one run, in process).
+    driver_seconds: float = 0.0
     statements: list[str] = field(default_factory=list)
 
 
@@ -321,15 +328,24 @@ def request_sql(
     """The endpoint's own SQL (what the floor request does not run too), timed in the
     database."""
     framework = {
-        _without_times(sql) for sql in captured_queries(floor_path, headers=headers, client=client)
+        _without_times(sql)
+        for sql, _seconds in captured_queries(floor_path, headers=headers, client=client)
     }
-    statements = [
-        sql
-        for sql in captured_queries(path, headers=headers, client=client)
-        if _without_times(sql) not in framework and sql.lstrip().upper().startswith(EXPLAINED)
+    own = [
+        (sql, seconds)
+        for sql, seconds in captured_queries(path, headers=headers, client=client)
+        if _without_times(sql) not in framework
     ]
+    statements = [sql for sql, _seconds in own if sql.lstrip().upper().startswith(EXPLAINED)]
     execution, planning = explain_seconds(statements, repeat=repeat)
-    return RequestSql(execution, planning, len(statements), len(framework), statements)
+    return RequestSql(
+        execution,
+        planning,
+        len(statements),
+        len(framework),
+        driver_seconds=sum(seconds for _sql, seconds in own),
+        statements=statements,
+    )
 
 
 TIMESTAMP = re.compile(r"'\d{4}-\d\d-\d\d[ T][\d:.+-]+'")
@@ -347,17 +363,22 @@ def explain_seconds(statements: list[str], *, repeat: int = 3) -> tuple[float, f
     if not statements:
         return 0.0, 0.0
     runs = []
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         for _ in range(repeat):
             execution = planning = 0.0
             for sql in statements:
-                cursor.execute(f"EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) {sql}")
-                plan = cursor.fetchone()[0]
+                try:
+                    with transaction.atomic():  # a write may not run twice (a unique key)
+                        cursor.execute(f"EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) {sql}")
+                        plan = cursor.fetchone()[0]
+                except DatabaseError:
+                    continue
                 if isinstance(plan, str):
                     plan = json.loads(plan)
                 execution += plan[0]["Execution Time"] / 1000
                 planning += plan[0].get("Planning Time", 0.0) / 1000
             runs.append((execution, planning))
+        transaction.set_rollback(True)  # EXPLAIN ANALYZE ran the writes: none is kept
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 

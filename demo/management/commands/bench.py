@@ -35,8 +35,8 @@ class Command(BaseCommand):
             "--dashboard-baseline",
             default=None,
             metavar="DATABASE",
-            help="another database on the same server (a smaller census, migrated): the "
-            "dashboard's first view is measured on both, alternately, in this run",
+            help="another database on the same server (a smaller census, set up as this one): "
+            "the dashboard's first view is measured on both, alternately, in this run",
         )
         parser.add_argument(
             "--import-households",

@@ -9,11 +9,14 @@ from ...bench import run_bench
 class Command(BaseCommand):
     help = (
         "Benchmark the portal against raw baselines on one synthetic dataset (default: "
-        "1,000,000 households over all 1,038 villages of Kalimantan Timur), peak memory of "
-        "the Django process for each: generation, rollup, indicator values, tiles, lists, "
-        "dashboard, CSV and XLSX exports, census import against psql \\copy. REPLACES the "
-        "synthetic households of the region: run it on its own database (scripts/bench). "
-        "--quick runs in seconds as a smoke test."
+        "1,000,000 households over all 1,038 villages of Kalimantan Timur): generation and "
+        "rollup in this process, then what users get, over HTTP from a gunicorn and a "
+        "db_worker the benchmark starts: indicator values, tiles by density, lists, pages "
+        "against the framework floor and their SQL (EXPLAIN ANALYZE); the dashboard in "
+        "Chromium; a 50-client load test; CSV export, XLSX export job and census import "
+        "(upload to job done) against COPY / psql \\copy; peak RSS of the processes doing "
+        "the work. REPLACES the synthetic households of the region: run it on its own "
+        "database (scripts/bench). --quick is the smoke test of the test suite."
     )
 
     def add_arguments(self, parser):
@@ -22,6 +25,19 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--quick", action="store_true")
         parser.add_argument("--output", type=Path, default=None, help="write figures as JSON")
+        parser.add_argument(
+            "--reuse",
+            action="store_true",
+            help="keep the households already in the region when it holds at least "
+            "--households of them (a census generated beforehand); else generate",
+        )
+        parser.add_argument(
+            "--dashboard-baseline",
+            default=None,
+            metavar="DATABASE",
+            help="another database on the same server (a smaller census, set up as this one): "
+            "the dashboard's first view is measured on both, alternately, in this run",
+        )
         parser.add_argument(
             "--import-households",
             type=int,
@@ -50,6 +66,8 @@ class Command(BaseCommand):
             ),
             import_households=options["import_households"],
             xlsx_households=options["xlsx_households"],
+            reuse=options["reuse"],
+            dashboard_baseline=options["dashboard_baseline"],
         )
         self.stdout.write(f"Benchmark {result.started} on {result.machine}")
         self.stdout.write(f"{result.households:,} synthetic households in {result.region}\n")

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from desapresisi.api import HasPortalRole, StableCursorPagination
 from desapresisi.openapi import Error
+from villages.codes import subtree_q
 from villages.models import Level, Region
 
 from .models import Flag, Rule, SignOffAction
@@ -114,7 +115,7 @@ class FlagList(GenericAPIView):
         flags = flags_for(request.user)
         region = request.query_params.get("region")
         if region:
-            flags = flags.filter(region_id__startswith=region)
+            flags = flags.filter(subtree_q(region, "region__code"))
         rule = request.query_params.get("rule")
         if rule:
             flags = flags.filter(rule_id=rule)

@@ -19,7 +19,7 @@ def flags_for(user) -> QuerySet[Flag]:
         return Flag.objects.none()
     codes = area_codes_for(user)
     flags = Flag.objects.select_related("rule")
-    return flags if codes is None else flags.filter(subtree_q(codes, "region_id"))
+    return flags if codes is None else flags.filter(subtree_q(codes, "region__code"))
 
 
 def village_visible(user, region_code: str) -> bool:

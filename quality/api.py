@@ -9,6 +9,7 @@ import json
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -18,6 +19,7 @@ from rest_framework.response import Response
 
 from desapresisi.api import HasPortalRole, StableCursorPagination
 from desapresisi.openapi import Error
+from households.models import SurveyRound
 from villages.codes import subtree_q
 from villages.models import Level, Region
 
@@ -234,6 +236,9 @@ class VillageShares(GenericAPIView):
 class SignOffInput(serializers.Serializer):
     action = serializers.ChoiceField(choices=SignOffAction.choices)
     note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    round = serializers.SlugField(
+        max_length=40, required=False, help_text="Kode putaran; bawaan: putaran yang terbuka"
+    )
 
 
 class VillageSignOff(GenericAPIView):
@@ -253,10 +258,17 @@ class VillageSignOff(GenericAPIView):
         region = _village_or_404(request.user, code)
         data = SignOffInput(data=request.data)
         data.is_valid(raise_exception=True)
+        values = data.validated_data
+        survey_round = None
+        if values.get("round"):
+            survey_round = SurveyRound.objects.filter(code=values["round"]).first()
+            if survey_round is None:
+                raise serializers.ValidationError({"round": _("Putaran tidak dikenal.")})
         signoff_step(
             user=request.user,
             region_code=region.code,
-            action=data.validated_data["action"],
-            note=data.validated_data["note"],
+            action=values["action"],
+            note=values["note"],
+            survey_round=survey_round,
         )
         return Response(village_quality_row(region))

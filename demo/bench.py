@@ -85,6 +85,9 @@ from households.tiles import (
     with_criteria,
 )
 from programmes.models import Programme
+from quality.checks import CHECKS
+from quality.models import Rule
+from quality.services import flags_refresh
 from villages.models import Level, Region
 from villages.services import regions_load
 
@@ -333,6 +336,11 @@ def run_bench(
             note=f"{incremental.villages} villages recomputed (target <= 10% of full)",
         )
     )
+
+    # --- quality flags ----------------------------------------------------------------------
+    progress("quality flags: full and incremental against the raw SQL of the rules")
+    for measure in bench_quality_flags(kecamatan=kecamatan):
+        add(measure)
 
     # --- indicator values -------------------------------------------------------------------
     client = Client(HTTP_HOST="127.0.0.1")
@@ -1072,3 +1080,56 @@ def _copy_in_rolled_back(
     if finished.returncode != 0:
         raise RuntimeError(f"psql failed: {finished.stderr.strip()}")
     return seconds, "psql \\copy (separate process), rolled back"
+
+
+# --- Data quality (issue 16) ------------------------------------------------------------------
+
+
+def _raw_rule_seconds(villages: list[str] | None, kecamatan: list[str] | None) -> float:
+    """The baseline: each active rule's own SELECT (quality/checks.py), run raw and its
+    rows counted, without writing flags or looking up acceptances."""
+
+    def run():
+        with connection.cursor() as cursor:
+            for rule in Rule.objects.filter(active=True):
+                sql, params = CHECKS[rule.code](rule.parameters or {})
+                params = {**params, "villages": villages, "kecamatan": kecamatan}
+                if rule.code == "lonjakan_putaran":
+                    params.update(periods=[], previous=[])
+                cursor.execute(f"SELECT count(*) FROM ({sql}) f", params)  # noqa: S608
+                cursor.fetchall()
+
+    return timed(run)[0]
+
+
+def bench_quality_flags(*, kecamatan: str) -> list[Measure]:
+    """Flags of every rule: a full refresh (all villages), then the incremental one of a
+    kecamatan's villages (what an import round makes stale), each against the raw SQL of
+    the same rules in the same run. Kept in its own function for the HTTP harness."""
+    full_seconds, peak, full = timed(lambda: flags_refresh(villages=None))
+    full_raw = _raw_rule_seconds(None, None)
+    villages = list(
+        Region.objects.filter(level=Level.DESA, code__startswith=f"{kecamatan}.").values_list(
+            "code", flat=True
+        )
+    )
+    seconds, incremental_peak, incremental = timed(lambda: flags_refresh(villages=villages))
+    raw = _raw_rule_seconds(villages, [kecamatan])
+    return [
+        Measure(
+            "quality flags: full refresh",
+            full_seconds,
+            baseline="raw SQL of the rules",
+            baseline_seconds=full_raw,
+            peak_mb=peak,
+            note=f"{full.flags:,} flags, {Rule.objects.filter(active=True).count()} rules",
+        ),
+        Measure(
+            f"quality flags: incremental, {len(villages)} villages",
+            seconds,
+            baseline="raw SQL, same villages",
+            baseline_seconds=raw,
+            peak_mb=incremental_peak,
+            note=f"{incremental.flags:,} flags; full refresh {_ms(full_seconds)}",
+        ),
+    ]

@@ -229,31 +229,39 @@ def duplicate_person(p: dict) -> tuple[str, dict]:
 
 def duplicate_household(p: dict) -> tuple[str, dict]:
     meters = float(p.get("jarak_maksimum_m", 50))
+    # Blocking, as for people: heads are keyed by village, name initial and a grid cell at
+    # least as wide as the distance (near the equator, where PPU lies), and a pair is only
+    # formed with the 3 x 3 cells around a household: a hash join on equal keys, so the
+    # names are compared and the distance measured on the sphere for a few pairs only.
     return (
         f"""
-        SELECT DISTINCT ON (h.id) {
-            _household_row(
-                "jsonb_build_object('rumah_tangga_lain', o.id, 'jarak_m',"
-                " round(ST_Distance(h.lokasi::geography, o.lokasi::geography)))"
-            )
-        }
-        FROM households_household h
-        JOIN households_household o
-          ON o.region_id = h.region_id AND o.id <> h.id
-         AND ST_DWithin(o.lokasi, h.lokasi, %(degrees)s)
-        JOIN households_member hm ON hm.household_id = h.id AND hm.hubungan_keluarga = 1
-        JOIN households_member om ON om.household_id = o.id AND om.hubungan_keluarga = 1
-        WHERE {_VILLAGES} AND h.lokasi IS NOT NULL
+        WITH heads AS MATERIALIZED (
+            SELECT h.id, h.region_id, h.lokasi, lower(m.nama) AS nama,
+                   left(lower(m.nama), 1) AS initial,
+                   floor(ST_X(h.lokasi) / %(cell)s)::int AS gx,
+                   floor(ST_Y(h.lokasi) / %(cell)s)::int AS gy
+            FROM households_household h
+            JOIN households_member m ON m.household_id = h.id AND m.hubungan_keluarga = 1
+            WHERE {_VILLAGES} AND h.lokasi IS NOT NULL AND {_CURRENT}
+        ), around AS MATERIALIZED (
+            SELECT heads.*, heads.gx + d AS key_x FROM heads CROSS JOIN generate_series(-1, 1) d
+        )
+        SELECT DISTINCT ON (h.id)
+               h.region_id, h.id, NULL::bigint, NULL::varchar, ''::varchar,
+               'household:' || h.id,
+               jsonb_build_object('rumah_tangga_lain', o.id, 'jarak_m',
+                                  round(ST_Distance(h.lokasi::geography, o.lokasi::geography)))
+        FROM heads h JOIN around o
+          ON o.region_id = h.region_id AND o.initial = h.initial AND o.key_x = h.gx
+         AND o.gy BETWEEN h.gy - 1 AND h.gy + 1 AND o.id <> h.id
+        WHERE (o.nama = h.nama OR similarity(h.nama, o.nama) >= %(similarity)s)
           AND ST_DWithin(o.lokasi::geography, h.lokasi::geography, %(meters)s)
-          AND (lower(hm.nama) = lower(om.nama)
-               OR similarity(lower(hm.nama), lower(om.nama)) >= %(similarity)s)
         ORDER BY h.id, o.id
         """,
-        # A box in degrees that surely holds the circle (the GiST index's part), near the
-        # equator where PPU lies; the geography test then measures in metres.
         {
             "meters": meters,
-            "degrees": meters / 100_000,
+            # Degrees of longitude per metre are largest at the equator: 1/111,320.
+            "cell": meters / 100_000,
             "similarity": float(p.get("kemiripan_minimum", 0.6)),
         },
     )

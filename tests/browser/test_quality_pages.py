@@ -10,8 +10,9 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.db import transaction
 
+from households.indicators.rollup import indicators_refresh
 from households.models import Household, RoundSource, SurveyRound
-from quality.services import flags_refresh
+from quality.services import flags_refresh, signoff_step
 from tests.browser.conftest import _load_regions
 from tests.conftest import make_user
 from tests.factories import PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory, point_in_village
@@ -44,6 +45,7 @@ def flagged_village(transactional_db):
         here = point_in_village(PENAJAM_KELURAHAN, 40)
         HouseholdFactory(lokasi=here, head__nama="Ahmad Yani")
         HouseholdFactory(lokasi=Point(here.x + 0.0001, here.y, srid=4326), head__nama="Achmad Yani")
+    indicators_refresh(full=True)
     flags_refresh()
     return {
         "operator": make_user("operator-kualitas", role="operator", areas=[PENAJAM_KELURAHAN]),
@@ -84,4 +86,25 @@ def test_operator_accepts_a_flag_and_submits_the_village_on_a_phone(flagged_vill
     assert "Siap diverifikasi" in session.page.inner_text("#signoff-status")
     session.page.set_viewport_size(DESKTOP)
     session.page.screenshot(path=str(SCREENSHOTS / "quality-village.png"), full_page=True)
+    assert session.errors == []
+
+
+def test_dashboard_shows_quality_badges_and_keeps_approved_villages_only(
+    flagged_village, open_page
+):
+    official = flagged_village["official"]
+    operator = make_user("admin-kualitas", is_staff=True, is_superuser=True)
+    signoff_step(user=operator, region_code=PENAJAM_KELURAHAN, action="ajukan")
+    signoff_step(user=official, region_code=PENAJAM_KELURAHAN, action="setujui")
+    session = open_page(official)
+    assert session.goto("/?level=desa").status == 200
+    session.page.wait_for_selector("#ranked-table .quality-cell-badge")
+    badge = session.page.locator(
+        f"#ranked-table tr[data-code='{PENAJAM_KELURAHAN}'] .quality-cell-badge"
+    )
+    assert "\u2713" in badge.inner_text()
+    session.page.check("#approved-only")
+    visible = session.page.locator("#ranked-table tbody tr:not([hidden])")
+    assert visible.count() == 1
+    session.page.screenshot(path=str(SCREENSHOTS / "dashboard-quality-badges.png"), full_page=True)
     assert session.errors == []

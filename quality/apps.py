@@ -7,11 +7,15 @@ from django.utils.translation import gettext_lazy as _
 logger = logging.getLogger(__name__)
 
 
-def _load_missing_rules(sender, **kwargs):
+def _load_missing_rules(sender, using="default", **kwargs):
     # Like the indicators: a fresh database gets the shipped rules; admin edits stay.
+    # (Not after `migrate quality zero`, which leaves no table to load them into.)
+    from django.db import connections  # noqa: PLC0415
+
     from .services import rules_load  # noqa: PLC0415 (app registry ready)
 
-    rules_load(update=False)
+    if "quality_rule" in connections[using].introspection.table_names():
+        rules_load(update=False)
 
 
 def _flags_after_refresh(sender, villages=None, **kwargs):

@@ -65,15 +65,34 @@ class Flag(models.Model):
     region = models.ForeignKey(
         "villages.Region", on_delete=models.CASCADE, related_name="+", db_index=False
     )
+    # No database constraint on household, member and indicator: a flag is derived data,
+    # and the import's set-based upsert and other raw writers delete households and
+    # members in SQL; the village is then marked stale and its flags rewritten by the
+    # refresh that follows.
     household = models.ForeignKey(
-        "households.Household", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "households.Household",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
     )
     member = models.ForeignKey(
-        "households.Member", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "households.Member",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
     )
     # For area rules: the indicator and period of the value.
     indicator = models.ForeignKey(
-        "households.Indicator", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "households.Indicator",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
     )
     period = models.CharField(_("periode"), max_length=40, blank=True)
     # "household:<pk>", "member:<pk>" or "area:<code>:<indicator>:<period>": what an

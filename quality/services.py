@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -16,6 +17,7 @@ from desapresisi.access import can_accept_flags, can_submit_village, can_verify_
 from desapresisi.errors import InvalidInput, NotAllowed, NotReady
 from desapresisi.i18n import Message
 from households.models import RoundStatus, SurveyRound
+from villages.codes import subtree_q
 
 from .checks import AREA_CHECKS, CHECKS, FLAG_COLUMNS, previous_periods
 from .models import (
@@ -92,11 +94,10 @@ def flags_refresh(*, villages: list[str] | None = None) -> FlagRefreshResult:
             area = rule.code in AREA_CHECKS
             stale = Flag.objects.filter(rule=rule)
             if villages is not None:
-                if area:
-                    stale = stale.extra(where=["left(region_id, 8) = ANY(%s)"], params=[kecamatan])
-                else:
-                    stale = stale.filter(region_id__in=villages)
-            stale._raw_delete(stale.db)
+                stale = stale.filter(
+                    subtree_q(kecamatan, "region__code") if area else Q(region_id__in=villages)
+                )
+            stale.delete()  # one DELETE: nothing refers to a flag
             if not rule.active:
                 continue
             sql, params = _check_sql(rule, villages=villages, kecamatan=kecamatan)

@@ -1115,6 +1115,10 @@ def bench_quality_flags(*, kecamatan: str) -> list[Measure]:
     )
     seconds, incremental_peak, incremental = timed(lambda: flags_refresh(villages=villages))
     raw = _raw_rule_seconds(villages, [kecamatan])
+    # What one operator's edit makes stale: its village.
+    one = villages[:1]
+    one_seconds, one_peak, one_result = timed(lambda: flags_refresh(villages=one))
+    one_raw = _raw_rule_seconds(one, [kecamatan])
     return [
         Measure(
             "quality flags: full refresh",
@@ -1131,5 +1135,13 @@ def bench_quality_flags(*, kecamatan: str) -> list[Measure]:
             baseline_seconds=raw,
             peak_mb=incremental_peak,
             note=f"{incremental.flags:,} flags; full refresh {_ms(full_seconds)}",
+        ),
+        Measure(
+            "quality flags: incremental, 1 village",
+            one_seconds,
+            baseline="raw SQL, same village",
+            baseline_seconds=one_raw,
+            peak_mb=one_peak,
+            note=f"{one_result.flags:,} flags (area rules: its whole kecamatan)",
         ),
     ]

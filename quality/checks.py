@@ -207,18 +207,25 @@ def duplicate_person(p: dict) -> tuple[str, dict]:
         f"""
         WITH people AS MATERIALIZED (
             SELECT m.id, m.household_id, h.region_id, m.nik, m.tanggal_lahir,
-                   m.jenis_kelamin, lower(m.nama) AS nama
+                   m.jenis_kelamin, lower(m.nama) AS nama, left(lower(m.nama), 1) AS initial
             FROM households_member m JOIN households_household h ON h.id = m.household_id
             WHERE {_VILLAGES} AND {_CURRENT}
+        ), shared AS MATERIALIZED (
+            -- Only people whose key is someone else's too: a few percent of everyone, so
+            -- the pairs are formed in memory.
+            SELECT p.* FROM people p JOIN (
+                SELECT region_id, tanggal_lahir, jenis_kelamin, initial FROM people
+                GROUP BY 1, 2, 3, 4 HAVING count(*) > 1
+            ) k USING (region_id, tanggal_lahir, jenis_kelamin, initial)
         )
         SELECT DISTINCT ON (m.id)
                m.region_id, m.household_id, m.id, NULL::varchar, ''::varchar,
                'member:' || m.id,
                jsonb_build_object('anggota_lain', o.id, 'rumah_tangga_lain', o.household_id,
                                   'kemiripan', round(similarity(m.nama, o.nama)::numeric, 2))
-        FROM people m JOIN people o
+        FROM shared m JOIN shared o
           ON o.region_id = m.region_id AND o.tanggal_lahir = m.tanggal_lahir
-         AND o.jenis_kelamin = m.jenis_kelamin AND left(o.nama, 1) = left(m.nama, 1)
+         AND o.jenis_kelamin = m.jenis_kelamin AND o.initial = m.initial
          AND o.household_id <> m.household_id AND o.nik <> m.nik
         WHERE o.nama = m.nama OR similarity(m.nama, o.nama) >= %(similarity)s
         ORDER BY m.id, similarity(m.nama, o.nama) DESC, o.id

@@ -210,6 +210,7 @@ class VillageShares(GenericAPIView):
 
     @extend_schema(
         summary="Persentase temuan per desa (GeoJSON)",
+        operation_id="quality_villages_list",
         parameters=[OpenApiParameter("parent", OpenApiTypes.STR, description="Kode wilayah")],
         responses={200: OpenApiTypes.OBJECT},
     )

@@ -71,6 +71,9 @@ from households.indicators.rollup import indicators_refresh
 from households.models import DataSource, Household, ImportStatus
 from households.selectors import members_for
 from programmes.models import Programme
+from quality.checks import CHECKS
+from quality.models import Rule
+from quality.services import flags_refresh
 from villages.models import Level, Region
 from villages.services import regions_load
 
@@ -341,6 +344,11 @@ def run_bench(
             note=f"{incremental.villages} villages recomputed (target <= 10% of full)",
         )
     )
+
+    # --- quality flags ----------------------------------------------------------------------
+    progress("quality flags: full and incremental against the raw SQL of the rules")
+    for measure in bench_quality_flags(kecamatan=kecamatan):
+        add(measure)
 
     # --- what users get: every figure below over HTTP, from a gunicorn of this run -------
     admin = _bench_admin()
@@ -1443,3 +1451,68 @@ def _copy_in_rolled_back(
     if finished.returncode != 0:
         raise RuntimeError(f"psql failed: {finished.stderr.strip()}")
     return seconds, "psql \\copy (separate process), rolled back"
+
+
+# --- Data quality (issue 16) ------------------------------------------------------------------
+
+
+def _raw_rule_seconds(villages: list[str] | None, kecamatan: list[str] | None) -> float:
+    """The baseline: each active rule's own SELECT (quality/checks.py), run raw and its
+    rows counted, without writing flags or looking up acceptances."""
+
+    def run():
+        with connection.cursor() as cursor:
+            for rule in Rule.objects.filter(active=True):
+                sql, params = CHECKS[rule.code](rule.parameters or {})
+                params = {**params, "villages": villages, "kecamatan": kecamatan}
+                if rule.code == "lonjakan_putaran":
+                    params.update(periods=[], previous=[])
+                cursor.execute(f"SELECT count(*) FROM ({sql}) f", params)  # noqa: S608
+                cursor.fetchall()
+
+    return timed(run)[0]
+
+
+def bench_quality_flags(*, kecamatan: str) -> list[Measure]:
+    """Flags of every rule: a full refresh (all villages), then the incremental one of a
+    kecamatan's villages (what an import round makes stale), each against the raw SQL of
+    the same rules in the same run. Kept in its own function for the HTTP harness."""
+    full_seconds, peak, full = timed(lambda: flags_refresh(villages=None))
+    full_raw = _raw_rule_seconds(None, None)
+    villages = list(
+        Region.objects.filter(level=Level.DESA, code__startswith=f"{kecamatan}.").values_list(
+            "code", flat=True
+        )
+    )
+    seconds, incremental_peak, incremental = timed(lambda: flags_refresh(villages=villages))
+    raw = _raw_rule_seconds(villages, [kecamatan])
+    # What one operator's edit makes stale: its village.
+    one = villages[:1]
+    one_seconds, one_peak, one_result = timed(lambda: flags_refresh(villages=one))
+    one_raw = _raw_rule_seconds(one, [kecamatan])
+    return [
+        Measure(
+            "quality flags: full refresh",
+            full_seconds,
+            baseline="raw SQL of the rules",
+            baseline_seconds=full_raw,
+            peak_mb=peak,
+            note=f"{full.flags:,} flags, {Rule.objects.filter(active=True).count()} rules",
+        ),
+        Measure(
+            f"quality flags: incremental, {len(villages)} villages",
+            seconds,
+            baseline="raw SQL, same villages",
+            baseline_seconds=raw,
+            peak_mb=incremental_peak,
+            note=f"{incremental.flags:,} flags; full refresh {_ms(full_seconds)}",
+        ),
+        Measure(
+            "quality flags: incremental, 1 village",
+            one_seconds,
+            baseline="raw SQL, same village",
+            baseline_seconds=one_raw,
+            peak_mb=one_peak,
+            note=f"{one_result.flags:,} flags (area rules: its whole kecamatan)",
+        ),
+    ]

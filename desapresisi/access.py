@@ -240,3 +240,38 @@ def can_work_interventions(user) -> bool:
     """Field work on interventions (start, progress, done, photos): the programme's
     managers, and village operators in their village."""
     return role_of(user) in (Role.ADMIN, Role.ANALYST, Role.OPERATOR)
+
+
+# --- Data quality and village sign-off (the quality app) ----------------------------------
+#
+# Flags name records (by link only; the record itself passes the disclosure policy when
+# opened): for every role with an account, within its areas; never for the public. A
+# village's operator (and administrators) accept flags ("bukan masalah") and submit the
+# village's data for a round; a verifier at kecamatan or kabupaten level (an official
+# serving that area, or an administrator) approves, returns or reopens it.
+
+_VERIFIER_AREA_LENGTHS = (5, 8)  # kabupaten, kecamatan
+
+
+def can_view_quality(user) -> bool:
+    return role_of(user) is not None
+
+
+def can_accept_flags(user, region_code: str) -> bool:
+    return can_import(user, region_code)
+
+
+def can_submit_village(user, region_code: str) -> bool:
+    return can_import(user, region_code)
+
+
+def can_verify_village(user, region_code: str) -> bool:
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return True
+    if role != Role.OFFICIAL:
+        return False
+    return any(
+        len(area) in _VERIFIER_AREA_LENGTHS and region_code.startswith(area + ".")
+        for area in areas_of(user) or []
+    )

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "villages",
     "households",
     "programmes",
+    "quality",
     # The synthetic census, demo accounts and the benchmark: tools for a demo or a developer
     # machine, never installed in production.
     *([] if PRODUCTION else ["demo"]),

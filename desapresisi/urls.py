@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from households import urls as household_urls
 from programmes import urls as programme_urls
+from quality import urls as quality_urls
 from villages import urls as village_urls
 
 from .api import api_root
@@ -18,6 +19,7 @@ api_v1 = [
     *village_urls.api_urlpatterns,
     *household_urls.api_urlpatterns,
     *programme_urls.api_urlpatterns,
+    *quality_urls.api_urlpatterns,
 ]
 
 urlpatterns = [
@@ -26,6 +28,7 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     *household_urls.page_urlpatterns,
     *programme_urls.page_urlpatterns,
+    *quality_urls.page_urlpatterns,
     path("i18n/", include("django.conf.urls.i18n")),
     path("masuk/", auth_views.LoginView.as_view(), name="login"),
     path("keluar/", auth_views.LogoutView.as_view(), name="logout"),

@@ -18,6 +18,7 @@ from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -33,6 +34,29 @@ from .models import DataSource, EventKind, Household, LifeEvent, Member, MemberS
 # Coordinates may lie this far outside the village polygon (simplified boundaries, GPS
 # error at the edge of a village) before an edit is refused.
 LOCATION_TOLERANCE_M = 250
+
+# Asked before every write to a village's records, with `region_code`: a receiver answers
+# a Message when that village's records may not change now (the quality app: a village
+# whose data for the open round was approved changes only once reopened). Households do
+# not know who answers; the census import asks too (`village_write_problem`).
+village_write_check = Signal()
+
+
+def village_write_problem(*, region_code: str) -> Message | None:
+    """Why village `region_code`'s records may not be written now, or None."""
+    for _receiver, answer in village_write_check.send(sender=Household, region_code=region_code):
+        if answer is not None:
+            return answer
+    return None
+
+
+def _village_writable(*region_codes: str) -> None:
+    """Refuse the write (a ValidationError naming the village, shown by forms and the
+    API alike) when a village of the records it touches is locked."""
+    for code in sorted(set(region_codes)):
+        problem = village_write_problem(region_code=code)
+        if problem is not None:
+            raise ValidationError(str(problem))
 
 
 def household_editable() -> set[str]:
@@ -112,6 +136,7 @@ def household_update(
         raise ValidationError({"tanggal_survei": str(rules.survey_date_problem(survey))})
     with transaction.atomic():
         household = queryset.select_for_update().get(pk=pk)
+        _village_writable(household.region_id)
         _answer_problems(household, changes)
         location = changes.get("lokasi")
         if location is not None:
@@ -129,6 +154,7 @@ def member_update(
 ) -> EditResult:
     with transaction.atomic():
         member = queryset.select_for_update(of=("self",)).get(pk=pk)
+        _village_writable(member.household.region_id)
         _answer_problems(member, changes)
         relationship = changes.get("hubungan_keluarga", member.hubungan_keluarga)
         if (relationship == HEAD) != member.is_head:
@@ -279,6 +305,7 @@ def household_create(
             errors.update({key: value[0] for key, value in exc.message_dict.items()})
     if errors:
         raise ValidationError(errors)
+    _village_writable(village_code)
     with transaction.atomic():
         household = Household(
             no_kk=no_kk or _temporary_number("kk", village_code),
@@ -339,6 +366,7 @@ def member_create(
     nik = (nik or "").strip()
     with transaction.atomic():
         household = household_queryset.select_for_update().get(pk=household_pk)
+        _village_writable(household.region_id)
         if household.versi != expected_version:
             raise StaleEdit(household.versi)
         errors = _person_problems(
@@ -397,6 +425,7 @@ def member_remove(
     household's `versi` rises and is returned. Errors are keyed `anggota`."""
     with transaction.atomic():
         member = queryset.select_for_update(of=("self",)).get(pk=pk)
+        _village_writable(member.household.region_id)
         if member.versi != expected_version:
             raise StaleEdit(member.versi)
         problem = member_removal_problem(member)
@@ -446,6 +475,7 @@ def member_event_record(
         )
     with transaction.atomic():
         member = queryset.select_for_update(of=("self",)).get(pk=pk)
+        _village_writable(member.household.region_id)
         if member.versi != expected_version:
             raise StaleEdit(member.versi)
         if member.status_anggota == MemberStatus.DIED:
@@ -600,6 +630,7 @@ def member_birth_record(
         )
     with transaction.atomic():
         household = household_queryset.select_for_update().get(pk=household_pk)
+        _village_writable(household.region_id)
         if household.versi != expected_version:
             raise StaleEdit(household.versi)
         if date is not None and "tanggal" not in errors and date < household.tanggal_survei:
@@ -674,6 +705,7 @@ def head_change_record(
         )
     with transaction.atomic():
         household = household_queryset.select_for_update().get(pk=household_pk)
+        _village_writable(household.region_id)
         if household.versi != expected_version:
             raise StaleEdit(household.versi)
         members = {m.pk: m for m in household.members.select_for_update()}
@@ -741,6 +773,7 @@ def member_transfer_record(
         )
     with transaction.atomic():
         member = queryset.select_for_update(of=("self",)).get(pk=pk)
+        _village_writable(member.household.region_id)
         if member.versi != expected_version:
             raise StaleEdit(member.versi)
         if not member.is_current:
@@ -765,6 +798,8 @@ def member_transfer_record(
             raise ValidationError({"tanggal": str(problem)})
         origin = member.household
         target = target_queryset.select_for_update().filter(pk=target_pk).first()
+        if target is not None:
+            _village_writable(target.region_id)
         if target is None:
             # Not found and not editable by the caller read alike (no hint of what exists).
             raise ValidationError(
@@ -810,6 +845,7 @@ def member_transfer_in_record(
     nik = (nik or "").strip()
     with transaction.atomic():
         target = target_queryset.select_for_update().get(pk=target_pk)
+        _village_writable(target.region_id)
         if target.versi != target_expected_version:
             raise StaleEdit(target.versi)
         problem = rules.identity_problem(nik, "NIK") if nik else Message(rules.REQUIRED)
@@ -977,6 +1013,7 @@ def member_move_in_record(
             errors.setdefault(mismatch[0], str(mismatch[1]))
     with transaction.atomic():
         household = household_queryset.select_for_update().get(pk=household_pk)
+        _village_writable(household.region_id)
         if household.versi != expected_version:
             raise StaleEdit(household.versi)
         if date is not None and "tanggal" not in errors and date < household.tanggal_survei:
@@ -1146,6 +1183,7 @@ def household_split_record(
         date = None
     with transaction.atomic():
         household = household_queryset.select_for_update().get(pk=household_pk)
+        _village_writable(household.region_id)
         if household.versi != expected_version:
             raise StaleEdit(household.versi)
         if date is not None and date < household.tanggal_survei:
@@ -1255,6 +1293,7 @@ def member_nik_replace(
     nik = (nik or "").strip()
     with transaction.atomic():
         member = queryset.select_for_update(of=("self",)).get(pk=pk)
+        _village_writable(member.household.region_id)
         if member.versi != expected_version:
             raise StaleEdit(member.versi)
         if not member.nik.startswith(TEMPORARY_NIK_PREFIX):
@@ -1298,6 +1337,7 @@ def household_kk_replace(
     no_kk = (no_kk or "").strip()
     with transaction.atomic():
         household = household_queryset.select_for_update().get(pk=household_pk)
+        _village_writable(household.region_id)
         if household.versi != expected_version:
             raise StaleEdit(household.versi)
         if not household.no_kk.startswith(TEMPORARY_NIK_PREFIX):

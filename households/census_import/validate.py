@@ -23,7 +23,7 @@ from .. import codebook as cb
 from .. import rules
 from ..models import Household, Member
 from ..rules import nik_birth_mismatch
-from ..services import PointToCheck, locations_check
+from ..services import PointToCheck, locations_check, village_write_problem
 from .columns import (
     FORMULA_PREFIXES,
     HOUSEHOLD_SHEET,
@@ -279,10 +279,16 @@ class _FileState:
 
 def _household_rules(v: _Validator, rows: list[tuple[int, dict]], state: _FileState) -> None:
     sheet = HOUSEHOLD_SHEET
+    locked: dict[str, Message | None] = {}
     for number, row in rows:
         kk = row["no_kk"]
         if row["kode_desa"]:
             state.regions.add(row["kode_desa"])
+            code = row["kode_desa"]
+            if code not in locked:
+                locked[code] = village_write_problem(region_code=code)
+            if locked[code] is not None:
+                v.error(sheet, number, "kode_desa", code, locked[code])
         if kk:
             if kk in state.households:
                 first = state.households[kk][0]

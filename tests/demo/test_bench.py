@@ -27,6 +27,7 @@ def test_quick_benchmark_measures_every_operation_against_its_baseline(tmp_path)
     )
     names = [measure.name for measure in result.measures]
     assert any(name.startswith("rollup: incremental") for name in names)
+    assert any(name.startswith("quality flags: incremental") for name in names)
     programme = _measure(result, "programme page")
     assert programme.extra["interventions"] > 0 and programme.baseline_seconds > 0
     with_baseline = [m for m in result.measures if m.baseline]

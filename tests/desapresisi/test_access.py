@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.db import connection as db
 from django.db.utils import DatabaseError
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from demo.generator import households_generate
@@ -36,11 +37,14 @@ from desapresisi.models import AuditAction, AuditEntry, ChangeRecord
 from households.forms import HouseholdCreateForm, member_form_for
 from households.forms import form_for as household_form_for
 from households.indicators.rollup import indicators_refresh
-from households.models import DataSource, Household, IndicatorValue, Member, TileCell
+from households.models import DataSource, Household, IndicatorValue, Member, SurveyRound, TileCell
 from households.models import Household as Model
 from households.tiles import tile_bounds
 from programmes.models import EvidencePhoto, Intervention, SkpdMember
 from programmes.services import target_list_freeze
+from quality.models import Flag as QualityFlag
+from quality.models import SignOff as QualitySignOff
+from quality.services import flags_refresh, signoff_step
 from tests.factories import (
     BABULU_DESA,
     PENAJAM_KELURAHAN,
@@ -319,7 +323,49 @@ RULES = {
         if role in MANAGERS
         else DENIED
     ),
+    # Data quality (quality/): rules are definitions, open to all; flags and village
+    # summaries for every role with an account, within its areas (the public: none).
+    "api:quality-rules": public,
+    "api:quality-flags": any_role,
+    "api:quality-villages": any_role,
+    "api:quality-village": scoped,
+    # POST only: accepting a flag ("bukan masalah"): the village's operator and
+    # administrators; the sign-off's approval: verifiers (the official of PPU, admins).
+    "api:quality-flag-accept": lambda role, target: quality_step(role, target, EDITORS),
+    "api:quality-signoff": lambda role, target: quality_step(role, target, VERIFIERS),
+    "quality-overview": lambda role, target: HIDDEN if role == "norole" else OK,
+    "quality-village-page": lambda role, target: quality_page(role, target),
+    # POST only (GET: visitors to /masuk/, everyone else 405): submitting the village for
+    # verification (its operator, admins); accepting a flag (likewise).
+    "quality-signoff-page": lambda role, target: quality_step(role, target, EDITORS, page=True),
+    "quality-accept-page": lambda role, target: quality_step(role, target, EDITORS, page=True),
 }
+
+EDITORS = {"operator_a": {"a"}, "operator_b": {"b"}, "admin": {"a", "b"}}
+VERIFIERS = {"official": {"a", "b"}, "admin": {"a", "b"}}
+
+
+def quality_page(role, target):
+    if role == "anonymous":
+        return OK  # to /masuk/
+    if role == "norole":
+        return HIDDEN
+    return OK if target.village in SERVES[role] else HIDDEN
+
+
+def quality_step(role, target, allowed, *, page=False):
+    """A step of the quality workflow on one village's object: outside the caller's areas
+    it does not exist (404); inside them, only `allowed` may take it (403)."""
+    if role == "anonymous":
+        return OK if page else DENIED
+    if page and target.method == "GET":
+        return OK  # 405
+    if role == "norole":
+        return HIDDEN if page else DENIED
+    if target.village not in SERVES[role]:
+        return HIDDEN
+    return OK if target.village in allowed.get(role, set()) else DENIED
+
 
 # Roles that see named records; the analyst (all of PPU) is in the SKPD owning the
 # world's programmes (Dinas Kesehatan), analyst_waru in none.
@@ -724,6 +770,62 @@ POST_SETUPS = {
     ),
 }
 FORM_POSTS |= set(POST_SETUPS) | {"household-birth", "household-move-in"}
+
+
+def quality_round(*, closed: bool = False) -> SurveyRound:
+    """The matrix's open round (submitting needs one), or a closed one: approving a closed
+    round's data locks nothing, so the posts after it still write."""
+    code = "2024-matriks" if closed else "2025-matriks"
+    found = SurveyRound.objects.filter(code=code).first()
+    return found or SurveyRound.objects.create(
+        code=code,
+        name="Putaran matriks",
+        source="pendataan",
+        reference_date=dt.date(2024 if closed else 2025, 10, 1),
+        status="ditutup" if closed else "terbuka",
+        closed_at=timezone.now() if closed else None,
+    )
+
+
+def quality_flag_path(world, village, page=False):
+    """A fresh flag (a decile-1 household with no aid) in the village, to accept."""
+    code = world[village]["code"]
+    house = HouseholdFactory(region_id=code, desil_kesejahteraan=1)
+    flags_refresh(villages=[code])
+    pk = QualityFlag.objects.get(household=house, rule_id="desil_bawah_tanpa_bansos").pk
+    if page:
+        return f"/kualitas/temuan/{pk}/terima/", {"note": "Matriks"}
+    return f"/api/v1/quality/flags/{pk}/accept/", {"note": "Matriks"}
+
+
+def quality_approval_path(world, village):
+    """The village submitted (by an administrator), for the caller to approve."""
+    code, closed = world[village]["code"], quality_round(closed=True)
+    signoff = QualitySignOff.objects.filter(region_id=code, survey_round=closed).first()
+    if signoff is None or signoff.status != "diajukan":
+        signoff_step(
+            user=world["personas"]["admin"], region_code=code, action="ajukan", survey_round=closed
+        )
+    body = {"action": "setujui", "round": closed.code}
+    return f"/api/v1/quality/villages/{code}/signoff/", body
+
+
+def quality_submit_path(world, village):
+    quality_round()
+    code = world[village]["code"]
+    QualitySignOff.objects.filter(region_id=code, survey_round__status="terbuka").delete()
+    return f"/kualitas/desa/{code}/verifikasi/", {"action": "ajukan"}
+
+
+POST_SETUPS.update(
+    {
+        "api:quality-flag-accept": lambda world, village: quality_flag_path(world, village),
+        "quality-accept-page": lambda world, village: quality_flag_path(world, village, True),
+        "api:quality-signoff": quality_approval_path,
+        "quality-signoff-page": quality_submit_path,
+    }
+)
+FORM_POSTS |= {"quality-accept-page", "quality-signoff-page"}
 
 
 def fieldwork_export() -> bytes:

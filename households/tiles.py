@@ -22,7 +22,9 @@ Clusters come from one of two places, with the same grid and the same attributes
 
 from __future__ import annotations
 
+import hashlib
 import math
+from dataclasses import dataclass
 
 from django.contrib.gis.geos import Polygon
 from django.core.exceptions import EmptyResultSet
@@ -35,6 +37,11 @@ EXTENT = 4096
 BUFFER = 64
 CLUSTER_MAX_ZOOM = 13
 CLUSTER_CELLS = 32  # clusters per tile side: one per 8 px of a 256 px tile
+# Beyond CLUSTER_MAX_ZOOM and up to DENSE_MAX_ZOOM, a tile of more households than this is
+# clustered too: a point costs about 40 bytes of MVT, a cluster tile at most
+# (CLUSTER_CELLS + 2)^2 features, so both stay under 150 KB.
+DENSE_POINTS = 3000
+DENSE_MAX_ZOOM = 16
 WEB_MERCATOR_WIDTH = 40_075_016.685578488
 HALF_WIDTH = WEB_MERCATOR_WIDTH / 2
 LAYER = "households"
@@ -145,6 +152,16 @@ def cells_template(pairs: list[tuple[str, str]], snap_decimals: int | None = Non
     )
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """A tile's bytes, the villages of the rows it read and the envelope it read them in
+    (west, south, east, north in degrees): what the tile cache invalidates it by."""
+
+    tile: bytes
+    regions: list[str]
+    bounds: tuple[float, float, float, float]
+
+
 def household_tile(
     *,
     queryset: QuerySet,
@@ -155,35 +172,69 @@ def household_tile(
     snap_decimals: int | None = None,
 ) -> bytes:
     """The MVT bytes of one tile for an already filtered and access-scoped queryset."""
-    if z <= CLUSTER_MAX_ZOOM:
-        # The tile's own cells and a ring of whole neighbour cells, exactly what
-        # `cluster_tile` reads: a neighbour cell cut at a margin would average only part of
-        # its households and put its symbol elsewhere than the cell path does.
-        west, north = _cell_corner(z, x * CLUSTER_CELLS - 1, y * CLUSTER_CELLS - 1)
-        east, south = _cell_corner(z, (x + 1) * CLUSTER_CELLS + 1, (y + 1) * CLUSTER_CELLS + 1)
-    else:
-        west, south, east, north = tile_bounds(z, x, y)
-        # A little beyond the tile, so that symbols at its edge are drawn on both sides.
-        margin_x = (east - west) * BUFFER / EXTENT
-        margin_y = (north - south) * BUFFER / EXTENT
-        if snap_decimals is not None:
-            # Households are drawn where their rounded point is: one whose point lies just
-            # outside the tile may be drawn inside it, and must be read by this tile.
-            margin_x += 10**-snap_decimals / 2
-            margin_y += 10**-snap_decimals / 2
-        west, south, east, north = (
-            west - margin_x,
-            south - margin_y,
-            east + margin_x,
-            north + margin_y,
-        )
-    envelope = Polygon.from_bbox((west, south, east, north))
+    return household_tile_rendered(
+        queryset=queryset, criteria=criteria, z=z, x=x, y=y, snap_decimals=snap_decimals
+    ).tile
+
+
+def _cluster_envelope(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """The tile's own cells and a ring of whole neighbour cells, exactly what
+    `cluster_tile` reads: a neighbour cell cut at a margin would average only part of its
+    households and put its symbol elsewhere than the cell path does."""
+    west, north = _cell_corner(z, x * CLUSTER_CELLS - 1, y * CLUSTER_CELLS - 1)
+    east, south = _cell_corner(z, (x + 1) * CLUSTER_CELLS + 1, (y + 1) * CLUSTER_CELLS + 1)
+    return west, south, east, north
+
+
+def _points_envelope(
+    z: int, x: int, y: int, snap_decimals: int | None
+) -> tuple[float, float, float, float]:
+    west, south, east, north = tile_bounds(z, x, y)
+    # A little beyond the tile, so that symbols at its edge are drawn on both sides.
+    margin_x = (east - west) * BUFFER / EXTENT
+    margin_y = (north - south) * BUFFER / EXTENT
+    if snap_decimals is not None:
+        # Households are drawn where their rounded point is: one whose point lies just
+        # outside the tile may be drawn inside it, and must be read by this tile.
+        margin_x += 10**-snap_decimals / 2
+        margin_y += 10**-snap_decimals / 2
+    return west - margin_x, south - margin_y, east + margin_x, north + margin_y
+
+
+def _polygon(bounds: tuple[float, float, float, float]) -> Polygon:
+    envelope = Polygon.from_bbox(bounds)
     envelope.srid = 4326
+    return envelope
+
+
+def household_tile_rendered(
+    *,
+    queryset: QuerySet,
+    criteria: Criteria,
+    z: int,
+    x: int,
+    y: int,
+    snap_decimals: int | None = None,
+) -> Rendered:
+    """One tile for an already filtered and access-scoped queryset: clusters up to
+    CLUSTER_MAX_ZOOM; beyond it one point per household, unless the tile holds more than
+    DENSE_POINTS of them (a dense village at zoom 14-16), when it is clustered on the same
+    grid, so that no tile grows past about 150 KB whatever the density."""
+    clustered = z <= CLUSTER_MAX_ZOOM
+    if clustered:
+        bounds = _cluster_envelope(z, x, y)
+    else:
+        bounds = _points_envelope(z, x, y, snap_decimals)
+        if z <= DENSE_MAX_ZOOM:
+            in_tile = queryset.filter(lokasi__bboverlaps=_polygon(bounds)).order_by()
+            if in_tile.values("pk")[: DENSE_POINTS + 1].count() > DENSE_POINTS:
+                clustered = True
+                bounds = _cluster_envelope(z, x, y)
     households, pairs = with_criteria(
-        queryset.filter(lokasi__bboverlaps=envelope).order_by(), criteria
+        queryset.filter(lokasi__bboverlaps=_polygon(bounds)).order_by(), criteria
     )
-    households = households.values(*POINT_COLUMNS, *(alias for alias, _code in pairs))
-    if z <= CLUSTER_MAX_ZOOM:
+    households = households.values(*POINT_COLUMNS, "region_id", *(alias for alias, _code in pairs))
+    if clustered:
         point = "ST_SetSRID(ST_MakePoint(avg(p.mx), avg(p.my)), 3857)"
         template = (
             _CLUSTERS_SQL.replace("{point}", _point_sql(point, snap_decimals))
@@ -202,7 +253,8 @@ def household_tile(
         "cell": cell_size(z),
         "half": HALF_WIDTH,
     }
-    return _render(template, households, params)
+    tile, regions = _render(template, households, params)
+    return Rendered(tile=tile, regions=regions, bounds=bounds)
 
 
 def _cell_corner(z: int, cx: int, cy: int) -> tuple[float, float]:
@@ -219,16 +271,25 @@ def bound_sql(cursor, queryset: QuerySet) -> str:
     return cursor.mogrify(inner_sql, inner_params).decode().replace("%", "%%")
 
 
-def _render(template: str, queryset: QuerySet, params: dict) -> bytes:
-    """Run an ST_AsMVT template around a queryset's SQL; b"" when nothing is in scope."""
+_WITH_REGIONS_SQL = """
+WITH src AS MATERIALIZED ({rows})
+SELECT ({tile}) AS tile, (SELECT array_agg(DISTINCT src.region_id) FROM src) AS regions
+"""
+
+
+def _render(template: str, queryset: QuerySet, params: dict) -> tuple[bytes, list[str]]:
+    """Run an ST_AsMVT template around a queryset's SQL (with a `region_id` column):
+    the tile's bytes (b"" when nothing is in scope) and the villages of its rows."""
     with connection.cursor() as cursor:
         try:
             inner = bound_sql(cursor, queryset)
         except EmptyResultSet:  # nothing in scope: an empty tile, not an error
-            return b""
-        cursor.execute(template.format(rows=inner), params)
+            return b"", []
+        tile_sql = template.format(rows="SELECT * FROM src")
+        cursor.execute(_WITH_REGIONS_SQL.format(rows=inner, tile=tile_sql), params)
         row = cursor.fetchone()
-    return bytes(row[0]) if row and row[0] is not None else b""
+    tile = bytes(row[0]) if row and row[0] is not None else b""
+    return tile, sorted(row[1] or []) if row else []
 
 
 def cell_size(z: int) -> float:
@@ -260,6 +321,21 @@ def cluster_tile(
     """The MVT bytes of a cluster tile (z <= CLUSTER_MAX_ZOOM) from an access-scoped
     queryset of `TileCell`: the tile's own cells and a ring of neighbours, whose symbols
     may reach into it; `codes` are the map criteria counted."""
+    return cluster_tile_rendered(
+        cells=cells, codes=codes, z=z, x=x, y=y, snap_decimals=snap_decimals
+    ).tile
+
+
+def cluster_tile_rendered(
+    *,
+    cells: QuerySet,
+    codes: list[str],
+    z: int,
+    x: int,
+    y: int,
+    snap_decimals: int | None = None,
+) -> Rendered:
+    """`cluster_tile` with the villages and envelope it read (for the tile cache)."""
     if z > CLUSTER_MAX_ZOOM:
         raise ValueError(f"cluster tiles stop at zoom {CLUSTER_MAX_ZOOM}")
     first_x, first_y = x * CLUSTER_CELLS, y * CLUSTER_CELLS
@@ -270,11 +346,12 @@ def cluster_tile(
             cy__range=(first_y - 1, first_y + CLUSTER_CELLS),
         )
         .order_by()
-        .values(*CELL_COLUMNS)
+        .values(*CELL_COLUMNS, "region_id")
     )
     pairs = criteria_pairs(codes)
     params = {"layer": LAYER, "extent": EXTENT, "buffer": BUFFER, "z": z, "x": x, "y": y}
-    return _render(cells_template(pairs, snap_decimals), rows, {**params, **dict(pairs)})
+    tile, regions = _render(cells_template(pairs, snap_decimals), rows, {**params, **dict(pairs)})
+    return Rendered(tile=tile, regions=regions, bounds=_cluster_envelope(z, x, y))
 
 
 CELL_COLUMNS = ["cx", "cy", "households", "criteria", "jiwa", "sum_x", "sum_y"]
@@ -325,3 +402,96 @@ def tile_cells_refresh(cursor, villages: list[str] | None, criteria: Criteria) -
     params = {"finest": CLUSTER_MAX_ZOOM, "half": HALF_WIDTH, "cell": cell_size(CLUSTER_MAX_ZOOM)}
     cursor.execute(sql, {**params, **dict(pairs)})
     return cursor.rowcount
+
+
+# --- The tile cache ------------------------------------------------------------------------
+#
+# Rendered tiles kept in households_tilecache by (variant, z, x, y). The rollup refresh
+# drops, in its own transaction, every tile that read a village it recomputes (`regions`)
+# and every tile whose envelope now holds a household of one (a household moved or
+# added where the village drew nothing before): the same dirty-region marks, so a tile is
+# exactly as fresh as the figures. A tile is stored only if the figures' DataVersion it
+# was rendered under is still current (read FOR SHARE: a refresh about to commit holds
+# the row, the insert waits and is skipped), so a tile rendered from data a concurrent
+# refresh has just replaced never outlives it.
+
+_CACHE_PUT_SQL = """
+INSERT INTO households_tilecache (variant, z, x, y, tile, etag, regions, bounds)
+SELECT %(variant)s, %(z)s, %(x)s, %(y)s, %(tile)s, %(etag)s, %(regions)s::varchar[],
+       ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, 4326)
+WHERE EXISTS (
+    SELECT 1 FROM desapresisi_dataversion
+    WHERE name = 'figures' AND version = %(version)s FOR SHARE
+)
+ON CONFLICT (variant, z, x, y) DO NOTHING
+"""
+
+
+def tile_etag(variant: str, tile: bytes) -> str:
+    """A tile's ETag (quoted): its bytes and its variant, so that two scopes never share
+    one even when their tiles happen to be equal."""
+    digest = hashlib.sha256(variant.encode() + b"\0" + tile).hexdigest()[:32]
+    return f'"{digest}"'
+
+
+def tile_cache_etag(*, variant: str, z: int, x: int, y: int) -> str | None:
+    """The ETag of a cached tile, or None (a conditional request needs no bytes)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT etag FROM households_tilecache"
+            " WHERE variant = %s AND z = %s AND x = %s AND y = %s",
+            [variant, z, x, y],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def tile_cache_get(*, variant: str, z: int, x: int, y: int) -> tuple[bytes, str] | None:
+    """(bytes, ETag) of a cached tile, or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tile, etag FROM households_tilecache"
+            " WHERE variant = %s AND z = %s AND x = %s AND y = %s",
+            [variant, z, x, y],
+        )
+        row = cursor.fetchone()
+    return (bytes(row[0]), row[1]) if row else None
+
+
+def tile_cache_put(
+    *, variant: str, z: int, x: int, y: int, rendered: Rendered, version: int
+) -> str:
+    """Keep a rendered tile (if `version` of the figures is still current); its ETag."""
+    etag = tile_etag(variant, rendered.tile)
+    west, south, east, north = rendered.bounds
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CACHE_PUT_SQL,
+            {
+                "variant": variant, "z": z, "x": x, "y": y, "tile": rendered.tile,
+                "etag": etag, "regions": rendered.regions, "west": west, "south": south,
+                "east": east, "north": north, "version": version,
+            },
+        )  # fmt: skip
+    return etag
+
+
+def tile_cache_invalidate(cursor, villages: list[str] | None) -> int:
+    """Drop the cached tiles of these villages (all when None), inside the refresh's
+    transaction; returns how many."""
+    if villages is None:
+        cursor.execute("DELETE FROM households_tilecache")
+        return cursor.rowcount
+    cursor.execute("DELETE FROM households_tilecache WHERE regions && %s::varchar[]", [villages])
+    dropped = cursor.rowcount
+    cursor.execute(
+        """
+        DELETE FROM households_tilecache t
+        WHERE EXISTS (
+            SELECT 1 FROM households_household h
+            WHERE h.region_id = ANY(%s) AND h.lokasi && t.bounds
+        )
+        """,
+        [villages],
+    )
+    return dropped + cursor.rowcount

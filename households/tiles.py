@@ -524,3 +524,14 @@ def tile_cache_invalidate(cursor, villages: list[str] | None) -> int:
         [villages],
     )
     return dropped + cursor.rowcount
+
+
+# Part of every cache key: the SQL and the constants a tile is drawn with, so that a
+# deployment that changes how tiles look never serves tiles drawn the old way.
+TILE_FORMAT = hashlib.sha256(
+    "\0".join(
+        [_POINTS_SQL, _CLUSTERS_SQL, _CELLS_SQL, _WITH_REGIONS_SQL, *POINT_COLUMNS]
+        + [str(n) for n in (EXTENT, BUFFER, CLUSTER_MAX_ZOOM, CLUSTER_CELLS, DENSE_POINTS)]
+        + [str(n) for n in (DENSE_MAX_ZOOM, MAX_TILE_BYTES)]
+    ).encode()
+).hexdigest()[:16]

@@ -25,6 +25,7 @@ from ..models import Household
 from ..selectors import households_for, tile_cells_for
 from ..tiles import (
     CLUSTER_MAX_ZOOM,
+    TILE_FORMAT,
     Rendered,
     cluster_tile_rendered,
     household_tile,
@@ -65,9 +66,10 @@ def _cells_tile(user, region: str | None, z: int, x: int, y: int) -> Rendered:
 def _variant(user, region: str | None) -> str:
     """The tile cache's key for an area-only tile: everything but (z, x, y) that changes
     the answer: the caller's role, areas and disclosure (http_cache.scope_key), the area
-    asked for, and the map criteria with their definitions."""
+    asked for, the map criteria with their definitions, and how tiles are drawn."""
     criteria = [(c.code, c.numerator) for c in map_criteria()]
-    text = json.dumps([scope_key(user), region or "", criteria], sort_keys=True, default=str)
+    parts = [TILE_FORMAT, scope_key(user), region or "", criteria]
+    text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

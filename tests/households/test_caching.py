@@ -224,3 +224,14 @@ def test_regions_revisit_gets_304_until_the_area_tree_changes(client):
     Region.objects.filter(code="64.09.01").update(name="Penajam (baru)")
     after = client.get(REGIONS, headers={"If-None-Match": first["ETag"]})
     assert after.status_code == 200 and "Penajam (baru)" in after.text
+
+
+def test_filtered_tiles_are_not_kept_but_revalidate_per_scope(personas, as_user, two_villages):
+    url = tile_url(two_villages[0].lokasi, 15, "has_location=true")
+    first = as_user(personas["analyst"]).get(url)
+    assert first.status_code == 200 and first.content
+    assert not TileCache.objects.exists()
+    again = as_user(personas["analyst"]).get(url, headers={"If-None-Match": first["ETag"]})
+    assert again.status_code == 304
+    other = as_user(personas["operator_b"]).get(url, headers={"If-None-Match": first["ETag"]})
+    assert other.status_code == 200 and other.content == b""

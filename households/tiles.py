@@ -448,6 +448,23 @@ ON CONFLICT (variant, z, x, y) DO NOTHING
 """
 
 
+# A cached tile that may show a village edited since the last refresh (marked stale, not
+# yet recomputed) is not served: the request renders it from the households, as it was
+# before the cache, until the refresh drops the row. Such a village is one the tile read
+# (`regions`: old positions) or one whose boundary, widened by the location rule's
+# tolerance (250 m, households.services.locations_check), meets the tile (new ones).
+# `households_dirtyregion` is empty between refreshes: the check costs nothing then.
+_CACHE_GET_SQL = """
+SELECT {columns} FROM households_tilecache t
+WHERE t.variant = %s AND t.z = %s AND t.x = %s AND t.y = %s
+  AND NOT EXISTS (
+      SELECT 1 FROM households_dirtyregion d JOIN villages_region r ON r.code = d.region_id
+      WHERE d.region_id = ANY(t.regions) OR r.boundary IS NULL
+         OR r.boundary && ST_Expand(t.bounds, 0.003)
+  )
+"""
+
+
 def tile_etag(variant: str, tile: bytes) -> str:
     """A tile's ETag (quoted): its bytes and its variant, so that two scopes never share
     one even when their tiles happen to be equal."""
@@ -458,11 +475,7 @@ def tile_etag(variant: str, tile: bytes) -> str:
 def tile_cache_etag(*, variant: str, z: int, x: int, y: int) -> str | None:
     """The ETag of a cached tile, or None (a conditional request needs no bytes)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT etag FROM households_tilecache"
-            " WHERE variant = %s AND z = %s AND x = %s AND y = %s",
-            [variant, z, x, y],
-        )
+        cursor.execute(_CACHE_GET_SQL.format(columns="etag"), [variant, z, x, y])
         row = cursor.fetchone()
     return row[0] if row else None
 
@@ -470,11 +483,7 @@ def tile_cache_etag(*, variant: str, z: int, x: int, y: int) -> str | None:
 def tile_cache_get(*, variant: str, z: int, x: int, y: int) -> tuple[bytes, str] | None:
     """(bytes, ETag) of a cached tile, or None."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT tile, etag FROM households_tilecache"
-            " WHERE variant = %s AND z = %s AND x = %s AND y = %s",
-            [variant, z, x, y],
-        )
+        cursor.execute(_CACHE_GET_SQL.format(columns="tile, etag"), [variant, z, x, y])
         row = cursor.fetchone()
     return (bytes(row[0]), row[1]) if row else None
 

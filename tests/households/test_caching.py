@@ -235,3 +235,25 @@ def test_filtered_tiles_are_not_kept_but_revalidate_per_scope(personas, as_user,
     assert again.status_code == 304
     other = as_user(personas["operator_b"]).get(url, headers={"If-None-Match": first["ETag"]})
     assert other.status_code == 200 and other.content == b""
+
+
+def test_a_cached_tile_of_a_village_edited_before_its_refresh_is_drawn_live(
+    personas, as_user, two_villages
+):
+    client = as_user(personas["analyst"])
+    a = two_villages[0]
+    url = tile_url(a.lokasi, 16)
+    cached = client.get(url)
+    # Moved a little (the same tile), committed, the refresh not run yet (the background
+    # worker does it after the commit): the map shows the new point already.
+    moved = Point(a.lokasi.x + 2e-5, a.lokasi.y, srid=4326)
+    Household.objects.filter(pk=a.pk).update(lokasi=moved)
+    live = client.get(url, headers={"If-None-Match": cached["ETag"]})
+    assert live.status_code == 200 and live.content != cached.content
+    # A village far away being stale leaves this tile served from the cache.
+    indicators_refresh()
+    warm = client.get(url)
+    Household.objects.filter(pk=two_villages[1].pk).update(jumlah_ats=2)  # Babulu, stale
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(url, headers={"If-None-Match": warm["ETag"]})
+    assert again.status_code == 304 and household_queries(queries) == []

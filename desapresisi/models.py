@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 
@@ -155,3 +156,36 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker_id} ({self.host}:{self.pid})"
+
+
+class DataVersion(models.Model):
+    """A counter per kind of published data, bumped in the transaction that changes it:
+    `figures` by the indicator rollup (every refresh that recomputed something),
+    `regions` by a statement trigger on the area tree. HTTP validators (ETag,
+    Last-Modified: desapresisi/http_cache.py) and the tile cache are derived from it, so a
+    revisit costs a 304 until the data really changed."""
+
+    FIGURES = "figures"
+    REGIONS = "regions"
+
+    name = models.CharField(max_length=20, primary_key=True)
+    version = models.BigIntegerField(default=1)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("versi data")
+        verbose_name_plural = _("versi data")
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    @classmethod
+    def bump(cls, name: str) -> None:
+        """One more version of `name`, in the caller's transaction: the row stays locked
+        until it commits, so a reader that checks the version FOR SHARE (the tile cache)
+        waits for the commit and sees the new one."""
+        updated = cls.objects.filter(name=name).update(
+            version=models.F("version") + 1, changed_at=Now()
+        )
+        if not updated:
+            cls.objects.get_or_create(name=name)

@@ -8,6 +8,7 @@ surfaces at start-up instead of as odd behaviour later.
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -431,6 +432,14 @@ REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
 if TRUSTED_PROXY_COUNT:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
+
+# The kabupaten the home dashboard shows the public and administrators (callers with
+# areas see theirs: households.selectors.home_area_for).
+HOME_KABUPATEN = env_str("HOME_KABUPATEN", "64.09")
+if not re.fullmatch(r"\d{2}\.\d{2}", HOME_KABUPATEN):
+    raise ImproperlyConfigured(
+        f"HOME_KABUPATEN={HOME_KABUPATEN!r} is not a kabupaten/kota code (e.g. 64.09)."
+    )
 
 # Synthetic demo data is labelled as such wherever it is shown.
 DEMO_DATA_LABEL = _("Data demo sintetis - bukan data nyata")

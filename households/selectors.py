@@ -47,6 +47,7 @@ from .indicators.criteria import map_criteria
 from .indicators.queries import members_with_age, spec_flags
 from .indicators.spec import spec_q
 from .models import (
+    AreaTotal,
     DataSource,
     EventKind,
     Household,
@@ -419,10 +420,38 @@ def kabupaten_overview(*, code: str) -> dict | None:
         "households": sum(row["households"] for row in kecamatan),
         "members": sum(row["members"] for row in kecamatan),
         # Whether the page must carry the synthetic-data label: provenance, not records.
-        "synthetic": Household.objects.filter(
-            below_q(code, "region__code"), sumber_data=DataSource.SYNTHETIC
-        ).exists(),
+        "synthetic": holds_synthetic(code=code),
     }
+
+
+def holds_synthetic(*, code: str) -> bool:
+    """Whether the area holds households of the synthetic demo census, from the stored
+    totals (AreaTotal, kept by the rollup), not from the households."""
+    return AreaTotal.objects.filter(region_id=code, synthetic__gt=0).exists()
+
+
+def home_area_for(*, user, default: str) -> tuple[str, str]:
+    """What the home page shows this caller: ("village", code) for a caller who serves one
+    village (an operator), else ("kabupaten", code): the kabupaten of the caller's areas
+    (the default one among them first), `default` for the public and administrators."""
+    codes = area_codes_for(user)
+    if not codes:
+        return ("kabupaten", default)
+    if len(codes) == 1 and Region.objects.filter(code=codes[0], level=Level.DESA).exists():
+        return ("village", codes[0])
+    kabupaten = sorted({code[:5] for code in codes if len(code) >= 5})
+    if default in kabupaten or any(default.startswith(code + ".") for code in codes):
+        return ("kabupaten", default)
+    if kabupaten:
+        return ("kabupaten", kabupaten[0])
+    # Provinces only: their first loaded kabupaten.
+    first = (
+        Region.objects.filter(level=Level.KABUPATEN, parent_id__in=codes)
+        .order_by("code")
+        .values_list("code", flat=True)
+        .first()
+    )
+    return ("kabupaten", first or default)
 
 
 def village_overview(*, code: str) -> dict | None:
@@ -455,9 +484,7 @@ def village_overview(*, code: str) -> dict | None:
             "name": village["parent__parent__name"],
         },
         # Whether the page must carry the synthetic-data label: provenance, not records.
-        "synthetic": Household.objects.filter(
-            region_id=code, sumber_data=DataSource.SYNTHETIC
-        ).exists(),
+        "synthetic": holds_synthetic(code=code),
     }
 
 

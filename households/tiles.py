@@ -22,11 +22,13 @@ Clusters come from one of two places, with the same grid and the same attributes
 
 from __future__ import annotations
 
+import hashlib
 import math
+from dataclasses import dataclass
 
 from django.contrib.gis.geos import Polygon
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Expression, QuerySet
 
 from .models import Household
@@ -35,6 +37,13 @@ EXTENT = 4096
 BUFFER = 64
 CLUSTER_MAX_ZOOM = 13
 CLUSTER_CELLS = 32  # clusters per tile side: one per 8 px of a 256 px tile
+# Beyond CLUSTER_MAX_ZOOM and up to DENSE_MAX_ZOOM, a tile of more households than
+# DENSE_POINTS, or whose points came to more than MAX_TILE_BYTES, is clustered on the same
+# grid: a point costs about 40 bytes of MVT (measured: 3,500 points, 136 KB), a cluster
+# tile holds at most (CLUSTER_CELLS + 2)^2 features (about 60 KB), so none passes 150 KB.
+DENSE_POINTS = 3000
+DENSE_MAX_ZOOM = 16
+MAX_TILE_BYTES = 150_000
 WEB_MERCATOR_WIDTH = 40_075_016.685578488
 HALF_WIDTH = WEB_MERCATOR_WIDTH / 2
 LAYER = "households"
@@ -145,6 +154,16 @@ def cells_template(pairs: list[tuple[str, str]], snap_decimals: int | None = Non
     )
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """A tile's bytes, the villages of the rows it read and the envelope it read them in
+    (west, south, east, north in degrees): what the tile cache invalidates it by."""
+
+    tile: bytes
+    regions: list[str]
+    bounds: tuple[float, float, float, float]
+
+
 def household_tile(
     *,
     queryset: QuerySet,
@@ -155,35 +174,84 @@ def household_tile(
     snap_decimals: int | None = None,
 ) -> bytes:
     """The MVT bytes of one tile for an already filtered and access-scoped queryset."""
-    if z <= CLUSTER_MAX_ZOOM:
-        # The tile's own cells and a ring of whole neighbour cells, exactly what
-        # `cluster_tile` reads: a neighbour cell cut at a margin would average only part of
-        # its households and put its symbol elsewhere than the cell path does.
-        west, north = _cell_corner(z, x * CLUSTER_CELLS - 1, y * CLUSTER_CELLS - 1)
-        east, south = _cell_corner(z, (x + 1) * CLUSTER_CELLS + 1, (y + 1) * CLUSTER_CELLS + 1)
-    else:
-        west, south, east, north = tile_bounds(z, x, y)
-        # A little beyond the tile, so that symbols at its edge are drawn on both sides.
-        margin_x = (east - west) * BUFFER / EXTENT
-        margin_y = (north - south) * BUFFER / EXTENT
-        if snap_decimals is not None:
-            # Households are drawn where their rounded point is: one whose point lies just
-            # outside the tile may be drawn inside it, and must be read by this tile.
-            margin_x += 10**-snap_decimals / 2
-            margin_y += 10**-snap_decimals / 2
-        west, south, east, north = (
-            west - margin_x,
-            south - margin_y,
-            east + margin_x,
-            north + margin_y,
-        )
-    envelope = Polygon.from_bbox((west, south, east, north))
+    return household_tile_rendered(
+        queryset=queryset, criteria=criteria, z=z, x=x, y=y, snap_decimals=snap_decimals
+    ).tile
+
+
+def _cluster_envelope(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """The tile's own cells and a ring of whole neighbour cells, exactly what
+    `cluster_tile` reads: a neighbour cell cut at a margin would average only part of its
+    households and put its symbol elsewhere than the cell path does."""
+    west, north = _cell_corner(z, x * CLUSTER_CELLS - 1, y * CLUSTER_CELLS - 1)
+    east, south = _cell_corner(z, (x + 1) * CLUSTER_CELLS + 1, (y + 1) * CLUSTER_CELLS + 1)
+    return west, south, east, north
+
+
+def _points_envelope(
+    z: int, x: int, y: int, snap_decimals: int | None
+) -> tuple[float, float, float, float]:
+    west, south, east, north = tile_bounds(z, x, y)
+    # A little beyond the tile, so that symbols at its edge are drawn on both sides.
+    margin_x = (east - west) * BUFFER / EXTENT
+    margin_y = (north - south) * BUFFER / EXTENT
+    if snap_decimals is not None:
+        # Households are drawn where their rounded point is: one whose point lies just
+        # outside the tile may be drawn inside it, and must be read by this tile.
+        margin_x += 10**-snap_decimals / 2
+        margin_y += 10**-snap_decimals / 2
+    return west - margin_x, south - margin_y, east + margin_x, north + margin_y
+
+
+def _polygon(bounds: tuple[float, float, float, float]) -> Polygon:
+    envelope = Polygon.from_bbox(bounds)
     envelope.srid = 4326
-    households, pairs = with_criteria(
-        queryset.filter(lokasi__bboverlaps=envelope).order_by(), criteria
-    )
-    households = households.values(*POINT_COLUMNS, *(alias for alias, _code in pairs))
+    return envelope
+
+
+def household_tile_rendered(
+    *,
+    queryset: QuerySet,
+    criteria: Criteria,
+    z: int,
+    x: int,
+    y: int,
+    snap_decimals: int | None = None,
+) -> Rendered:
+    """One tile for an already filtered and access-scoped queryset: clusters up to
+    CLUSTER_MAX_ZOOM; beyond it one point per household, unless the tile holds more than
+    DENSE_POINTS of them (a dense village at zoom 14-16), when it is clustered on the same
+    grid, so that no tile grows past about 150 KB whatever the density."""
     if z <= CLUSTER_MAX_ZOOM:
+        return _grouped_tile(queryset, criteria, z, x, y, snap_decimals, clustered=True)
+    if z <= DENSE_MAX_ZOOM:
+        bounds = _points_envelope(z, x, y, snap_decimals)
+        in_tile = queryset.filter(lokasi__bboverlaps=_polygon(bounds)).order_by()
+        if in_tile.values("pk")[: DENSE_POINTS + 1].count() > DENSE_POINTS:
+            return _grouped_tile(queryset, criteria, z, x, y, snap_decimals, clustered=True)
+    rendered = _grouped_tile(queryset, criteria, z, x, y, snap_decimals, clustered=False)
+    if z <= DENSE_MAX_ZOOM and len(rendered.tile) > MAX_TILE_BYTES:
+        # Fewer points than DENSE_POINTS but more attributes each (more map criteria).
+        return _grouped_tile(queryset, criteria, z, x, y, snap_decimals, clustered=True)
+    return rendered
+
+
+def _grouped_tile(
+    queryset: QuerySet,
+    criteria: Criteria,
+    z: int,
+    x: int,
+    y: int,
+    snap_decimals: int | None,
+    *,
+    clustered: bool,
+) -> Rendered:
+    bounds = _cluster_envelope(z, x, y) if clustered else _points_envelope(z, x, y, snap_decimals)
+    households, pairs = with_criteria(
+        queryset.filter(lokasi__bboverlaps=_polygon(bounds)).order_by(), criteria
+    )
+    households = households.values(*POINT_COLUMNS, "region_id", *(alias for alias, _code in pairs))
+    if clustered:
         point = "ST_SetSRID(ST_MakePoint(avg(p.mx), avg(p.my)), 3857)"
         template = (
             _CLUSTERS_SQL.replace("{point}", _point_sql(point, snap_decimals))
@@ -202,7 +270,8 @@ def household_tile(
         "cell": cell_size(z),
         "half": HALF_WIDTH,
     }
-    return _render(template, households, params)
+    tile, regions = _render(template, households, params)
+    return Rendered(tile=tile, regions=regions, bounds=bounds)
 
 
 def _cell_corner(z: int, cx: int, cy: int) -> tuple[float, float]:
@@ -219,16 +288,29 @@ def bound_sql(cursor, queryset: QuerySet) -> str:
     return cursor.mogrify(inner_sql, inner_params).decode().replace("%", "%%")
 
 
-def _render(template: str, queryset: QuerySet, params: dict) -> bytes:
-    """Run an ST_AsMVT template around a queryset's SQL; b"" when nothing is in scope."""
-    with connection.cursor() as cursor:
+_WITH_REGIONS_SQL = """
+WITH src AS MATERIALIZED ({rows})
+SELECT ({tile}) AS tile, (SELECT array_agg(DISTINCT src.region_id) FROM src) AS regions
+"""
+
+
+def _render(template: str, queryset: QuerySet, params: dict) -> tuple[bytes, list[str]]:
+    """Run an ST_AsMVT template around a queryset's SQL (with a `region_id` column):
+    the tile's bytes (b"" when nothing is in scope) and the villages of its rows."""
+    with transaction.atomic(), connection.cursor() as cursor:
         try:
             inner = bound_sql(cursor, queryset)
         except EmptyResultSet:  # nothing in scope: an empty tile, not an error
-            return b""
-        cursor.execute(template.format(rows=inner), params)
+            return b"", []
+        # The planner's cost of a dense tile (thousands of points, a subquery per map
+        # criterion) passes the JIT threshold; compiling costs more than it saves there
+        # (measured at 100,000 households, the densest z14 tile: 690 ms with JIT, 280 without).
+        cursor.execute("SET LOCAL jit = off")
+        tile_sql = template.format(rows="SELECT * FROM src")
+        cursor.execute(_WITH_REGIONS_SQL.format(rows=inner, tile=tile_sql), params)
         row = cursor.fetchone()
-    return bytes(row[0]) if row and row[0] is not None else b""
+    tile = bytes(row[0]) if row and row[0] is not None else b""
+    return tile, sorted(row[1] or []) if row else []
 
 
 def cell_size(z: int) -> float:
@@ -260,6 +342,21 @@ def cluster_tile(
     """The MVT bytes of a cluster tile (z <= CLUSTER_MAX_ZOOM) from an access-scoped
     queryset of `TileCell`: the tile's own cells and a ring of neighbours, whose symbols
     may reach into it; `codes` are the map criteria counted."""
+    return cluster_tile_rendered(
+        cells=cells, codes=codes, z=z, x=x, y=y, snap_decimals=snap_decimals
+    ).tile
+
+
+def cluster_tile_rendered(
+    *,
+    cells: QuerySet,
+    codes: list[str],
+    z: int,
+    x: int,
+    y: int,
+    snap_decimals: int | None = None,
+) -> Rendered:
+    """`cluster_tile` with the villages and envelope it read (for the tile cache)."""
     if z > CLUSTER_MAX_ZOOM:
         raise ValueError(f"cluster tiles stop at zoom {CLUSTER_MAX_ZOOM}")
     first_x, first_y = x * CLUSTER_CELLS, y * CLUSTER_CELLS
@@ -270,11 +367,12 @@ def cluster_tile(
             cy__range=(first_y - 1, first_y + CLUSTER_CELLS),
         )
         .order_by()
-        .values(*CELL_COLUMNS)
+        .values(*CELL_COLUMNS, "region_id")
     )
     pairs = criteria_pairs(codes)
     params = {"layer": LAYER, "extent": EXTENT, "buffer": BUFFER, "z": z, "x": x, "y": y}
-    return _render(cells_template(pairs, snap_decimals), rows, {**params, **dict(pairs)})
+    tile, regions = _render(cells_template(pairs, snap_decimals), rows, {**params, **dict(pairs)})
+    return Rendered(tile=tile, regions=regions, bounds=_cluster_envelope(z, x, y))
 
 
 CELL_COLUMNS = ["cx", "cy", "households", "criteria", "jiwa", "sum_x", "sum_y"]
@@ -325,3 +423,124 @@ def tile_cells_refresh(cursor, villages: list[str] | None, criteria: Criteria) -
     params = {"finest": CLUSTER_MAX_ZOOM, "half": HALF_WIDTH, "cell": cell_size(CLUSTER_MAX_ZOOM)}
     cursor.execute(sql, {**params, **dict(pairs)})
     return cursor.rowcount
+
+
+# --- The tile cache ------------------------------------------------------------------------
+#
+# Rendered tiles kept in households_tilecache by (variant, z, x, y). The rollup refresh
+# drops, in its own transaction, every tile that read a village it recomputes (`regions`)
+# and every tile whose envelope now holds a household of one (a household moved or
+# added where the village drew nothing before): the same dirty-region marks, so a tile is
+# exactly as fresh as the figures. A tile is stored only if the figures' DataVersion it
+# was rendered under is still current (read FOR SHARE: a refresh about to commit holds
+# the row, the insert waits and is skipped), so a tile rendered from data a concurrent
+# refresh has just replaced never outlives it.
+
+_CACHE_PUT_SQL = """
+INSERT INTO households_tilecache (variant, z, x, y, tile, etag, regions, bounds)
+SELECT %(variant)s, %(z)s, %(x)s, %(y)s, %(tile)s, %(etag)s, %(regions)s::varchar[],
+       ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, 4326)
+WHERE EXISTS (
+    SELECT 1 FROM desapresisi_dataversion
+    WHERE name = 'figures' AND version = %(version)s FOR SHARE
+)
+ON CONFLICT (variant, z, x, y) DO NOTHING
+"""
+
+
+# A cached tile that may show a village edited since the last refresh (marked stale, not
+# yet recomputed) is not served: the request renders it from the households, as it was
+# before the cache, until the refresh drops the row. Such a village is one the tile read
+# (`regions`: old positions) or one whose boundary, widened by the location rule's
+# tolerance (250 m, households.services.locations_check), meets the tile (new ones).
+# `households_dirtyregion` is empty between refreshes: the check costs nothing then.
+_CACHE_GET_SQL = """
+SELECT {columns} FROM households_tilecache t
+WHERE t.variant = %s AND t.z = %s AND t.x = %s AND t.y = %s
+  AND NOT EXISTS (
+      SELECT 1 FROM households_dirtyregion d JOIN villages_region r ON r.code = d.region_id
+      WHERE d.region_id = ANY(t.regions) OR r.boundary IS NULL
+         OR r.boundary && ST_Expand(t.bounds, 0.003)
+  )
+"""
+
+
+def tile_etag(variant: str, tile: bytes) -> str:
+    """A tile's ETag (quoted): its bytes and its variant, so that two scopes never share
+    one even when their tiles happen to be equal."""
+    digest = hashlib.sha256(variant.encode() + b"\0" + tile).hexdigest()[:32]
+    return f'"{digest}"'
+
+
+def tile_cache_etag(*, variant: str, z: int, x: int, y: int) -> str | None:
+    """The ETag of a cached tile, or None (a conditional request needs no bytes)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CACHE_GET_SQL.format(columns="etag"), [variant, z, x, y])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def tile_cache_get(*, variant: str, z: int, x: int, y: int) -> tuple[bytes, str] | None:
+    """(bytes, ETag) of a cached tile, or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CACHE_GET_SQL.format(columns="tile, etag"), [variant, z, x, y])
+        row = cursor.fetchone()
+    return (bytes(row[0]), row[1]) if row else None
+
+
+def tile_cache_put(
+    *, variant: str, z: int, x: int, y: int, rendered: Rendered, version: int
+) -> str:
+    """Keep a rendered tile (if `version` of the figures is still current); its ETag."""
+    etag = tile_etag(variant, rendered.tile)
+    west, south, east, north = rendered.bounds
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CACHE_PUT_SQL,
+            {
+                "variant": variant, "z": z, "x": x, "y": y, "tile": rendered.tile,
+                "etag": etag, "regions": rendered.regions, "west": west, "south": south,
+                "east": east, "north": north, "version": version,
+            },
+        )  # fmt: skip
+    return etag
+
+
+def tile_cache_invalidate(cursor, villages: list[str] | None) -> int:
+    """Drop the cached tiles of these villages (all when None), inside the refresh's
+    transaction; returns how many."""
+    if villages is None:
+        cursor.execute("DELETE FROM households_tilecache")
+        return cursor.rowcount
+    cursor.execute("DELETE FROM households_tilecache WHERE regions && %s::varchar[]", [villages])
+    dropped = cursor.rowcount
+    # Candidates first, the tiles overlapping each village's extent (GiST on bounds), then
+    # whether one of its households lies in them: probing every cached tile instead took
+    # 115 ms for 5,000 cached tiles, this 2 ms (EXPLAIN ANALYZE, docs/benchmark.md).
+    cursor.execute(
+        """
+        WITH village AS MATERIALIZED (
+            SELECT region_id, ST_SetSRID(ST_Extent(lokasi), 4326) AS box
+            FROM households_household WHERE region_id = ANY(%s) AND lokasi IS NOT NULL
+            GROUP BY region_id
+        )
+        DELETE FROM households_tilecache t USING village v
+        WHERE t.bounds && v.box AND EXISTS (
+            SELECT 1 FROM households_household h
+            WHERE h.region_id = v.region_id AND h.lokasi && t.bounds
+        )
+        """,
+        [villages],
+    )
+    return dropped + cursor.rowcount
+
+
+# Part of every cache key: the SQL and the constants a tile is drawn with, so that a
+# deployment that changes how tiles look never serves tiles drawn the old way.
+TILE_FORMAT = hashlib.sha256(
+    "\0".join(
+        [_POINTS_SQL, _CLUSTERS_SQL, _CELLS_SQL, _WITH_REGIONS_SQL, *POINT_COLUMNS]
+        + [str(n) for n in (EXTENT, BUFFER, CLUSTER_MAX_ZOOM, CLUSTER_CELLS, DENSE_POINTS)]
+        + [str(n) for n in (DENSE_MAX_ZOOM, MAX_TILE_BYTES)]
+    ).encode()
+).hexdigest()[:16]

@@ -61,6 +61,7 @@ from .selectors import (
     counting_indicator_codes,
     editable_household_by_kk,
     editable_village_for,
+    home_area_for,
     household_editors_since,
     household_page_data,
     households_editable_by,
@@ -93,7 +94,6 @@ from .services import (
     member_update,
 )
 
-HOME_KABUPATEN = "64.09"
 DEFAULT_INDICATOR = "tanpa_jamban"
 # Charts of the home page: the sanitation ladder (worst rung first) and out-of-school
 # children per age band.
@@ -237,7 +237,11 @@ def _coverage_config() -> dict | None:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    overview = kabupaten_overview(code=HOME_KABUPATEN)
+    # The caller's own area: an operator's village has its page, everyone else a kabupaten.
+    kind, code = home_area_for(user=request.user, default=settings.HOME_KABUPATEN)
+    if kind == "village":
+        return redirect("village", code=code)
+    overview = kabupaten_overview(code=code)
     config = _page_config(request)
     config.update(
         {

@@ -28,6 +28,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from desapresisi.api import GeoJSONRenderer, StableCursorPagination
+from desapresisi.http_cache import conditional
+from desapresisi.models import DataVersion
 from desapresisi.openapi import Error
 
 from .models import CODE_PATTERN, Kind, Level
@@ -247,6 +249,16 @@ def _geojson_response(text: str) -> HttpResponse:
 @permission_classes([AllowAny])
 @renderer_classes(RENDERERS)
 def region_list(request: Request, version: str) -> Response | HttpResponse:
+    # The area tree alone: validators follow its version (a trigger bumps it).
+    return conditional(
+        request,
+        (DataVersion.REGIONS,),
+        lambda: _region_list(request),
+        representation=request.accepted_renderer.format,
+    )
+
+
+def _region_list(request: Request) -> Response | HttpResponse:
     filters = RegionFilter(**_parse(RegionFilterParams, request))
     if _wants_geojson(request):
         tolerance = _parse(GeoJSONParams, request)["tolerance"]
@@ -289,6 +301,15 @@ def region_list(request: Request, version: str) -> Response | HttpResponse:
 @permission_classes([AllowAny])
 @renderer_classes(RENDERERS)
 def region_retrieve(request: Request, version: str, code: str) -> Response | HttpResponse:
+    return conditional(
+        request,
+        (DataVersion.REGIONS,),
+        lambda: _region_retrieve(request, code),
+        representation=request.accepted_renderer.format,
+    )
+
+
+def _region_retrieve(request: Request, code: str) -> Response | HttpResponse:
     if _wants_geojson(request):
         tolerance = _parse(GeoJSONParams, request)["tolerance"]
         feature = region_geojson(code=code, tolerance=tolerance)

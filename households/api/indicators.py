@@ -11,6 +11,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from desapresisi.access import suppression_for
+from desapresisi.http_cache import conditional
+from desapresisi.models import DataVersion
 from villages.models import Level, Region
 
 from .. import codebook as cb
@@ -134,7 +136,14 @@ class IndicatorValues(GenericAPIView):
         responses={200: IndicatorValueRowDoc(many=True)},
     )
     def get(self, request, *args, **kwargs):
-        return Response(indicator_values_for_request(request))
+        # Built from the rollup and the area names only: its validators follow their
+        # versions, so a revisit costs a 304 until a refresh or a boundary load.
+        return conditional(
+            request,
+            (DataVersion.FIGURES, DataVersion.REGIONS),
+            lambda: Response(indicator_values_for_request(request)),
+            representation=request.accepted_renderer.format,
+        )
 
 
 class UnitValuesQuery(serializers.Serializer):

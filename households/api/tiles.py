@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -13,12 +16,26 @@ from rest_framework.permissions import IsAuthenticated
 
 from desapresisi.access import PRECISE_DECIMALS, disclosure_for
 from desapresisi.api import HasPortalRole
+from desapresisi.http_cache import etag_for, etag_matches, not_modified, scope_key, with_validators
+from desapresisi.models import DataVersion
 
 from ..filters import HouseholdFilter, region_q
 from ..indicators.criteria import map_criteria, map_criteria_conditions
 from ..models import Household
 from ..selectors import households_for, tile_cells_for
-from ..tiles import CLUSTER_MAX_ZOOM, cluster_tile, household_tile, tile_is_valid
+from ..tiles import (
+    CLUSTER_MAX_ZOOM,
+    TILE_FORMAT,
+    Rendered,
+    cluster_tile_rendered,
+    household_tile,
+    household_tile_rendered,
+    tile_cache_etag,
+    tile_cache_get,
+    tile_cache_put,
+    tile_etag,
+    tile_is_valid,
+)
 
 
 def _area_only(cleaned: dict) -> bool:
@@ -36,12 +53,33 @@ def _snap_decimals(user) -> int | None:
     return None if decimals == PRECISE_DECIMALS else decimals
 
 
-def _cells_tile(user, region: str | None, z: int, x: int, y: int) -> bytes:
+def _cells_tile(user, region: str | None, z: int, x: int, y: int) -> Rendered:
     cells = tile_cells_for(user)
     if region:
         cells = cells.filter(region_q(region, field="region__code"))
     codes = [criterion.code for criterion in map_criteria()]
-    return cluster_tile(cells=cells, codes=codes, z=z, x=x, y=y, snap_decimals=_snap_decimals(user))
+    return cluster_tile_rendered(
+        cells=cells, codes=codes, z=z, x=x, y=y, snap_decimals=_snap_decimals(user)
+    )
+
+
+def _variant(user, region: str | None) -> str:
+    """The tile cache's key for an area-only tile: everything but (z, x, y) that changes
+    the answer: the caller's role, areas and disclosure (http_cache.scope_key), the area
+    asked for, the map criteria with their definitions, and how tiles are drawn."""
+    criteria = [(c.code, c.numerator) for c in map_criteria()]
+    parts = [TILE_FORMAT, scope_key(user), region or "", criteria]
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _tile_response(request, tile: bytes, etag: str):
+    if etag_matches(request, etag):
+        return not_modified(etag=etag)
+    response = HttpResponse(tile, content_type="application/vnd.mapbox-vector-tile")
+    # Tiles depend on the caller's scope: never shared by a proxy (private), revalidated
+    # on every use (a 304 while the tile is unchanged).
+    return with_validators(response, etag=etag)
 
 
 class HouseholdTile(GenericAPIView):
@@ -62,29 +100,63 @@ class HouseholdTile(GenericAPIView):
     def get(self, request, z: int, x: int, y: int, *args, **kwargs):
         if not tile_is_valid(z, x, y):
             raise NotFound(_("Petak di luar jangkauan."))
-        if z <= CLUSTER_MAX_ZOOM and set(request.query_params) <= {"region"}:
+        if set(request.query_params) <= {"region"}:
             # The map's usual request: its area and nothing else. Building the whole
             # household filter would cost more than the tile itself.
-            tile = _cells_tile(request.user, request.query_params.get("region"), z, x, y)
+            return self._cached(request, request.query_params.get("region"), z, x, y)
+        filterset = HouseholdFilter(
+            request.query_params, queryset=households_for(request.user), request=request
+        )
+        if not filterset.is_valid():
+            raise serializers.ValidationError(filterset.errors)
+        cleaned = filterset.form.cleaned_data
+        if _area_only(cleaned):
+            return self._cached(request, cleaned.get("region"), z, x, y)
+        # Any other filter: rendered for this request only (too many combinations to keep).
+        tile = household_tile(
+            queryset=filterset.qs,
+            criteria=map_criteria_conditions(),
+            z=z,
+            x=x,
+            y=y,
+            snap_decimals=_snap_decimals(request.user),
+        )
+        variant = etag_for(scope_key(request.user), sorted(request.query_params.lists()))
+        return _tile_response(request, tile, tile_etag(variant, tile))
+
+    def _cached(self, request, region: str | None, z: int, x: int, y: int):
+        """An area-only tile from the tile cache, rendered and kept on a miss."""
+        user = request.user
+        if region:
+            region_q(region)  # the filter's check: a 400 naming the field for a bad code
+        variant = _variant(user, region)
+        if request.headers.get("If-None-Match"):
+            etag = tile_cache_etag(variant=variant, z=z, x=x, y=y)
+            if etag is not None and etag_matches(request, etag):
+                return not_modified(etag=etag)
+        cached = tile_cache_get(variant=variant, z=z, x=x, y=y)
+        if cached is not None:
+            return _tile_response(request, *cached)
+        version = (
+            DataVersion.objects.filter(name=DataVersion.FIGURES)
+            .values_list("version", flat=True)
+            .first()
+        )
+        if z <= CLUSTER_MAX_ZOOM:
+            rendered = _cells_tile(user, region, z, x, y)
         else:
-            filterset = HouseholdFilter(
-                request.query_params, queryset=households_for(request.user), request=request
+            queryset = households_for(user)
+            if region:
+                queryset = queryset.filter(region_q(region, field="region__code"))
+            rendered = household_tile_rendered(
+                queryset=queryset,
+                criteria=map_criteria_conditions(),
+                z=z,
+                x=x,
+                y=y,
+                snap_decimals=_snap_decimals(user),
             )
-            if not filterset.is_valid():
-                raise serializers.ValidationError(filterset.errors)
-            cleaned = filterset.form.cleaned_data
-            if z <= CLUSTER_MAX_ZOOM and _area_only(cleaned):
-                tile = _cells_tile(request.user, cleaned.get("region"), z, x, y)
-            else:
-                tile = household_tile(
-                    queryset=filterset.qs,
-                    criteria=map_criteria_conditions(),
-                    z=z,
-                    x=x,
-                    y=y,
-                    snap_decimals=_snap_decimals(request.user),
-                )
-        response = HttpResponse(tile, content_type="application/vnd.mapbox-vector-tile")
-        # Tiles depend on the caller's scope: never shared by a proxy.
-        response["Cache-Control"] = "private, max-age=60"
-        return response
+        etag = tile_cache_put(
+            variant=variant, z=z, x=x, y=y, rendered=rendered, version=version or 0
+        )
+        return _tile_response(request, rendered.tile, etag)

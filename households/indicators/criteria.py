@@ -26,7 +26,8 @@ def criterion_condition(numerator: dict) -> Expression:
     """Whether a household meets the criterion of this (validated) numerator spec."""
     q = spec_q(numerator)
     if numerator["unit"] == "member":
-        return Exists(members_with_age().filter(household=OuterRef("pk")).filter(q))
+        members = members_with_age(survey_date=OuterRef("tanggal_survei"))
+        return Exists(members.filter(household=OuterRef("pk")).filter(q))
     if not q:
         return Value(True)
     return ExpressionWrapper(q, output_field=BooleanField())

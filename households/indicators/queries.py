@@ -12,17 +12,23 @@ from .spec import AgeAt, ChildOutOfSchool, spec_q, validate_spec
 
 
 def members_with_age(
-    queryset: models.QuerySet | None = None, *, current_only: bool = True
+    queryset: models.QuerySet | None = None,
+    *,
+    current_only: bool = True,
+    survey_date: models.Expression | None = None,
 ) -> models.QuerySet:
     """Current members (one who died or moved out counts in no indicator, as in the
     household's stored counts) annotated with `umur`, their age at the household's survey
     date, and `anak_tidak_sekolah`. The rollup, the map criteria and the member lists'
     `indicator` filter all start here. `current_only=False` keeps everyone (a household's
-    record lists the members who died or moved out too)."""
+    record lists the members who died or moved out too). `survey_date` replaces the join
+    to the household for a subquery already correlated with it (`OuterRef`): PostgreSQL
+    then probes each household's members instead of hashing every member of the table."""
     queryset = Member.objects.all() if queryset is None else queryset
     if current_only:
         queryset = queryset.filter(CURRENT_MEMBER)
-    survey_date = F("household__tanggal_survei")
+    if survey_date is None:
+        survey_date = F("household__tanggal_survei")
     return queryset.annotate(
         umur=AgeAt(survey_date, F("tanggal_lahir")),
         anak_tidak_sekolah=ChildOutOfSchool(

@@ -16,11 +16,12 @@ from django_tasks import task
 
 from desapresisi.access import small_cell_threshold
 from desapresisi.db import copy_rows
+from desapresisi.models import DataVersion
 from villages.models import VillageUnit
 from villages.selectors import unit_index_for
 
-from ..models import Household, Indicator
-from ..tiles import tile_cells_refresh
+from ..models import DataSource, Household, Indicator
+from ..tiles import tile_cache_invalidate, tile_cells_refresh
 from .criteria import map_criteria_conditions
 from .queries import members_with_age
 from .spec import spec_q
@@ -193,6 +194,53 @@ def _units_refresh(
     return cursor.rowcount
 
 
+# Households and synthetic households per village, then each level above as the sum of
+# its villages (like the figures).
+_VILLAGE_TOTALS_SQL = """
+INSERT INTO households_areatotal (region_id, households, synthetic)
+SELECT h.region_id, count(*), count(*) FILTER (WHERE h.sumber_data = %(synthetic)s)
+FROM households_household h
+{where}
+GROUP BY h.region_id
+"""
+_LEVEL_TOTALS_SQL = """
+INSERT INTO households_areatotal (region_id, households, synthetic)
+SELECT r.code, s.households, s.synthetic
+FROM (
+    SELECT left(t.region_id, %(length)s) AS code, sum(t.households) AS households,
+           sum(t.synthetic) AS synthetic
+    FROM households_areatotal t
+    WHERE length(t.region_id) = 13 AND left(t.region_id, %(length)s) = ANY(%(ancestors)s)
+    GROUP BY 1
+) s JOIN villages_region r ON r.code = s.code
+"""
+
+
+def _area_totals_refresh(cursor, villages: list[str] | None, affected: list[str]) -> None:
+    """The stored totals (AreaTotal) of these villages (all when None) and their
+    ancestors, in the refresh's transaction."""
+    params = {"synthetic": DataSource.SYNTHETIC.value}
+    if villages is None:
+        cursor.execute("DELETE FROM households_areatotal")
+        cursor.execute(_VILLAGE_TOTALS_SQL.format(where=""), params)
+        affected = _village_codes(cursor)
+    else:
+        cursor.execute("DELETE FROM households_areatotal WHERE region_id = ANY(%s)", [villages])
+        cursor.execute(
+            _VILLAGE_TOTALS_SQL.format(where="WHERE h.region_id = ANY(%(villages)s)"),
+            {**params, "villages": villages},
+        )
+    for length in _LEVEL_PREFIX_LENGTHS:
+        ancestors = sorted({code[:length] for code in affected})
+        cursor.execute("DELETE FROM households_areatotal WHERE region_id = ANY(%s)", [ancestors])
+        cursor.execute(_LEVEL_TOTALS_SQL, {"length": length, "ancestors": ancestors})
+
+
+def _village_codes(cursor) -> list[str]:
+    cursor.execute("SELECT region_id FROM households_areatotal")
+    return [row[0] for row in cursor.fetchall()]
+
+
 def _spec_key(spec: dict) -> str:
     return json.dumps(spec, sort_keys=True)
 
@@ -301,6 +349,13 @@ def indicators_refresh(*, full: bool = False) -> RefreshResult:
         # The map's cluster cells are counts of the same households: same villages, same
         # transaction, so the map and the figures never disagree after a refresh.
         tile_cells_refresh(cursor, villages, map_criteria_conditions())
+        _area_totals_refresh(cursor, villages, affected)
+        # Last, so that the version row is locked only briefly: a new version of the
+        # figures (HTTP validators), then the cached tiles of these villages dropped (a
+        # tile rendered meanwhile is stored only under the old version, and checks it
+        # FOR SHARE: see households/tiles.py).
+        DataVersion.bump(DataVersion.FIGURES)
+        tile_cache_invalidate(cursor, villages)
         if villages is None:
             # Rebuilt tables: fresh statistics, or the planner works from the old ones.
             cursor.execute(

@@ -5,9 +5,11 @@ from .events import EventKind, LifeEvent, TemporarySerial
 from .fieldwork import FieldSubmission, ReviewState, SubmissionKind
 from .households import CURRENT_MEMBER, DataSource, Household, Member, MemberStatus, SanitationLevel
 from .indicators import (
+    AreaTotal,
     DirtyRegion,
     Indicator,
     IndicatorValue,
+    TileCache,
     TileCell,
     Topic,
     UnitIndicatorValue,
@@ -17,6 +19,7 @@ from .rounds import RoundSource, RoundStatus, SurveyRound
 
 __all__ = [
     "CURRENT_MEMBER",
+    "AreaTotal",
     "DataSource",
     "DirtyRegion",
     "EventKind",
@@ -40,6 +43,7 @@ __all__ = [
     "SubmissionKind",
     "SurveyRound",
     "TemporarySerial",
+    "TileCache",
     "TileCell",
     "Topic",
     "UnitIndicatorValue",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db.models.functions import Now
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -165,3 +167,40 @@ class DirtyRegion(models.Model):
     # When the village first went stale since its last refresh (the triggers insert with
     # ON CONFLICT DO NOTHING, so the first mark stays): the rollup's freshness metric.
     marked_at = models.DateTimeField(db_default=Now())
+
+
+class AreaTotal(models.Model):
+    """Households and synthetic households of every area (village and each level above
+    it) over every survey period, kept by `indicators_refresh` for the areas it
+    recomputes: the pages read these, never a live count of the households."""
+
+    region = models.OneToOneField(
+        "villages.Region", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    households = models.IntegerField(default=0)
+    # Households of the synthetic demo census: a page carrying any must say so.
+    synthetic = models.IntegerField(default=0)
+
+
+class TileCache(models.Model):
+    """A rendered vector tile, kept until the rollup refresh recomputes a village it
+    draws (`regions`: the villages of the rows it read) or one whose households now lie in
+    its `bounds` (the envelope it read). `variant` is a hash of everything else that
+    changes the answer: the caller's scope and disclosure, the filter, the map criteria
+    (households/api/tiles.py). `etag` is the tile's HTTP validator."""
+
+    z = models.PositiveSmallIntegerField()
+    x = models.IntegerField()
+    y = models.IntegerField()
+    variant = models.CharField(max_length=64)
+    tile = models.BinaryField()
+    etag = models.CharField(max_length=40)
+    regions = ArrayField(models.CharField(max_length=13), default=list)
+    bounds = models.PolygonField(srid=4326)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["variant", "z", "x", "y"], name="tile_cache_unique")
+        ]
+        indexes = [GinIndex(fields=["regions"], name="tile_cache_regions_idx")]

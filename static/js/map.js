@@ -101,7 +101,8 @@ function patchVectorGrid() {
   proto._dpPointPatch = true;
 }
 
-// A household layer: clusters up to zoom 13, one point per household beyond.
+// A household layer: clusters up to zoom 13 (16 in dense villages), one point per
+// household beyond.
 // options: tiles, filters {name: value}, criterion, theme, strings, fmt, detail, page, admin,
 // village, currentVillage, sanitationLevels.
 export function householdLayer(map, options) {
@@ -129,7 +130,8 @@ export function householdLayer(map, options) {
     const props = (event.layer && event.layer.properties) || {};
     if (event.originalEvent) L.DomEvent.stopPropagation(event.originalEvent);
     if (isCluster(props)) {
-      map.setView(event.latlng, Math.min(map.getZoom() + 2, 14));
+      // Dense villages are clustered up to zoom 16 (households/tiles.py DENSE_MAX_ZOOM).
+      map.setView(event.latlng, Math.min(map.getZoom() + 2, 17));
     } else if (props.id !== undefined && options.detail) {
       householdPopup(map, event.latlng, props.id, options);
     }

@@ -1649,7 +1649,7 @@ def test_masks_tell_numbers_with_the_same_ends_apart_and_the_sql_mask_agrees():
 def test_menu_shows_import_and_export_only_to_roles_that_can_use_them(
     personas, as_user, role, imports, exports
 ):
-    page = as_user(personas[role]).get("/").content.decode()
+    page = as_user(personas[role]).get("/", follow=True).content.decode()
     assert ('href="/impor/"' in page) == imports
     assert ('href="/ekspor/"' in page) == exports
 

@@ -9,7 +9,8 @@ from django.urls import NoReverseMatch, reverse
 
 from households.indicators.rollup import indicators_refresh
 from households.models import Household, IndicatorValue
-from tests.factories import HouseholdFactory
+from tests.factories import PENAJAM_KELURAHAN, HouseholdFactory
+from villages.models import Level, Region
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +43,7 @@ def test_home_totals_are_read_from_the_rollup_not_counted_live(client):
 
 def test_home_labels_synthetic_data(client):
     HouseholdFactory(sumber_data="sintetis")
+    indicators_refresh()  # the label follows the stored totals, like every figure
     assert "Data demo sintetis" in client.get("/").text
 
 
@@ -199,6 +201,7 @@ def test_pages_carry_no_inline_handlers_styles_or_unsigned_scripts(client, super
 
 def test_village_page_shows_the_village(client):
     HouseholdFactory(region_id=VILLAGE, sumber_data="sintetis")
+    indicators_refresh()
     response = client.get(f"/desa/{VILLAGE}/")
     assert response.status_code == 200
     assert "Tanjung Tengah" in response.text
@@ -255,3 +258,56 @@ def test_dashboard_names_follow_the_language(client):
 def test_household_export_buttons_only_for_those_who_may_export(client):
     csv_url = reverse("api:export-households", kwargs={"version": "v1", "fmt": "csv"})
     assert f"{csv_url}?region=" not in client.get(f"/desa/{VILLAGE}/").text
+
+
+HOUSEHOLD_TABLES = ("households_household", "households_member")
+
+
+@pytest.mark.parametrize("who", [None, "analyst", "official", "admin"])
+def test_home_page_reads_no_household_table(client, personas, as_user, who):
+    HouseholdFactory.create_batch(2, sumber_data="sintetis")
+    indicators_refresh()
+    as_user(personas[who] if who else None)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/")
+    assert response.status_code == 200 and "Data demo sintetis" in response.text
+    assert page_config(response)["totals"]["households"] == 2
+    read = [
+        q["sql"] for q in queries.captured_queries if any(t in q["sql"] for t in HOUSEHOLD_TABLES)
+    ]
+    assert read == []
+
+
+def test_village_page_reads_no_household_table(client):
+    HouseholdFactory(region_id=VILLAGE, sumber_data="sintetis")
+    indicators_refresh()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/desa/{VILLAGE}/")
+    assert "Data demo sintetis" in response.text
+    read = [
+        q["sql"] for q in queries.captured_queries if any(t in q["sql"] for t in HOUSEHOLD_TABLES)
+    ]
+    assert read == []
+
+
+def test_home_of_a_village_operator_is_their_village(client, personas, as_user):
+    response = as_user(personas["operator_a"]).get("/")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("village", kwargs={"code": PENAJAM_KELURAHAN})
+
+
+def test_home_of_an_analyst_is_the_kabupaten_of_their_area(client, personas, as_user):
+    config = page_config(as_user(personas["analyst_waru"]).get("/"))  # a kecamatan of PPU
+    assert config["kabupaten"]["code"] == "64.09"
+
+
+def test_home_of_the_public_is_the_configured_kabupaten(client, personas, as_user, settings):
+    Region.objects.create(
+        code="64.01", name="Paser", level=Level.KABUPATEN, kind="kabupaten", parent_id="64",
+        code_version="test",
+    )  # fmt: skip
+    settings.HOME_KABUPATEN = "64.01"
+    assert page_config(as_user(None).get("/"))["kabupaten"] == {"code": "64.01", "name": "Paser"}
+    # An analyst of PPU still sees PPU, an administrator the configured one.
+    assert page_config(as_user(personas["analyst"]).get("/"))["kabupaten"]["code"] == "64.09"
+    assert page_config(as_user(personas["admin"]).get("/"))["kabupaten"]["code"] == "64.01"

@@ -1,0 +1,279 @@
+"""Survey rounds (issue 15): closing a round freezes its figures and writes the panel, an
+edit after closing lands in the open round, the change between rounds is a plain recount
+from the panel, and changes are suppressed like the values."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+import pytest
+
+from desapresisi.errors import InvalidInput, NotAllowed, NotReady
+from households.indicators.rollup import indicators_refresh
+from households.indicators.trends import current_periods, trend_periods
+from households.models import (
+    Household,
+    HouseholdObservation,
+    IndicatorValue,
+    RoundSource,
+    SurveyRound,
+)
+from households.rounds import import_round, round_close, round_open
+from households.selectors import area_summaries, latest_period
+from households.services import household_update
+from households.trends import area_changes_for, household_changes_for
+from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory
+
+pytestmark = pytest.mark.django_db
+
+NO_LATRINE = {"fasilitas_bab": 6, "jenis_kloset": None, "pembuangan_tinja": None}
+LATRINE = {"fasilitas_bab": 1, "jenis_kloset": 1, "pembuangan_tinja": 1}
+
+
+def open_2024() -> SurveyRound:
+    return round_open(
+        code="2024-pendataan",
+        name="Pendataan Desa Presisi 2024",
+        source=RoundSource.CENSUS,
+        reference_date=dt.date(2024, 6, 30),
+        decile_source="DTSEN",
+        decile_vintage="2024-T2",
+    )
+
+
+def open_2025() -> SurveyRound:
+    return round_open(
+        code="2025-pemutakhiran",
+        name="Pemutakhiran 2025",
+        source=RoundSource.UPDATE,
+        reference_date=dt.date(2025, 6, 30),
+    )
+
+
+def value(code: str, region: str, period: str) -> tuple[float, float | None]:
+    row = IndicatorValue.objects.get(indicator_id=code, region_id=region, period=period)
+    return (row.numerator, row.denominator)
+
+
+def set_latrine(household: Household, answers: dict) -> None:
+    household.refresh_from_db()
+    household_update(
+        queryset=Household.objects.all(),
+        pk=household.pk,
+        changes=dict(answers),
+        expected_version=household.versi,
+    )
+
+
+def test_closing_a_round_freezes_its_values_and_later_edits_do_not_move_them():
+    first = open_2024()
+    households = HouseholdFactory.create_batch(4, **NO_LATRINE) + HouseholdFactory.create_batch(
+        2, **LATRINE
+    )
+    indicators_refresh()
+    assert value("tanpa_jamban", PENAJAM_KELURAHAN, first.code) == (4, 6)
+    observed = round_close(survey_round=first)
+    assert observed == 6
+    assert first.status == "ditutup" and first.closed_at is not None
+
+    second = open_2025()
+    # The new round starts from the current households: the same figures.
+    assert value("tanpa_jamban", PENAJAM_KELURAHAN, second.code) == (4, 6)
+    set_latrine(households[0], LATRINE)
+    set_latrine(households[1], LATRINE)
+    indicators_refresh()
+    indicators_refresh(full=True)  # a full recount must not touch a closed round either
+    assert value("tanpa_jamban", PENAJAM_KELURAHAN, first.code) == (4, 6)
+    assert value("tanpa_jamban", "64.09", first.code) == (4, 6)
+    assert value("tanpa_jamban", PENAJAM_KELURAHAN, second.code) == (2, 6)
+    assert value("tanpa_jamban", "64.09", second.code) == (2, 6)
+    # The panel keeps the household as it was.
+    observation = HouseholdObservation.objects.get(survey_round=first, household=households[0])
+    assert observation.answers["fasilitas_bab"] == 6
+    assert observation.answers["desil_sumber"] == "DTSEN"
+    assert observation.indicators["tanpa_jamban"] == [1.0, 1.0]
+    # Periods run by reference date; the home totals read the latest round only.
+    assert [p["code"] for p in trend_periods()] == [first.code, second.code]
+    assert latest_period() == current_periods()[0] == second.code
+    summary = {row["code"]: row for row in area_summaries(parent_code="64.09.01")}
+    assert summary[PENAJAM_KELURAHAN[:13]]["households"] == 6
+
+
+def test_an_edit_after_closing_lands_in_the_open_round():
+    first = open_2024()
+    household = HouseholdFactory(**NO_LATRINE)
+    household.refresh_from_db()
+    assert household.survey_round_id == first.pk
+    round_close(survey_round=first)
+    second = open_2025()
+    set_latrine(household, LATRINE)
+    household.refresh_from_db()
+    assert household.survey_round_id == second.pk
+    assert household.versi == 2  # the stamp is not an edit of its own
+    # An import declares its round: by default the open one; a closed one is refused.
+    assert import_round(code="") == second
+    with pytest.raises(InvalidInput) as refused:
+        import_round(code=first.code)
+    assert "survey_round" in refused.value.fields
+    with pytest.raises(NotReady):
+        round_close(survey_round=first)
+
+
+def test_no_open_round_is_an_error_naming_the_field_and_a_second_open_round_is_refused():
+    first = open_2024()
+    with pytest.raises(NotReady):
+        open_2025()
+    round_close(survey_round=first)
+    with pytest.raises(InvalidInput) as refused:
+        import_round(code="")
+    assert "survey_round" in refused.value.fields
+    with pytest.raises(InvalidInput) as unknown:
+        import_round(code="2030-tidak-ada")
+    assert "survey_round" in unknown.value.fields
+
+
+def recount(survey_round: SurveyRound, code: str) -> dict[str, tuple[float, float]]:
+    """Per village and kecamatan: numerator and denominator summed from the panel."""
+    sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for obs in HouseholdObservation.objects.filter(survey_round=survey_round):
+        numerator, denominator = obs.indicators[code]
+        for area in (obs.region_id, obs.region_id[:8]):
+            sums[area][0] += numerator
+            sums[area][1] += denominator or 0
+    return {area: (num, den) for area, (num, den) in sums.items()}
+
+
+def test_the_change_map_matches_a_plain_recount_from_the_panel():
+    first = open_2024()
+    penajam = HouseholdFactory.create_batch(6, **NO_LATRINE) + HouseholdFactory.create_batch(
+        4, **LATRINE
+    )
+    babulu = HouseholdFactory.create_batch(
+        5, region_id=BABULU_DESA, **NO_LATRINE
+    ) + HouseholdFactory.create_batch(5, region_id=BABULU_DESA, **LATRINE)
+    round_close(survey_round=first)
+    second = open_2025()
+    for household in penajam[:4]:
+        set_latrine(household, LATRINE)
+    set_latrine(babulu[7], NO_LATRINE)  # backsliding
+    HouseholdFactory.create_batch(3, region_id=BABULU_DESA, **NO_LATRINE)
+    round_close(survey_round=second)
+
+    before, after = recount(first, "tanpa_jamban"), recount(second, "tanpa_jamban")
+    for level, parent in (("desa", "64.09"), ("kecamatan", "64.09")):
+        changes = area_changes_for(
+            indicator="tanpa_jamban",
+            from_period=first.code,
+            to_period=second.code,
+            parent=parent,
+            level=level,
+        )
+        with_households = [c for c in changes if c["area_code"] in after]
+        assert {c["area_code"] for c in with_households} == {
+            a for a in after if len(a) == (13 if level == "desa" else 8)
+        }
+        for change in with_households:
+            num_a, den_a = before[change["area_code"]]
+            num_b, den_b = after[change["area_code"]]
+            assert (change["from_numerator"], change["from_denominator"]) == (num_a, den_a)
+            assert (change["to_numerator"], change["to_denominator"]) == (num_b, den_b)
+            assert change["change"] == pytest.approx(num_b / den_b * 100 - num_a / den_a * 100)
+    penajam_change = next(
+        c
+        for c in area_changes_for(
+            indicator="tanpa_jamban",
+            from_period=first.code,
+            to_period=second.code,
+            areas=[PENAJAM_KELURAHAN],
+        )
+    )
+    assert penajam_change["direction"] == "membaik"  # fewer without a latrine: better
+
+
+def test_a_change_is_suppressed_when_either_round_is_suppressed_for_the_public(settings):
+    settings.SMALL_CELL_THRESHOLD = 3
+    first = open_2024()
+    # Round 1: Babulu has 2 households without a latrine (a small cell, hidden).
+    HouseholdFactory.create_batch(2, region_id=BABULU_DESA, **NO_LATRINE)
+    HouseholdFactory.create_batch(20, region_id=BABULU_DESA, **LATRINE)
+    HouseholdFactory.create_batch(10, **NO_LATRINE)
+    HouseholdFactory.create_batch(10, **LATRINE)
+    round_close(survey_round=first)
+    open_2025()
+    # Round 2: Babulu grows to 10 without a latrine: published on its own.
+    HouseholdFactory.create_batch(8, region_id=BABULU_DESA, **NO_LATRINE)
+    indicators_refresh()
+    second = SurveyRound.objects.get(status="terbuka")
+    public = {
+        c["area_code"]: c
+        for c in area_changes_for(
+            indicator="tanpa_jamban",
+            from_period=first.code,
+            to_period=second.code,
+            areas=[BABULU_DESA, PENAJAM_KELURAHAN],
+            suppress_up_to=3,
+        )
+    }
+    babulu = public[BABULU_DESA]
+    assert babulu["suppressed"] is True
+    assert babulu["change"] is None
+    assert babulu["to_numerator"] is None and babulu["from_numerator"] is None
+    assert public[PENAJAM_KELURAHAN]["suppressed"] is False
+    assert public[PENAJAM_KELURAHAN]["change"] == pytest.approx(0)
+    # Figures for a role: exact.
+    exact = area_changes_for(
+        indicator="tanpa_jamban",
+        from_period=first.code,
+        to_period=second.code,
+        areas=[BABULU_DESA],
+    )[0]
+    assert (exact["from_numerator"], exact["to_numerator"]) == (2, 10)
+
+
+def test_household_changes_list_improved_worsened_and_new_for_named_roles_only(personas):
+    first = open_2024()
+    improves, worsens, stays = (
+        HouseholdFactory(**NO_LATRINE),
+        HouseholdFactory(**LATRINE),
+        HouseholdFactory(**NO_LATRINE),
+    )
+    HouseholdFactory(region_id=BABULU_DESA, **NO_LATRINE)
+    round_close(survey_round=first)
+    second = open_2025()
+    set_latrine(improves, LATRINE)
+    set_latrine(worsens, NO_LATRINE)
+    newcomer = HouseholdFactory(**NO_LATRINE)
+    answer = household_changes_for(
+        user=personas["operator_a"],
+        village=PENAJAM_KELURAHAN,
+        indicator="tanpa_jamban",
+        from_period=first.code,
+        to_period=second.code,
+    )
+    status = {row["household_id"]: row["status"] for row in answer["households"]}
+    assert status == {
+        improves.pk: "membaik",
+        worsens.pk: "memburuk",
+        stays.pk: "tetap",
+        newcomer.pk: "masuk",
+    }
+    assert answer["counts"]["membaik"] == 1
+    assert all("*" in row["no_kk"] for row in answer["households"])  # masked
+    # Another village's operator sees nothing of this village; an official no names.
+    other = household_changes_for(
+        user=personas["operator_b"],
+        village=PENAJAM_KELURAHAN,
+        indicator="tanpa_jamban",
+        from_period=first.code,
+        to_period=second.code,
+    )
+    assert other["households"] == [] and sum(other["counts"].values()) == 0
+    with pytest.raises(NotAllowed):
+        household_changes_for(
+            user=personas["official"],
+            village=PENAJAM_KELURAHAN,
+            indicator="tanpa_jamban",
+            from_period=first.code,
+            to_period=second.code,
+        )

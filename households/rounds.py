@@ -9,8 +9,10 @@ import datetime as dt
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from desapresisi.errors import InvalidInput, NotReady
+from desapresisi.i18n import Message
 
 from .indicators.panel import household_shares_sql
 from .indicators.rollup import indicators_refresh
@@ -92,30 +94,36 @@ def round_close(*, survey_round: SurveyRound, user=None) -> int:
     return observed
 
 
-def import_round(*, code: str | None) -> SurveyRound | None:
-    """The round an import declares (`code`; empty: the open round). It must be the open
-    round: a closed round's answers are frozen. None when the installation never opened a
-    round (imports then carry no round)."""
+def import_round_problem(*, code: str | None) -> Message | None:
+    """Why an import may not declare round `code` (empty: the open round), or None. It
+    must be the open round: a closed round's answers are frozen. An installation that
+    never opened a round imports without one."""
     current = open_round()
     if not code:
         if current is None and SurveyRound.objects.exists():
-            raise InvalidInput(
-                {"survey_round": _("Tidak ada putaran pendataan yang terbuka; buka putaran dulu.")}
+            return Message(
+                gettext_noop("Tidak ada putaran pendataan yang terbuka; buka putaran dulu.")
             )
-        return current
-    declared = SurveyRound.objects.filter(code=code).first()
-    if declared is None:
-        raise InvalidInput({"survey_round": _("Putaran %(code)s tidak dikenal.") % {"code": code}})
-    if current is None or declared.pk != current.pk:
-        raise InvalidInput(
-            {
-                "survey_round": _(
-                    "Putaran %(code)s tidak terbuka; impor hanya masuk ke putaran yang terbuka."
-                )
-                % {"code": code}
-            }
+        return None
+    if not SurveyRound.objects.filter(code=code).exists():
+        return Message(gettext_noop("Putaran %(code)s tidak dikenal."), code=code)
+    if current is None or current.code != code:
+        return Message(
+            gettext_noop(
+                "Putaran %(code)s tidak terbuka; impor hanya masuk ke putaran yang terbuka."
+            ),
+            code=code,
         )
-    return declared
+    return None
+
+
+def import_round(*, code: str | None) -> SurveyRound | None:
+    """The round an import declares (see `import_round_problem`); InvalidInput naming
+    `survey_round` when it may not."""
+    problem = import_round_problem(code=code)
+    if problem is not None:
+        raise InvalidInput({"survey_round": str(problem)})
+    return open_round()
 
 
 def observations_for(*, survey_round: SurveyRound):

@@ -24,6 +24,7 @@ from households.selectors import area_summaries, latest_period
 from households.services import household_update
 from households.trends import area_changes_for, household_changes_for
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory
+from tests.households.census_import import test_import as files
 
 pytestmark = pytest.mark.django_db
 
@@ -154,8 +155,8 @@ def test_the_change_map_matches_a_plain_recount_from_the_panel():
     ) + HouseholdFactory.create_batch(5, region_id=BABULU_DESA, **LATRINE)
     round_close(survey_round=first)
     second = open_2025()
-    for household in penajam[:4]:
-        set_latrine(household, LATRINE)
+    for each in penajam[:4]:
+        set_latrine(each, LATRINE)
     set_latrine(babulu[7], NO_LATRINE)  # backsliding
     HouseholdFactory.create_batch(3, region_id=BABULU_DESA, **NO_LATRINE)
     round_close(survey_round=second)
@@ -277,3 +278,23 @@ def test_household_changes_list_improved_worsened_and_new_for_named_roles_only(p
             from_period=first.code,
             to_period=second.code,
         )
+
+
+def test_an_import_declares_its_round_and_a_closed_one_writes_nothing(as_user, personas):
+    first = open_2024()
+    round_close(survey_round=first)
+    client = as_user(personas["operator_a"])
+    data = files.xlsx([files.household()], [files.member()])
+    # No round open: the file is refused, naming the field.
+    job = files.upload(client, data, dry_run="false").json()
+    assert job["status"] == "ditolak"
+    assert [e["column"] for e in job["errors"]] == ["survey_round"]
+    second = open_2025()
+    refused = files.upload(client, data, dry_run="false", survey_round=first.code).json()
+    assert refused["status"] == "ditolak"
+    assert refused["errors"][0]["column"] == "survey_round"
+    assert first.code in refused["errors"][0]["message"]
+    assert not Household.objects.exists()
+    accepted = files.upload(client, data, dry_run="false", survey_round=second.code).json()
+    assert accepted["status"] == "selesai", accepted
+    assert Household.objects.get().survey_round_id == second.pk

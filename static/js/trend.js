@@ -78,7 +78,7 @@ function start(cfg) {
     ke: document.getElementById("trend-to")
   };
   cfg.indicators.forEach((ind) => option(controls.indikator, ind.code, ind.name));
-  option(controls.wilayah, KAB, S.kabupaten + " " + cfg.kabupaten.name);
+  option(controls.wilayah, KAB, cfg.kabupaten.name);
   cfg.kecamatan.forEach((k) => option(controls.wilayah, k.code, S.kecamatan + " " + k.name));
   cfg.periods.forEach((p) => { option(controls.dari, p.code, p.name); option(controls.ke, p.code, p.name); });
   Object.keys(controls).forEach((key) => {
@@ -202,7 +202,7 @@ function start(cfg) {
   function drawChart() {
     const state = store.get();
     const ind = indicators[state.indikator];
-    const lines = [[KAB, S.kabupaten + " " + cfg.kabupaten.name, data.areaTrend]];
+    const lines = [[KAB, cfg.kabupaten.name, data.areaTrend]];
     if (state.wilayah !== KAB) lines.push([state.wilayah, areaName(state.wilayah), data.areaTrend]);
     if (state.desa) lines.push([state.desa, areaName(state.desa), data.trend]);
     const datasets = lines.map(([code, label, rows], i) => {

@@ -88,6 +88,7 @@ from programmes.models import Programme
 from villages.models import Level, Region
 from villages.services import regions_load
 
+from .bench_rounds import bench_rounds
 from .generator import households_generate, programmes_generate, programmes_remove_synthetic
 
 TILE_ZOOMS = [8, 9, 10, 11, 12, 13, 14, 15, 16]
@@ -444,6 +445,19 @@ def run_bench(
         import_households = QUICK_IMPORT_HOUSEHOLDS if quick else IMPORT_HOUSEHOLDS
     progress(f"census import of {import_households:,} households against psql \\copy")
     add(_bench_import(region, admin, import_households, progress))
+
+    # --- survey rounds (issue 15) ---------------------------------------------------------
+    for measure in bench_rounds(
+        region=region,
+        kabupaten=kabupaten,
+        seed=seed,
+        client=client,
+        timed=timed,
+        sql_seconds=_sql_seconds,
+        measure=Measure,
+        progress=progress,
+    ):
+        add(measure)
 
     return result
 

@@ -217,3 +217,35 @@ def rounds_generate(*, region_code: str = "64.09", seed: int = 2026) -> RoundsRe
     return RoundsResult(
         rounds=[BASELINE, UPDATE], changed=changed, seconds=time.perf_counter() - started
     )
+
+
+def rounds_remove(*, refresh: bool = False) -> int:
+    """Remove the demo's two rounds (an earlier run's: the benchmark reruns on its own
+    database), their panel and their figures. Other rounds are never touched. Returns the
+    rounds removed."""
+    codes = [BASELINE, UPDATE]
+    ids = list(SurveyRound.objects.filter(code__in=codes).values_list("id", flat=True))
+    if not ids:
+        return 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        history_pause(reason="synthetic demo rounds removed", cursor=cursor)
+        # Closed first, so the stamp trigger has no open round to put back.
+        cursor.execute(
+            "UPDATE households_surveyround SET status = 'ditutup', closed_at = now()"
+            " WHERE id = ANY(%s) AND status = 'terbuka'",
+            [ids],
+        )
+        cursor.execute(
+            "UPDATE households_household SET survey_round_id = NULL"
+            " WHERE survey_round_id = ANY(%s)",
+            [ids],
+        )
+        cursor.execute(
+            "DELETE FROM households_householdobservation WHERE survey_round_id = ANY(%s)", [ids]
+        )
+        cursor.execute("DELETE FROM households_indicatorvalue WHERE period = ANY(%s)", [codes])
+        cursor.execute("DELETE FROM households_unitindicatorvalue WHERE period = ANY(%s)", [codes])
+        cursor.execute("DELETE FROM households_surveyround WHERE id = ANY(%s)", [ids])
+    if refresh:
+        indicators_refresh(full=True)
+    return len(ids)

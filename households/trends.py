@@ -277,3 +277,30 @@ def village_trend_table(*, code: str, language: str, suppress_up_to: int | None)
             }
         )
     return {"periods": periods, "rows": rows}
+
+
+def household_shares_between(
+    *, indicator: str, from_period: str, to_period: str, household_ids
+) -> tuple[Indicator, dict[int, tuple[tuple | None, tuple | None]]]:
+    """Each household's (village, numerator, denominator) for one indicator at two rounds
+    (None where the household was not observed), from the panel for a closed round and
+    the live record for the open one: what programme outcomes compare. `household_ids`
+    is a list or a values("...") queryset of ids; no scope applies here, the callers
+    answer aggregates only."""
+    definition = _indicator(indicator)
+    order = _check_periods(**{"from": from_period, "to": to_period})
+    if order[from_period] >= order[to_period]:
+        raise InvalidInput({"to": _("Putaran tujuan harus sesudah putaran asal.")})
+    rounds = {r.code: r for r in SurveyRound.objects.filter(code__in=[from_period, to_period])}
+    sides = []
+    for field, code in (("from", from_period), ("to", to_period)):
+        if code not in rounds:
+            raise InvalidInput(
+                {field: _("Perubahan hanya antarputaran pendataan: %(code)s") % {"code": code}}
+            )
+        if rounds[code].status == RoundStatus.CLOSED:
+            sides.append(_round_shares(definition, rounds[code], Q(household_id__in=household_ids)))
+        else:
+            sides.append(_live_shares(definition, Household.objects.filter(pk__in=household_ids)))
+    before, after = sides
+    return definition, {hid: (before.get(hid), after.get(hid)) for hid in set(before) | set(after)}

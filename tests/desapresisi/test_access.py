@@ -276,6 +276,7 @@ RULES = {
     "api:programme-list": public,
     "api:programme-detail": public,
     "api:programme-coverage": public,
+    "api:programme-outcomes": public,  # aggregates between rounds, suppressed likewise
     "api:programme-overlaps": lambda role, target: OK if role in NAMED_ROLES else DENIED,
     # GET the frozen lists (roles with names); POST freezes one: test_post_permission_matrix.
     "api:programme-target-lists": lambda role, target: (
@@ -516,7 +517,7 @@ def fill(route: str, name: str | None, world, village: str | None) -> str:
         pk = getattr(objects.get("rt"), "pk", 0)
     elif name == "village-unit-delete":
         pk = getattr(objects.get("unit"), "pk", 0)
-    elif name in ("api:programme-detail", "programme-page"):
+    elif name in ("api:programme-detail", "api:programme-outcomes", "programme-page"):
         pk = world["programme"].pk
     elif name == "api:programme-target-lists":
         pk = world["fresh_programme"].pk

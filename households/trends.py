@@ -265,15 +265,18 @@ def village_trend_table(*, code: str, language: str, suppress_up_to: int | None)
         hidden = first["suppressed"] or last["suppressed"]
         if len(present) > 1 and not hidden and None not in (first["value"], last["value"]):
             change = last["value"] - first["value"]
+        # Only shares (%) judge better or worse; a count (households, people) just moves.
+        judged = indicator.unit == "%"
         rows.append(
             {
                 "code": indicator.code,
                 "name": indicator.name(language),
                 "unit": indicator.unit,
                 "higher_is_better": indicator.higher_is_better,
+                "judged": judged,
                 "cells": cells,
                 "change": change,
-                "direction": _direction(change, indicator.higher_is_better),
+                "direction": _direction(change, indicator.higher_is_better) if judged else None,
             }
         )
     return {"periods": periods, "rows": rows}

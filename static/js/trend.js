@@ -127,13 +127,23 @@ function start(cfg) {
     return periodCodes.map((p) => byPeriod[p]);
   }
 
+  // Shares (%) are judged better or worse; a count (households, people) only rises or
+  // falls: blue up, orange down, nothing said about better.
+  const judged = () => indicators[store.get().indikator].unit === "%";
+  function kindOf(row) {
+    if (row.direction === "tetap") return "tetap";
+    if (judged()) return row.direction;
+    return row.change > 0 ? "membaik" : "memburuk";
+  }
+
   function changeClass(row, maxAbs) {
     if (!row) return noDataColor;
     if (row.suppressed) return suppressedColor;
     if (row.change === null || row.direction === null) return noDataColor;
-    if (row.direction === "tetap") return palette[2];
+    const kind = kindOf(row);
+    if (kind === "tetap") return palette[2];
     const strong = maxAbs > 0 && Math.abs(row.change) >= maxAbs / 2;
-    if (row.direction === "membaik") return palette[strong ? 4 : 3];
+    if (kind === "membaik") return palette[strong ? 4 : 3];
     return palette[strong ? 0 : 1];
   }
 
@@ -141,7 +151,8 @@ function start(cfg) {
     const state = store.get();
     const ind = indicators[state.indikator];
     const note = document.getElementById("trend-direction");
-    note.textContent = (ind.higher_is_better ? S.higher_is_better : S.lower_is_better) +
+    const judgement = ind.unit !== "%" ? S.count : ind.higher_is_better ? S.higher_is_better : S.lower_is_better;
+    note.textContent = judgement +
       (state.dari === state.ke ? " " + S.pick_two : "");
   }
 
@@ -183,7 +194,9 @@ function start(cfg) {
 
   function directionLabel(row) {
     if (row.direction === null) return S.no_data;
-    const label = { membaik: S.better, memburuk: S.worse, tetap: S.same }[row.direction];
+    const labels = judged() ? { membaik: S.better, memburuk: S.worse, tetap: S.same }
+      : { membaik: S.up, memburuk: S.down, tetap: S.same };
+    const label = labels[kindOf(row)];
     const sign = row.change > 0 ? "+" : "";
     const unit = indicators[store.get().indikator].unit === "%" ? " " + S.points : "";
     return label + " (" + sign + oneDecimal.format(row.change) + unit + ")";
@@ -191,8 +204,10 @@ function start(cfg) {
 
   function drawLegend() {
     const box = clear(document.getElementById("trend-legend"));
-    [[palette[4], S.better], [palette[3], S.better], [palette[2], S.same], [palette[1], S.worse],
-      [palette[0], S.worse], [suppressedColor, S.suppressed], [noDataColor, S.no_data]]
+    const up = judged() ? S.better : S.up;
+    const down = judged() ? S.worse : S.down;
+    [[palette[4], up], [palette[3], up], [palette[2], S.same], [palette[1], down],
+      [palette[0], down], [suppressedColor, S.suppressed], [noDataColor, S.no_data]]
       .forEach((pair, i) => {
         if (i === 1 || i === 4) return; // one swatch per meaning, strong shade shown
         box.appendChild(h("span", { className: "legend-item" }, [swatch(pair[0]), pair[1]]));

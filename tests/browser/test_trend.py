@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from demo.rounds import BASELINE, UPDATE, rounds_generate
+from households.models import Household
 from tests.browser.conftest import _load_regions
 from tests.conftest import make_user
 
@@ -82,4 +83,36 @@ def test_official_sees_the_change_map_and_a_villages_line_and_the_url_reproduces
         assert again.page.locator(select).input_value() == value
     assert again.page.locator("#trend-chart").get_attribute("data-lines").endswith(village)
     assert session.errors == [] and again.errors == []
+    _load_regions()
+
+
+def test_an_operator_reads_the_change_list_and_the_village_trend(two_rounds, open_page):
+    code = (
+        Household.objects.filter(region__code__startswith=KECAMATAN)
+        .values_list("region_id", flat=True)
+        .order_by("region_id")
+        .first()
+    )
+    operator = make_user("operator-tren", role="operator", areas=[code])
+    session = open_page(operator)
+    page = session.page
+    session.goto(f"/desa/{code}/perubahan/?indikator=tanpa_jamban")
+    rows = page.locator("#changes-table tbody tr")
+    assert rows.count() >= 1
+    assert page.locator("#change-counts [data-status='tetap']").inner_text().strip().isdigit()
+    first_link = page.locator("#changes-table tbody a").first
+    assert first_link.get_attribute("href").startswith("/rumah-tangga/")
+    page.screenshot(path=str(session.screenshot("village-changes-1280")), full_page=True)
+    page.set_viewport_size({"width": 360, "height": 780})
+    page.screenshot(path=str(session.screenshot("village-changes-360")), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.set_viewport_size({"width": 1280, "height": 900})
+    session.goto(f"/desa/{code}/")
+    trend = page.locator("#village-trend")
+    trend.scroll_into_view_if_needed()
+    assert page.locator("#village-trend-table tbody tr").count() > 5
+    trend.screenshot(path=str(session.screenshot("village-trend-1280")))
+    page.set_viewport_size({"width": 360, "height": 780})
+    trend.screenshot(path=str(session.screenshot("village-trend-360")))
+    assert session.errors == []
     _load_regions()

@@ -5,9 +5,12 @@ from the panel, and changes are suppressed like the values."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections import defaultdict
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from desapresisi.errors import InvalidInput, NotAllowed, NotReady
 from households.indicators.rollup import indicators_refresh
@@ -298,3 +301,82 @@ def test_an_import_declares_its_round_and_a_closed_one_writes_nothing(as_user, p
     accepted = files.upload(client, data, dry_run="false", survey_round=second.code).json()
     assert accepted["status"] == "selesai", accepted
     assert Household.objects.get().survey_round_id == second.pk
+
+
+def test_the_api_and_pages_over_rounds(client, as_user, personas, settings):
+    settings.SMALL_CELL_THRESHOLD = 3
+    first = open_2024()
+    households = HouseholdFactory.create_batch(6, **NO_LATRINE) + HouseholdFactory.create_batch(
+        6, **LATRINE
+    )
+    round_close(survey_round=first)
+    second = open_2025()
+    set_latrine(households[0], LATRINE)
+    indicators_refresh()
+    rounds = client.get("/api/v1/rounds/").json()
+    assert [r["code"] for r in rounds] == [first.code, second.code]
+    assert rounds[0]["decile_source"] == "DTSEN" and rounds[0]["decile_vintage"] == "2024-T2"
+    values = client.get(
+        f"/api/v1/indicators/values/?indicator=tanpa_jamban&area={PENAJAM_KELURAHAN}"
+        f"&period={first.code}"
+    ).json()
+    assert [(v["period"], v["numerator"]) for v in values] == [(first.code, 6)]
+    trend = client.get(
+        f"/api/v1/indicators/trend/?indicator=tanpa_jamban&area={PENAJAM_KELURAHAN}"
+    ).json()
+    assert [row["numerator"] for row in trend["rows"]] == [6, 5]
+    changes = client.get(
+        "/api/v1/indicators/changes/?indicator=tanpa_jamban&level=desa&parent=64.09.01"
+        f"&from={first.code}&to={second.code}"
+    )
+    assert changes.status_code == 200
+    row = next(c for c in changes.json() if c["area_code"] == PENAJAM_KELURAHAN)
+    assert row["direction"] == "membaik" and row["change"] == pytest.approx(500 / 12 - 50)
+    unknown = client.get(
+        "/api/v1/indicators/changes/?indicator=tanpa_jamban&from=2030-x&to=" + second.code
+    )
+    assert unknown.status_code == 400 and "from" in unknown.json()["error"]["fields"]
+    query = (
+        f"?village={PENAJAM_KELURAHAN}&indicator=tanpa_jamban&from={first.code}&to={second.code}"
+    )
+    assert client.get("/api/v1/households/changes/" + query).status_code in (401, 403)
+    official = as_user(personas["official"])
+    assert official.get("/api/v1/households/changes/" + query).status_code == 403
+    operator = as_user(personas["operator_a"])
+    answer = operator.get("/api/v1/households/changes/" + query).json()
+    assert answer["counts"]["membaik"] == 1 and answer["counts"]["tetap"] == 11
+    # The village page shows each indicator's trend (from the rollup); the change list
+    # links every household to its page.
+    page = operator.get(f"/desa/{PENAJAM_KELURAHAN}/")
+    assert b'id="village-trend-table"' in page.content
+    assert b'data-indicator="tanpa_jamban"' in page.content
+    listing = operator.get(
+        f"/desa/{PENAJAM_KELURAHAN}/perubahan/?indikator=tanpa_jamban"
+        f"&dari={first.code}&ke={second.code}"
+    )
+    assert listing.status_code == 200
+    assert f'href="/rumah-tangga/{households[0].pk}/"'.encode() in listing.content
+    assert (
+        as_user(personas["official"]).get(f"/desa/{PENAJAM_KELURAHAN}/perubahan/").status_code
+        == 404
+    )
+    assert (
+        as_user(personas["operator_b"]).get(f"/desa/{PENAJAM_KELURAHAN}/perubahan/").status_code
+        == 404
+    )
+    assert client.get("/tren/").status_code == 200
+
+
+def test_the_command_opens_lists_and_closes_rounds():
+    out = io.StringIO()
+    call_command(
+        "survey_round", "open", "2024-uji", "--source", "pendataan",
+        "--reference-date", "2024-06-30", stdout=out,
+    )  # fmt: skip
+    HouseholdFactory.create_batch(2, **NO_LATRINE)
+    call_command("survey_round", "close", "2024-uji", stdout=out)
+    call_command("survey_round", "list", stdout=out)
+    assert "2 households observed" in out.getvalue()
+    assert "2024-uji\t2024-06-30\tditutup" in out.getvalue()
+    with pytest.raises(CommandError, match="sudah ditutup"):
+        call_command("survey_round", "close", "2024-uji", stdout=out)

@@ -49,11 +49,13 @@ def _draw(column: str, seed: int, salt: str) -> str:
     return f"((hashtextextended({column}::text || '/{salt}', {int(seed)}) & 1048575) / 1048576.0)"
 
 
-def _treated(programme: str, column: str = "h.id") -> str:
+def _treated(indicator: str, column: str = "h.id") -> str:
+    """SQL: the household has a finished intervention of a synthetic programme on
+    `indicator` (the demo's STBM works on tanpa_jamban, back to school on ats_7_18)."""
     return f"""EXISTS (
         SELECT 1 FROM programmes_intervention i
         JOIN programmes_programme p ON p.id = i.programme_id
-        WHERE i.household_id = {column} AND p.synthetic AND p.code = '{programme}'
+        WHERE i.household_id = {column} AND p.synthetic AND p.indicator_id = '{indicator}'
           AND i.status IN ('selesai', 'terverifikasi'))"""  # noqa: S608 - constants only
 
 
@@ -67,8 +69,8 @@ def _changes_apply(cursor, *, region_code: str, seed: int) -> dict[str, int]:
     scope = "(h.region_id = %(code)s OR h.region_id LIKE %(prefix)s) AND h.sumber_data = %(source)s"
     changed: dict[str, int] = {}
     has_programmes = "programmes_intervention" in connection.introspection.table_names(cursor)
-    latrine = _treated("stbm") if has_programmes else "false"
-    school = _treated("kembali-sekolah", "m.household_id") if has_programmes else "false"
+    latrine = _treated("tanpa_jamban") if has_programmes else "false"
+    school = _treated("ats_7_18", "m.household_id") if has_programmes else "false"
     cursor.execute(
         f"""
         UPDATE households_household h

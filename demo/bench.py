@@ -92,6 +92,7 @@ from .bench_http import (
     reset_peaks,
     server_environment,
 )
+from .bench_rounds import bench_rounds
 from .generator import households_generate, programmes_generate, programmes_remove_synthetic
 
 TILE_ZOOMS = [8, 9, 10, 11, 12, 13, 14, 15, 16]
@@ -394,6 +395,20 @@ def run_bench(
                 )
         finally:
             floor.close()
+
+    # --- survey rounds (issue 15; in process, not yet over HTTP) ---------------------------
+    for measure in bench_rounds(
+        region=region,
+        kabupaten=kabupaten,
+        seed=seed,
+        client=Client(HTTP_HOST="127.0.0.1"),
+        timed=timed,
+        sql_seconds=_sql_seconds,
+        measure=Measure,
+        progress=progress,
+    ):
+        add(measure)
+
     return result
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from households.models import CURRENT_MEMBER, Household, IndicatorValue, Member
+from households.selectors import latest_period
 from households.services import household_update, member_event_record
 
 INDICATOR = "tanpa_jamban"
@@ -43,8 +44,9 @@ class SaveLatency:
 
 def _figure(region: str, indicator: str = INDICATOR):
     value = (
-        IndicatorValue.objects.filter(indicator_id=indicator, region_id=region)
-        .order_by("-period")
+        IndicatorValue.objects.filter(
+            indicator_id=indicator, region_id=region, period=latest_period()
+        )
         .values_list("numerator", flat=True)
         .first()
     )

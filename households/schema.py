@@ -66,6 +66,8 @@ _DECLARED: dict[tuple[str, str], tuple[str, dict]] = {
     (HOUSEHOLD, "penerima_blt_dd"): (ANSWER, {}),
     (HOUSEHOLD, "penerima_pbi_jk"): (ANSWER, {}),
     (HOUSEHOLD, "sumber_data"): (BOOKKEEPING, {"in_specs": True}),
+    # Stamped by a trigger (households/sql/households_round_stamp.sql), never written.
+    (HOUSEHOLD, "survey_round"): (BOOKKEEPING, {"exported": False, "in_api": False}),
     (HOUSEHOLD, LOCK): (BOOKKEEPING, {"exported": False, "history": False}),
     # Kept by the member triggers (migration 0002).
     (HOUSEHOLD, "jumlah_anggota"): (DERIVED, {}),

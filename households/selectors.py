@@ -12,7 +12,6 @@ from django.db.models import (
     BooleanField,
     Exists,
     ExpressionWrapper,
-    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -46,6 +45,7 @@ from .indicators import suppression
 from .indicators.criteria import map_criteria
 from .indicators.queries import members_with_age, spec_flags
 from .indicators.spec import spec_q
+from .indicators.trends import current_periods, period_codes
 from .models import (
     AreaTotal,
     DataSource,
@@ -242,12 +242,14 @@ PEOPLE_INDICATOR = "jumlah_jiwa"
 
 
 def area_summaries(*, parent_code: str) -> list[dict]:
-    """Household and people totals of each area directly below `parent_code`, over every
-    survey period, read from the rollup (never counted live from the households)."""
+    """Household and people totals of each area directly below `parent_code`, in the
+    periods that describe the current households (`current_periods`), read from the rollup
+    (never counted live from the households)."""
     rows = (
         IndicatorValue.objects.filter(
             region__parent_id=parent_code,
             indicator_id__in=[HOUSEHOLDS_INDICATOR, PEOPLE_INDICATOR],
+            period__in=current_periods(),
         )
         .values("region_id", "indicator_id")
         .annotate(total=Sum("numerator"))
@@ -525,8 +527,10 @@ def map_criteria_catalogue(*, language: str) -> list[dict]:
 
 
 def latest_period() -> str | None:
-    """The most recent period that has indicator values (periods are years as text)."""
-    return IndicatorValue.objects.aggregate(latest=Max("period"))["latest"]
+    """The most recent period that has indicator values (the latest round by reference
+    date; without rounds, the latest survey year)."""
+    periods = period_codes()
+    return periods[-1] if periods else None
 
 
 # --- One household as a page: answers, derived values, members, indicators, history ------
@@ -1025,9 +1029,13 @@ def village_breakdown(
     units = village_units_for(user=user, code=code) or []
     catalogue = indicator_catalogue(language=language)
     columns = [c for c in catalogue if c["code"] == indicator] or catalogue
-    period = UnitIndicatorValue.objects.filter(region_id=code).aggregate(latest=Max("period"))[
-        "latest"
-    ]
+    present = set(
+        UnitIndicatorValue.objects.filter(region_id=code)
+        .order_by()
+        .values_list("period", flat=True)
+        .distinct()
+    )
+    period = next((p for p in reversed(period_codes()) if p in present), None)
     values = (
         unit_indicator_values_for(
             code=code,

@@ -4,7 +4,7 @@
 from django.urls import path
 
 from . import views
-from .api import exports, fieldwork, households, imports, indicators, tiles
+from .api import exports, fieldwork, households, imports, indicators, rounds, tiles
 
 api_urlpatterns = [
     path("households/", households.HouseholdList.as_view(), name="household-list"),
@@ -18,6 +18,10 @@ api_urlpatterns = [
     path("members/<int:pk>/", households.MemberDetail.as_view(), name="member-detail"),
     path("members/<int:pk>/events/", households.MemberEvent.as_view(), name="member-event"),
     path("events/", households.EventList.as_view(), name="event-list"),
+    path("households/changes/", rounds.HouseholdChanges.as_view(), name="household-changes"),
+    path("rounds/", rounds.RoundList.as_view(), name="round-list"),
+    path("indicators/trend/", rounds.IndicatorTrend.as_view(), name="indicator-trend"),
+    path("indicators/changes/", rounds.IndicatorChanges.as_view(), name="indicator-changes"),
     path("indicators/", indicators.IndicatorList.as_view(), name="indicator-list"),
     path("indicators/values/", indicators.IndicatorValues.as_view(), name="indicator-values"),
     path(
@@ -91,6 +95,8 @@ page_urlpatterns = [
         name="population-report-file",
     ),
     path("desa/<str:code>/wilayah/", views.village_units, name="village-units"),
+    path("desa/<str:code>/perubahan/", views.village_changes, name="village-changes"),
+    path("tren/", views.trend_page, name="trend-page"),
     path("desa/<str:code>/wilayah/<int:pk>/", views.village_unit_edit, name="village-unit-edit"),
     path(
         "desa/<str:code>/wilayah/<int:pk>/hapus/",

@@ -49,6 +49,7 @@ from .exports.population import (
 )
 from .filters import unit_in_areas
 from .indicators.rollup import indicators_refresh_task
+from .indicators.trends import trend_periods
 from .models import SanitationLevel, Topic
 from .population import (
     MonthNotReportable,
@@ -93,6 +94,7 @@ from .services import (
     member_transfer_record,
     member_update,
 )
+from .trends import STATUSES, household_changes_for, village_trend_table
 
 DEFAULT_INDICATOR = "tanpa_jamban"
 # Charts of the home page: the sanitation ladder (worst rung first) and out-of-school
@@ -307,6 +309,13 @@ def village(request: HttpRequest, code: str) -> HttpResponse:
             ),
             "can_manage_units": can_manage_units(request.user, code),
             "village": overview,
+            "trend": village_trend_table(
+                code=code,
+                language=get_language() or "id",
+                suppress_up_to=suppression_for(request.user),
+            ),
+            "trend_url": reverse("trend-page"),
+            "changes_url": reverse("village-changes", kwargs={"code": code}) if named else "",
             "kind_label": kind_label,
             "config": config,
             "show_points": config["households"]["allowed"],
@@ -1233,3 +1242,128 @@ def village_unit_delete(request: HttpRequest, code: str, pk: int) -> HttpRespons
         _units_changed()
         messages.success(request, _("%(unit)s dihapus.") % {"unit": label})
     return redirect("village-units", code=code)
+
+
+# --- Trends over survey rounds (issue 15) ------------------------------------------------
+
+TREND_STRINGS = {
+    "kabupaten": _("Kabupaten"),
+    "kecamatan": _("Kecamatan"),
+    "suppressed": _("Disembunyikan (sel kecil)"),
+    "no_data": _("Tidak ada data"),
+    "better": _("Membaik"),
+    "worse": _("Memburuk"),
+    "same": _("Tetap"),
+    "up": _("Naik"),
+    "down": _("Turun"),
+    "count": _("Indikator ini hitungan, bukan penilaian: naik atau turun saja."),
+    "change": _("Perubahan"),
+    "lower_is_better": _("Untuk indikator ini, makin rendah makin baik."),
+    "higher_is_better": _("Untuk indikator ini, makin tinggi makin baik."),
+    "pick_two": _("Pilih dua putaran yang berbeda untuk melihat perubahan."),
+    "load_failed": _("Data gagal dimuat."),
+    "village_line": _("Klik desa di peta untuk menampilkan garisnya."),
+    "changes_link": _("Daftar rumah tangga"),
+    "points": _("poin persentase"),
+}
+
+
+def trend_page(request: HttpRequest) -> HttpResponse:
+    """An indicator over survey rounds: a line per area, small multiples of a kecamatan's
+    villages, the change map between two rounds. Figures only (the rollup), suppressed
+    for the public like the dashboard; the state lives in the query string."""
+    # The caller's kabupaten, as on the home page (an operator: their village's).
+    _, code = home_area_for(user=request.user, default=settings.HOME_KABUPATEN)
+    overview = kabupaten_overview(code=code[:5])
+    language = get_language() or settings.LANGUAGE_CODE
+    periods = [
+        {"code": p["code"], "name": p["name"], "status": p["status"]} for p in trend_periods()
+    ]
+    config = {
+        "language": language,
+        "indicators": indicator_catalogue(language=language),
+        "periods": periods,
+        "defaultIndicator": DEFAULT_INDICATOR,
+        "kabupaten": {"code": overview["code"], "name": overview["name"]} if overview else None,
+        "kecamatan": [{"code": k["code"], "name": k["name"]} for k in overview["kecamatan"]]
+        if overview
+        else [],
+        "urls": {
+            "regions": reverse("api:region-list", kwargs={"version": "v1"}),
+            "trend": reverse("api:indicator-trend", kwargs={"version": "v1"}),
+            "changes": reverse("api:indicator-changes", kwargs={"version": "v1"}),
+            "village": reverse("village", kwargs={"code": "CODE"}),
+            # The change list names households: only for roles that may see names.
+            "villageChanges": reverse("village-changes", kwargs={"code": "CODE"})
+            if can_view_names(request.user)
+            else "",
+        },
+        "strings": {key: str(text) for key, text in TREND_STRINGS.items()},
+    }
+    return render(
+        request,
+        "dashboard/trend.html",
+        {"config": config, "overview": overview, "periods": periods},
+    )
+
+
+@login_required
+def village_changes(request: HttpRequest, code: str) -> HttpResponse:
+    """The households of a village that improved, worsened, stayed, came in or left
+    between two rounds for one indicator (?indikator=&dari=&ke=), linked to their pages:
+    for roles that see the village's named records; for everyone else it does not exist."""
+    region = named_village_for(user=request.user, code=code)
+    if region is None:
+        raise Http404
+    language = get_language() or "id"
+    rounds = [p for p in trend_periods() if p["status"] is not None]
+    catalogue = indicator_catalogue(language=language)
+    indicator = request.GET.get("indikator") or DEFAULT_INDICATOR
+    default_from = rounds[-2]["code"] if len(rounds) > 1 else ""
+    default_to = rounds[-1]["code"] if rounds else ""
+    chosen = {
+        "indikator": indicator,
+        "dari": request.GET.get("dari") or default_from,
+        "ke": request.GET.get("ke") or default_to,
+    }
+    answer, error, status = None, "", 200
+    if len(rounds) < 2:
+        error = _("Perubahan memerlukan sedikitnya dua putaran pendataan.")
+    else:
+        try:
+            answer = household_changes_for(
+                user=request.user,
+                village=code,
+                indicator=chosen["indikator"],
+                from_period=chosen["dari"],
+                to_period=chosen["ke"],
+            )
+        except InvalidInput as problem:
+            error = "; ".join(
+                f"{field}: {message}" for field, message in sorted(problem.fields.items())
+            )
+            status = 400
+        else:
+            audit.record(action=AuditAction.VIEW, request=request, rows=len(answer["households"]))
+    labels = {
+        "membaik": _("Membaik"),
+        "memburuk": _("Memburuk"),
+        "tetap": _("Tetap"),
+        "masuk": _("Masuk (baru dihitung)"),
+        "keluar": _("Keluar (tidak lagi dihitung)"),
+    }
+    return render(
+        request,
+        "households/village_changes.html",
+        {
+            "village": village_overview(code=code),
+            "rounds": rounds,
+            "indicators": catalogue,
+            "chosen": chosen,
+            "answer": answer,
+            "error": error,
+            "statuses": [(key, labels[key]) for key in STATUSES],
+            "demo_label": settings.DEMO_DATA_LABEL,
+        },
+        status=status,
+    )

@@ -49,6 +49,7 @@ from .selectors import (
     households_selected,
     intervention_events_for,
     interventions_for,
+    programme_outcomes,
     programme_progress,
     programmes_for,
     skpd_of,
@@ -212,6 +213,75 @@ class ProgrammeDetail(GenericAPIView):
                 "can_manage": can_manage(request.user, programme),
                 "progress": programme_progress(request.user, programme),
             }
+        )
+
+
+class OutcomeQuery(serializers.Serializer):
+    pass
+
+
+OutcomeQuery._declared_fields["from"] = serializers.CharField(
+    required=False, help_text="Kode putaran sebelum (bawaan: putaran kedua terakhir)."
+)
+OutcomeQuery._declared_fields["to"] = serializers.CharField(
+    required=False, help_text="Kode putaran sesudah (bawaan: putaran terakhir)."
+)
+
+
+class OutcomeCellDoc(serializers.Serializer):
+    households = serializers.IntegerField(allow_null=True)
+    before = serializers.FloatField(allow_null=True, help_text="Nilai indikator sebelum.")
+    after = serializers.FloatField(allow_null=True, help_text="Nilai indikator sesudah.")
+    change = serializers.FloatField(allow_null=True)
+    suppressed = serializers.BooleanField()
+
+
+class OutcomeVillageDoc(serializers.Serializer):
+    region = serializers.CharField()
+    name = serializers.CharField()
+    treated = OutcomeCellDoc(allow_null=True, help_text="Intervensi selesai/terverifikasi.")
+    not_yet = OutcomeCellDoc(allow_null=True, help_text="Sasaran yang belum ditangani.")
+
+
+class OutcomeTotalsDoc(serializers.Serializer):
+    treated = OutcomeCellDoc(allow_null=True)
+    not_yet = OutcomeCellDoc(allow_null=True)
+
+
+class OutcomesDoc(serializers.Serializer):
+    indicator = serializers.CharField(required=False)
+    higher_is_better = serializers.BooleanField(required=False)
+    from_period = serializers.CharField(allow_null=True)
+    to_period = serializers.CharField(allow_null=True)
+    villages = OutcomeVillageDoc(many=True)
+    totals = OutcomeTotalsDoc(allow_null=True)
+
+
+class ProgrammeOutcomes(GenericAPIView):
+    """Outcomes of a programme between two survey rounds: its indicator among the
+    households of its target lists, treated against targeted but not yet treated, per
+    village and in total. Aggregates; for the public, small cells are suppressed."""
+
+    queryset = Programme.objects.none()
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Hasil program antara dua putaran",
+        parameters=[OutcomeQuery],
+        responses={200: OutcomesDoc},
+    )
+    def get(self, request, pk: int, *args, **kwargs):
+        programme = get_object_or_404(programmes_for(request.user), pk=pk)
+        query = OutcomeQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        return Response(
+            programme_outcomes(
+                request.user,
+                programme,
+                from_period=params.get("from"),
+                to_period=params.get("to"),
+            )
         )
 
 

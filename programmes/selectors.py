@@ -21,8 +21,10 @@ from desapresisi.errors import InvalidInput
 from desapresisi.models import Role
 from households.filters import HouseholdFilter
 from households.indicators.criteria import criterion_condition
+from households.indicators.trends import trend_periods
 from households.models import Household, IndicatorValue
 from households.selectors import households_for, latest_period
+from households.trends import household_shares_between
 from villages.codes import subtree_q
 from villages.models import Region
 
@@ -36,6 +38,7 @@ from .models import (
     ProgrammeVillageStat,
     SkpdMember,
     Status,
+    Target,
 )
 
 
@@ -409,3 +412,98 @@ def programme_timeline(user, programme: Programme) -> list[dict]:
             }
         )
     return rows
+
+
+def programme_outcomes(
+    user,
+    programme: Programme,
+    *,
+    from_period: str | None = None,
+    to_period: str | None = None,
+    closed_only: bool = False,
+) -> dict:
+    """For the households of the programme's target lists: the programme's indicator in
+    the round before and the round after (default: the last two rounds), treated
+    (an intervention done or verified) against targeted but not yet treated, per village
+    and in total. A household counts where it was observed in both rounds and the
+    indicator's denominator holds it at the first. Aggregates only; for the public a cell
+    of 1..threshold households is suppressed whole. `closed_only` (the programme page):
+    only closed rounds, read from the panel, never a count over the live households on a
+    page view (issue 17); the API may ask for the open round too."""
+    wanted = ("ditutup",) if closed_only else ("ditutup", "terbuka")
+    rounds = [p["code"] for p in trend_periods() if p["status"] in wanted]
+    if from_period is None or to_period is None:
+        if len(rounds) < 2:
+            return {"from_period": None, "to_period": None, "villages": [], "totals": None}
+        from_period, to_period = rounds[-2], rounds[-1]
+    targets = Target.objects.filter(target_list__programme=programme)
+    definition, shares = household_shares_between(
+        indicator=programme.indicator_id,
+        from_period=from_period,
+        to_period=to_period,
+        household_ids=targets.values("household_id"),
+    )
+    treated = set(
+        Intervention.objects.filter(
+            programme=programme, status__in=[Status.DONE, Status.VERIFIED]
+        ).values_list("household_id", flat=True)
+    )
+    limit = suppression_for(user)
+    cells: dict[tuple[str, str], dict] = {}
+    for household_id, (before, after) in shares.items():
+        if before is None or after is None:
+            continue
+        if definition.denominator is not None and not (before[2] or 0) > 0:
+            continue
+        group = "treated" if household_id in treated else "not_yet"
+        for area in (before[0], "total"):
+            cell = cells.setdefault(
+                (area, group), {"households": 0, "before": 0.0, "after": 0.0, "den": 0.0}
+            )
+            cell["households"] += 1
+            cell["before"] += before[1]
+            cell["after"] += after[1]
+            cell["den"] += (before[2] or 0) if definition.denominator is not None else 1
+
+    def shown(cell: dict | None) -> dict | None:
+        if cell is None:
+            return None
+        if _suppress(cell["households"], limit) is None:
+            return {"households": None, "before": None, "after": None, "change": None,
+                    "suppressed": True}  # fmt: skip
+        factor = definition.factor if definition.denominator is not None else 1
+        before = cell["before"] / cell["den"] * factor if cell["den"] else None
+        after = cell["after"] / cell["den"] * factor if cell["den"] else None
+        return {
+            "households": cell["households"],
+            "before": before,
+            "after": after,
+            "change": None if before is None or after is None else after - before,
+            "suppressed": False,
+        }
+
+    names = dict(
+        Region.objects.filter(code__in={a for a, _g in cells if a != "total"}).values_list(
+            "code", "name"
+        )
+    )
+    villages = [
+        {
+            "region": code,
+            "name": names.get(code, code),
+            "treated": shown(cells.get((code, "treated"))),
+            "not_yet": shown(cells.get((code, "not_yet"))),
+        }
+        for code in sorted({a for a, _g in cells if a != "total"})
+    ]
+    return {
+        "indicator": definition.code,
+        "higher_is_better": definition.higher_is_better,
+        "from_period": from_period,
+        "to_period": to_period,
+        "villages": villages,
+        "totals": {
+            "treated": shown(cells.get(("total", "treated"))),
+            "not_yet": shown(cells.get(("total", "not_yet"))),
+        },
+    }

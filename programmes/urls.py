@@ -12,6 +12,11 @@ api_urlpatterns = [
     path("programmes/overlaps/", api.DoubleAidReport.as_view(), name="programme-overlaps"),
     path("programmes/<int:pk>/", api.ProgrammeDetail.as_view(), name="programme-detail"),
     path(
+        "programmes/<int:pk>/outcomes/",
+        api.ProgrammeOutcomes.as_view(),
+        name="programme-outcomes",
+    ),
+    path(
         "programmes/<int:pk>/target-lists/",
         api.ProgrammeTargetLists.as_view(),
         name="programme-target-lists",

@@ -42,6 +42,7 @@ from .selectors import (
     interventions_for,
     interventions_needing_revisit,
     programme_areas,
+    programme_outcomes,
     programme_progress,
     programme_summaries,
     programme_timeline,
@@ -179,6 +180,7 @@ def _programme_context(request, programme, *, freeze_form=None, bulk_form=None) 
     return {
         "programme": programme,
         "progress": progress,
+        "outcomes": programme_outcomes(user, programme, closed_only=True),
         "timeline": programme_timeline(user, programme),
         "statuses": Status.choices,
         "status_totals": [

@@ -86,7 +86,8 @@ class HouseholdDoc(serializers.ModelSerializer):
 
     class Meta:
         model = Household
-        exclude = ["dibuat", "diubah"]
+        # survey_round: bookkeeping of the rounds, not in the rows (households.schema)
+        exclude = ["dibuat", "diubah", "survey_round"]
         # null for callers who may not see them (desapresisi.access, the disclosure policy)
         extra_kwargs = {name: {"allow_null": True} for name in HOUSEHOLD_NAMED_FIELDS}
 

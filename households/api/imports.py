@@ -70,6 +70,12 @@ class ImportUpload(serializers.Serializer):
     members_file = serializers.FileField(required=False, help_text="CSV anggota (untuk CSV)")
     dry_run = serializers.BooleanField(default=True)
     missing_members = serializers.ChoiceField(choices=[KEEP, REMOVE], default=KEEP)
+    survey_round = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Kode putaran pendataan file ini (kosong: putaran yang terbuka).",
+    )
 
 
 def _job_row(request, job: ImportJob) -> dict:
@@ -146,6 +152,7 @@ class ImportList(GenericAPIView):
             dry_run=data["dry_run"],
             missing_members=data["missing_members"],
             language=get_language() or settings.LANGUAGE_CODE,
+            options={"survey_round": data["survey_round"]} if data["survey_round"] else None,
         )
         queued = import_job_start(job=job)
         job.refresh_from_db()

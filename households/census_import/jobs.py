@@ -115,6 +115,7 @@ def _import_job_execute(job, progress: _JobProgress) -> None:
                 dry_run=job.dry_run,
                 missing_members=job.options.get("missing_members", KEEP),
                 progress=progress,
+                survey_round=job.options.get("survey_round", ""),
             )
     except ImportFileError as exc:
         ImportJob.objects.filter(pk=job.pk).update(

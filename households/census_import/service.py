@@ -30,6 +30,7 @@ from desapresisi.i18n import Message
 from desapresisi.models import AuditAction
 
 from ..indicators.rollup import indicators_refresh
+from ..rounds import import_round_problem
 from .columns import (
     HOUSEHOLD_SHEET,
     KEEP,
@@ -63,13 +64,16 @@ def census_import(
     missing_members: str = KEEP,
     progress: Progress | None = None,
     refresh: bool = True,
+    survey_round: str = "",
 ) -> ImportResult:
     """Validate the sheets and, unless `dry_run` or any row is in error, write them.
 
     `user` None is the command line (system rights); otherwise `can_import` is checked for
     every village named in the file and every stored household the file would change.
     `refresh=False` leaves the touched villages marked stale for a later
-    `indicators_refresh()` (the benchmark times the refresh on its own).
+    `indicators_refresh()` (the benchmark times the refresh on its own). `survey_round`:
+    the round the file declares (empty: the open one); a closed or unknown round, or no
+    open round at all, is an error naming `survey_round` and nothing is written.
 
     Rows are read as they are validated and staged, inside the one transaction of the
     write, so memory holds one chunk of rows and a small tuple per household, whatever
@@ -89,9 +93,12 @@ def census_import(
     headers_ok = validator.headers(household_sheet, household_columns()) & validator.headers(
         member_sheet, member_columns()
     )
+    round_problem = import_round_problem(code=survey_round)
+    if round_problem is not None:
+        validator.error("", None, "survey_round", survey_round, round_problem)
     state = _FileState()
     outcome = _Outcome()
-    if headers_ok:
+    if headers_ok and round_problem is None:
         try:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(

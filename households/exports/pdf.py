@@ -22,6 +22,7 @@ from reportlab.pdfgen import canvas
 
 from villages.models import Region
 
+from ..indicators.trends import period_codes
 from ..models import DataSource, Household, Indicator
 from ..selectors import indicator_values_for
 
@@ -64,7 +65,8 @@ def _profile_pdf(*, region: Region, suppress_up_to: int | None, language: str) -
     rows = indicator_values_for(
         indicators=codes, areas=[region.code, kabupaten], suppress_up_to=suppress_up_to
     )
-    latest = max((row["period"] for row in rows), default=None)
+    present = {row["period"] for row in rows}
+    latest = next((p for p in reversed(period_codes()) if p in present), None)
     values = {(row["indicator"], row["area_code"]): row for row in rows if row["period"] == latest}
     kabupaten_name = Region.objects.filter(code=kabupaten).values_list("name", flat=True).first()
     # Provenance, not records: the page says so whenever its village holds demo data, as

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 
 from django.db import connection, models, transaction
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Sum, Value
 from django.db.models.functions import ExtractYear
 from django.dispatch import Signal
 from django_tasks import task
@@ -20,7 +20,7 @@ from desapresisi.models import DataVersion
 from villages.models import VillageUnit
 from villages.selectors import unit_index_for
 
-from ..models import DataSource, Household, Indicator
+from ..models import DataSource, Household, Indicator, RoundStatus, SurveyRound
 from ..tiles import tile_cache_invalidate, tile_cells_refresh
 from .criteria import map_criteria_conditions
 from .queries import members_with_age
@@ -59,10 +59,16 @@ _NAMES = ("dusun", "rw", "rt")
 
 
 def _village_aggregates(
-    indicators: list[Indicator], villages: list[str] | None, *, by_names: bool = False
+    indicators: list[Indicator],
+    villages: list[str] | None,
+    *,
+    period: str | None,
+    by_names: bool = False,
 ) -> dict[tuple, dict[str, float]]:
     """{(village code, period): {spec key: value}}: one grouped query per unit. With
-    `by_names`, keyed (village code, period, dusun, rw, rt) instead."""
+    `by_names`, keyed (village code, period, dusun, rw, rt) instead. `period`: the open
+    round's code, for every household; None: the year of each household's survey date
+    (an installation that never opened a round)."""
     specs: dict[str, dict[str, dict]] = {"household": {}, "member": {}}
     for indicator in indicators:
         for spec in (indicator.numerator, indicator.denominator):
@@ -78,13 +84,17 @@ def _village_aggregates(
         if unit == "household":
             prefix = ""
             queryset = Household.objects.annotate(
-                area=F("region_id"), period=ExtractYear("tanggal_survei")
+                area=F("region_id"),
+                period=ExtractYear("tanggal_survei") if period is None else Value(period),
             )
             area_filter = "region_id__in"
         else:
             prefix = "household__"
             queryset = members_with_age().annotate(
-                area=F("household__region_id"), period=ExtractYear("household__tanggal_survei")
+                area=F("household__region_id"),
+                period=(
+                    ExtractYear("household__tanggal_survei") if period is None else Value(period)
+                ),
             )
             area_filter = "household__region_id__in"
         keys = ["area", "period"]
@@ -105,7 +115,13 @@ def _village_aggregates(
 
 
 def _units_refresh(
-    cursor, indicators: list[Indicator], villages: list[str] | None, *, limit: int
+    cursor,
+    indicators: list[Indicator],
+    villages: list[str] | None,
+    *,
+    limit: int,
+    period: str | None,
+    frozen: list[str],
 ) -> int:
     """The per-unit rollup (dusun, RW, RT) of `villages` (all when None), rewritten from
     the households whose names resolve to each unit or a unit below it, with the public's
@@ -116,20 +132,24 @@ def _units_refresh(
         with_units = with_units.filter(region_id__in=villages)
     unit_villages = sorted(set(with_units.values_list("region_id", flat=True)))
     if villages is None:
-        cursor.execute("DELETE FROM households_unitindicatorvalue")
+        cursor.execute(
+            "DELETE FROM households_unitindicatorvalue WHERE period <> ALL(%s)", [frozen]
+        )
     else:
         cursor.execute(
-            "DELETE FROM households_unitindicatorvalue WHERE region_id = ANY(%s)", [villages]
+            "DELETE FROM households_unitindicatorvalue"
+            " WHERE region_id = ANY(%s) AND period <> ALL(%s)",
+            [villages, frozen],
         )
     if not unit_villages or not indicators:
         return 0
     indexes = {code: unit_index_for(region_code=code) for code in unit_villages}
     # {(village, period): {unit id: {spec key: value}}}, every unit present (zeros).
     sums: dict[tuple[str, str], dict[int, dict[str, float]]] = {}
-    for (area, period, *names), values in _village_aggregates(
-        indicators, unit_villages, by_names=True
+    for (area, group_period, *names), values in _village_aggregates(
+        indicators, unit_villages, period=period, by_names=True
     ).items():
-        per_unit = sums.setdefault((area, period), {u.id: {} for u in indexes[area].units})
+        per_unit = sums.setdefault((area, group_period), {u.id: {} for u in indexes[area].units})
         chain, _problem = indexes[area].resolve(*(name or "" for name in names))
         for unit in chain:
             bucket = per_unit[unit.id]
@@ -137,13 +157,13 @@ def _units_refresh(
                 bucket[key] = bucket.get(key, 0.0) + value
     cursor.execute(
         "SELECT indicator_id, region_id, period, numerator, denominator, suppressed"
-        " FROM households_indicatorvalue WHERE region_id = ANY(%s)",
-        [unit_villages],
+        " FROM households_indicatorvalue WHERE region_id = ANY(%s) AND period <> ALL(%s)",
+        [unit_villages, frozen],
     )
     village_rows = {(row[0], row[1], row[2]): row[3:] for row in cursor.fetchall()}
     parents = {code: {u.id: u.parent_id for u in index.units} for code, index in indexes.items()}
     rows = []
-    for (area, period), per_unit in sums.items():
+    for (area, row_period), per_unit in sums.items():
         for indicator in indicators:
             num_key = _spec_key(indicator.numerator)
             den_key = None if indicator.denominator is None else _spec_key(indicator.denominator)
@@ -156,18 +176,18 @@ def _units_refresh(
                 )
                 for unit, values in per_unit.items()
             ]
-            total = village_rows.get((indicator.code, area, period), (0.0, None, False))
+            total = village_rows.get((indicator.code, area, row_period), (0.0, None, False))
             hidden = units_hidden(
                 cells, village=(total[0], total[1]), village_hidden=bool(total[2]), limit=limit
             )
             rows += [
-                (indicator.code, c.unit, area, period, c.numerator, c.denominator,
+                (indicator.code, c.unit, area, row_period, c.numerator, c.denominator,
                  c.unit in hidden)
                 for c in cells
             ]  # fmt: skip
     cursor.execute(
         "CREATE TEMP TABLE IF NOT EXISTS unit_indicator_staging ("
-        " indicator_id varchar(40), unit_id bigint, region_id varchar(13), period varchar(7),"
+        " indicator_id varchar(40), unit_id bigint, region_id varchar(13), period varchar(40),"
         " numerator float8, denominator float8, suppressed boolean) ON COMMIT DELETE ROWS"
     )
     cursor.execute("TRUNCATE unit_indicator_staging")
@@ -249,13 +269,36 @@ def _with_ancestors(villages: list[str]) -> list[str]:
     return sorted({code[:length] for code in villages for length in (13, *_LEVEL_PREFIX_LENGTHS)})
 
 
+@dataclass(frozen=True)
+class LivePeriods:
+    """Which period the live households are counted in, and which periods never change."""
+
+    live: bool  # whether a refresh writes figures at all
+    period: str | None  # the open round's code; None: survey years (no round ever opened)
+    frozen: list[str]  # the closed rounds' codes: a refresh never touches their rows
+
+
+def live_periods() -> LivePeriods:
+    """Rounds decide the period: while a round is open the current households are that
+    round's figures; a closed round's figures are frozen; with rounds but none open the
+    figures wait for the next round (opening one recounts everything). An installation
+    that never opened a round keeps one period per survey year."""
+    rounds = list(SurveyRound.objects.values_list("code", "status"))
+    if not rounds:
+        return LivePeriods(live=True, period=None, frozen=[])
+    open_codes = [code for code, status in rounds if status == RoundStatus.OPEN]
+    frozen = sorted(code for code, status in rounds if status == RoundStatus.CLOSED)
+    return LivePeriods(live=bool(open_codes), period=next(iter(open_codes), None), frozen=frozen)
+
+
 def indicators_refresh(*, full: bool = False) -> RefreshResult:
     """Bring the rollup up to date.
 
     Incremental by default: recomputes the villages that database triggers marked stale
     (any write to households or members marks its village), then their kecamatan,
     kabupaten and province as sums of village numerators and denominators. `full`
-    recomputes everything. Concurrent refreshes queue behind an advisory lock.
+    recomputes everything. Only the live period is written (`live_periods`): a closed
+    round's values never change. Concurrent refreshes queue behind an advisory lock.
     """
     started = time.perf_counter()
     indicators = list(Indicator.objects.filter(active=True))
@@ -269,11 +312,19 @@ def indicators_refresh(*, full: bool = False) -> RefreshResult:
             return RefreshResult(0, 0, time.perf_counter() - started, full)
         else:
             villages = dirty
+        periods = live_periods()
+        if not periods.live:
+            # Between rounds: no figures to write, but the map shows the current households.
+            tile_cells_refresh(cursor, villages, map_criteria_conditions())
+            return RefreshResult(
+                villages=len(dirty), rows=0, seconds=time.perf_counter() - started, full=full
+            )
+        frozen = periods.frozen
 
-        aggregates = _village_aggregates(indicators, villages)
+        aggregates = _village_aggregates(indicators, villages, period=periods.period)
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS indicator_staging ("
-            " indicator_id varchar(40), region_id varchar(13), period varchar(7),"
+            " indicator_id varchar(40), region_id varchar(13), period varchar(40),"
             " numerator float8, denominator float8) ON COMMIT DELETE ROWS"
         )
         # Two refreshes in one transaction must not see each other's rows.
@@ -297,13 +348,17 @@ def indicators_refresh(*, full: bool = False) -> RefreshResult:
             cursor=cursor,
         )
         if villages is None:
-            cursor.execute("DELETE FROM households_indicatorvalue")
+            cursor.execute(
+                "DELETE FROM households_indicatorvalue WHERE period <> ALL(%s)", [frozen]
+            )
             cursor.execute("SELECT DISTINCT region_id FROM indicator_staging")
             affected = [row[0] for row in cursor.fetchall()]
         else:
             affected = villages
             cursor.execute(
-                "DELETE FROM households_indicatorvalue WHERE region_id = ANY(%s)", [villages]
+                "DELETE FROM households_indicatorvalue"
+                " WHERE region_id = ANY(%s) AND period <> ALL(%s)",
+                [villages, frozen],
             )
         cursor.execute(
             f"""
@@ -318,7 +373,9 @@ def indicators_refresh(*, full: bool = False) -> RefreshResult:
         for length in _LEVEL_PREFIX_LENGTHS:
             ancestors = sorted({code[:length] for code in affected})
             cursor.execute(
-                "DELETE FROM households_indicatorvalue WHERE region_id = ANY(%s)", [ancestors]
+                "DELETE FROM households_indicatorvalue"
+                " WHERE region_id = ANY(%s) AND period <> ALL(%s)",
+                [ancestors, frozen],
             )
             cursor.execute(
                 f"""
@@ -332,10 +389,11 @@ def indicators_refresh(*, full: bool = False) -> RefreshResult:
                     FROM households_indicatorvalue v
                     WHERE length(v.region_id) = 13
                       AND left(v.region_id, %(length)s) = ANY(%(ancestors)s)
+                      AND v.period <> ALL(%(frozen)s)
                     GROUP BY 1, 2, 3
                 ) s JOIN households_indicator i ON i.code = s.indicator_id
                 """,  # noqa: S608 - a constant expression, no input
-                {"length": length, "ancestors": ancestors},
+                {"length": length, "ancestors": ancestors, "frozen": frozen},
             )
             rows += cursor.rowcount
         # What the public may see of the groups these rows belong to.
@@ -343,9 +401,17 @@ def indicators_refresh(*, full: bool = False) -> RefreshResult:
             cursor,
             areas=None if villages is None else _with_ancestors(affected),
             limit=small_cell_threshold(),
+            frozen=frozen,
         )
         # Below the village: every dusun, RW and RT of the villages recomputed.
-        rows += _units_refresh(cursor, indicators, villages, limit=small_cell_threshold())
+        rows += _units_refresh(
+            cursor,
+            indicators,
+            villages,
+            limit=small_cell_threshold(),
+            period=periods.period,
+            frozen=frozen,
+        )
         # The map's cluster cells are counts of the same households: same villages, same
         # transaction, so the map and the figures never disagree after a refresh.
         tile_cells_refresh(cursor, villages, map_criteria_conditions())

@@ -68,16 +68,19 @@ WHERE v.id = r.id
 """
 
 
-def suppression_refresh(cursor, *, areas: list[str] | None, limit: int) -> int:
+def suppression_refresh(
+    cursor, *, areas: list[str] | None, limit: int, frozen: list[str] = ()
+) -> int:
     """Store the public answer for `limit` on the rollup rows of every sibling group that
-    holds one of `areas` (all rows when None), inside the caller's transaction. Returns
-    the number of rows whose flag or limit changed."""
-    where = ""
-    params: dict = {"limit": limit}
+    holds one of `areas` (all rows when None), inside the caller's transaction, except
+    those of the `frozen` periods (closed rounds keep what they published). Returns the
+    number of rows whose flag or limit changed."""
+    where = "WHERE v.period <> ALL(%(frozen)s)"
+    params: dict = {"limit": limit, "frozen": list(frozen)}
     if areas is not None:
         # Groups are keyed by parent: the parents of the areas, and provinces (no parent).
         params["parents"] = sorted({code.rpartition(".")[0] for code in areas if "." in code})
-        where = "WHERE r.parent_id = ANY(%(parents)s) OR r.parent_id IS NULL"
+        where += " AND (r.parent_id = ANY(%(parents)s) OR r.parent_id IS NULL)"
     sql = _REFRESH_SQL.format(
         small=small("v"), where=where, ranked=ranked_cte("scope"), hidden=HIDDEN
     )

@@ -15,7 +15,7 @@ from .indicators import (
     UnitIndicatorValue,
 )
 from .jobs import ExportJob, ExportKind, ExportStatus, ImportJob, ImportStatus, JobLease
-from .rounds import RoundSource, RoundStatus, SurveyRound
+from .rounds import HouseholdObservation, RoundSource, RoundStatus, SurveyRound
 
 __all__ = [
     "CURRENT_MEMBER",
@@ -28,6 +28,7 @@ __all__ = [
     "ExportStatus",
     "FieldSubmission",
     "Household",
+    "HouseholdObservation",
     "ImportJob",
     "ImportStatus",
     "Indicator",

@@ -198,6 +198,17 @@ class Household(models.Model):
     sumber_data = models.CharField(
         _("sumber data"), max_length=10, choices=DataSource.choices, default=DataSource.MANUAL
     )
+    # The round of the last write: stamped with the open round by a database trigger
+    # (households/sql/households_round_stamp.sql), whatever wrote the row.
+    survey_round = models.ForeignKey(
+        "households.SurveyRound",
+        verbose_name=_("putaran pendataan"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
     dibuat = models.DateTimeField(_("dibuat"), auto_now_add=True)
     diubah = models.DateTimeField(_("diubah"), auto_now=True)
     # Raised by a database trigger on every real change: the optimistic lock of edits.

@@ -78,7 +78,9 @@ class IndicatorValue(models.Model):
         Indicator, on_delete=models.CASCADE, related_name="values", db_index=False
     )
     region = models.ForeignKey("villages.Region", on_delete=models.CASCADE, related_name="+")
-    period = models.CharField(_("periode"), max_length=7)
+    # A survey round's code (households.SurveyRound), or the survey year where no round
+    # was ever opened.
+    period = models.CharField(_("periode"), max_length=40)
     numerator = models.FloatField(_("pembilang"))
     denominator = models.FloatField(_("penyebut"), null=True)
     value = models.FloatField(_("nilai"), null=True)
@@ -109,7 +111,9 @@ class UnitIndicatorValue(models.Model):
     )
     # The unit's village: what a refresh deletes and rewrites, and the area rule's key.
     region = models.ForeignKey("villages.Region", on_delete=models.CASCADE, related_name="+")
-    period = models.CharField(_("periode"), max_length=7)
+    # A survey round's code (households.SurveyRound), or the survey year where no round
+    # was ever opened.
+    period = models.CharField(_("periode"), max_length=40)
     numerator = models.FloatField(_("pembilang"))
     denominator = models.FloatField(_("penyebut"), null=True)
     value = models.FloatField(_("nilai"), null=True)

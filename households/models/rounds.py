@@ -50,6 +50,20 @@ class SurveyRound(models.Model):
     )
     opened_at = models.DateTimeField(_("dibuka"), auto_now_add=True)
     closed_at = models.DateTimeField(_("ditutup"), null=True, blank=True)
+    # The welfare decile is BPS's (Regsosek/DTSEN ranking), never the portal's: which list
+    # and which vintage of it the households' deciles of this round come from.
+    decile_source = models.CharField(
+        _("sumber desil"),
+        max_length=20,
+        blank=True,
+        help_text=_("Daftar BPS asal desil kesejahteraan putaran ini, mis. DTSEN."),
+    )
+    decile_vintage = models.CharField(
+        _("versi desil"),
+        max_length=40,
+        blank=True,
+        help_text=_("Pemutakhiran daftar itu, mis. 2025-T1 (triwulan pertama 2025)."),
+    )
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("ditutup oleh"),
@@ -90,3 +104,45 @@ class SurveyRound(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == RoundStatus.OPEN
+
+
+class HouseholdObservation(models.Model):
+    """The panel: what one household answered at one round, written for every household
+    when the round closes (households/rounds.py `round_close`, one INSERT ... SELECT), so
+    the live record can move on while a closed round stays readable household by
+    household. Why a table written at closing rather than versioned rows or partitions:
+    docs/architecture.md, "Rounds"."""
+
+    survey_round = models.ForeignKey(
+        SurveyRound, verbose_name=_("putaran"), on_delete=models.PROTECT, related_name="+"
+    )
+    # No database constraint: the panel outlives a household record deleted later.
+    household = models.ForeignKey(
+        "households.Household",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="observations",
+    )
+    # The household's village at that round (a move changes it in the live record).
+    region = models.ForeignKey(
+        "villages.Region", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    # The catalogue's coded answers, the decile with its source and vintage, and the
+    # members' summary, as they were when the round closed.
+    answers = models.JSONField(_("jawaban"))
+    # {indicator code: [numerator, denominator]} of this household at that round: what the
+    # rollup summed (a village's frozen value is the sum over its observations).
+    indicators = models.JSONField(_("indikator"))
+
+    class Meta:
+        verbose_name = _("pengamatan rumah tangga")
+        verbose_name_plural = _("pengamatan rumah tangga")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["survey_round", "household"], name="household_observation_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["survey_round", "region"], name="observation_round_region")]
+
+    def __str__(self) -> str:
+        return f"{self.survey_round_id}:{self.household_id}"

@@ -30,6 +30,11 @@ def test_quick_benchmark_measures_every_operation_against_its_baseline(tmp_path)
     assert any(name.startswith("quality flags: incremental") for name in names)
     programme = _measure(result, "programme page")
     assert programme.extra["interventions"] > 0 and programme.baseline_seconds > 0
+    # Survey rounds: the trend and the change map with two rounds, against the rollup.
+    for name in ("trend API", "change map API"):
+        measure = _measure(result, name)
+        assert measure.extra["status"] == 200 and measure.baseline_seconds > 0
+    assert _measure(result, "rounds: close").extra["observations"] > 0
     with_baseline = [m for m in result.measures if m.baseline]
     assert len(with_baseline) >= 10
     assert all(m.baseline_seconds and m.baseline_seconds > 0 for m in with_baseline)

@@ -201,6 +201,17 @@ RULES = {
     # Aggregates per dusun/RW/RT, suppressed for visitors; heads' names only with names.
     "api:indicator-unit-values": public,
     "api:codebook": public,
+    # Survey rounds and figures over them: aggregates, suppressed for visitors like values.
+    "api:round-list": public,
+    "api:indicator-trend": public,
+    "api:indicator-changes": public,
+    # Household-level changes: roles with names only (others 403 before anything is read);
+    # the matrix world counts by survey year, not by round: a 400 naming the period. Who
+    # sees which household: tests/households/test_rounds.py.
+    "api:household-changes": lambda role, target: "status 400" if role in NAMED_ROLES else DENIED,
+    "trend-page": public,
+    # The change list of a village names households: roles with names, within their areas.
+    "village-changes": named_page,
     "api:household-list": any_role,
     "api:member-list": any_role,
     "api:event-list": any_role,  # the register, narrowed to the caller's areas
@@ -269,6 +280,7 @@ RULES = {
     "api:programme-list": public,
     "api:programme-detail": public,
     "api:programme-coverage": public,
+    "api:programme-outcomes": public,  # aggregates between rounds, suppressed likewise
     "api:programme-overlaps": lambda role, target: OK if role in NAMED_ROLES else DENIED,
     # GET the frozen lists (roles with names); POST freezes one: test_post_permission_matrix.
     "api:programme-target-lists": lambda role, target: (
@@ -432,6 +444,9 @@ def next_status(pk: int) -> str:
 # Query strings a route needs to answer at all.
 QUERIES = {
     "api:indicator-values": "?indicator=babs&level=desa&parent=64.09",
+    "api:indicator-trend": "?indicator=tanpa_jamban&level=desa&parent=64.09",
+    "api:indicator-changes": "?indicator=tanpa_jamban&level=desa&parent=64.09&from=2025&to=2025",
+    "api:household-changes": "?village=64.09.01.1001&indicator=tanpa_jamban&from=2025&to=2025",
     "api:export-indicators": "?indicator=babs&level=desa&parent=64.09",
     "api:programme-coverage": "?indicator=jumlah_rumah_tangga&year=2026",
 }
@@ -548,7 +563,7 @@ def fill(route: str, name: str | None, world, village: str | None) -> str:
         pk = getattr(objects.get("rt"), "pk", 0)
     elif name == "village-unit-delete":
         pk = getattr(objects.get("unit"), "pk", 0)
-    elif name in ("api:programme-detail", "programme-page"):
+    elif name in ("api:programme-detail", "api:programme-outcomes", "programme-page"):
         pk = world["programme"].pk
     elif name == "api:programme-target-lists":
         pk = world["fresh_programme"].pk

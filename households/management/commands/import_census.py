@@ -24,6 +24,11 @@ class Command(BaseCommand):
         parser.add_argument("--members", type=Path, help="members CSV (with a CSV file)")
         parser.add_argument("--dry-run", action="store_true", help="validate and count only")
         parser.add_argument("--missing-members", choices=[KEEP, REMOVE], default=KEEP)
+        parser.add_argument(
+            "--survey-round",
+            default="",
+            help="code of the survey round the file belongs to (default: the open round)",
+        )
 
     def handle(self, *args, file: Path, members: Path | None, dry_run: bool, **options):
         try:
@@ -34,7 +39,10 @@ class Command(BaseCommand):
             )
             # Rows are read while they are imported: a limit can still be hit here.
             result = census_import(
-                sheets=sheets, dry_run=dry_run, missing_members=options["missing_members"]
+                sheets=sheets,
+                dry_run=dry_run,
+                missing_members=options["missing_members"],
+                survey_round=options["survey_round"],
             )
         except (OSError, ImportFileError) as exc:
             raise CommandError(str(exc)) from exc

@@ -102,7 +102,21 @@ def _replica_has(position: int) -> bool:
         # The cached position may just be old: ask once more for this reader.
         _state.checked = 0.0
         state = _ask_replica()
-    return state.usable and state.replayed >= position
+    if not (state.usable and state.replayed >= position):
+        return False
+    try:
+        # Connected (or, on a kept connection, its health check done) before the view
+        # reads: a replica that died since the last check costs this request nothing.
+        replica = connections[REPLICA]
+        replica.close_if_health_check_failed()
+        replica.ensure_connection()
+    except DatabaseError as exc:
+        logger.warning("replica unavailable, reading the primary: %s", exc)
+        _state.usable, _state.checked = False, time.monotonic()
+        with suppress(DatabaseError):
+            connections[REPLICA].close()
+        return False
+    return True
 
 
 def _wrote_position() -> str:

@@ -250,6 +250,11 @@ def portal(*, database_url: str, replica_url: str = "", workers: int = 1, **env_
                     raise AssertionError(f"the portal did not start: {log.read()!r}") from exc
                 time.sleep(0.2)
         yield base
+    except BaseException:
+        # What the server said is the best clue to a failed assertion about its answers.
+        log.seek(0)
+        sys.stderr.write(log.read().decode(errors="replace")[-20000:])
+        raise
     finally:
         server.terminate()
         server.wait(30)

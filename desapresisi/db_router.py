@@ -43,8 +43,24 @@ _STATE_SECONDS = 1.0
 
 logger = logging.getLogger(__name__)
 
-# The alias the current request may read from; None outside a request: the primary.
-_reads: ContextVar[str | None] = ContextVar("desapresisi_reads", default=None)
+
+@dataclass
+class _Choice:
+    """Where one request reads: decided at its first read, so that a request that reads
+    nothing (a static file, `/health/live/`) asks no database."""
+
+    position: int  # of the user's last write; -1: unknown, read the primary
+    alias: str | None = None
+
+    def resolve(self) -> str:
+        if self.alias is None:
+            usable = self.position >= 0 and _replica_has(self.position)
+            self.alias = REPLICA if usable else DEFAULT_DB_ALIAS
+        return self.alias
+
+
+# The current request's choice; None outside a request (worker, commands): the primary.
+_reads: ContextVar[_Choice | None] = ContextVar("desapresisi_reads", default=None)
 
 
 def replica_configured() -> bool:
@@ -135,7 +151,8 @@ def _not_read_back() -> tuple[str, ...]:
 class _WriteWatch:
     """Notes the request's first write on the primary; its later reads stay there."""
 
-    def __init__(self) -> None:
+    def __init__(self, choice: _Choice) -> None:
+        self.choice = choice
         self.wrote = False
 
     def __call__(self, execute, sql, params, many, context):
@@ -145,7 +162,7 @@ class _WriteWatch:
             and not any(table in sql[:120] for table in _not_read_back())
         ):
             self.wrote = True
-            _reads.set(DEFAULT_DB_ALIAS)
+            self.choice.alias = DEFAULT_DB_ALIAS
         return execute(sql, params, many, context)
 
 
@@ -159,9 +176,12 @@ class ReplicaReadsMiddleware:
         if not replica_configured():
             return self.get_response(request)
         position = self._position(request)
-        use_replica = request.method in _SAFE and position is not None and _replica_has(position)
-        token = _reads.set(REPLICA if use_replica else DEFAULT_DB_ALIAS)
-        watch = _WriteWatch()
+        choice = _Choice(
+            position=-1 if position is None else position,
+            alias=None if request.method in _SAFE else DEFAULT_DB_ALIAS,
+        )
+        token = _reads.set(choice)
+        watch = _WriteWatch(choice)
         try:
             with connections[DEFAULT_DB_ALIAS].execute_wrapper(watch):
                 response = self.get_response(request)
@@ -177,8 +197,9 @@ class ReplicaReadsMiddleware:
                 # The write itself has been answered; without the position the next
                 # reads of this user go to the replica as anyone's would.
                 logger.exception("could not read the primary's WAL position after a write")
-        elif (position is None or (position and use_replica)) and COOKIE in request.COOKIES:
-            response.delete_cookie(COOKIE, samesite="Lax")  # the replica has it now
+        elif COOKIE in request.COOKIES and (position is None or choice.alias == REPLICA):
+            # Unreadable, or the replica has the write now: the cookie has done its work.
+            response.delete_cookie(COOKIE, samesite="Lax")
         return response
 
     @staticmethod
@@ -200,12 +221,12 @@ class ReplicaRouter:
     """Django's side of the choice: reads where the request may read, writes on the primary."""
 
     def db_for_read(self, model, **hints):
-        alias = _reads.get()
-        if alias != REPLICA or model._meta.app_label in _PRIMARY_ONLY_APPS:
+        choice = _reads.get()
+        if choice is None or model._meta.app_label in _PRIMARY_ONLY_APPS:
             return DEFAULT_DB_ALIAS
         if connections[DEFAULT_DB_ALIAS].in_atomic_block:
             return DEFAULT_DB_ALIAS
-        return REPLICA
+        return choice.resolve()
 
     def db_for_write(self, model, **hints):
         return DEFAULT_DB_ALIAS

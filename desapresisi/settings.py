@@ -107,11 +107,12 @@ MIDDLEWARE = [
     # First: its time includes every other middleware.
     "desapresisi.metrics.MetricsMiddleware",
     "desapresisi.logs.RequestIdMiddleware",
-    # Before anything reads: where this request's reads go (primary or replica), and the
-    # position of its writes for the user's next reads (desapresisi/db_router.py).
-    "desapresisi.db_router.ReplicaReadsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After static files, before anything reads: where this request's reads go (primary
+    # or replica), and the position of its writes for the user's next reads
+    # (desapresisi/db_router.py).
+    "desapresisi.db_router.ReplicaReadsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -111,6 +111,10 @@ MIDDLEWARE = [
     "desapresisi.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After static files, before anything reads: where this request's reads go (primary
+    # or replica), and the position of its writes for the user's next reads
+    # (desapresisi/db_router.py).
+    "desapresisi.db_router.ReplicaReadsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -180,6 +184,33 @@ if DATABASES["default"]["ENGINE"] not in (
     raise ImproperlyConfigured("DATABASE_URL must point to PostgreSQL with PostGIS.")
 # A postgres:// URL is accepted too; the portal always needs the spatial backend.
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+
+# A streaming replica of the primary (scripts/replica makes one on loopback): page, API,
+# tile and download reads go there, writes and a user's reads right after their own write
+# to the primary (desapresisi/db_router.py). Unset: everything on the primary.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL,
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+    DATABASES["replica"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+    # A replica that does not answer must cost a moment, not a request's whole timeout.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+    # Tests read their one test database through both names.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["desapresisi.db_router.ReplicaRouter"]
+# Seconds of WAL received but not replayed after which reads leave the replica.
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 10)
+# Seconds before a replica that did not answer (or lagged) is asked again.
+REPLICA_RETRY_SECONDS = env_int("REPLICA_RETRY_SECONDS", 5)
+# 1 behind PgBouncer in transaction mode (or another transaction pooler): no server-side
+# cursors, which would outlive the transaction (docs/operations.md).
+DB_TRANSACTION_POOLING = env_bool("DB_TRANSACTION_POOLING", False)
+if DB_TRANSACTION_POOLING:
+    for _database in DATABASES.values():
+        _database["DISABLE_SERVER_SIDE_CURSORS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -20,6 +20,8 @@ SYSTEM_PACKAGES=(
     python3-venv
     # WAL archiving, base backups and point-in-time restores (deploy/, scripts/restore-drill).
     pgbackrest
+    # Connection pooling in transaction mode (docs/operations.md; tests/desapresisi).
+    pgbouncer
 )
 BROWSER_PACKAGES=(
     chromium

@@ -146,5 +146,12 @@ def test_a_closed_round_locks_nothing(personas, open_round):
         status="ditutup", closed_at=dt.datetime.now(dt.UTC)
     )
     assert SignOff.objects.get().status == SignOffStatus.APPROVED
+    # Imports need an open round: the next one. The closed round's approval locks nothing in it.
+    SurveyRound.objects.create(
+        code="2026-pemutakhiran",
+        name="Pemutakhiran 2026",
+        source=RoundSource.UPDATE,
+        reference_date=dt.date(2026, 10, 1),
+    )
     result = run(*family(), user=personas["operator_a"])
     assert not result.errors

@@ -27,7 +27,7 @@ PREVIOUS_RELEASE = [
     ("households", "0019_life_events"),
 ]
 # In the order they can be unmade.
-OUR_APPS = ("programmes", "households", "villages", "desapresisi")
+OUR_APPS = ("quality", "programmes", "households", "villages", "desapresisi")
 
 HOUSEHOLD = {
     "dusun": "Lingkungan I", "rw": "001", "rt": "002", "alamat": "Jl. Provinsi No. 1",

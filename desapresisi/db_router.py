@@ -35,8 +35,8 @@ _COOKIE_SALT = "desapresisi.db_router.lsn"
 _COOKIE_AGE = 24 * 3600
 _SAFE = {"GET", "HEAD", "OPTIONS"}
 _WRITES = ("INSERT", "UPDATE", "DELETE", "COPY", "WITH")
-# The cache table holds the API's rate-limit counters, read and raised in one request (on
-# the primary).
+# The cache table may hold the API's rate-limit counters (THROTTLE_STORE=cache), read and
+# raised in one request (on the primary).
 _PRIMARY_ONLY_APPS = {"django_cache"}
 # A replica state this fresh is trusted without asking again (per process).
 _STATE_SECONDS = 1.0
@@ -145,7 +145,11 @@ def _not_read_back() -> tuple[str, ...]:
     """Tables a request writes that its user does not read back: the rate-limit counters
     and the audit log (every answer with named records adds an entry, and one such view
     must not keep its reader off the replica)."""
-    return (f'"{AuditEntry._meta.db_table}"', f'"{settings.CACHES["default"]["LOCATION"]}"')
+    return (
+        f'"{AuditEntry._meta.db_table}"',
+        f'"{settings.CACHES["default"]["LOCATION"]}"',
+        "desapresisi_rate_count",  # desapresisi/throttling.py, one row per caller and scope
+    )
 
 
 class _WriteWatch:

@@ -214,9 +214,8 @@ if DB_TRANSACTION_POOLING:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# In PostgreSQL, so that every web worker and host shares what is kept here: the request
-# counts of the API's rate limits (desapresisi/throttling.py). `manage.py createcachetable`
-# (run by scripts/setup) makes the table.
+# In PostgreSQL, so that every web worker and host shares what is kept here.
+# `manage.py createcachetable` (run by scripts/setup) makes the table.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
@@ -225,6 +224,13 @@ CACHES = {
 }
 
 # Sessions end after a working day and with the browser; cookies are not readable by JS.
+# Where the API's rate limits count requests (desapresisi/throttling.py): "table", one
+# statement per request on an UNLOGGED table of the primary; "cache", DRF's sliding window
+# in CACHES above (a SELECT, a write and a durable commit per request).
+THROTTLE_STORE = env_str("THROTTLE_STORE", "table")
+if THROTTLE_STORE not in ("table", "cache"):
+    raise ImproperlyConfigured("THROTTLE_STORE must be 'table' or 'cache'")
+
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

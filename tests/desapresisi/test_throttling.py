@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
+from django.db import OperationalError, connection, transaction
 from rest_framework.authtoken.models import Token
 
-from desapresisi.throttling import PortalRateThrottle
+from desapresisi.throttling import PortalRateThrottle, count_request
 from tests.desapresisi.test_access import tile_of
 from tests.factories import PENAJAM_KELURAHAN, HouseholdFactory
 from tests.households.census_import.test_import import family, upload, xlsx
@@ -74,3 +75,65 @@ def test_map_tiles_are_not_limited(rates, personas, as_user):
     z, x, y = tile_of(home.lokasi)
     url = f"/api/v1/tiles/households/{z}/{x}/{y}.pbf"
     assert {client.get(url).status_code for _ in range(8)} == {200}
+
+
+def test_counts_are_fixed_windows_of_the_rate_period():
+    # Two windows of 60 s: the count starts again in the next one, and the time left
+    # is what Retry-After says.
+    assert count_request("k", 60, 120.0) == (1, 60.0)
+    assert count_request("k", 60, 150.0) == (2, 30.0)
+    assert count_request("other", 60, 150.0) == (1, 30.0)
+    assert count_request("k", 60, 181.0) == (1, 59.0)
+
+
+def test_refusal_says_when_the_window_ends(rates, client, monkeypatch):
+    monkeypatch.setattr("desapresisi.throttling.time.time", lambda: 1_000_050.0)
+    url = "/api/v1/indicators/"
+    assert [client.get(url).status_code for _ in range(3)] == [200, 200, 200]
+    refused = client.get(url)
+    assert refused.status_code == 429
+    # 1,000,050 s is 30 s into a window of 60 s (windows align on the epoch).
+    assert refused["Retry-After"] == "30"
+
+
+def test_counters_down_means_not_counting(rates, client, monkeypatch):
+    def down(*args, **kwargs):
+        raise OperationalError("primary down")
+
+    monkeypatch.setattr("desapresisi.throttling.count_request", down)
+    url = "/api/v1/indicators/"
+    assert {client.get(url).status_code for _ in range(5)} == {200}
+
+
+def test_the_cache_store_keeps_drfs_sliding_window(rates, client, settings):
+    settings.THROTTLE_STORE = "cache"
+    url = "/api/v1/indicators/"
+    assert [client.get(url).status_code for _ in range(3)] == [200, 200, 200]
+    refused = client.get(url)
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM desapresisi_rate_count")
+        assert cursor.fetchone() == (0,)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_count_of_its_own_commits_asynchronously_and_only_itself():
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM desapresisi_rate_count")
+    assert count_request("solo", 60, 120.0)[0] == 1
+    with connection.cursor() as cursor:
+        # The count was committed (autocommit afterwards sees it) and the setting was
+        # local to its transaction.
+        cursor.execute("SELECT hits FROM desapresisi_rate_count WHERE key = 'solo'")
+        assert cursor.fetchone() == (1,)
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone() == ("on",)
+    with transaction.atomic():
+        assert count_request("solo", 60, 121.0)[0] == 2
+        with connection.cursor() as cursor:
+            # Inside a caller's transaction the caller's commit stays durable.
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone() == ("on",)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM desapresisi_rate_count")

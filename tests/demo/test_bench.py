@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 from django.urls import Resolver404, resolve
@@ -148,3 +149,25 @@ def test_import_phases_add_up_to_the_whole_import():
     assert phases == {
         "upload": 0.5, "dry run queued": 0.5, "dry run validate": 2.5, "commit request": 2.0
     }  # fmt: skip
+
+
+def test_only_names_known_sections():
+    with pytest.raises(CommandError, match="unknown --only sections: tile"):
+        call_command("bench", "--only", "values,tile")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_runs_the_named_sections_after_the_census_and_its_rollup(tmp_path):
+    result = run_bench(
+        region="64.09",
+        households=300,
+        seed=3,
+        quick=True,
+        output=None,
+        progress=lambda _: None,
+        only={"values"},
+    )
+    names = [measure.name for measure in result.measures]
+    assert names[:2] == ["generate census (COPY)", "rollup: full refresh"]
+    assert names[2:] and all(name.startswith("indicator values API") for name in names[2:])
+    assert all(measure.extra["sql_queries"] >= 1 for measure in result.measures[2:])

@@ -269,7 +269,16 @@ def run_bench(
     xlsx_households: int | None = None,
     reuse: bool = False,
     dashboard_baseline: str | None = None,
+    only: set[str] | None = None,
 ) -> BenchResult:
+    """`only`: the names of the sections to run (SECTIONS); None runs them all. The census
+    and its full rollup are always there, since every section reads them."""
+    if only is not None and only - set(SECTIONS):
+        raise ValueError(f"unknown bench sections: {', '.join(sorted(only - set(SECTIONS)))}")
+
+    def wanted(section: str) -> bool:
+        return only is None or section in only
+
     result = BenchResult(
         started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         machine=f"{platform.node()} {platform.machine()} {_cpu_count()} cores, "
@@ -322,6 +331,41 @@ def run_bench(
     )
 
     kabupaten = _kabupaten_of(region)
+    if wanted("incremental") or wanted("quality"):
+        _bench_incremental_and_quality(
+            region, seed=seed, quick=quick, full_seconds=full_seconds, add=add,
+            progress=progress, incremental=wanted("incremental"), quality=wanted("quality"),
+        )  # fmt: skip
+    served_sections = {name for name in SERVED_SECTIONS if wanted(name)}
+    if served_sections:
+        _bench_http_sections(
+            region, kabupaten=kabupaten, seed=seed, quick=quick, add=add, progress=progress,
+            sections=served_sections, import_households=import_households,
+            xlsx_households=xlsx_households, dashboard_baseline=dashboard_baseline,
+        )  # fmt: skip
+
+    return result
+
+
+# The sections of the benchmark, for `manage.py bench --only`: in process, then over HTTP.
+SERVED_SECTIONS = (
+    "values", "tiles", "list", "programme", "dashboard", "load", "exports", "import", "rounds",
+)  # fmt: skip
+SECTIONS = ("incremental", "quality", *SERVED_SECTIONS)
+
+
+def _bench_incremental_and_quality(
+    region: str,
+    *,
+    seed: int,
+    quick: bool,
+    full_seconds: float,
+    add: Callable[[Measure], None],
+    progress: Callable[[str], None],
+    incremental: bool,
+    quality: bool,
+) -> None:
+    kabupaten = _kabupaten_of(region)
     # An import round covers a kecamatan or a few villages, not a whole kabupaten.
     kecamatan = (
         Region.objects.filter(level=Level.KECAMATAN, code__startswith=f"{kabupaten}.")
@@ -329,28 +373,44 @@ def run_bench(
         .values_list("code", flat=True)
         .first()
     )
-    extra = 200 if quick else 10_000
-    progress(f"adding {extra:,} households in kecamatan {kecamatan} for the incremental refresh")
-    households_generate(
-        region_code=kecamatan, households=extra, seed=seed + 1, replace=False, refresh=False
-    )
-    seconds, peak, incremental = timed(indicators_refresh)
-    add(
-        Measure(
-            f"rollup: incremental after {extra:,} households",
-            seconds,
-            baseline="full refresh",
-            baseline_seconds=full_seconds,
-            peak_mb=peak,
-            note=f"{incremental.villages} villages recomputed (target <= 10% of full)",
+    if incremental:
+        extra = 200 if quick else 10_000
+        progress(f"adding {extra:,} households in kecamatan {kecamatan} (incremental refresh)")
+        households_generate(
+            region_code=kecamatan, households=extra, seed=seed + 1, replace=False, refresh=False
         )
-    )
+        seconds, peak, refreshed = timed(indicators_refresh)
+        add(
+            Measure(
+                f"rollup: incremental after {extra:,} households",
+                seconds,
+                baseline="full refresh",
+                baseline_seconds=full_seconds,
+                peak_mb=peak,
+                note=f"{refreshed.villages} villages recomputed (target <= 10% of full)",
+            )
+        )
 
-    # --- quality flags ----------------------------------------------------------------------
-    progress("quality flags: full and incremental against the raw SQL of the rules")
-    for measure in bench_quality_flags(kecamatan=kecamatan):
-        add(measure)
+    if quality:
+        # --- quality flags ------------------------------------------------------------------
+        progress("quality flags: full and incremental against the raw SQL of the rules")
+        for measure in bench_quality_flags(kecamatan=kecamatan):
+            add(measure)
 
+
+def _bench_http_sections(
+    region: str,
+    *,
+    kabupaten: str,
+    seed: int,
+    quick: bool,
+    add: Callable[[Measure], None],
+    progress: Callable[[str], None],
+    sections: set[str],
+    import_households: int | None,
+    xlsx_households: int | None,
+    dashboard_baseline: str | None,
+) -> None:
     # --- what users get: every figure below over HTTP, from a gunicorn of this run -------
     admin = _bench_admin()
     analyst = _bench_user(region, AccessProfile, Role)
@@ -392,24 +452,10 @@ def run_bench(
                     import_households=import_households,
                     xlsx_households=xlsx_households,
                     dashboard_baseline=dashboard_baseline,
+                    sections=sections,
                 )
         finally:
             floor.close()
-
-    # --- survey rounds (issue 15; in process, not yet over HTTP) ---------------------------
-    for measure in bench_rounds(
-        region=region,
-        kabupaten=kabupaten,
-        seed=seed,
-        client=Client(HTTP_HOST="127.0.0.1"),
-        timed=timed,
-        sql_seconds=_sql_seconds,
-        measure=Measure,
-        progress=progress,
-    ):
-        add(measure)
-
-    return result
 
 
 def _write_json(output: Path, result: BenchResult) -> None:
@@ -604,12 +650,17 @@ def _bench_served(
     import_households: int | None,
     xlsx_households: int | None,
     dashboard_baseline: str | None = None,
+    sections: set[str] = frozenset(SERVED_SECTIONS),
 ) -> None:
     # --- indicator values ---------------------------------------------------------------
     province = region[:2]
     for label, parent in (
-        (f"kabupaten {kabupaten}", kabupaten),
-        (f"province {province}", province),
+        (
+            (f"kabupaten {kabupaten}", kabupaten),
+            (f"province {province}", province),
+        )
+        if "values" in sections
+        else ()
     ):
         url = f"/api/v1/indicators/values/?indicator=tanpa_jamban&level=desa&parent={parent}"
         for who, headers in (("anonymous", {}), ("token", served.token(served.analyst))):
@@ -639,43 +690,69 @@ def _bench_served(
             add(measure)
 
     # --- tiles ----------------------------------------------------------------------------
-    progress("vector tiles by density, z8-16")
-    tiles = _bench_tiles(served, region)
-    add(tiles)
+    if "tiles" in sections:
+        progress("vector tiles by density, z8-16")
+        tiles = _bench_tiles(served, region)
+        add(tiles)
+        tile_paths = tiles.extra["paths"]
+    else:
+        tile_paths = [
+            f"/api/v1/tiles/households/{z}/{x}/{y}.pbf" for _d, z, x, y, _n in sample_tiles(region)
+        ]
 
     # --- household list -------------------------------------------------------------------
-    add(
-        _http_measure(
-            served,
-            "household list: one page of 100",
-            f"/api/v1/households/?region={kabupaten}&page_size=100",
-            headers=served.token(served.analyst),
-            suffix="json",
+    if "list" in sections:
+        add(
+            _http_measure(
+                served,
+                "household list: one page of 100",
+                f"/api/v1/households/?region={kabupaten}&page_size=100",
+                headers=served.token(served.analyst),
+                suffix="json",
+            )
         )
-    )
 
     # --- programme page --------------------------------------------------------------------
-    progress("demo programmes and the programme page")
-    add(_bench_programme_page(region, seed, served))
+    if "programme" in sections:
+        progress("demo programmes and the programme page")
+        add(_bench_programme_page(region, seed, served))
 
     # --- the dashboard ---------------------------------------------------------------------
-    progress("dashboard first view in Chromium")
-    add(_bench_dashboard(served, region, dashboard_baseline))
-    progress("load test: 50 concurrent clients")
-    for measure in _bench_load(served, tiles.extra["paths"]):
-        add(measure)
+    if "dashboard" in sections:
+        progress("dashboard first view in Chromium")
+        add(_bench_dashboard(served, region, dashboard_baseline))
+    if "load" in sections:
+        progress("load test: 50 concurrent clients")
+        for measure in _bench_load(served, tile_paths):
+            add(measure)
 
     # --- exports and import ------------------------------------------------------------------
-    progress(f"CSV export of every household in {region}")
-    add(_bench_csv_export(served, region))
-    if xlsx_households is None:
-        xlsx_households = QUICK_XLSX_HOUSEHOLDS if served.quick else XLSX_HOUSEHOLDS
-    progress(f"XLSX export of about {xlsx_households:,} households, as a job")
-    add(_bench_xlsx_export(served, region, xlsx_households))
-    if import_households is None:
-        import_households = QUICK_IMPORT_HOUSEHOLDS if served.quick else IMPORT_HOUSEHOLDS
-    progress(f"census import of {import_households:,} households against psql \\copy")
-    add(_bench_import(served, region, import_households, progress))
+    if "exports" in sections:
+        progress(f"CSV export of every household in {region}")
+        add(_bench_csv_export(served, region))
+        if xlsx_households is None:
+            xlsx_households = QUICK_XLSX_HOUSEHOLDS if served.quick else XLSX_HOUSEHOLDS
+        progress(f"XLSX export of about {xlsx_households:,} households, as a job")
+        add(_bench_xlsx_export(served, region, xlsx_households))
+    if "import" in sections:
+        if import_households is None:
+            import_households = QUICK_IMPORT_HOUSEHOLDS if served.quick else IMPORT_HOUSEHOLDS
+        progress(f"census import of {import_households:,} households against psql \\copy")
+        add(_bench_import(served, region, import_households, progress))
+
+    # --- survey rounds (issue 15): two rounds, then their requests over HTTP ---------------
+    if "rounds" in sections:
+        for measure in bench_rounds(
+            region=region,
+            kabupaten=kabupaten,
+            seed=seed,
+            served=served,
+            http_measure=_http_measure,
+            timed=timed,
+            measure=Measure,
+            progress=progress,
+        ):
+            add(measure)
 
 
 def _bench_programme_page(region: str, seed: int, served: Served) -> Measure:

@@ -1,9 +1,9 @@
 import time
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from ...bench import run_bench
+from ...bench import SECTIONS, run_bench
 
 
 class Command(BaseCommand):
@@ -39,6 +39,13 @@ class Command(BaseCommand):
             "the dashboard's first view is measured on both, alternately, in this run",
         )
         parser.add_argument(
+            "--only",
+            default=None,
+            metavar="SECTIONS",
+            help="comma-separated sections to run (the census and its full rollup always "
+            f"run): {', '.join(SECTIONS)}; e.g. --only values,tiles",
+        )
+        parser.add_argument(
             "--import-households",
             type=int,
             default=None,
@@ -54,6 +61,12 @@ class Command(BaseCommand):
     def handle(self, *args, region, households, seed, quick, output, **options):
         if quick:
             region, households = "64.09", min(households, 3_000)
+        only = None
+        if options["only"]:
+            only = {name.strip() for name in options["only"].split(",") if name.strip()}
+            unknown = only - set(SECTIONS)
+            if unknown:
+                raise CommandError(f"unknown --only sections: {', '.join(sorted(unknown))}")
         started = time.monotonic()
         result = run_bench(
             region=region,
@@ -68,6 +81,7 @@ class Command(BaseCommand):
             xlsx_households=options["xlsx_households"],
             reuse=options["reuse"],
             dashboard_baseline=options["dashboard_baseline"],
+            only=only,
         )
         self.stdout.write(f"Benchmark {result.started} on {result.machine}")
         self.stdout.write(f"{result.households:,} synthetic households in {result.region}\n")

@@ -342,30 +342,17 @@ def run_bench(
             region, kabupaten=kabupaten, seed=seed, quick=quick, add=add, progress=progress,
             sections=served_sections, import_households=import_households,
             xlsx_households=xlsx_households, dashboard_baseline=dashboard_baseline,
+            reuse=reuse,
         )  # fmt: skip
-
-    # --- survey rounds (issue 15; in process, not yet over HTTP) ---------------------------
-    if wanted("rounds"):
-        for measure in bench_rounds(
-            region=region,
-            kabupaten=kabupaten,
-            seed=seed,
-            client=Client(HTTP_HOST="127.0.0.1"),
-            timed=timed,
-            sql_seconds=_sql_seconds,
-            measure=Measure,
-            progress=progress,
-        ):
-            add(measure)
 
     return result
 
 
 # The sections of the benchmark, for `manage.py bench --only`: in process, then over HTTP.
 SERVED_SECTIONS = (
-    "values", "tiles", "list", "programme", "dashboard", "load", "exports", "import",
+    "values", "tiles", "list", "programme", "dashboard", "load", "exports", "import", "rounds",
 )  # fmt: skip
-SECTIONS = ("incremental", "quality", *SERVED_SECTIONS, "rounds")
+SECTIONS = ("incremental", "quality", *SERVED_SECTIONS)
 
 
 def _bench_incremental_and_quality(
@@ -424,6 +411,7 @@ def _bench_http_sections(
     import_households: int | None,
     xlsx_households: int | None,
     dashboard_baseline: str | None,
+    reuse: bool = False,
 ) -> None:
     # --- what users get: every figure below over HTTP, from a gunicorn of this run -------
     admin = _bench_admin()
@@ -467,6 +455,7 @@ def _bench_http_sections(
                     xlsx_households=xlsx_households,
                     dashboard_baseline=dashboard_baseline,
                     sections=sections,
+                    reuse=reuse,
                 )
         finally:
             floor.close()
@@ -586,7 +575,10 @@ class Served:
                 else abs(floor.size - last.size) <= max(64, last.size // 20)
             )
             if not same:
-                raise RuntimeError(f"the floor of {path} did not return the same bytes")
+                raise RuntimeError(
+                    f"the floor of {path} did not return the same bytes "
+                    f"({floor.size:,} against {last.size:,})"
+                )
             times.append(last.seconds)
             floor_times.append(floor.seconds)
         return statistics.median(times), statistics.median(floor_times), last
@@ -665,6 +657,7 @@ def _bench_served(
     xlsx_households: int | None,
     dashboard_baseline: str | None = None,
     sections: set[str] = frozenset(SERVED_SECTIONS),
+    reuse: bool = False,
 ) -> None:
     # --- indicator values ---------------------------------------------------------------
     province = region[:2]
@@ -753,6 +746,21 @@ def _bench_served(
             import_households = QUICK_IMPORT_HOUSEHOLDS if served.quick else IMPORT_HOUSEHOLDS
         progress(f"census import of {import_households:,} households against psql \\copy")
         add(_bench_import(served, region, import_households, progress))
+
+    # --- survey rounds (issue 15): two rounds, then their requests over HTTP ---------------
+    if "rounds" in sections:
+        for measure in bench_rounds(
+            region=region,
+            kabupaten=kabupaten,
+            seed=seed,
+            served=served,
+            http_measure=_http_measure,
+            reuse=reuse,
+            timed=timed,
+            measure=Measure,
+            progress=progress,
+        ):
+            add(measure)
 
 
 def _bench_programme_page(region: str, seed: int, served: Served) -> Measure:

@@ -1,17 +1,18 @@
 """The benchmark's survey-round measures (issue 15), kept apart from demo/bench.py so the
 harness can change around them: closing a round (the panel, one INSERT ... SELECT), the
 trend and the change-map requests with two rounds, each against its raw SQL baseline in
-the same run. Runs on the bench's synthetic census after the other measures: it gives
-that census two synthetic rounds (demo/rounds.py)."""
+the same run. Runs on the bench's synthetic census after the other measures (over HTTP, from the
+benchmark's gunicorn): it gives that census two synthetic rounds (demo/rounds.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.test import Client
+from django.db import connection
 
-from households.models import HouseholdObservation
+from households.models import HouseholdObservation, RoundStatus, SurveyRound
 
+from .bench_http import explain_seconds
 from .rounds import BASELINE, UPDATE, rounds_generate, rounds_remove
 
 # Raw baselines: what the requests would cost without the rollup, straight from the rows.
@@ -46,30 +47,44 @@ def bench_rounds(
     region: str,
     kabupaten: str,
     seed: int,
-    client: Client,
+    served,
+    http_measure: Callable,
     timed: Callable,
-    sql_seconds: Callable,
+    reuse: bool = False,
     measure: Callable,
     progress: Callable[[str], None],
 ) -> list:
-    """[Measure, ...]: round close, trend request, change-map request. `timed`,
-    `sql_seconds` and `measure` (the Measure class) come from the harness."""
-    progress("survey rounds: baseline closed (panel), update opened with changes")
-    rounds_remove()
-    seconds, peak, result = timed(lambda: rounds_generate(region_code=region, seed=seed))
-    observed = HouseholdObservation.objects.count()
-    measures = [
-        measure(
-            "rounds: close baseline + open update (demo)",
-            seconds,
-            peak_mb=peak,
-            note=f"{observed:,} observations written; changes {result.changed}",
-            extra={"observations": observed, "changes": result.changed},
-        )
-    ]
+    """[Measure, ...]: the round close (in this process), then over HTTP from the
+    benchmark's gunicorn (`served`): the trend and change-map APIs, each against its
+    framework floor, its own SQL (EXPLAIN ANALYZE) and the raw recount from the panel and
+    the live households (EXPLAIN ANALYZE of RAW_TREND_SQL); the trend page and a village's
+    change list (as the bench analyst, a role that sees names) against their floors.
+    `http_measure` (demo/bench.py `_http_measure`), `timed` and `measure` come from the
+    harness."""
+    if reuse and _rounds_present():
+        # `--reuse` on a census given its rounds beforehand (`generate_rounds`, timed there):
+        # the requests are measured on them, the generation is not redone.
+        progress("survey rounds: reusing the two demo rounds already in the database")
+        measures = []
+    else:
+        progress("survey rounds: baseline closed (panel), update opened with changes")
+        rounds_remove()
+        seconds, peak, result = timed(lambda: rounds_generate(region_code=region, seed=seed))
+        observed = HouseholdObservation.objects.count()
+        measures = [
+            measure(
+                "rounds: close baseline + open update (demo)",
+                seconds,
+                peak_mb=peak,
+                note=f"{observed:,} observations written; changes {result.changed}",
+                extra={"observations": observed, "changes": result.changed},
+            )
+        ]
     params = {"from": BASELINE, "to": UPDATE, "prefix": f"{kabupaten}.%"}
-    raw = sql_seconds(RAW_TREND_SQL, params, repeat=3)
-    rollup = sql_seconds(ROLLUP_PAIR_SQL, params)
+    raw, _planning = explain_seconds([_literal(RAW_TREND_SQL, params)], repeat=3)
+    rollup, _planning = explain_seconds([_literal(ROLLUP_PAIR_SQL, params)], repeat=3)
+    token = served.token(served.analyst)
+    progress("survey rounds over HTTP: trend and change-map APIs, trend page, change list")
     for name, url in (
         (
             "trend API: villages of the kabupaten, two rounds",
@@ -81,19 +96,62 @@ def bench_rounds(
             f"&from={BASELINE}&to={UPDATE}",
         ),
     ):
-        seconds, peak, response = timed(lambda url=url: client.get(url), repeat=9)
-        body = response.json()
-        rows = len(body["rows"]) if isinstance(body, dict) else len(body)
+        answer = http_measure(
+            served,
+            name,
+            url,
+            headers=token,
+            suffix="json",
+            note=f"raw recount from panel + households in PostgreSQL {raw * 1000:.1f} ms "
+            f"(EXPLAIN ANALYZE; rollup SELECT of two periods {rollup * 1000:.1f} ms)",
+        )
+        answer.extra["raw_recount_seconds"] = raw
+        answer.extra["rollup_pair_seconds"] = rollup
+        measures.append(answer)
+    session = served.session(served.analyst)
+    measures.append(
+        http_measure(
+            served,
+            "trend page (HTML)",
+            "/tren/",
+            headers=session,
+            suffix="html",
+        )
+    )
+    village = _largest_village(kabupaten)
+    if village is not None:
         measures.append(
-            measure(
-                name,
-                seconds,
-                baseline="rollup SELECT (two periods)",
-                baseline_seconds=rollup,
-                peak_mb=peak,
-                note=f"{rows} rows; raw recount from panel + households {raw * 1000:.1f} ms "
-                f"(API {raw / seconds:.1f}x faster)",
-                extra={"raw_recount_seconds": raw, "status": response.status_code},
+            http_measure(
+                served,
+                f"village change list (HTML, analyst): desa {village}",
+                f"/desa/{village}/perubahan/?indikator=tanpa_jamban&dari={BASELINE}&ke={UPDATE}",
+                headers=session,
+                suffix="html",
             )
         )
     return measures
+
+
+def _rounds_present() -> bool:
+    """Both demo rounds, the baseline closed with its panel and the update open."""
+    return (
+        SurveyRound.objects.filter(code=BASELINE, status=RoundStatus.CLOSED).exists()
+        and SurveyRound.objects.filter(code=UPDATE, status=RoundStatus.OPEN).exists()
+        and HouseholdObservation.objects.filter(survey_round__code=BASELINE).exists()
+    )
+
+
+def _literal(sql: str, params: dict) -> str:
+    """`sql` with its parameters bound, for EXPLAIN ANALYZE (explain_seconds takes text)."""
+    return connection.ops.compose_sql(sql, params)
+
+
+def _largest_village(kabupaten: str) -> str | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT region_id FROM households_household WHERE region_id LIKE %s "
+            "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+            [f"{kabupaten}.%"],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None

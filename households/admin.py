@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
@@ -12,6 +13,7 @@ from . import schema
 from .indicators.rollup import indicators_refresh
 from .models import Household, Indicator, Member
 from .selectors import households_for, members_for
+from .services import village_write_problem
 
 
 class RefreshIndicatorsMixin:
@@ -52,6 +54,59 @@ class ScopedAdminMixin:
         return response
 
 
+class VillageLockMixin:
+    """Admin saves and deletes pass the same lock as the write services
+    (`village_write_check`: a village whose data for the open round was approved changes
+    only once a verifier reopens it). A save is refused by the form, naming the village
+    and round, for the village the record is in and the one it moves to; a delete is
+    shown as protected with the same message. `villages_of(record)` names a saved record's village,
+    `villages_of_cleaned(cleaned_data)` the one the form would put it in."""
+
+    def villages_of(self, obj) -> set[str]:
+        raise NotImplementedError
+
+    def villages_of_cleaned(self, cleaned_data) -> set[str]:
+        raise NotImplementedError
+
+    def lock_problem(self, codes) -> str | None:
+        for code in sorted(code for code in codes if code):
+            problem = village_write_problem(region_code=code)
+            if problem is not None:
+                return str(problem)
+        return None
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        model_admin = self
+
+        class LockedForm(form):
+            def clean(self):
+                cleaned_data = super().clean()
+                # Before _post_clean: self.instance still holds the saved values.
+                codes = model_admin.villages_of_cleaned(cleaned_data)
+                if self.instance.pk is not None:
+                    codes |= model_admin.villages_of(self.instance)
+                problem = model_admin.lock_problem(codes)
+                if problem:
+                    raise ValidationError(problem)
+                return cleaned_data
+
+        LockedForm.__name__ = form.__name__
+        return LockedForm
+
+    def get_deleted_objects(self, objs, request):
+        """A record of a locked village is shown as protected on the delete confirmation
+        (one and bulk alike), which then deletes nothing."""
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        codes = set()
+        for obj in objs:
+            codes |= self.villages_of(obj)
+        problem = self.lock_problem(codes)
+        if problem:
+            protected = [*protected, problem]
+        return deleted, model_count, perms_needed, protected
+
+
 class VillageWithHouseholdsFilter(admin.SimpleListFilter):
     """Only villages that have households: the full code list has 83,762 villages."""
 
@@ -79,7 +134,7 @@ class MemberInline(admin.TabularInline):
 
 
 @admin.register(Household)
-class HouseholdAdmin(ScopedAdminMixin, RefreshIndicatorsMixin, LeafletGeoAdmin):
+class HouseholdAdmin(ScopedAdminMixin, VillageLockMixin, RefreshIndicatorsMixin, LeafletGeoAdmin):
     list_display = [
         "kk_masked",
         "region",
@@ -108,6 +163,14 @@ class HouseholdAdmin(ScopedAdminMixin, RefreshIndicatorsMixin, LeafletGeoAdmin):
     autocomplete_fields = ["region"]
     inlines = [MemberInline]
     show_full_result_count = False
+
+    def villages_of(self, obj) -> set[str]:
+        return {obj.region_id}
+
+    def villages_of_cleaned(self, cleaned_data) -> set[str]:
+        # The members inline is saved with its household: this form guards both.
+        region = cleaned_data.get("region")
+        return {region.code} if region else set()
 
     def get_readonly_fields(self, request, obj=None):
         """What the database keeps (derived values) and the timestamps Django sets."""
@@ -179,8 +242,17 @@ class HouseholdAdmin(ScopedAdminMixin, RefreshIndicatorsMixin, LeafletGeoAdmin):
 
 
 @admin.register(Member)
-class MemberAdmin(ScopedAdminMixin, RefreshIndicatorsMixin, admin.ModelAdmin):
+class MemberAdmin(ScopedAdminMixin, VillageLockMixin, RefreshIndicatorsMixin, admin.ModelAdmin):
     scope = staticmethod(members_for)
+
+    def villages_of(self, obj) -> set[str]:
+        return {obj.household.region_id}
+
+    def villages_of_cleaned(self, cleaned_data) -> set[str]:
+        # A member moved to a household of another village touches both.
+        household = cleaned_data.get("household")
+        return {household.region_id} if household else set()
+
     list_display = [
         "nama",
         "nik_masked",

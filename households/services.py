@@ -1030,6 +1030,10 @@ def member_move_in_record(
                 .first()
             )
             refusal = holder and _move_in_refusal(holder, household, household_queryset)
+            if not refusal and holder is not None:
+                # Taking the row over writes the household it moved out of: its village
+                # must be writable too (named only when the caller may see it).
+                refusal = _origin_lock_refusal(holder, household_queryset)
             if refusal:
                 errors["nik"] = refusal
             elif holder and date is not None and date < holder.tanggal_status:
@@ -1060,6 +1064,24 @@ def member_move_in_record(
         versi = _bump_household_version(household.pk)
         transaction.on_commit(indicators_refresh_task.enqueue)
     return EditResult(household.pk, versi, ["members"])
+
+
+# The origin of a move in is locked (approved) but outside the caller's areas: no place named.
+MOVE_IN_ORIGIN_LOCKED = gettext_noop(
+    "Data asal NIK ini sudah disetujui dan dikunci untuk putaran ini: pindah masuk dapat "
+    "dicatat setelah dibuka kembali oleh verifikator; bila perlu, hubungi admin kabupaten."
+)
+
+
+def _origin_lock_refusal(holder: Member, visible: QuerySet) -> str | None:
+    """Why the moved-out row cannot be taken over because its village is locked, or None.
+    The village is named (the lock's message) only when the caller may see its household."""
+    problem = village_write_problem(region_code=holder.household.region_id)
+    if problem is None:
+        return None
+    if visible.filter(pk=holder.household_id).exists():
+        return str(problem)
+    return str(Message(MOVE_IN_ORIGIN_LOCKED))
 
 
 def _move_in_refusal(holder: Member, household: Household, visible: QuerySet) -> str | None:

@@ -1,17 +1,30 @@
-from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
 from desapresisi import audit
+from desapresisi.errors import InvalidInput, NotReady
 from desapresisi.masking import mask_number
 from desapresisi.models import AuditAction
 from villages.models import Region
 
 from . import schema
 from .indicators.rollup import indicators_refresh
-from .models import Household, Indicator, Member
+from .models import (
+    Household,
+    HouseholdObservation,
+    Indicator,
+    Member,
+    RoundStatus,
+    SurveyRound,
+)
+from .rounds import open_round, round_close, round_open
 from .selectors import households_for, members_for
 from .services import village_write_problem
 
@@ -287,3 +300,131 @@ class IndicatorAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         # A changed definition changes every value: recompute all of them.
         transaction.on_commit(lambda: indicators_refresh(full=True))
+
+
+class SurveyRoundForm(forms.ModelForm):
+    """Opening a round: the same checks as `round_open`, shown on the form."""
+
+    class Meta:
+        model = SurveyRound
+        fields = [
+            "code",
+            "name",
+            "source",
+            "reference_date",
+            "fieldwork_start",
+            "fieldwork_end",
+            "decile_source",
+            "decile_vintage",
+        ]
+
+    def clean(self):
+        cleaned_data = super().clean()
+        current = open_round()
+        if current is not None:
+            raise ValidationError(
+                _("Putaran %(code)s masih terbuka: tutup dulu sebelum membuka putaran baru."),
+                params={"code": current.code},
+            )
+        return cleaned_data
+
+
+@admin.register(SurveyRound)
+class SurveyRoundAdmin(admin.ModelAdmin):
+    """Survey rounds for the kabupaten administrator: open a new one (the add form), close
+    the open one (the action, after a confirmation that says what closing does). A round
+    is never edited or deleted here: its code and dates are what its frozen figures and
+    panel are filed under."""
+
+    form = SurveyRoundForm
+    list_display = [
+        "code",
+        "name",
+        "source",
+        "reference_date",
+        "fieldwork_start",
+        "fieldwork_end",
+        "status",
+        "observations",
+        "opened_at",
+        "closed_at",
+        "closed_by",
+    ]
+    list_filter = ["status", "source"]
+    ordering = ["-reference_date", "code"]
+    actions = ["close_round"]
+
+    def get_queryset(self, request):
+        observed = (
+            HouseholdObservation.objects.filter(survey_round=OuterRef("pk"))
+            .order_by()
+            .values("survey_round")
+            .annotate(count=Count("*"))
+            .values("count")
+        )
+        return super().get_queryset(request).annotate(observed=Coalesce(Subquery(observed), 0))
+
+    @admin.display(description=_("rumah tangga teramati"), ordering="observed")
+    def observations(self, obj) -> int:
+        return obj.observed
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return [*SurveyRoundForm.Meta.fields, "status", "opened_at", "closed_at", "closed_by"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return  # every field is read-only once open
+        data = {name: form.cleaned_data.get(name) for name in SurveyRoundForm.Meta.fields}
+        data = {
+            key: ("" if value is None and key.startswith("decile") else value)
+            for key, value in data.items()
+        }
+        try:
+            opened = round_open(**data)
+        except (InvalidInput, NotReady) as error:
+            # A round opened by someone else between the form's check and now.
+            raise PermissionDenied(str(getattr(error, "message", error))) from error
+        obj.pk = opened.pk
+        obj.refresh_from_db()
+
+    @admin.action(description=_("Tutup putaran terpilih (membekukan angka, menulis panel)"))
+    def close_round(self, request, queryset):
+        rounds = list(queryset.filter(status=RoundStatus.OPEN))
+        if len(rounds) != 1 or queryset.count() != 1:
+            self.message_user(
+                request,
+                _("Pilih tepat satu putaran yang terbuka untuk ditutup."),
+                messages.ERROR,
+            )
+            return None
+        survey_round = rounds[0]
+        if request.POST.get("confirm") != survey_round.code:
+            return TemplateResponse(
+                request,
+                "admin/households/surveyround/close_confirm.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": _("Tutup putaran %(code)s?") % {"code": survey_round.code},
+                    "survey_round": survey_round,
+                    "households": Household.objects.count(),
+                    "opts": self.model._meta,
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        try:
+            observed = round_close(survey_round=survey_round, user=request.user)
+        except NotReady as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return None
+        self.message_user(
+            request,
+            _("Putaran %(code)s ditutup: %(count)s rumah tangga teramati, angkanya dibekukan.")
+            % {"code": survey_round.code, "count": f"{observed:,}".replace(",", ".")},
+            messages.SUCCESS,
+        )
+        return None

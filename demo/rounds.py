@@ -183,6 +183,24 @@ def _changes_apply(cursor, *, region_code: str, seed: int) -> dict[str, int]:
     return changed
 
 
+def _baseline_dates(cursor, *, region_code: str) -> int:
+    """The census becomes the baseline: its survey dates move into the baseline round's
+    fieldwork (the generator dates a census by demo_rates.json's survey period), so that
+    the baseline was surveyed before the update and no household is flagged as surveyed
+    outside its round."""
+    cursor.execute(
+        """
+        UPDATE households_household h
+        SET tanggal_survei = DATE '2024-05-01' + (h.id %% 200)::int
+        WHERE (h.region_id = %(code)s OR h.region_id LIKE %(prefix)s)
+          AND h.sumber_data = %(source)s
+          AND h.tanggal_survei NOT BETWEEN DATE '2024-05-01' AND DATE '2024-12-31'
+        """,
+        {"code": region_code, "prefix": f"{region_code}.%", "source": DataSource.SYNTHETIC},
+    )
+    return cursor.rowcount
+
+
 def rounds_generate(*, region_code: str = "64.09", seed: int = 2026) -> RoundsResult:
     """The demo's two rounds over the synthetic households of `region_code`. Refuses to
     run when the installation already has rounds (the demo never rewrites real ones)."""
@@ -199,6 +217,9 @@ def rounds_generate(*, region_code: str = "64.09", seed: int = 2026) -> RoundsRe
         decile_source="DTSEN",
         decile_vintage="2024-T2 (sintetis)",
     )
+    with transaction.atomic(), connection.cursor() as cursor:
+        history_pause(reason="synthetic demo rounds", cursor=cursor)
+        _baseline_dates(cursor, region_code=region_code)
     round_close(survey_round=baseline)
     round_open(
         code=UPDATE,

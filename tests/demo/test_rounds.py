@@ -21,6 +21,13 @@ def test_two_labelled_rounds_with_change_concentrated_in_treated_households():
     )  # fmt: skip
     assert "sintetis" in baseline.name and "sintetis" in update.name
     assert HouseholdObservation.objects.filter(survey_round=baseline).count() == 1500
+    # The baseline was surveyed within its own fieldwork, before the update's.
+    dates = {
+        o.answers["tanggal_survei"]
+        for o in HouseholdObservation.objects.filter(survey_round=baseline)
+    }
+    assert min(dates) >= str(baseline.fieldwork_start) and max(dates) <= str(baseline.fieldwork_end)
+    assert max(dates) < str(update.fieldwork_start)
     for change in ("latrines_built", "backsliding", "births", "deaths", "moves"):
         assert result.changed[change] > 0, change
     assert Household.objects.filter(survey_round=update).count() == 1500

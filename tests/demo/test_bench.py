@@ -31,10 +31,14 @@ def test_quick_benchmark_measures_every_operation_against_its_baseline(tmp_path)
     assert any(name.startswith("quality flags: incremental") for name in names)
     programme = _measure(result, "programme page")
     assert programme.extra["interventions"] > 0 and programme.baseline_seconds > 0
-    # Survey rounds: the trend and the change map with two rounds, against the rollup.
+    # Survey rounds over HTTP: the trend and the change map with two rounds, each against
+    # its floor, its own SQL and the raw recount from the panel and the live households.
     for name in ("trend API", "change map API"):
         measure = _measure(result, name)
-        assert measure.extra["status"] == 200 and measure.baseline_seconds > 0
+        assert measure.baseline.startswith("framework floor") and measure.baseline_seconds > 0
+        assert measure.extra["sql_seconds"] > 0 and measure.extra["raw_recount_seconds"] > 0
+    for name in ("trend page", "village change list"):
+        assert _measure(result, name).baseline_seconds > 0
     assert _measure(result, "rounds: close").extra["observations"] > 0
     with_baseline = [m for m in result.measures if m.baseline]
     assert len(with_baseline) >= 10

@@ -61,13 +61,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, region, households, seed, quick, output, **options):
-        # A census reused from an older checkout: its schema must be this code's (a missing
-        # table would fail inside the served requests and skew what they cost).
-        executor = MigrationExecutor(connection)
-        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
-        if pending:
-            names = ", ".join(f"{m.app_label}.{m.name}" for m, _backwards in pending[:5])
-            raise CommandError(f"the database lacks migrations ({names}): run manage.py migrate")
         if quick:
             region, households = "64.09", min(households, 3_000)
         only = None
@@ -76,6 +69,13 @@ class Command(BaseCommand):
             unknown = only - set(SECTIONS)
             if unknown:
                 raise CommandError(f"unknown --only sections: {', '.join(sorted(unknown))}")
+        # A census reused from an older checkout: its schema must be this code's (a missing
+        # table would fail inside the served requests and skew what they cost).
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if pending:
+            names = ", ".join(f"{m.app_label}.{m.name}" for m, _backwards in pending[:5])
+            raise CommandError(f"the database lacks migrations ({names}): run manage.py migrate")
         started = time.monotonic()
         result = run_bench(
             region=region,

@@ -320,7 +320,7 @@ class SurveyRoundForm(forms.ModelForm):
 
     def clean(self):
         cleaned_data = super().clean()
-        current = open_round()
+        current = open_round() if self.instance.pk is None else None
         if current is not None:
             raise ValidationError(
                 _("Putaran %(code)s masih terbuka: tutup dulu sebelum membuka putaran baru."),

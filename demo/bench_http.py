@@ -38,6 +38,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
+from django.contrib.staticfiles.finders import get_finders
 from django.db import DatabaseError, connection, transaction
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -85,8 +86,25 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
 
+def _static_current() -> bool:
+    """Whether STATIC_ROOT's manifest is newer than every file the static finders list."""
+    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    if not manifest.exists():
+        return False
+    built = manifest.stat().st_mtime
+    for finder in get_finders():
+        for path, storage in finder.list([]):
+            if Path(storage.path(path)).stat().st_mtime > built:
+                return False
+    return True
+
+
 def collect_static(environment: dict[str, str]) -> None:
-    """The manifest the production static storage needs (the server runs with DEBUG=0)."""
+    """The manifest the production static storage needs (the server runs with DEBUG=0).
+    Skipped when it is current: collectstatic rewrites the manifest, and a server another
+    process starts meanwhile (a test's, on the other worker) would find none."""
+    if _static_current():
+        return
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
         cwd=settings.BASE_DIR,

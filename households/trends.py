@@ -20,6 +20,9 @@ from .selectors import households_for, indicator_values_for
 
 IMPROVED, WORSENED, SAME, ENTERED, LEFT = "membaik", "memburuk", "tetap", "masuk", "keluar"
 STATUSES = (IMPROVED, WORSENED, SAME, ENTERED, LEFT)
+# A change list reads the backsliding first; the many that stayed come last.
+LIST_ORDER = (WORSENED, IMPROVED, ENTERED, LEFT, SAME)
+CHANGED = (WORSENED, IMPROVED, ENTERED, LEFT)
 
 
 def _indicator(code: str) -> Indicator:
@@ -152,19 +155,37 @@ def _round_shares(indicator: Indicator, survey_round: SurveyRound, ids_q: Q) -> 
 
 
 def household_changes_for(
-    *, user, village: str, indicator: str, from_period: str, to_period: str
+    *,
+    user,
+    village: str,
+    indicator: str,
+    from_period: str,
+    to_period: str,
+    statuses: tuple[str, ...] | list[str] | None = None,
+    offset: int = 0,
+    limit: int | None = None,
 ) -> dict:
     """The households of `village` (at either round) that improved, worsened, stayed, came
     in or left between two rounds for one indicator: only for roles that see named records,
     only households the caller may see (the one area rule, `households_for`). A household
     counts where the indicator's denominator holds it (all households when it has none).
-    {counts: {status: n}, households: [...]}, each household disclosed per the caller."""
+
+    {counts: {status: n} of every household, total: n of those with one of `statuses`
+    (all when None), households: that selection from `offset`, at most `limit` of them},
+    worse first (memburuk, membaik, masuk, keluar, tetap), then by dusun, RW, RT and KK;
+    each household disclosed per the caller. The whole village is compared to count it;
+    only the page's households are read and disclosed."""
     if not can_view_names(user):
         raise NotAllowed(_("Daftar rumah tangga hanya untuk peran yang boleh melihat nama."))
     definition = _indicator(indicator)
     order = _check_periods(**{"dari": from_period, "ke": to_period})
     if order[from_period] >= order[to_period]:
         raise InvalidInput({"ke": _("Putaran tujuan harus sesudah putaran asal.")})
+    unknown = sorted(set(statuses or ()) - set(STATUSES))
+    if unknown:
+        raise InvalidInput(
+            {"status": _("Status tidak dikenal: %(codes)s") % {"codes": ", ".join(unknown)}}
+        )
     rounds = {r.code: r for r in SurveyRound.objects.filter(code__in=[from_period, to_period])}
     for field, code in (("dari", from_period), ("ke", to_period)):
         if code not in rounds:
@@ -172,24 +193,34 @@ def household_changes_for(
                 {field: _("Perubahan hanya antarputaran pendataan: %(code)s") % {"code": code}}
             )
     visible = households_for(user)
+    # The candidates: households in the village now, or observed there at a closed round.
+    # Each read is one index range; an OR of them would scan every household.
+    candidates = set(visible.filter(region_id=village).values_list("pk", flat=True))
+    closed = [rounds[c] for c in (from_period, to_period) if rounds[c].status == RoundStatus.CLOSED]
+    if closed:
+        candidates.update(
+            HouseholdObservation.objects.filter(
+                survey_round__in=closed, region_id=village
+            ).values_list("household_id", flat=True)
+        )
+    # Sort keys of the candidates the caller may see: the only read of every household.
+    keys = {
+        pk: (dusun, rw, rt, no_kk)
+        for pk, dusun, rw, rt, no_kk in visible.filter(pk__in=list(candidates))
+        .order_by()
+        .values_list("pk", "dusun", "rw", "rt", "no_kk")
+    }
+    ids = list(keys)
     sides = {}
     for code in (from_period, to_period):
         survey_round = rounds[code]
-        if survey_round.status == RoundStatus.CLOSED:
-            sides[code] = _round_shares(
-                definition,
-                survey_round,
-                Q(region_id=village) | Q(household_id__in=visible.filter(region_id=village)),
-            )
+        if not ids:
+            sides[code] = {}
+        elif survey_round.status == RoundStatus.CLOSED:
+            sides[code] = _round_shares(definition, survey_round, Q(household_id__in=ids))
         else:
-            in_panel = HouseholdObservation.objects.filter(
-                survey_round=rounds[from_period], region_id=village
-            ).values("household_id")
-            sides[code] = _live_shares(
-                definition, visible.filter(Q(region_id=village) | Q(pk__in=in_panel))
-            )
+            sides[code] = _live_shares(definition, Household.objects.filter(pk__in=ids))
     before, after = sides[from_period], sides[to_period]
-    visible_ids = set(visible.filter(pk__in=set(before) | set(after)).values_list("pk", flat=True))
 
     def counted(side: tuple | None) -> bool:
         if side is None:
@@ -197,7 +228,7 @@ def household_changes_for(
         return definition.denominator is None or (side[2] or 0) > 0
 
     entries = {}
-    for household_id in visible_ids:
+    for household_id in ids:
         a, b = before.get(household_id), after.get(household_id)
         if not (a and a[0] == village) and not (b and b[0] == village):
             continue
@@ -217,20 +248,29 @@ def household_changes_for(
             "to_numerator": b[1] if counted(b) else None,
             "to_denominator": b[2] if counted(b) else None,
         }
+    counts = dict.fromkeys(STATUSES, 0)
+    for entry in entries.values():
+        counts[entry["status"]] += 1
+    wanted = set(statuses or STATUSES)
+    rank = {status: index for index, status in enumerate(LIST_ORDER)}
+    chosen = sorted(
+        (pk for pk, entry in entries.items() if entry["status"] in wanted),
+        key=lambda pk: (rank[entries[pk]["status"]], *keys[pk], pk),
+    )
+    page = chosen[offset:] if limit is None else chosen[offset : offset + limit]
     disclosure = disclosure_for(user, unmask_requested=False)
+    rows = {
+        row["id"]: row
+        for row in Household.objects.filter(pk__in=page).values(
+            "id", "no_kk", "region_id", "dusun", "rw", "rt", "alamat"
+        )
+    }
     households = []
-    for row in (
-        Household.objects.filter(pk__in=entries)
-        .order_by("dusun", "rw", "rt", "no_kk")
-        .values("id", "no_kk", "region_id", "dusun", "rw", "rt", "alamat")
-    ):
-        entry = entries[row["id"]]
-        disclosed = disclose_household(dict(row), disclosure)
+    for pk in page:
+        entry = entries[pk]
+        disclosed = disclose_household(dict(rows[pk]), disclosure)
         entry.update({k: disclosed[k] for k in ("no_kk", "region_id", "dusun", "rw", "rt")})
         households.append(entry)
-    counts = dict.fromkeys(STATUSES, 0)
-    for entry in households:
-        counts[entry["status"]] += 1
     return {
         "village": village,
         "indicator": indicator,
@@ -238,6 +278,8 @@ def household_changes_for(
         "from_period": from_period,
         "to_period": to_period,
         "counts": counts,
+        "total": len(chosen),
+        "offset": offset,
         "households": households,
     }
 

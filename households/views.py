@@ -6,6 +6,8 @@ hand the browser the API addresses it reads the rest from (values, boundaries, t
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -94,9 +96,18 @@ from .services import (
     member_transfer_record,
     member_update,
 )
-from .trends import STATUSES, household_changes_for, village_trend_table
+from .trends import (
+    CHANGED,
+    LIST_ORDER,
+    STATUSES,
+    household_changes_for,
+    village_trend_table,
+)
 
 DEFAULT_INDICATOR = "tanpa_jamban"
+# The village change list: households per page, and its two filters besides one status.
+CHANGE_PAGE_SIZE = 100
+CHANGED_FILTER, ALL_FILTER = "berubah", "semua"
 # Charts of the home page: the sanitation ladder (worst rung first) and out-of-school
 # children per age band.
 LADDER = [
@@ -1326,10 +1337,32 @@ def village_changes(request: HttpRequest, code: str) -> HttpResponse:
         "dari": request.GET.get("dari") or default_from,
         "ke": request.GET.get("ke") or default_to,
     }
-    answer, error, status = None, "", 200
-    if len(rounds) < 2:
+    labels = {
+        "membaik": _("Membaik"),
+        "memburuk": _("Memburuk"),
+        "tetap": _("Tetap"),
+        "masuk": _("Masuk (baru dihitung)"),
+        "keluar": _("Keluar (tidak lagi dihitung)"),
+    }
+    # ?status= one status, "berubah" (every household whose state changed: the default)
+    # or "semua"; ?halaman= the page, CHANGE_PAGE_SIZE households each.
+    shown = request.GET.get("status") or CHANGED_FILTER
+    chosen["status"] = shown
+    answer, error, status, paging = None, "", 200, None
+    try:
+        page_number = int(request.GET.get("halaman") or 1)
+        if page_number < 1:
+            raise ValueError
+    except ValueError:
+        page_number, error, status = 1, _("halaman: harus bilangan bulat positif."), 400
+    if shown not in (CHANGED_FILTER, ALL_FILTER, *STATUSES):
+        error, status = _("status: tidak dikenal: %(code)s") % {"code": shown}, 400
+    if status == 400:
+        pass
+    elif len(rounds) < 2:
         error = _("Perubahan memerlukan sedikitnya dua putaran pendataan.")
     else:
+        selection = {CHANGED_FILTER: CHANGED, ALL_FILTER: None}.get(shown, (shown,))
         try:
             answer = household_changes_for(
                 user=request.user,
@@ -1337,6 +1370,9 @@ def village_changes(request: HttpRequest, code: str) -> HttpResponse:
                 indicator=chosen["indikator"],
                 from_period=chosen["dari"],
                 to_period=chosen["ke"],
+                statuses=selection,
+                offset=(page_number - 1) * CHANGE_PAGE_SIZE,
+                limit=CHANGE_PAGE_SIZE,
             )
         except InvalidInput as problem:
             error = "; ".join(
@@ -1345,13 +1381,40 @@ def village_changes(request: HttpRequest, code: str) -> HttpResponse:
             status = 400
         else:
             audit.record(action=AuditAction.VIEW, request=request, rows=len(answer["households"]))
-    labels = {
-        "membaik": _("Membaik"),
-        "memburuk": _("Memburuk"),
-        "tetap": _("Tetap"),
-        "masuk": _("Masuk (baru dihitung)"),
-        "keluar": _("Keluar (tidak lagi dihitung)"),
-    }
+            pages = max(1, -(-answer["total"] // CHANGE_PAGE_SIZE))
+            if page_number > pages:
+                raise Http404
+            query = {k: v for k, v in chosen.items() if v}
+
+            def link(number: int) -> str:
+                return "?" + urlencode({**query, "halaman": number})
+
+            paging = {
+                "number": page_number,
+                "pages": pages,
+                "first": answer["offset"] + 1 if answer["households"] else 0,
+                "last": answer["offset"] + len(answer["households"]),
+                "previous": link(page_number - 1) if page_number > 1 else "",
+                "next": link(page_number + 1) if page_number < pages else "",
+            }
+            filters = [
+                (
+                    key,
+                    label,
+                    n,
+                    "?" + urlencode({**query, "status": key}),
+                )
+                for key, label, n in (
+                    (
+                        CHANGED_FILTER,
+                        _("Semua yang berubah"),
+                        sum(answer["counts"][k] for k in CHANGED),
+                    ),
+                    *((k, labels[k], answer["counts"][k]) for k in LIST_ORDER),
+                    (ALL_FILTER, _("Semua"), sum(answer["counts"].values())),
+                )
+            ]
+            answer["filters"] = filters
     return render(
         request,
         "households/village_changes.html",
@@ -1363,6 +1426,7 @@ def village_changes(request: HttpRequest, code: str) -> HttpResponse:
             "answer": answer,
             "error": error,
             "statuses": [(key, labels[key]) for key in STATUSES],
+            "paging": paging,
             "demo_label": settings.DEMO_DATA_LABEL,
         },
         status=status,

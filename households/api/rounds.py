@@ -4,11 +4,14 @@ and per household. Figures are open to everyone with the public's small-cell sup
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 
 from desapresisi import audit
 from desapresisi.access import suppression_for
@@ -17,6 +20,8 @@ from desapresisi.models import AuditAction
 
 from ..models import SurveyRound
 from ..trends import STATUSES, area_changes_for, household_changes_for, trend_for
+
+CHANGE_PAGE_SIZE, CHANGE_MAX_PAGE_SIZE = 100, 1000
 
 ROUND_FIELDS = [
     "code", "name", "source", "reference_date", "fieldwork_start", "fieldwork_end", "status",
@@ -177,6 +182,16 @@ class IndicatorChanges(GenericAPIView):
 class HouseholdChangeQuery(serializers.Serializer):
     village = serializers.CharField(help_text="Kode desa/kelurahan.")
     indicator = serializers.SlugField()
+    status = serializers.MultipleChoiceField(
+        choices=list(STATUSES),
+        required=False,
+        help_text="Hanya status ini (boleh diulang: status=memburuk&status=membaik); "
+        "tanpa ini semua status.",
+    )
+    page = serializers.IntegerField(min_value=1, default=1)
+    page_size = serializers.IntegerField(
+        min_value=1, max_value=CHANGE_MAX_PAGE_SIZE, default=CHANGE_PAGE_SIZE
+    )
 
 
 HouseholdChangeQuery._declared_fields["from"] = serializers.CharField()
@@ -203,8 +218,19 @@ class HouseholdChangesDoc(serializers.Serializer):
     higher_is_better = serializers.BooleanField()
     from_period = serializers.CharField()
     to_period = serializers.CharField()
-    counts = serializers.DictField(child=serializers.IntegerField())
-    households = HouseholdChangeRowDoc(many=True)
+    counts = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Per status, semua rumah tangga desa."
+    )
+    total = serializers.IntegerField(help_text="Rumah tangga dengan status yang diminta.")
+    page = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    households = HouseholdChangeRowDoc(
+        many=True,
+        help_text="Satu halaman: memburuk, membaik, masuk, keluar, lalu tetap; "
+        "dalam status menurut dusun, RW, RT dan No. KK.",
+    )
 
 
 class HouseholdChanges(GenericAPIView):
@@ -224,12 +250,34 @@ class HouseholdChanges(GenericAPIView):
         query = HouseholdChangeQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
+        page, size = params["page"], params["page_size"]
         answer = household_changes_for(
             user=request.user,
             village=params["village"],
             indicator=params["indicator"],
             from_period=params["from"],
             to_period=params["to"],
+            statuses=sorted(params.get("status") or ()) or None,
+            offset=(page - 1) * size,
+            limit=size,
         )
+        pages = max(1, -(-answer["total"] // size))
+        if page > pages:
+            raise ValidationError(
+                {
+                    "page": [
+                        _("Halaman %(page)s melewati halaman terakhir (%(pages)s).")
+                        % {"page": page, "pages": pages}
+                    ]
+                }
+            )
         audit.record(action=AuditAction.VIEW, request=request, rows=len(answer["households"]))
+        url = request.build_absolute_uri()
+        answer.pop("offset")
+        answer.update(
+            page=page,
+            page_size=size,
+            next=replace_query_param(url, "page", page + 1) if page < pages else None,
+            previous=replace_query_param(url, "page", page - 1) if page > 1 else None,
+        )
         return Response(answer)

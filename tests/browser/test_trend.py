@@ -9,6 +9,7 @@ import pytest
 
 from demo.rounds import BASELINE, UPDATE, rounds_generate
 from households.models import Household
+from households.trends import household_changes_for
 from tests.browser.conftest import _load_regions
 from tests.conftest import make_user
 
@@ -87,19 +88,39 @@ def test_official_sees_the_change_map_and_a_villages_line_and_the_url_reproduces
 
 
 def test_an_operator_reads_the_change_list_and_the_village_trend(two_rounds, open_page):
-    code = (
-        Household.objects.filter(region__code__startswith=KECAMATAN)
-        .values_list("region_id", flat=True)
-        .order_by("region_id")
-        .first()
-    )
+    # The village where the demo changed most households' latrines.
+    analyst = make_user("analis-tren", role="analis", areas=["64.09"])
+    villages = Household.objects.values_list("region_id", flat=True).distinct()
+
+    def changed(village: str) -> int:
+        counts = household_changes_for(
+            user=analyst,
+            village=village,
+            indicator="tanpa_jamban",
+            from_period=BASELINE,
+            to_period=UPDATE,
+            limit=0,
+        )["counts"]
+        return sum(n for status, n in counts.items() if status != "tetap")
+
+    code = max(sorted(villages), key=changed)
     operator = make_user("operator-tren", role="operator", areas=[code])
     session = open_page(operator)
     page = session.page
     session.goto(f"/desa/{code}/perubahan/?indikator=tanpa_jamban")
+    counts = {
+        key: int(page.locator(f"#change-counts [data-status='{key}']").inner_text())
+        for key in ("berubah", "memburuk", "membaik", "tetap", "semua")
+    }
+    assert counts["berubah"] > 0 and counts["tetap"] > 0, (counts, page.url)
+    assert counts["semua"] == counts["berubah"] + counts["tetap"]
+    # The changed come first (the default), backsliding before improvement.
     rows = page.locator("#changes-table tbody tr")
-    assert rows.count() >= 1
-    assert page.locator("#change-counts [data-status='tetap']").inner_text().strip().isdigit()
+    assert rows.count() == min(counts["berubah"], 100)
+    classes = [rows.nth(i).get_attribute("class") for i in range(rows.count())]
+    assert "change-tetap" not in classes
+    if counts["memburuk"]:
+        assert classes[0] == "change-memburuk"
     first_link = page.locator("#changes-table tbody a").first
     assert first_link.get_attribute("href").startswith("/rumah-tangga/")
     page.screenshot(path=str(session.screenshot("village-changes-1280")), full_page=True)
@@ -107,6 +128,13 @@ def test_an_operator_reads_the_change_list_and_the_village_trend(two_rounds, ope
     page.screenshot(path=str(session.screenshot("village-changes-360")), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     page.set_viewport_size({"width": 1280, "height": 900})
+    # The stayed are a count and a filter of their own; the address keeps the filter.
+    page.locator("#change-counts li.change-tetap a").click()
+    page.wait_for_url("**status=tetap**")
+    assert page.locator("#change-counts .current [data-status='tetap']").count() == 1
+    stayed = page.locator("#changes-table tbody tr")
+    assert stayed.count() == min(counts["tetap"], 100)
+    assert stayed.first.get_attribute("class") == "change-tetap"
     session.goto(f"/desa/{code}/")
     trend = page.locator("#village-trend")
     trend.scroll_into_view_if_needed()

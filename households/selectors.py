@@ -42,6 +42,7 @@ from villages.models import Level, Region, VillageUnit
 from . import codebook as cb
 from . import schema
 from .indicators import suppression
+from .indicators.approved import approved_cells, approved_villages
 from .indicators.criteria import map_criteria
 from .indicators.queries import members_with_age, spec_flags
 from .indicators.spec import spec_q
@@ -322,11 +323,15 @@ def indicator_values_for(
     parent: str | None = None,
     periods: list[str] | None = None,
     suppress_up_to: int | None = None,
+    approved_only: bool = False,
 ) -> list[dict]:
     """Rows of the rollup: indicator, area_code, area_name, level, period, numerator,
     denominator, value, suppressed. `parent` selects the areas below it (at `level`, or
     one level down when no level is given). With `suppress_up_to`, small cells are hidden
-    (households/indicators/suppression.py). Unknown indicator codes are a InvalidInput."""
+    (households/indicators/suppression.py). Unknown indicator codes are a InvalidInput.
+
+    `approved_only`: the figures of approved villages only (households/indicators/
+    approved.py), each row with `villages` and `approved_villages` below (or at) it."""
     queryset = IndicatorValue.objects.filter(indicator_id__in=indicators)
     if areas:
         queryset = queryset.filter(region_id__in=areas)
@@ -341,31 +346,108 @@ def indicator_values_for(
         queryset = queryset.filter(region__level=level)
     if periods:
         queryset = queryset.filter(period__in=periods)
+    limit = suppress_up_to or 0
+    rows = _value_rows(queryset, limit)
+    _check_indicator_codes(indicators, {row[0] for row in rows})
+    if approved_only:
+        return _approved_rows(rows, limit)
+    result = []
+    for *values, suppressed in rows:
+        row = dict(zip(VALUE_COLUMNS, values, strict=True))
+        result.append(_disclosed_value(row, suppressed, limit))
+    return result
+
+
+def _value_rows(queryset, limit: int) -> list[tuple]:
+    """(*VALUE_COLUMNS, hidden) of the rollup rows of `queryset`, figures as stored."""
     rows = list(
         queryset.order_by("indicator_id", "period", "region_id").values_list(
             *_VALUE_FIELDS, "suppressed", "suppression_limit"
         )
     )
-    _check_indicator_codes(indicators, {row[0] for row in rows})
-    limit = suppress_up_to or 0
     if limit and any(row[-1] != limit for row in rows):
         # The rollup stored another limit (or none yet): decide here, same rule.
-        rows = [(*row, None) for row in _live_suppression(queryset, limit)]
+        return [tuple(row) for row in _live_suppression(queryset, limit)]
+    return [(*row[:-2], bool(limit and row[-2])) for row in rows]
+
+
+def _disclosed_value(row: dict, suppressed: bool, limit: int) -> dict:
+    row["suppressed"] = bool(limit and suppressed)
+    # Why a figure is missing, so that an integration can say so: the cell is itself
+    # small (primary), or it would give a small sibling away by subtraction from the
+    # parent's total (secondary).
+    row["suppression_reason"] = None
+    row["suppression_threshold"] = None
+    if row["suppressed"]:
+        own_small = any(1 <= (row[key] or 0) <= limit for key in ("numerator", "denominator"))
+        row["suppression_reason"] = "primary" if own_small else "secondary"
+        row["suppression_threshold"] = limit
+        row["numerator"] = row["denominator"] = row["value"] = None
+    return row
+
+
+def _approved_rows(rows: list[tuple], limit: int) -> list[dict]:
+    """The asked rows as approved-only figures: village rows from the rollup's villages,
+    sums above them, suppressed by the rule of households/indicators/approved.py."""
+    if not rows:
+        return []
+    wanted = [dict(zip(VALUE_COLUMNS, values, strict=True)) for *values, _hidden in rows]
+    indicators = {
+        i.code: i for i in Indicator.objects.filter(code__in={row["indicator"] for row in wanted})
+    }
+    periods = sorted({row["period"] for row in wanted})
+    approved = {period: approved_villages(period) for period in periods}
+    # Every village under the asked areas (kabupaten prefixes are enough to hold them).
+    prefixes = sorted({row["area_code"][:5] for row in wanted})
+    below = Q()
+    for prefix in prefixes:
+        below |= Q(region__code__startswith=prefix)
+    village_rows = _value_rows(
+        IndicatorValue.objects.filter(
+            indicator_id__in=list(indicators), period__in=periods, region__level=Level.DESA
+        ).filter(below),
+        limit,
+    )
+    grouped: dict[tuple[str, str], list] = {}
+    for (
+        indicator,
+        code,
+        _name,
+        _level,
+        period,
+        numerator,
+        denominator,
+        _value,
+        hidden,
+    ) in village_rows:
+        grouped.setdefault((indicator, period), []).append((code, numerator, denominator, hidden))
+    cells = {
+        key: approved_cells(
+            villages,
+            approved=approved[key[1]],
+            limit=limit or None,
+            has_denominator=indicators[key[0]].denominator is not None,
+        )
+        for key, villages in grouped.items()
+    }
     result = []
-    for *values, suppressed, _stored_limit in rows:
-        row = dict(zip(VALUE_COLUMNS, values, strict=True))
-        row["suppressed"] = bool(limit and suppressed)
-        # Why a figure is missing, so that an integration can say so: the cell is itself
-        # small (primary), or it would give a small sibling away by subtraction from the
-        # parent's total (secondary).
-        row["suppression_reason"] = None
-        row["suppression_threshold"] = None
-        if row["suppressed"]:
-            own_small = any(1 <= (row[key] or 0) <= limit for key in ("numerator", "denominator"))
-            row["suppression_reason"] = "primary" if own_small else "secondary"
-            row["suppression_threshold"] = limit
+    for row in wanted:
+        indicator = indicators[row["indicator"]]
+        cell = cells.get((row["indicator"], row["period"]), {}).get(row["area_code"])
+        row["villages"] = cell.villages if cell else 0
+        row["approved_villages"] = cell.approved if cell else 0
+        if cell is None or not cell.approved:
             row["numerator"] = row["denominator"] = row["value"] = None
-        result.append(row)
+            result.append(_disclosed_value(row, False, limit))
+            continue
+        row["numerator"], row["denominator"] = cell.numerator, cell.denominator
+        if indicator.denominator is None:
+            row["value"] = cell.numerator * indicator.factor
+        elif cell.denominator:
+            row["value"] = cell.numerator / cell.denominator * indicator.factor
+        else:
+            row["value"] = None
+        result.append(_disclosed_value(row, cell.hidden, limit))
     return result
 
 

@@ -180,6 +180,9 @@ UI_STRINGS = {
     "coverage_note": _(
         "Bagian yang dihitung indikator tanpa intervensi aktif program tahun %(year)s"
     ),
+    # The approved-only view: placeholders filled by the script.
+    "approved_count": _("%(approved)s dari %(villages)s desa disetujui"),
+    "none_approved": _("Belum ada desa yang datanya disetujui untuk periode ini."),
 }
 
 
@@ -269,6 +272,11 @@ def home(request: HttpRequest) -> HttpResponse:
             "ladder": LADDER,
             "outOfSchool": OUT_OF_SCHOOL,
             "coverage": _coverage_config(),
+            # "Only approved villages" (?disetujui=1): for the roles that sign off or
+            # read the sign-offs (the quality badges beside it need an account).
+            "approvedAllowed": bool(
+                request.user.is_authenticated and can_view_indicator_values(request.user)
+            ),
         }
     )
     return render(

@@ -33,14 +33,22 @@ def _village_lock(sender, region_code, **kwargs):
     return village_lock_problem(region_code=region_code)
 
 
+def _approved_villages(sender, period, **kwargs):
+    from .selectors import approved_village_codes  # noqa: PLC0415
+
+    return approved_village_codes(period=period)
+
+
 class QualityConfig(AppConfig):
     name = "quality"
     verbose_name = _("Kualitas data")
 
     def ready(self):
+        from households.indicators.approved import approved_villages_wanted  # noqa: PLC0415
         from households.indicators.rollup import figures_refreshed  # noqa: PLC0415
         from households.services import village_write_check  # noqa: PLC0415
 
         post_migrate.connect(_load_missing_rules, sender=self)
         figures_refreshed.connect(_flags_after_refresh, dispatch_uid="quality-flags")
         village_write_check.connect(_village_lock, dispatch_uid="quality-lock")
+        approved_villages_wanted.connect(_approved_villages, dispatch_uid="quality-approved")

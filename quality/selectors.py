@@ -148,3 +148,13 @@ def villages_quality(user, *, parent: str) -> list[dict]:
         }
         for code, name, households, flagged, status, geometry in rows
     ]
+
+
+def approved_village_codes(*, period: str) -> set[str]:
+    """The villages whose data for the round `period` (its code) were approved: what the
+    approved-only figures sum (households/indicators/approved.py). Not a round: none."""
+    return set(
+        SignOff.objects.filter(
+            survey_round__code=period, status=SignOffStatus.APPROVED
+        ).values_list("region_id", flat=True)
+    )

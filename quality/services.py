@@ -16,6 +16,7 @@ from django.utils.translation import gettext_noop
 from desapresisi.access import can_accept_flags, can_submit_village, can_verify_village
 from desapresisi.errors import InvalidInput, NotAllowed, NotReady
 from desapresisi.i18n import Message
+from desapresisi.models import DataVersion
 from households.models import RoundStatus, SurveyRound
 from villages.codes import subtree_q
 
@@ -200,6 +201,8 @@ def signoff_step(
         elif action == SignOffAction.REOPEN:
             signoff.approved_by, signoff.approved_at = None, None
         signoff.save()
+        # Approved-only figures read the sign-offs: their validators move with them.
+        DataVersion.bump(DataVersion.SIGNOFF)
         SignOffEvent.objects.create(
             signoff=signoff,
             action=action,

@@ -73,6 +73,13 @@ class IndicatorValuesQuery(serializers.Serializer):
         required=False, help_text="Kode wilayah induk: semua wilayah di bawahnya."
     )
     period = serializers.CharField(required=False, help_text="Periode (tahun), dipisah koma.")
+    approved = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="1: hanya desa yang datanya untuk putaran itu disetujui verifikator; "
+        "wilayah di atas desa: jumlah desa yang disetujui, dengan villages dan "
+        "approved_villages.",
+    )
 
     def validate(self, attrs):
         for key in ("indicator", "area", "period"):
@@ -95,6 +102,7 @@ def indicator_values_for_request(request) -> list[dict]:
         parent=params.get("parent"),
         periods=params.get("period"),
         suppress_up_to=suppression_for(request.user),
+        approved_only=params["approved"],
     )
 
 
@@ -117,6 +125,12 @@ class IndicatorValueRowDoc(serializers.Serializer):
     suppression_threshold = serializers.IntegerField(
         allow_null=True, help_text="Hitungan 1 s.d. angka ini disembunyikan (publik)."
     )
+    villages = serializers.IntegerField(
+        required=False, help_text="Hanya dengan approved=1: desa dengan data di wilayah ini."
+    )
+    approved_villages = serializers.IntegerField(
+        required=False, help_text="Hanya dengan approved=1: desa yang datanya disetujui."
+    )
 
 
 class IndicatorValues(GenericAPIView):
@@ -138,9 +152,13 @@ class IndicatorValues(GenericAPIView):
     def get(self, request, *args, **kwargs):
         # Built from the rollup and the area names only: its validators follow their
         # versions, so a revisit costs a 304 until a refresh or a boundary load.
+        # Approved-only figures also follow the sign-offs.
+        names = (DataVersion.FIGURES, DataVersion.REGIONS)
+        if request.query_params.get("approved", "").lower() in ("1", "true", "yes", "on"):
+            names += (DataVersion.SIGNOFF,)
         return conditional(
             request,
-            (DataVersion.FIGURES, DataVersion.REGIONS),
+            names,
             lambda: Response(indicator_values_for_request(request)),
             representation=request.accepted_renderer.format,
         )

@@ -44,6 +44,11 @@ export function bindHomeControls(store, cfg) {
   if (coverageToggle) {
     coverageToggle.addEventListener("change", () => store.set({ coverage: coverageToggle.checked ? "1" : "" }));
   }
+  // "Only approved villages": the figures of approved villages (lib/state.js).
+  const approvedToggle = document.getElementById("approved-only");
+  if (approvedToggle) {
+    approvedToggle.addEventListener("change", () => store.set({ approved: approvedToggle.checked ? "1" : "" }));
+  }
   levelButtons.forEach((button) => {
     button.addEventListener("click", () => store.set({ level: button.dataset.level, area: cfg.kabupaten.code }));
   });
@@ -55,6 +60,7 @@ export function bindHomeControls(store, cfg) {
       coverageToggle.checked = state.coverage === "1";
       coverageToggle.disabled = covered.indexOf(state.indicator) < 0;
     }
+    if (approvedToggle) approvedToggle.checked = state.approved === "1";
     levelButtons.forEach((button) => button.setAttribute("aria-pressed", String(button.dataset.level === state.level)));
     syncMap();
   };

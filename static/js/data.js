@@ -18,8 +18,8 @@ export function getJSON(url, accept) {
 }
 
 // Indicator values of one period, fetched once per address and kept indexed by indicator
-// and area code.
-export function valueStore(baseUrl, period) {
+// and area code; `extra` parameters go with every request (approved: "1").
+export function valueStore(baseUrl, period, extra) {
   const values = {}; // indicator -> area code -> row
   const requests = {}; // url -> promise, so that no request is made twice
   return {
@@ -33,7 +33,7 @@ export function valueStore(baseUrl, period) {
       return requests[url];
     },
     load(params) {
-      const url = query(baseUrl, Object.assign({}, params, { period }));
+      const url = query(baseUrl, Object.assign({}, params, extra || {}, { period }));
       if (!requests[url]) {
         requests[url] = getJSON(url).then((rows) => { indexRows(rows, values); });
         requests[url].catch(() => { delete requests[url]; });

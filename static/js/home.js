@@ -31,7 +31,8 @@ function start(cfg) {
     kabupaten: KAB, indicators, kecamatan, criteria: criterionCodes(cfg.criteria),
     defaultIndicator: indicators[cfg.defaultIndicator] ? cfg.defaultIndicator : (cfg.indicators[0] || {}).code,
     householdsAllowed: cfg.households.allowed, basemapConfigurable: Boolean(cfg.basemap.url),
-    coverage: cfg.coverage && cfg.valuesAllowed ? cfg.coverage.indicators : []
+    coverage: cfg.coverage && cfg.valuesAllowed ? cfg.coverage.indicators : [],
+    approvedAllowed: Boolean(cfg.approvedAllowed)
   };
   const coverageIndicators = {}; // coverage key -> its pseudo-indicator (coverage.js)
   const store = urlState({
@@ -41,11 +42,23 @@ function start(cfg) {
     onChange: (state, previous) => { syncControls(); update(previous); }
   });
 
+  // The figures as the rollup has them, and of approved villages only (?disetujui=1):
+  // two stores, so that switching back and forth reads each once.
+  const stores = {
+    "": valueStore(cfg.urls.values, cfg.period),
+    "1": valueStore(cfg.urls.values, cfg.period, { approved: "1" })
+  };
+  const currentStore = () => stores[store.get().approved === "1" ? "1" : ""];
+
   // What the parts of the page share (home-map.js, areas.js, kpis.js, table.js, charts.js).
   const page = {
     cfg, KAB, indicators, kecamatan, kecCodes,
     S: cfg.strings, fmt: formatter(cfg.language), theme: readTheme(),
-    values: valueStore(cfg.urls.values, cfg.period),
+    values: {
+      rowsOf: (indicator) => currentStore().rowsOf(indicator),
+      load: (params) => currentStore().load(params),
+      loadFrom: (url, convert) => currentStore().loadFrom(url, convert)
+    },
     model: null,
     state: store.get,
     // What the map, legend, table and KPI cards show: the chosen indicator, or its
@@ -91,16 +104,17 @@ function start(cfg) {
   // ---- data: village rows of the indicator, kabupaten + kecamatan rows of it (with the
   // chart indicators on the first call): two requests at most; a kecamatan's villages
   // for its charts.
-  const summaryRequested = {}; // indicator -> promise of its kabupaten and kecamatan rows
+  const summaryRequested = {}; // mode:indicator -> promise of its kabupaten and kecamatan rows
   function loadIndicator(code) {
     if (!cfg.valuesAllowed || !cfg.period) return Promise.resolve();
+    const mode = store.get().approved === "1" ? "1:" : ":";
     const jobs = [page.values.load({ indicator: code, parent: KAB, level: "desa" })];
-    const wanted = [code].concat(chartIndicators).filter((c, i, all) => all.indexOf(c) === i && !summaryRequested[c]);
+    const wanted = [code].concat(chartIndicators).filter((c, i, all) => all.indexOf(c) === i && !summaryRequested[mode + c]);
     if (wanted.length) {
       const summary = page.values.load({ indicator: wanted.join(","), area: [KAB].concat(kecCodes).join(",") });
-      wanted.forEach((c) => { summaryRequested[c] = summary; });
+      wanted.forEach((c) => { summaryRequested[mode + c] = summary; });
     }
-    [code].concat(chartIndicators).forEach((c) => jobs.push(summaryRequested[c]));
+    [code].concat(chartIndicators).forEach((c) => jobs.push(summaryRequested[mode + c]));
     return Promise.all(jobs);
   }
   // The coverage gap of the indicator at every level of the kabupaten (three requests,

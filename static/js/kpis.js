@@ -32,6 +32,7 @@ export function renderKpis(page) {
     return;
   }
   valueNode.textContent = isSuppressed(row) ? S.suppressed : fmt.value(ind, row && row.value);
+  renderApprovedCount(page, row);
   sub.textContent = hasValue(row) && ind.ratio ? fmt.count(row.numerator) + " / " + fmt.count(row.denominator) : "";
   if (area !== KAB && hasValue(rows[KAB])) {
     compare.appendChild(document.createTextNode(S.vs_kabupaten + ": " + fmt.value(ind, rows[KAB].value)));
@@ -45,5 +46,28 @@ export function renderKpis(page) {
       if (compare.firstChild) compare.appendChild(h("br"));
       compare.appendChild(document.createTextNode(S.worst + ": " + worst.area_name + " (" + fmt.value(ind, worst.value) + ")"));
     }
+  }
+}
+
+// With ?disetujui=1: how many of the area's villages the figures hold ("12 dari 54 desa
+// disetujui"), beside the toggle and in the indicator's card.
+function renderApprovedCount(page, row) {
+  const { S, fmt } = page;
+  const line = document.getElementById("approved-count");
+  const on = page.state().approved === "1";
+  let text = "";
+  if (on && row && row.villages !== undefined) {
+    text = row.approved_villages
+      ? S.approved_count.replace("%(approved)s", fmt.count(row.approved_villages)).replace("%(villages)s", fmt.count(row.villages))
+      : S.none_approved;
+  }
+  if (line) {
+    line.textContent = text;
+    line.hidden = !text;
+  }
+  const card = document.getElementById("kpi-indicator-approved");
+  if (card) {
+    card.textContent = text;
+    card.hidden = !text;
   }
 }

@@ -1,7 +1,8 @@
 // The dashboard's quality badges: beside each area's indicator value in the ranked table,
 // the share of its households with a quality flag and whether the village's data for the
-// open round was approved; a toggle keeps approved villages only (the figures stay the
-// rollup's). For roles with an account (the API answers nothing to others).
+// open round was approved; with the "approved villages only" toggle (?disetujui=1, bound
+// in controls.js: the figures become the approved villages' sums) the table keeps only
+// the approved. For roles with an account (the API answers nothing to others).
 
 import { getJSON } from "./data.js";
 import { h } from "./dom.js";

@@ -15,7 +15,13 @@ from households.models import Household, RoundSource, SurveyRound
 from quality.services import flags_refresh, signoff_step
 from tests.browser.conftest import _load_regions
 from tests.conftest import make_user
-from tests.factories import PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory, point_in_village
+from tests.factories import (
+    BABULU_DESA,
+    PENAJAM_KELURAHAN,
+    HouseholdFactory,
+    MemberFactory,
+    point_in_village,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -93,6 +99,11 @@ def test_dashboard_shows_quality_badges_and_keeps_approved_villages_only(
     flagged_village, open_page
 ):
     official = flagged_village["official"]
+    with transaction.atomic():  # not approved; no latrine
+        HouseholdFactory.create_batch(
+            2, region_id=BABULU_DESA, fasilitas_bab=6, jenis_kloset=None, pembuangan_tinja=None
+        )
+    indicators_refresh()
     operator = make_user("admin-kualitas", is_staff=True, is_superuser=True)
     signoff_step(user=operator, region_code=PENAJAM_KELURAHAN, action="ajukan")
     signoff_step(user=official, region_code=PENAJAM_KELURAHAN, action="setujui")
@@ -103,8 +114,24 @@ def test_dashboard_shows_quality_badges_and_keeps_approved_villages_only(
         f"#ranked-table tr[data-code='{PENAJAM_KELURAHAN}'] .quality-cell-badge"
     )
     assert "\u2713" in badge.inner_text()
+    everything = session.page.inner_text("#kpi-indicator-value")
     session.page.check("#approved-only")
+    # The figures become the approved villages' (the address keeps the choice).
+    session.page.wait_for_url("**disetujui=1**")
+    session.page.wait_for_selector("#approved-count:not([hidden])")
+    assert session.page.inner_text("#approved-count") == "1 dari 2 desa disetujui"
+    assert session.page.inner_text("#kpi-indicator-approved") == "1 dari 2 desa disetujui"
     visible = session.page.locator("#ranked-table tbody tr:not([hidden])")
     assert visible.count() == 1
+    approved_only = session.page.inner_text("#kpi-indicator-value")
+    assert approved_only != everything  # Babulu's two households without a latrine left
     session.page.screenshot(path=str(SCREENSHOTS / "dashboard-quality-badges.png"), full_page=True)
+    session.page.set_viewport_size(PHONE)
+    session.page.screenshot(path=str(SCREENSHOTS / "dashboard-approved-phone.png"), full_page=True)
+    session.page.set_viewport_size(DESKTOP)
+    # The address reproduces the view.
+    session.goto("/" + session.page.url.split("/", 3)[3])
+    session.page.wait_for_selector("#approved-count:not([hidden])")
+    assert session.page.is_checked("#approved-only")
+    assert session.page.inner_text("#kpi-indicator-value") == approved_only
     assert session.errors == []

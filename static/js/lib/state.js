@@ -6,7 +6,8 @@
 // kecamatan: {code: kecamatan}, defaultIndicator, householdsAllowed, criteria: [code]
 // (the map criteria, the first is the default; maybe none), basemapConfigurable,
 // coverage: [code] (indicators the "belum tersentuh program" layer reads; maybe none)}.
-export const HOME_KEYS = ["indicator", "level", "area", "layer", "criterion", "basemap", "coverage"];
+// approvedAllowed: whether "approved villages only" (?disetujui=1) may be asked.
+export const HOME_KEYS = ["indicator", "level", "area", "layer", "criterion", "basemap", "coverage", "approved"];
 
 function coverageOf(indicator, wanted, ctx) {
   return wanted && (ctx.coverage || []).indexOf(indicator) >= 0 ? "1" : "";
@@ -23,7 +24,8 @@ export function readHomeState(search, ctx) {
     layer: ctx.householdsAllowed && q.get("layer") === "households" ? "households" : "",
     criterion: ctx.criteria.indexOf(q.get("criterion")) >= 0 ? q.get("criterion") : (ctx.criteria[0] || ""),
     basemap: q.get("basemap") === "0" ? "0" : "1",
-    coverage: coverageOf(indicator, q.get("cakupan") === "1", ctx)
+    coverage: coverageOf(indicator, q.get("cakupan") === "1", ctx),
+    approved: ctx.approvedAllowed && q.get("disetujui") === "1" ? "1" : ""
   };
 }
 
@@ -47,6 +49,7 @@ export function homeSearch(state, ctx) {
   }
   if (ctx.basemapConfigurable && state.basemap === "0") q.set("basemap", "0");
   if (state.coverage === "1") q.set("cakupan", "1");
+  if (state.approved === "1") q.set("disetujui", "1");
   return "?" + q.toString();
 }
 

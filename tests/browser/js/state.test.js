@@ -11,11 +11,13 @@ const HOME = {
   householdsAllowed: true,
   criteria: ["tanpa_jamban", "ats_7_18", "desil_1_4"],
   basemapConfigurable: true,
-  coverage: ["tanpa_jamban"]
+  coverage: ["tanpa_jamban"],
+  approvedAllowed: true
 };
 const DEFAULT_HOME = {
   indicator: "tanpa_jamban", area: "64.09", level: "desa", layer: "", criterion: "tanpa_jamban", basemap: "1",
-  coverage: ""
+  coverage: "",
+  approved: ""
 };
 
 test("home: an empty or unknown query is the default view", () => {
@@ -45,6 +47,16 @@ test("home: the query written reads back as the same view", () => {
     Object.assign({}, DEFAULT_HOME, { area: "64.09.02", layer: "households", criterion: "desil_1_4", basemap: "0" })
   ].forEach((state) => assert.deepEqual(readHomeState(homeSearch(state, HOME), HOME), state));
   assert.equal(homeSearch(DEFAULT_HOME, HOME), "?indicator=tanpa_jamban&level=desa");
+});
+
+test("home: approved villages only stays in the URL, for the roles that may ask it", () => {
+  const on = readHomeState("?indicator=babs&disetujui=1&area=64.09.01", HOME);
+  assert.equal(on.approved, "1");
+  assert.equal(homeSearch(on, HOME), "?indicator=babs&level=desa&area=64.09.01&disetujui=1");
+  assert.equal(mergeHomeState(on, { area: "64.09" }, HOME).approved, "1");
+  assert.equal(mergeHomeState(on, { approved: "" }, HOME).approved, "");
+  assert.equal(readHomeState("?disetujui=1", Object.assign({}, HOME, { approvedAllowed: false })).approved, "");
+  assert.equal(readHomeState("?disetujui=2", HOME).approved, "");
 });
 
 test("home: the coverage layer only for the indicators it reads, and it stays in the URL", () => {

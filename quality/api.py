@@ -199,6 +199,11 @@ class VillageShareDoc(serializers.Serializer):
     flagged = serializers.IntegerField()
     share = serializers.FloatField(allow_null=True)
     signoff = serializers.CharField(allow_null=True)
+    outliers = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Temuan wilayah (pencilan, lonjakan): rule, rule_name, indicator, "
+        "indicator_name, period, details.",
+    )
 
 
 class VillageShares(GenericAPIView):

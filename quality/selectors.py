@@ -6,10 +6,10 @@ from django.db import connection
 from django.db.models import Count, QuerySet
 
 from desapresisi.access import area_codes_for, can_view_quality
-from households.models import Household
+from households.models import Household, Indicator
 from villages.codes import subtree_q
 
-from .models import Acceptance, Flag, Rule, SignOff, SignOffStatus
+from .models import Acceptance, Flag, Rule, RuleScope, SignOff, SignOffStatus
 from .services import open_round
 
 
@@ -104,8 +104,9 @@ def signoff_row(signoff: SignOff | None) -> dict | None:
 
 def villages_quality(user, *, parent: str) -> list[dict]:
     """Per village under `parent` that the caller may see: households, flagged
-    households, the share flagged, the open round's sign-off status and the boundary
-    (GeoJSON, built in SQL) for the choropleth. Empty for the public."""
+    households, the share flagged, the open round's sign-off status, the village's
+    outlier flags (`area_flags`) and the boundary (GeoJSON, built in SQL) for the
+    choropleth. Empty for the public."""
     if not can_view_quality(user):
         return []
     codes = area_codes_for(user)
@@ -136,6 +137,7 @@ def villages_quality(user, *, parent: str) -> list[dict]:
             },
         )
         rows = cursor.fetchall()
+    outliers = area_flags(region_codes=[row[0] for row in rows])
     return [
         {
             "code": code,
@@ -144,6 +146,7 @@ def villages_quality(user, *, parent: str) -> list[dict]:
             "flagged": flagged,
             "share": round(100 * flagged / households, 1) if households else None,
             "signoff": status,
+            "outliers": outliers[code],
             "geometry": geometry,
         }
         for code, name, households, flagged, status, geometry in rows
@@ -158,3 +161,35 @@ def approved_village_codes(*, period: str) -> set[str]:
             survey_round__code=period, status=SignOffStatus.APPROVED
         ).values_list("region_id", flat=True)
     )
+
+
+def area_flags(*, region_codes: list[str]) -> dict[str, list[dict]]:
+    """{village: [its outlier flags: rule, rule_name, indicator, indicator_name, period,
+    details]} (values far from the kecamatan's villages, jumps between rounds): what the
+    dashboards show beside a village's value. Figures of aggregates only, but exact ones:
+    for roles with an account (the caller checks)."""
+    found: dict[str, list[dict]] = {code: [] for code in region_codes}
+    if not region_codes:
+        return found
+    flags = (
+        Flag.objects.filter(region_id__in=region_codes, rule__scope=RuleScope.AREA)
+        .select_related("rule")
+        .order_by("region_id", "rule__sort_order", "indicator_id", "period")
+    )
+    flags = list(flags)
+    names = {
+        indicator.code: indicator.name()
+        for indicator in Indicator.objects.filter(code__in={f.indicator_id for f in flags})
+    }
+    for flag in flags:
+        found[flag.region_id].append(
+            {
+                "rule": flag.rule_id,
+                "rule_name": flag.rule.name(),
+                "indicator": flag.indicator_id,
+                "indicator_name": names.get(flag.indicator_id, flag.indicator_id),
+                "period": flag.period,
+                "details": flag.details,
+            }
+        )
+    return found

@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 
 from desapresisi.access import can_view_quality
 
-from ..selectors import signoff_of, village_score
+from ..selectors import area_flags, signoff_of, village_score
 
 register = template.Library()
 
@@ -19,8 +19,16 @@ def quality_badge(context, code: str) -> str:
         return ""
     request = context.get("request")
     user = getattr(request, "user", None)
-    score = village_score(region_code=code) if can_view_quality(user) else None
+    allowed = can_view_quality(user)
+    score = village_score(region_code=code) if allowed else None
+    # Outliers carry exact values: for roles with an account, as the score.
+    outliers = area_flags(region_codes=[code])[code] if allowed else []
     return render_to_string(
         "quality/_badge.html",
-        {"code": code, "score": score, "signoff": signoff_of(region_code=code)},
+        {
+            "code": code,
+            "score": score,
+            "signoff": signoff_of(region_code=code),
+            "outliers": outliers,
+        },
     )

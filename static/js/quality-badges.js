@@ -44,12 +44,29 @@ if (controls && table) {
     controls.hidden = false;
     const toggle = document.getElementById("approved-only");
 
+    // The indicator the table shows (the address holds it) and the dashboard's period:
+    // a village's outlier flags for them get a marker beside its value.
+    function outliersOf(code) {
+      const v = villages[code];
+      if (!v || !v.outliers) return [];
+      const indicator = new URLSearchParams(window.location.search).get("indicator") || controls.dataset.indicator;
+      return v.outliers.filter((f) => f.indicator === indicator && f.period === controls.dataset.period);
+    }
+
     function decorate() {
       observer.disconnect();
       table.querySelectorAll("tbody tr[data-code]").forEach((tr) => {
         const area = areaOf(tr.dataset.code, villages);
-        const old = tr.querySelector(".quality-cell-badge");
-        if (old) old.remove();
+        tr.querySelectorAll(".quality-cell-badge, .outlier-mark").forEach((old) => old.remove());
+        const outliers = outliersOf(tr.dataset.code);
+        if (outliers.length) {
+          tr.cells[Math.min(2, tr.cells.length - 1)].appendChild(h("span", {
+            className: "outlier-mark",
+            title: outliers.map((f) => f.rule_name).join("; "),
+            "aria-label": outliers.map((f) => f.rule_name).join("; "),
+            text: "\u2691"
+          }));
+        }
         if (area) {
           const cell = tr.cells[Math.min(2, tr.cells.length - 1)];
           const text = controls.dataset.label + " " + (area.share === null ? "–" : (100 - area.share).toFixed(1)) +

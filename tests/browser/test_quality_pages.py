@@ -12,6 +12,7 @@ from django.db import transaction
 
 from households.indicators.rollup import indicators_refresh
 from households.models import Household, RoundSource, SurveyRound
+from quality.models import Flag
 from quality.services import flags_refresh, signoff_step
 from tests.browser.conftest import _load_regions
 from tests.conftest import make_user
@@ -107,9 +108,20 @@ def test_dashboard_shows_quality_badges_and_keeps_approved_villages_only(
     operator = make_user("admin-kualitas", is_staff=True, is_superuser=True)
     signoff_step(user=operator, region_code=PENAJAM_KELURAHAN, action="ajukan")
     signoff_step(user=official, region_code=PENAJAM_KELURAHAN, action="setujui")
+    Flag.objects.create(
+        rule_id="pencilan_wilayah",
+        region_id=PENAJAM_KELURAHAN,
+        indicator_id="tanpa_jamban",
+        period="2025-pendataan",
+        record_key=f"area:{PENAJAM_KELURAHAN}:tanpa_jamban:2025-pendataan",
+        details={"nilai": 61.5, "median": 12.0, "z": 5.2},
+    )
     session = open_page(official)
     assert session.goto("/?level=desa").status == 200
     session.page.wait_for_selector("#ranked-table .quality-cell-badge")
+    # The outlier flag of the shown indicator and period, beside the village's value.
+    mark = session.page.locator(f"#ranked-table tr[data-code='{PENAJAM_KELURAHAN}'] .outlier-mark")
+    assert mark.get_attribute("title") == "Nilai indikator jauh dari desa sekecamatan"
     badge = session.page.locator(
         f"#ranked-table tr[data-code='{PENAJAM_KELURAHAN}'] .quality-cell-badge"
     )
@@ -134,4 +146,11 @@ def test_dashboard_shows_quality_badges_and_keeps_approved_villages_only(
     session.page.wait_for_selector("#approved-count:not([hidden])")
     assert session.page.is_checked("#approved-only")
     assert session.page.inner_text("#kpi-indicator-value") == approved_only
+    # The village page lists it beside the village's figures.
+    session.goto(f"/desa/{PENAJAM_KELURAHAN}/")
+    facts = session.page.locator("#outlier-flags")
+    assert "median kecamatan 12,0" in facts.inner_text()
+    session.page.locator(".facts").nth(1).screenshot(
+        path=str(SCREENSHOTS / "village-outlier-flags.png")
+    )
     assert session.errors == []

@@ -190,8 +190,8 @@ def _expire_upload(job: ImportJob) -> bool:
     return bool(
         ImportJob.objects.filter(pk=job.pk, status=job.status).update(
             status=ImportStatus.EXPIRED,
-            file_data=None,
-            members_file_data=None,
+            file_oid=None,
+            members_file_oid=None,
             message=UPLOAD_EXPIRED,
             message_params={},
         )
@@ -223,7 +223,7 @@ def jobs_recover(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Fail every job whose process died and delete every upload past its retention."""
     now = now or timezone.now()
     keep = dt.timedelta(hours=settings.IMPORT_UPLOAD_RETENTION_HOURS)
-    imports = ImportJob.objects.defer("file_data", "members_file_data")
+    imports = ImportJob.objects.all()
     counts = {"imports_failed": 0, "exports_failed": 0, "uploads_expired": 0}
     for job in imports.filter(status=ImportStatus.RUNNING):
         counts["imports_failed"] += is_dead(job, now=now) and _fail_dead_import(job, now)
@@ -239,8 +239,8 @@ def jobs_recover(*, now: dt.datetime | None = None) -> dict[str, int]:
         counts["uploads_expired"] += _expire_upload(job)
     # A rejected file is dropped when it is rejected; this catches older ones.
     counts["uploads_expired"] += imports.filter(
-        status=ImportStatus.REJECTED, file_data__isnull=False
-    ).update(file_data=None, members_file_data=None)
+        status=ImportStatus.REJECTED, file_oid__isnull=False
+    ).update(file_oid=None, members_file_oid=None)
     if any(counts.values()):
         logger.warning("jobs recovered: %s", counts)
     return counts

@@ -148,8 +148,8 @@ class SubmissionsList(GenericAPIView):
         job = fieldwork_jobs.submissions_job_create(
             user=request.user,
             file_name=data["file"].name,
-            data=data["file"].read(),
-            members_data=members.read() if members else None,
+            data=data["file"],
+            members_data=members,
             members_name=members.name if members else "",
             dry_run=data["dry_run"],
             include_unreviewed=data["include_unreviewed"],

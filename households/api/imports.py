@@ -96,7 +96,7 @@ def _job_row(request, job: ImportJob) -> dict:
 
 
 def _jobs_of(user):
-    jobs = ImportJob.objects.defer("file_data", "members_file_data")
+    jobs = ImportJob.objects.all()
     return jobs if role_of(user) == Role.ADMIN else jobs.filter(user=user)
 
 
@@ -147,8 +147,10 @@ class ImportList(GenericAPIView):
         job = import_job_create(
             user=request.user,
             file_name=data["file"].name,
-            data=data["file"].read(),
-            members_data=data["members_file"].read() if data.get("members_file") else None,
+            # The uploaded files as Django spooled them (to disk past 2.5 MB), copied
+            # into the database a chunk at a time: never one `bytes` of the whole.
+            data=data["file"],
+            members_data=data.get("members_file"),
             dry_run=data["dry_run"],
             missing_members=data["missing_members"],
             language=get_language() or settings.LANGUAGE_CODE,
@@ -228,7 +230,7 @@ class ImportRetry(GenericAPIView):
     def post(self, request, pk: int, *args, **kwargs):
         job = import_job_check(job=get_object_or_404(_jobs_of(request.user), pk=pk))
         retried = ImportJob.objects.filter(
-            pk=job.pk, status=ImportStatus.FAILED, file_data__isnull=False
+            pk=job.pk, status=ImportStatus.FAILED, file_oid__isnull=False
         ).update(
             status=ImportStatus.QUEUED,
             message="",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop, override
 from django_tasks import task
@@ -14,6 +14,7 @@ from desapresisi.models import AuditAction
 
 from ..jobs import Heartbeat, lease_fields
 from ..models import ImportJob, ImportStatus
+from ..uploads import upload_open, upload_store
 from .columns import KEEP, MAX_STORED_ERRORS, REMOVE, SYNC_MAX_BYTES, ImportFileError, RowError
 from .read import census_read, work_bytes
 from .service import census_import, errors_as_dicts
@@ -104,19 +105,17 @@ def _import_job_execute(job, progress: _JobProgress) -> None:
         if runner is not None:
             result = runner(job, progress)
         else:
-            sheets = census_read(
-                name=job.file_name,
-                data=bytes(job.file_data or b""),
-                members_data=bytes(job.members_file_data) if job.members_file_data else None,
-            )
-            result = census_import(
-                sheets=sheets,
-                user=job.user,
-                dry_run=job.dry_run,
-                missing_members=job.options.get("missing_members", KEEP),
-                progress=progress,
-                survey_round=job.options.get("survey_round", ""),
-            )
+            # The upload spooled to local files; rows are read from them as they import.
+            with upload_open(job.file_oid) as data, upload_open(job.members_file_oid) as members:
+                sheets = census_read(name=job.file_name, data=data or b"", members_data=members)
+                result = census_import(
+                    sheets=sheets,
+                    user=job.user,
+                    dry_run=job.dry_run,
+                    missing_members=job.options.get("missing_members", KEEP),
+                    progress=progress,
+                    survey_round=job.options.get("survey_round", ""),
+                )
     except ImportFileError as exc:
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportStatus.REJECTED,
@@ -126,8 +125,8 @@ def _import_job_execute(job, progress: _JobProgress) -> None:
             error_count=1,
             progress_percent=100,
             # A rejected file is of no further use; it is personal data.
-            file_data=None,
-            members_file_data=None,
+            file_oid=None,
+            members_file_oid=None,
             finished=timezone.now(),
         )
         return
@@ -164,7 +163,7 @@ def _import_job_execute(job, progress: _JobProgress) -> None:
     if result.committed or status == ImportStatus.REJECTED:
         # Committed, the data now lives in the tables; rejected, the file must be fixed
         # and uploaded again. Either way the upload is personal data to drop.
-        updates.update(file_data=None, members_file_data=None)
+        updates.update(file_oid=None, members_file_oid=None)
     ImportJob.objects.filter(pk=job.pk).update(**updates)
     audit.record(
         action=AuditAction.IMPORT,
@@ -185,25 +184,34 @@ def import_job_create(
     *,
     user,
     file_name: str,
-    data: bytes,
-    members_data: bytes | None = None,
+    data,
+    members_data=None,
     dry_run: bool = True,
     missing_members: str = KEEP,
     language: str = "id",
     options: dict | None = None,
 ):
-    """`options`: more of the job's options (a registered `format`, see RUNNERS)."""
+    """A job for an upload: `data` and `members_data` are bytes, Django UploadedFiles or
+    binary files, stored a chunk at a time (households/uploads.py), never read whole.
+    `options`: more of the job's options (a registered `format`, see RUNNERS)."""
     if missing_members not in (KEEP, REMOVE):
         raise ValueError("missing_members")
-    return ImportJob.objects.create(
-        user=user if user is not None and user.is_authenticated else None,
-        file_name=file_name[:255],
-        file_data=data,
-        members_file_data=members_data,
-        dry_run=dry_run,
-        options={"missing_members": missing_members, **(options or {})},
-        language=language,
-    )
+    work = work_bytes(data)
+    with transaction.atomic():
+        file_oid, _size = upload_store(data)
+        members_oid, members_size = (
+            upload_store(members_data) if members_data is not None else (None, 0)
+        )
+        return ImportJob.objects.create(
+            user=user if user is not None and user.is_authenticated else None,
+            file_name=file_name[:255],
+            file_oid=file_oid,
+            members_file_oid=members_oid,
+            work_bytes=work + members_size,
+            dry_run=dry_run,
+            options={"missing_members": missing_members, **(options or {})},
+            language=language,
+        )
 
 
 def import_job_start(*, job) -> bool:
@@ -211,8 +219,7 @@ def import_job_start(*, job) -> bool:
 
     Small by what parsing costs, not by the upload's size: a compressed XLSX of 800 KB can
     hold gigabytes, and its declared uncompressed size is the bound zipfile enforces."""
-    size = work_bytes(bytes(job.file_data or b"")) + len(job.members_file_data or b"")
-    if size <= SYNC_MAX_BYTES:
+    if job.work_bytes <= SYNC_MAX_BYTES:
         import_job_run(job_id=job.pk)
         return False
 

@@ -7,7 +7,7 @@ import csv
 import datetime as dt
 import io
 import zipfile
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.utils.translation import gettext_noop
@@ -18,18 +18,44 @@ from .columns import FIRST_DATA_ROW, HOUSEHOLD_SHEET, MEMBER_SHEET, ImportFileEr
 # --- reading files -----------------------------------------------------------------------
 
 
-def census_read(*, name: str, data: bytes, members_data: bytes | None = None) -> list[SheetRows]:
-    """The household and member sheets of an XLSX workbook, or of two CSV files.
+Source = bytes | IO[bytes]
+_CHUNK = 1024 * 1024
+
+
+def _file(source: Source) -> IO[bytes]:
+    """A seekable binary file of `source`: the file itself (a stored upload spooled to
+    disk, households/uploads.py), or the bytes wrapped (tests, small files)."""
+    return io.BytesIO(source) if isinstance(source, bytes | bytearray | memoryview) else source
+
+
+def _chunks(handle: IO[bytes]):
+    handle.seek(0)
+    while chunk := handle.read(_CHUNK):
+        yield chunk
+    handle.seek(0)
+
+
+def _starts_zip(handle: IO[bytes]) -> bool:
+    handle.seek(0)
+    start = handle.read(2)
+    handle.seek(0)
+    return start == b"PK"
+
+
+def census_read(*, name: str, data: Source, members_data: Source | None = None) -> list[SheetRows]:
+    """The household and member sheets of an XLSX workbook, or of two CSV files, from
+    bytes or from seekable binary files (read a chunk at a time, never whole).
 
     Headers are read here and the rows only when the import iterates them; the limits on
     size, rows and cells are checked before (XLSX sizes) or while (rows, cells) reading."""
     lower = name.lower()
-    if lower.endswith(".xlsx") or data[:2] == b"PK":
+    data = _file(data)
+    if lower.endswith(".xlsx") or _starts_zip(data):
         return _read_xlsx(data)
     if lower.endswith(".csv") or lower.endswith(".txt"):
         sheets = [_read_csv(data, HOUSEHOLD_SHEET)]
         if members_data is not None:
-            sheets.append(_read_csv(members_data, MEMBER_SHEET))
+            sheets.append(_read_csv(_file(members_data), MEMBER_SHEET))
         else:
             raise ImportFileError(
                 gettext_noop("Impor CSV butuh dua berkas: rumah tangga dan anggota.")
@@ -38,38 +64,51 @@ def census_read(*, name: str, data: bytes, members_data: bytes | None = None) ->
     raise ImportFileError(gettext_noop("Jenis berkas tidak dikenal: gunakan .xlsx atau .csv."))
 
 
-def work_bytes(data: bytes) -> int:
+def work_bytes(data: Source) -> int:
     """What parsing `data` has to read: an XLSX's declared uncompressed size (Python's
     zipfile never inflates a member past its declared size), otherwise its own size."""
-    if data[:2] != b"PK":
-        return len(data)
+    handle = _file(data)
+    handle.seek(0, io.SEEK_END)
+    size = handle.tell()
+    handle.seek(0)
+    if not _starts_zip(handle):
+        return size
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(handle) as archive:
             return sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, ValueError):
-        return len(data)
+        return size
+    finally:
+        handle.seek(0)
 
 
-def _encoding(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
+def _encoding(data: Source) -> str:
+    handle = _file(data)
+    handle.seek(0)
+    if handle.read(3) == b"\xef\xbb\xbf":
+        handle.seek(0)
         return "utf-8-sig"
     decoder = codecs.getincrementaldecoder("utf-8")()
-    step = 1024 * 1024
     try:
-        for start in range(0, len(data), step):
-            decoder.decode(data[start : start + step], final=start + step >= len(data))
+        for chunk in _chunks(handle):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         # Excel on Windows saves "CSV" in the ANSI code page, Windows-1252 here.
         return "cp1252"
+    finally:
+        handle.seek(0)
     return "utf-8"
 
 
-def _read_csv(data: bytes, sheet: str) -> SheetRows:
-    encoding = _encoding(data)
-    first_line = data.split(b"\n", 1)[0].decode(encoding, errors="replace")
+def _read_csv(handle: IO[bytes], sheet: str) -> SheetRows:
+    encoding = _encoding(handle)
+    lines = sum(chunk.count(b"\n") for chunk in _chunks(handle))
+    first_line = handle.readline().decode(encoding, errors="replace")
+    handle.seek(0)
     # Excel in an Indonesian locale writes semicolons (the comma is the decimal mark).
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, errors="replace", newline="")
+    text = io.TextIOWrapper(handle, encoding=encoding, errors="replace", newline="")
     reader = csv.reader(text, delimiter=delimiter)
     try:
         headers = [_header(value) for value in next(reader)]
@@ -98,7 +137,7 @@ def _read_csv(data: bytes, sheet: str) -> SheetRows:
                 raise _cell_limit(sheet, number + 1, "?", settings.IMPORT_MAX_CELL_CHARS) from None
             raise _csv_error(sheet, exc, number + 1) from None
 
-    return SheetRows(sheet, headers, rows(), estimated_rows=max(data.count(b"\n") - 1, 0))
+    return SheetRows(sheet, headers, rows(), estimated_rows=max(lines - 1, 0))
 
 
 def _csv_error(sheet: str, exc: Exception, row: int | None = None) -> ImportFileError:
@@ -160,15 +199,18 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _check_archive(data: bytes) -> None:
+def _check_archive(data: IO[bytes]) -> None:
     """Sizes as the zip declares them, before openpyxl inflates anything: openpyxl holds
     the whole shared-strings part in memory, so one huge string in an 800 KB file would
     cost gigabytes; the sheets themselves are streamed, but bounded too."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        data.seek(0)
+        with zipfile.ZipFile(data) as archive:
             infos = archive.infolist()
     except (zipfile.BadZipFile, ValueError) as exc:
         raise _unreadable(exc) from None
+    finally:
+        data.seek(0)
     total_limit = settings.IMPORT_MAX_UNCOMPRESSED_BYTES
     if sum(info.file_size for info in infos) > total_limit:
         raise ImportFileError(
@@ -196,10 +238,10 @@ def _unreadable(exc: Exception) -> ImportFileError:
     )
 
 
-def _read_xlsx(data: bytes) -> list[SheetRows]:
+def _read_xlsx(data: IO[bytes]) -> list[SheetRows]:
     _check_archive(data)
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        workbook = load_workbook(data, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a broken file
         raise _unreadable(exc) from None
     sheets = []

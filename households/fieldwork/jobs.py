@@ -24,6 +24,7 @@ from pyodk._utils.session import Session
 from desapresisi.errors import NotReady
 
 from ..census_import import jobs as census_jobs
+from ..uploads import upload_bytes
 from .service import submissions_import
 from .submissions import submissions_read
 
@@ -31,10 +32,11 @@ FORMAT = "lapangan"
 
 
 def run_submissions_job(job, progress):
+    # A field tool's export is small (IMPORT_MAX_BYTES): read whole.
     upload = submissions_read(
         name=job.file_name,
-        data=bytes(job.file_data or b""),
-        members_data=bytes(job.members_file_data) if job.members_file_data else None,
+        data=upload_bytes(job.file_oid) or b"",
+        members_data=upload_bytes(job.members_file_oid),
         members_name=job.options.get("members_name", ""),
     )
     return submissions_import(
@@ -54,8 +56,8 @@ def submissions_job_create(
     *,
     user,
     file_name: str,
-    data: bytes,
-    members_data: bytes | None = None,
+    data,
+    members_data=None,
     members_name: str = "",
     dry_run: bool = True,
     include_unreviewed: bool = False,

@@ -58,10 +58,19 @@ class ImportJob(JobLease):
     dry_run = models.BooleanField(_("uji coba (tanpa menyimpan)"), default=True)
     options = models.JSONField(_("opsi"), default=dict, blank=True)
     file_name = models.CharField(_("nama berkas"), max_length=255)
-    # The upload is kept in the row so that a worker on another host can read it and a
-    # dry run can be committed later without uploading again; cleared once committed.
-    file_data = models.BinaryField(_("isi berkas"), null=True, blank=True)
-    members_file_data = models.BinaryField(_("isi berkas anggota"), null=True, blank=True)
+    # The upload, kept as PostgreSQL large objects (households/uploads.py) so that a
+    # worker on another host can read it and a dry run can be committed later without
+    # uploading again; cleared once committed or rejected, and a trigger then unlinks
+    # the object (as when the row is deleted).
+    file_oid = models.PositiveBigIntegerField(
+        _("berkas (objek besar)"), null=True, blank=True, editable=False
+    )
+    members_file_oid = models.PositiveBigIntegerField(
+        _("berkas anggota (objek besar)"), null=True, blank=True, editable=False
+    )
+    # What parsing the upload reads (an XLSX's declared uncompressed size): small jobs
+    # run in the request, large ones in the worker.
+    work_bytes = models.BigIntegerField(_("ukuran kerja berkas"), default=0, editable=False)
     progress_rows = models.PositiveIntegerField(_("baris diproses"), default=0)
     progress_total = models.PositiveIntegerField(_("jumlah baris"), default=0)
     progress_percent = models.PositiveSmallIntegerField(_("persen"), default=0)

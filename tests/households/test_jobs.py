@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from households import jobs
@@ -61,6 +62,12 @@ def running_export(user, *, worker: str, lease: dt.timedelta) -> ExportJob:
     )
 
 
+def large_objects() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_largeobject_metadata")
+        return cursor.fetchone()[0]
+
+
 def test_status_request_fails_a_job_whose_process_is_gone(personas, as_user):
     owner = personas["operator_a"]
     job = running_import(
@@ -74,7 +81,7 @@ def test_status_request_fails_a_job_whose_process_is_gone(personas, as_user):
     english = client.get(f"/api/v1/imports/{job.pk}/", HTTP_ACCEPT_LANGUAGE="en").json()
     assert english["message"].startswith("The job stopped: the background process died")
     job.refresh_from_db()
-    assert job.file_data is not None and job.finished is not None
+    assert job.file_oid is not None and job.finished is not None
 
 
 def test_only_jobs_whose_lease_lapsed_or_process_is_gone_are_failed(personas):
@@ -166,7 +173,8 @@ def test_uploads_are_deleted_past_their_retention(personas, as_user, settings):
     assert commit.status_code == 400 and not Household.objects.exists()
     # ...and the cleaner deletes the others.
     assert jobs.jobs_recover() == {"imports_failed": 0, "exports_failed": 0, "uploads_expired": 2}
-    assert not ImportJob.objects.filter(file_data__isnull=False).exists()
+    assert not ImportJob.objects.filter(file_oid__isnull=False).exists()
+    assert large_objects() == 0  # the trigger unlinked every expired upload
     assert set(ImportJob.objects.values_list("status", flat=True)) == {ImportStatus.EXPIRED}
     retry = client.post(f"/api/v1/imports/{failed.pk}/retry/")
     assert retry.status_code == 409 and "unggah ulang" in retry.json()["error"]["message"]
@@ -178,7 +186,8 @@ def test_rejected_upload_is_deleted_at_once(personas, as_user):
     job = upload(as_user(personas["operator_a"]), xlsx(households, members)).json()
     assert job["status"] == ImportStatus.REJECTED and job["retry_url"] is None
     stored = ImportJob.objects.get(pk=job["id"])
-    assert stored.file_data is None and stored.members_file_data is None
+    assert stored.file_oid is None and stored.members_file_oid is None
+    assert large_objects() == 0
 
 
 def test_a_job_runs_once_even_when_its_task_is_delivered_twice(personas):

@@ -1,3 +1,4 @@
+from contextlib import ExitStack
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -31,12 +32,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, file: Path, members: Path | None, dry_run: bool, **options):
+        stack = ExitStack()
         try:
-            sheets = census_read(
-                name=file.name,
-                data=file.read_bytes(),
-                members_data=members.read_bytes() if members else None,
-            )
+            # Read from the files as the rows import, never whole.
+            handle = stack.enter_context(file.open("rb"))
+            members_handle = stack.enter_context(members.open("rb")) if members else None
+            sheets = census_read(name=file.name, data=handle, members_data=members_handle)
             # Rows are read while they are imported: a limit can still be hit here.
             result = census_import(
                 sheets=sheets,
@@ -46,6 +47,8 @@ class Command(BaseCommand):
             )
         except (OSError, ImportFileError) as exc:
             raise CommandError(str(exc)) from exc
+        finally:
+            stack.close()
         audit.record(
             action=AuditAction.IMPORT,
             rows=result.rows,

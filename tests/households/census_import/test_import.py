@@ -531,7 +531,7 @@ def test_large_file_runs_as_a_background_job(personas, as_user, settings, monkey
     assert response.status_code == 202
     job = ImportJob.objects.get(pk=response.json()["id"])
     assert job.status == ImportStatus.DONE and job.progress_percent == 100
-    assert job.file_data is None
+    assert job.file_oid is None
     assert Household.objects.count() == 1
 
 

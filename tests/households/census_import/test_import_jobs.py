@@ -32,6 +32,7 @@ from households.census_import import jobs as import_jobs
 from households.census_import import write
 from households.census_import.jobs import import_census_task
 from households.models import Household, ImportJob, ImportStatus, Member
+from households.uploads import upload_bytes
 from tests.factories import PENAJAM_KELURAHAN, HouseholdFactory
 from tests.households.census_import.test_import import family, xlsx
 from villages.models import Region
@@ -252,7 +253,7 @@ def test_killed_worker_leaves_a_failed_job_that_its_owner_retries(personas, as_u
     job.refresh_from_db()
     assert job.status == ImportStatus.FAILED and job.message == jobs.IMPORT_DIED
     assert job.lease_until is None and job.progress_phase == ""
-    assert bytes(job.file_data) == upload  # kept for the retry
+    assert upload_bytes(job.file_oid) == upload  # kept for the retry
     assert not Household.objects.exists() and not ChangeRecord.objects.exists()
 
     shown = as_user(owner).get(f"/api/v1/imports/{job.pk}/").json()
@@ -263,6 +264,6 @@ def test_killed_worker_leaves_a_failed_job_that_its_owner_retries(personas, as_u
     assert retried.status_code == 200, retried.content
     assert retried.json()["status"] == ImportStatus.DONE and retried.json()["retry_url"] is None
     job.refresh_from_db()
-    assert job.attempts == 2 and job.file_data is None  # the upload went with the commit
+    assert job.attempts == 2 and job.file_oid is None  # the upload went with the commit
     assert Household.objects.get().region_id == PENAJAM_KELURAHAN
     assert Member.objects.count() == 2

@@ -26,9 +26,12 @@ WHERE o.oid IN (SELECT file_oid::oid FROM households_importjob WHERE file_oid IS
                       WHERE members_file_oid IS NOT NULL);
 """
 
+# A frozen copy of households/sql/households_importjob_unlink_uploads.sql.
 TRIGGER = """
-CREATE FUNCTION households_importjob_unlink_uploads() RETURNS trigger
-LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION public.households_importjob_unlink_uploads()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
 DECLARE
     gone bigint;
     kept bigint[] := ARRAY[]::bigint[];
@@ -44,10 +47,11 @@ BEGIN
     END LOOP;
     RETURN NULL;
 END;
-$$;
-CREATE TRIGGER households_importjob_unlink_uploads
-AFTER UPDATE OF file_oid, members_file_oid OR DELETE ON households_importjob
-FOR EACH ROW EXECUTE FUNCTION households_importjob_unlink_uploads();
+$function$;
+
+CREATE TRIGGER households_importjob_unlink_uploads AFTER DELETE OR UPDATE OF file_oid, members_file_oid ON public.households_importjob
+    FOR EACH ROW
+    EXECUTE FUNCTION households_importjob_unlink_uploads();
 """
 
 DROP_TRIGGER = """

@@ -129,6 +129,18 @@ def bench_rounds(
                 suffix="html",
             )
         )
+        # The API's first page of the backsliding households (the whole village is still
+        # compared, to count every status).
+        measures.append(
+            http_measure(
+                served,
+                f"household changes API, worsened, page 1 (analyst): desa {village}",
+                f"/api/v1/households/changes/?village={village}&indicator=tanpa_jamban"
+                f"&from={BASELINE}&to={UPDATE}&status=memburuk",
+                headers=token,
+                suffix="json",
+            )
+        )
     return measures
 
 

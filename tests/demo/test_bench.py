@@ -37,7 +37,7 @@ def test_quick_benchmark_measures_every_operation_against_its_baseline(tmp_path)
         measure = _measure(result, name)
         assert measure.baseline.startswith("framework floor") and measure.baseline_seconds > 0
         assert measure.extra["sql_seconds"] > 0 and measure.extra["raw_recount_seconds"] > 0
-    for name in ("trend page", "village change list"):
+    for name in ("trend page", "village change list", "household changes API"):
         assert _measure(result, name).baseline_seconds > 0
     assert _measure(result, "rounds: close").extra["observations"] > 0
     with_baseline = [m for m in result.measures if m.baseline]

@@ -71,7 +71,7 @@ from households.indicators.rollup import indicators_refresh
 from households.models import DataSource, Household, ImportStatus
 from households.selectors import members_for
 from programmes.models import Programme
-from quality.checks import CHECKS
+from quality.checks import CHECKS, planned
 from quality.models import Rule
 from quality.services import flags_refresh
 from villages.models import Level, Region
@@ -1561,14 +1561,16 @@ def _raw_rule_seconds(villages: list[str] | None, kecamatan: list[str] | None) -
     rows counted, without writing flags or looking up acceptances."""
 
     def run():
-        with connection.cursor() as cursor:
+        # In a transaction, as flags_refresh: the planner settings are the transaction's.
+        with transaction.atomic(), connection.cursor() as cursor:
             for rule in Rule.objects.filter(active=True):
                 sql, params = CHECKS[rule.code](rule.parameters or {})
                 params = {**params, "villages": villages, "kecamatan": kecamatan}
                 if rule.code == "lonjakan_putaran":
                     params.update(periods=[], previous=[])
-                cursor.execute(f"SELECT count(*) FROM ({sql}) f", params)  # noqa: S608
-                cursor.fetchall()
+                with planned(cursor, rule.code):  # the same plan as flags_refresh
+                    cursor.execute(f"SELECT count(*) FROM ({sql}) f", params)  # noqa: S608
+                    cursor.fetchall()
 
     return timed(run)[0]
 

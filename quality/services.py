@@ -20,7 +20,7 @@ from desapresisi.models import DataVersion
 from households.models import RoundStatus, SurveyRound
 from villages.codes import subtree_q
 
-from .checks import AREA_CHECKS, CHECKS, FLAG_COLUMNS, previous_periods
+from .checks import AREA_CHECKS, CHECKS, FLAG_COLUMNS, planned, previous_periods
 from .models import (
     NOTE_REQUIRED,
     TRANSITIONS,
@@ -102,16 +102,18 @@ def flags_refresh(*, villages: list[str] | None = None) -> FlagRefreshResult:
             if not rule.active:
                 continue
             sql, params = _check_sql(rule, villages=villages, kecamatan=kecamatan)
-            cursor.execute(
-                f"""
+            with planned(cursor, rule.code):
+                cursor.execute(
+                    f"""
                 INSERT INTO quality_flag (rule_id, {columns}, found_at)
                 SELECT %(rule)s, f.*, now() FROM ({sql}) AS f({columns})
                 WHERE NOT EXISTS (SELECT 1 FROM quality_acceptance a
                                   WHERE a.rule_id = %(rule)s AND a.record_key = f.record_key)
                 """,  # noqa: S608 - the rules' own SQL, no input
-                {**params, "rule": rule.code},
-            )
-            total += cursor.rowcount
+                    {**params, "rule": rule.code},
+                )
+                # Before the block restores the planner: its statement resets rowcount.
+                total += cursor.rowcount
     return FlagRefreshResult(
         villages=None if villages is None else len(villages),
         flags=total,

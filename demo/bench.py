@@ -66,7 +66,6 @@ from households.exports.rows import (
     member_headers,
     member_rows,
 )
-from households.filters import region_q
 from households.indicators.rollup import indicators_refresh
 from households.models import DataSource, Household, ImportStatus
 from households.selectors import members_for
@@ -1088,16 +1087,32 @@ def _household_count(region: str, *, up_to_id: int | None = None) -> int:
         return cursor.fetchone()[0]
 
 
-def _first_households(region: str, count: int) -> int:
-    """The id up to which the region holds `count` households (all of them if fewer)."""
-    where, params = _region_sql(region)
+def _importable_households(region: str, count: int) -> list[int]:
+    """The first `count` households of the region (by id) that no other table refers to
+    by a foreign key (a programme's targets and interventions), the members aside: the
+    import benchmark deletes and re-imports them."""
+    where, params = _region_sql(region, "h.region_id")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT max(id) FROM (SELECT id FROM households_household WHERE {where} "  # noqa: S608 - fixed SQL
-            "ORDER BY id LIMIT %s) AS first",
+            """
+            SELECT c.conrelid::regclass::text, a.attname
+            FROM pg_constraint c
+            JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+            WHERE c.contype = 'f' AND c.confrelid = 'households_household'::regclass
+              AND c.conrelid <> 'households_member'::regclass
+            """
+        )
+        referring = cursor.fetchall()
+        free = "".join(
+            f" AND NOT EXISTS (SELECT 1 FROM {table} r WHERE r.{column} = h.id)"  # noqa: S608 - catalogue names
+            for table, column in referring
+        )
+        cursor.execute(
+            f"SELECT h.id FROM households_household h WHERE {where}{free} "  # noqa: S608 - catalogue names
+            "ORDER BY h.id LIMIT %s",
             [*params, count],
         )
-        return cursor.fetchone()[0]
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _bench_csv_export(served: Served, region: str) -> Measure:
@@ -1304,11 +1319,9 @@ def _bench_import(
     stays (it is append-only): about one record per row imported, in the bench database.
     """
     admin = served.admin
-    last_id = _first_households(region, count)
-    where, params = _region_sql(region)
-    where = f"{where} AND id <= %s"
-    params = [*params, last_id]
-    queryset = Household.objects.filter(region_q(region), id__lte=last_id)
+    ids = _importable_households(region, count)
+    where, params = "id = ANY(%s)", [ids]
+    queryset = Household.objects.filter(pk__in=ids)
     disclosure = disclosure_for(admin, unmask_requested=True)
     with tempfile.TemporaryDirectory(prefix="bench-import-") as folder:
         directory = Path(folder)

@@ -99,7 +99,7 @@ def _changes_apply(cursor, *, region_code: str, seed: int) -> dict[str, int]:
         UPDATE households_member m
         SET partisipasi_sekolah = 2
         WHERE {member_scope} AND m.status_anggota = 1 AND m.partisipasi_sekolah IN (1, 3)
-          AND age(DATE '2025-06-30', m.tanggal_lahir) BETWEEN INTERVAL '7 years'
+          AND age(DATE '2025-12-31', m.tanggal_lahir) BETWEEN INTERVAL '7 years'
               AND INTERVAL '18 years 11 months'
           AND {_draw("m.id", seed, "school")}
               < CASE WHEN {school} THEN %(school_treated)s ELSE %(school_untreated)s END
@@ -121,6 +121,9 @@ def _changes_apply(cursor, *, region_code: str, seed: int) -> dict[str, int]:
     changed["deaths"] = cursor.rowcount
     # A baby in households with a woman of 20-40: NIK from the kecamatan, birth date and
     # a serial from 9000 up (the generator's serials stay below), never an existing one.
+    # Born after the baseline survey (the baby is new) and by 2025-12-01, the first day
+    # of the update's fieldwork, so never after the household's re-survey date (the
+    # importer refuses a birth after the survey date).
     cursor.execute(
         f"""
         INSERT INTO households_member
@@ -133,7 +136,9 @@ def _changes_apply(cursor, *, region_code: str, seed: int) -> dict[str, int]:
                  || to_char(b.born, 'MMYY') || lpad((9000 + b.id %% 1000)::text, 4, '0'),
                'Bayi sintetis ' || b.id, b.sex, b.born, 4, false, '', 1, '', now(), now(), 1
         FROM (
-            SELECT h.id, h.region_id, DATE '2024-07-01' + (h.id %% 330)::int AS born,
+            SELECT h.id, h.region_id,
+                   h.tanggal_survei + 1
+                     + (h.id %% greatest(1, DATE '2025-12-01' - h.tanggal_survei))::int AS born,
                    CASE WHEN h.id %% 2 = 0 THEN 2 ELSE 1 END AS sex
             FROM households_household h
             WHERE {scope} AND {_draw("h.id", seed, "birth")} < %(birth)s
@@ -174,7 +179,7 @@ def _changes_apply(cursor, *, region_code: str, seed: int) -> dict[str, int]:
     cursor.execute(
         f"""
         UPDATE households_household h
-        SET tanggal_survei = DATE '2025-05-01' + (h.id %% 120)::int
+        SET tanggal_survei = DATE '2025-12-01' + (h.id %% 90)::int
         WHERE {scope}
         """,  # noqa: S608 - constants and parameters
         params,
@@ -225,9 +230,11 @@ def rounds_generate(*, region_code: str = "64.09", seed: int = 2026) -> RoundsRe
         code=UPDATE,
         name="Pemutakhiran 2025 (sintetis)",
         source=RoundSource.UPDATE,
-        reference_date=dt.date(2025, 6, 30),
-        fieldwork_start=dt.date(2025, 5, 1),
-        fieldwork_end=dt.date(2025, 8, 31),
+        # After the census's own survey period (demo_rates.json: October and November
+        # 2025), which dated its members' births: every one is born by the re-survey.
+        reference_date=dt.date(2025, 12, 31),
+        fieldwork_start=dt.date(2025, 12, 1),
+        fieldwork_end=dt.date(2026, 2, 28),
         decile_source="DTSEN",
         decile_vintage="2025-T1 (sintetis)",
     )

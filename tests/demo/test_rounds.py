@@ -5,7 +5,14 @@ import pytest
 
 from demo.generator import households_generate, programmes_generate
 from demo.rounds import BASELINE, UPDATE, rounds_generate, rounds_remove
-from households.models import Household, HouseholdObservation, IndicatorValue, SurveyRound
+from households.models import (
+    Household,
+    HouseholdObservation,
+    IndicatorValue,
+    Member,
+    SurveyRound,
+)
+from households.rules import birth_date_problem, member_identity_problems
 from programmes.models import Intervention
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +38,28 @@ def test_two_labelled_rounds_with_change_concentrated_in_treated_households():
     for change in ("latrines_built", "backsliding", "births", "deaths", "moves"):
         assert result.changed[change] > 0, change
     assert Household.objects.filter(survey_round=update).count() == 1500
+    # The update's babies were born after their household's baseline survey and by its
+    # re-survey, so the importer's rules accept an export of the update (birth up to the
+    # survey date, NIK agreeing with the birth date and sex).
+    babies = Member.objects.filter(nama__startswith="Bayi sintetis").select_related("household")
+    assert babies.count() == result.changed["births"]
+    baseline_dates = {
+        o.household_id: o.answers["tanggal_survei"]
+        for o in HouseholdObservation.objects.filter(survey_round=baseline)
+    }
+    for baby in babies:
+        assert str(baby.tanggal_lahir) > baseline_dates[baby.household_id]
+        latest = baby.household.tanggal_survei
+        assert birth_date_problem(baby.tanggal_lahir, latest=latest) is None, baby.pk
+        assert not member_identity_problems(
+            nik=baby.nik, birth=baby.tanggal_lahir, sex=baby.jenis_kelamin
+        ), baby.pk
+    everyone = Member.objects.filter(household__survey_round=update, status_anggota=1)
+    assert not [
+        m.pk
+        for m in everyone.select_related("household")
+        if birth_date_problem(m.tanggal_lahir, latest=m.household.tanggal_survei)
+    ]
     # Among households without a latrine in 2024: treated ones gained one far more often.
     treated = set(
         Intervention.objects.filter(

@@ -27,7 +27,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from .models import ExportJob, ExportStatus, ImportJob, ImportStatus
+from .models import UPLOAD_RELEASED, ExportJob, ExportStatus, ImportJob, ImportStatus
 
 logger = logging.getLogger(__name__)
 
@@ -190,8 +190,7 @@ def _expire_upload(job: ImportJob) -> bool:
     return bool(
         ImportJob.objects.filter(pk=job.pk, status=job.status).update(
             status=ImportStatus.EXPIRED,
-            file_oid=None,
-            members_file_oid=None,
+            **UPLOAD_RELEASED,
             message=UPLOAD_EXPIRED,
             message_params={},
         )
@@ -240,7 +239,7 @@ def jobs_recover(*, now: dt.datetime | None = None) -> dict[str, int]:
     # A rejected file is dropped when it is rejected; this catches older ones.
     counts["uploads_expired"] += imports.filter(
         status=ImportStatus.REJECTED, file_oid__isnull=False
-    ).update(file_oid=None, members_file_oid=None)
+    ).update(**UPLOAD_RELEASED)
     if any(counts.values()):
         logger.warning("jobs recovered: %s", counts)
     return counts

@@ -103,6 +103,10 @@ class ImportResult:
     # All of them; `errors` and `warnings` keep the first MAX_KEPT_MESSAGES.
     error_count: int = 0
     warning_count: int = 0
+    # A dry run kept its staging rows (`census_import(staged_out=...)`); a commit loaded
+    # a dry run's (`staged_in`) instead of reading the file.
+    staged: bool = False
+    from_staged: bool = False
 
     @property
     def ok(self) -> bool:

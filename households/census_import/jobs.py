@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from contextlib import ExitStack
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
@@ -13,11 +15,12 @@ from desapresisi import audit
 from desapresisi.models import AuditAction
 
 from ..jobs import Heartbeat, lease_fields
-from ..models import ImportJob, ImportStatus
+from ..models import UPLOAD_RELEASED, ImportJob, ImportStatus
 from ..uploads import upload_open, upload_store
 from .columns import KEEP, MAX_STORED_ERRORS, REMOVE, SYNC_MAX_BYTES, ImportFileError, RowError
 from .read import census_read, work_bytes
 from .service import census_import, errors_as_dicts
+from .write import StagedRows, staging_signature
 
 # --- jobs --------------------------------------------------------------------------------
 
@@ -99,23 +102,75 @@ def import_job_run(*, job_id: int) -> None:
         progress.close()
 
 
+def _staged_usable(job) -> bool:
+    """The commit of a dry run that kept its rows, made by this code's staging tables."""
+    return (
+        not job.dry_run
+        and job.staged_oid is not None
+        and job.staged_members_oid is not None
+        and job.options.get("staged_signature") == staging_signature()
+    )
+
+
+def _import_file(job, progress: _JobProgress):
+    """Read the upload (spooled to local files, rows read as they import) and import it;
+    a dry run whose every check passed keeps its staging rows for the commit."""
+    options = job.options
+    with ExitStack() as files:
+        data = files.enter_context(upload_open(job.file_oid))
+        members = files.enter_context(upload_open(job.members_file_oid))
+        staged = None
+        if job.dry_run:
+            staged = StagedRows(
+                households=files.enter_context(tempfile.TemporaryFile(prefix="desapresisi-")),
+                members=files.enter_context(tempfile.TemporaryFile(prefix="desapresisi-")),
+            )
+        sheets = census_read(name=job.file_name, data=data or b"", members_data=members)
+        result = census_import(
+            sheets=sheets,
+            user=job.user,
+            dry_run=job.dry_run,
+            missing_members=options.get("missing_members", KEEP),
+            progress=progress,
+            survey_round=options.get("survey_round", ""),
+            staged_out=staged,
+        )
+        if result.staged:
+            with transaction.atomic():
+                staged_oid, _size = upload_store(staged.households)
+                members_oid, _size = upload_store(staged.members)
+                ImportJob.objects.filter(pk=job.pk).update(
+                    staged_oid=staged_oid,
+                    staged_members_oid=members_oid,
+                    options={**options, "staged_signature": staging_signature()},
+                )
+    return result
+
+
+def _commit_staged(job, progress: _JobProgress):
+    """Commit a dry run from the rows it kept: checked against the database again, not
+    read and checked from the file again."""
+    with upload_open(job.staged_oid) as households, upload_open(job.staged_members_oid) as members:
+        return census_import(
+            sheets=[],
+            user=job.user,
+            dry_run=False,
+            missing_members=job.options.get("missing_members", KEEP),
+            progress=progress,
+            survey_round=job.options.get("survey_round", ""),
+            staged_in=StagedRows(households=households, members=members),
+        )
+
+
 def _import_job_execute(job, progress: _JobProgress) -> None:
     try:
         runner = RUNNERS.get(job.options.get("format", ""))
         if runner is not None:
             result = runner(job, progress)
+        elif _staged_usable(job):
+            result = _commit_staged(job, progress)
         else:
-            # The upload spooled to local files; rows are read from them as they import.
-            with upload_open(job.file_oid) as data, upload_open(job.members_file_oid) as members:
-                sheets = census_read(name=job.file_name, data=data or b"", members_data=members)
-                result = census_import(
-                    sheets=sheets,
-                    user=job.user,
-                    dry_run=job.dry_run,
-                    missing_members=job.options.get("missing_members", KEEP),
-                    progress=progress,
-                    survey_round=job.options.get("survey_round", ""),
-                )
+            result = _import_file(job, progress)
     except ImportFileError as exc:
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportStatus.REJECTED,
@@ -125,8 +180,7 @@ def _import_job_execute(job, progress: _JobProgress) -> None:
             error_count=1,
             progress_percent=100,
             # A rejected file is of no further use; it is personal data.
-            file_oid=None,
-            members_file_oid=None,
+            **UPLOAD_RELEASED,
             finished=timezone.now(),
         )
         return
@@ -146,13 +200,23 @@ def _import_job_execute(job, progress: _JobProgress) -> None:
         status = ImportStatus.REJECTED
     else:
         status = ImportStatus.VALIDATED
-    updates = {
-        "status": status,
-        "counts": result.counts,
-        "errors": errors_as_dicts(result.errors[:MAX_STORED_ERRORS]),
-        "error_count": result.error_count,
+    counts = result.counts
+    warnings = {
         "warnings": errors_as_dicts(result.warnings[:MAX_STORED_ERRORS]),
         "warning_count": result.warning_count,
+    }
+    if result.from_staged:
+        # The file's warnings are the dry run's (the commit did not read the file again).
+        warnings = {"warnings": job.warnings, "warning_count": job.warning_count}
+        for unit, unit_counts in counts.items():
+            if "warnings" in unit_counts:
+                unit_counts["warnings"] = job.counts.get(unit, {}).get("warnings", 0)
+    updates = {
+        "status": status,
+        "counts": counts,
+        "errors": errors_as_dicts(result.errors[:MAX_STORED_ERRORS]),
+        "error_count": result.error_count,
+        **warnings,
         "missing_members": result.missing_members[:MAX_STORED_ERRORS],
         "progress_percent": 100,
         "progress_rows": result.rows,
@@ -163,7 +227,7 @@ def _import_job_execute(job, progress: _JobProgress) -> None:
     if result.committed or status == ImportStatus.REJECTED:
         # Committed, the data now lives in the tables; rejected, the file must be fixed
         # and uploaded again. Either way the upload is personal data to drop.
-        updates.update(file_oid=None, members_file_oid=None)
+        updates.update(UPLOAD_RELEASED)
     ImportJob.objects.filter(pk=job.pk).update(**updates)
     audit.record(
         action=AuditAction.IMPORT,

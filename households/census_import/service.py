@@ -44,7 +44,7 @@ from .columns import (
     member_columns,
 )
 from .validate import _FileState, _Validator, mask_digits
-from .write import Progress, _Outcome, _validate_and_write
+from .write import Progress, StagedRows, _Outcome, _validate_and_write
 
 # --- the service -------------------------------------------------------------------------
 
@@ -65,6 +65,8 @@ def census_import(
     progress: Progress | None = None,
     refresh: bool = True,
     survey_round: str = "",
+    staged_in: StagedRows | None = None,
+    staged_out: StagedRows | None = None,
 ) -> ImportResult:
     """Validate the sheets and, unless `dry_run` or any row is in error, write them.
 
@@ -79,6 +81,13 @@ def census_import(
     write, so memory holds one chunk of rows and a small tuple per household, whatever
     the size of the file. Raises ImportFileError when the file breaks a limit of
     `census_read` (rows, cell length) while it is read: nothing is then written.
+
+    `staged_out` (a dry run): where the staging rows are kept when every check passed
+    (`result.staged`). `staged_in` (the commit of that dry run): those rows, loaded
+    instead of `sheets` (pass none), which skips reading and checking the file again;
+    every check against the database, the caller's rights to each village and the
+    village locks run again, as they are now. Warnings are the file's and were reported
+    by the dry run; the commit reports none anew.
     """
     if missing_members not in (KEEP, REMOVE):
         raise ValueError(f"missing_members must be {KEEP!r} or {REMOVE!r}")
@@ -90,8 +99,9 @@ def census_import(
     report(0, household_sheet.estimated_rows + member_sheet.estimated_rows, "validate")
 
     # Headers first: a file without the required columns is refused before any row is read.
-    headers_ok = validator.headers(household_sheet, household_columns()) & validator.headers(
-        member_sheet, member_columns()
+    headers_ok = staged_in is not None or (
+        validator.headers(household_sheet, household_columns())
+        & validator.headers(member_sheet, member_columns())
     )
     round_problem = import_round_problem(code=survey_round)
     if round_problem is not None:
@@ -114,6 +124,8 @@ def census_import(
                     dry_run=dry_run,
                     missing_members=missing_members,
                     progress=report,
+                    staged_in=staged_in,
+                    staged_out=staged_out,
                 )
         except DatabaseError as exc:
             # Nothing was written (the transaction rolled back). With rejected rows this
@@ -179,6 +191,8 @@ def census_import(
         warnings=_in_file_order(validator.warnings),
         error_count=validator.error_count,
         warning_count=sum(validator.warning_counts.values()),
+        staged=outcome.staged,
+        from_staged=staged_in is not None,
     )
 
 

@@ -171,12 +171,9 @@ class _Validator:
                     Message(gettext_noop("Kode desa/kelurahan tidak dikenal: %(code)s."), code=text)
                 )
                 return None
-            if self.check_access and not can_import(self.user, text):
-                fail(
-                    Message(
-                        gettext_noop("Anda tidak berhak mengimpor data desa %(code)s."), code=text
-                    )
-                )
+            problem = _access_problem(self, text)
+            if problem is not None:
+                fail(problem)
                 return None
             return self.villages[text]
         if column.kind == "text":
@@ -448,6 +445,13 @@ def _check_birth(v: _Validator, number: int, row: dict, survey: dt.date | None) 
         answer, message = mismatch
         value = birth.isoformat() if answer == "tanggal_lahir" else str(sex)
         v.error(MEMBER_SHEET, number, answer, value, message)
+
+
+def _access_problem(v: _Validator, code: str) -> Message | None:
+    """Why the caller may not import into village `code`, or None."""
+    if v.check_access and not can_import(v.user, code):
+        return Message(gettext_noop("Anda tidak berhak mengimpor data desa %(code)s."), code=code)
+    return None
 
 
 def import_scope(user) -> list[str] | None:

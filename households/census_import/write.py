@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import IO
 
 from django.db import transaction
 from django.utils.translation import gettext_noop
@@ -14,6 +16,7 @@ from villages.selectors import UNIT_PROBLEM_MESSAGES
 
 from .. import schema
 from ..models import DataSource
+from ..services import village_write_problem
 from .columns import (
     HOUSEHOLD_SHEET,
     MEMBER_SHEET,
@@ -27,6 +30,7 @@ from .columns import (
     member_staging,
 )
 from .validate import (
+    _access_problem,
     _against_database,
     _cross_checks,
     _FileState,
@@ -62,6 +66,63 @@ def _staging_sql() -> str:
             table("import_member", schema.MEMBER),
         ]
     )
+
+
+def staging_signature() -> str:
+    """What staging rows kept by a dry run are valid for: the staging tables' columns and
+    types as this code makes them (a deploy between a dry run and its commit that
+    changes them makes the commit read the file again)."""
+    return hashlib.sha256(_staging_sql().encode()).hexdigest()[:16]
+
+
+@dataclass
+class StagedRows:
+    """The two staging tables of a dry run without errors, in PostgreSQL's binary COPY
+    format (every row of the file: none was rejected). A dry run given these writes them;
+    a commit given these loads them instead of reading and checking the file again, then
+    runs every check against the database as before, as it is at the commit."""
+
+    households: IO[bytes]
+    members: IO[bytes]
+
+
+def _staged_copy(table: str, unit: str, direction: str) -> str:
+    columns = ", ".join(["n", *(c for c, _type in schema.staging_columns(unit))])
+    return f"COPY {table} ({columns}) {direction} WITH (FORMAT binary)"
+
+
+def _staged_keep(cursor, staged: StagedRows) -> None:
+    cursor.copy_expert(
+        _staged_copy("import_household", schema.HOUSEHOLD, "TO STDOUT"), staged.households
+    )
+    cursor.copy_expert(_staged_copy("import_member", schema.MEMBER, "TO STDOUT"), staged.members)
+
+
+def _staged_load(v: _Validator, cursor, *, staged: StagedRows, state: _FileState) -> None:
+    """The kept rows back into the staging tables, and the checks of the file's rows that
+    depend on what the database holds now: the caller's rights to each village named and
+    whether the village may be written (a sign-off may have locked it since)."""
+    cursor.copy_expert(
+        _staged_copy("import_household", schema.HOUSEHOLD, "FROM STDIN"), staged.households
+    )
+    cursor.copy_expert(_staged_copy("import_member", schema.MEMBER, "FROM STDIN"), staged.members)
+    cursor.execute(
+        "SELECT (SELECT count(*) FROM import_household), (SELECT count(*) FROM import_member)"
+    )
+    state.rows[HOUSEHOLD_SHEET], state.rows[MEMBER_SHEET] = cursor.fetchone()
+    cursor.execute(
+        """
+        SELECT region_id, array_agg(n ORDER BY n) FROM import_household
+        WHERE region_id IS NOT NULL GROUP BY region_id ORDER BY region_id
+        """
+    )
+    for code, numbers in cursor.fetchall():
+        state.regions.add(code)
+        problem = _access_problem(v, code) or village_write_problem(region_code=code)
+        if problem is None:
+            continue
+        for number in numbers:
+            v.error(HOUSEHOLD_SHEET, number, "kode_desa", code, problem)
 
 
 _STAGING_INDEX_SQL = """
@@ -198,6 +259,44 @@ def _read_and_stage(
         step(len(parsed))
 
 
+def _read_sheets(
+    v: _Validator,
+    cursor,
+    *,
+    households: SheetRows,
+    members: SheetRows,
+    state: _FileState,
+    step: Callable[[int], None],
+) -> None:
+    """Both sheets read, checked and staged (the members only after some households)."""
+    _read_and_stage(
+        v,
+        cursor,
+        sheet=households,
+        columns=household_columns(),
+        rules=_household_rules,
+        table="import_household",
+        copy_columns=["n", *household_staging()],
+        copy_row=_household_copy_row,
+        state=state,
+        step=step,
+    )
+    if not state.rows[HOUSEHOLD_SHEET]:
+        return
+    _read_and_stage(
+        v,
+        cursor,
+        sheet=members,
+        columns=member_columns(),
+        rules=_member_rules,
+        table="import_member",
+        copy_columns=["n", *member_staging()],
+        copy_row=_member_copy_row,
+        state=state,
+        step=step,
+    )
+
+
 def _drop_rejected(v: _Validator, cursor) -> tuple[int, int]:
     """Leaves only the rows to write; returns how many households and members they are."""
     cursor.execute(
@@ -314,6 +413,7 @@ class _Outcome:
     missing_count: int = 0
     committed: bool = False
     units_created: int = 0
+    staged: bool = False  # the dry run's rows were kept (`staged_out`)
 
 
 def _validate_and_write(
@@ -326,6 +426,8 @@ def _validate_and_write(
     dry_run: bool,
     missing_members: str,
     progress: Progress,
+    staged_in: StagedRows | None = None,
+    staged_out: StagedRows | None = None,
 ) -> _Outcome:
     """Inside the import's one transaction: read, check and stage both sheets, run the
     checks over all rows, then (any row left to write) upsert; rolled back unless it is a
@@ -333,7 +435,10 @@ def _validate_and_write(
 
     `progress` is called from inside the transaction: the job writes it through a
     connection of its own (see `_JobProgress`), or pollers would see nothing until the
-    commit."""
+    commit.
+
+    `staged_in`: the rows a dry run kept, loaded instead of reading `households` and
+    `members`; `staged_out`: where a dry run without errors keeps its rows."""
     outcome = _Outcome()
     estimate = households.estimated_rows + members.estimated_rows
     done = 0
@@ -344,18 +449,10 @@ def _validate_and_write(
         progress(done, max(estimate, done), "validate")
 
     cursor.execute(_staging_sql())
-    _read_and_stage(
-        v,
-        cursor,
-        sheet=households,
-        columns=household_columns(),
-        rules=_household_rules,
-        table="import_household",
-        copy_columns=["n", *household_staging()],
-        copy_row=_household_copy_row,
-        state=state,
-        step=step,
-    )
+    if staged_in is not None:
+        _staged_load(v, cursor, staged=staged_in, state=state)
+    else:
+        _read_sheets(v, cursor, households=households, members=members, state=state, step=step)
     if not state.rows[HOUSEHOLD_SHEET]:
         v.error(
             HOUSEHOLD_SHEET,
@@ -366,19 +463,7 @@ def _validate_and_write(
         )
         transaction.set_rollback(True)
         return outcome
-    _read_and_stage(
-        v,
-        cursor,
-        sheet=members,
-        columns=member_columns(),
-        rules=_member_rules,
-        table="import_member",
-        copy_columns=["n", *member_staging()],
-        copy_row=_member_copy_row,
-        state=state,
-        step=step,
-    )
-    total = done
+    total = sum(state.rows.values())
     progress(total, total, "validate")
     cursor.execute(_STAGING_INDEX_SQL)
     _cross_checks(v, cursor)
@@ -408,6 +493,10 @@ def _validate_and_write(
             "members_updated": m_updated,
             "members_removed": removed,
         }
+    if staged_out is not None and dry_run and good_households and not v.error_count:
+        # Every check passed, the deferred ones too: the rows are worth keeping.
+        _staged_keep(cursor, staged_out)
+        outcome.staged = True
     outcome.committed = keep and good_households > 0
     if not outcome.committed:
         transaction.set_rollback(True)

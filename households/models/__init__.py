@@ -14,11 +14,20 @@ from .indicators import (
     Topic,
     UnitIndicatorValue,
 )
-from .jobs import ExportJob, ExportKind, ExportStatus, ImportJob, ImportStatus, JobLease
+from .jobs import (
+    UPLOAD_RELEASED,
+    ExportJob,
+    ExportKind,
+    ExportStatus,
+    ImportJob,
+    ImportStatus,
+    JobLease,
+)
 from .rounds import HouseholdObservation, RoundSource, RoundStatus, SurveyRound
 
 __all__ = [
     "CURRENT_MEMBER",
+    "UPLOAD_RELEASED",
     "AreaTotal",
     "DataSource",
     "DirtyRegion",

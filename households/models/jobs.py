@@ -41,6 +41,16 @@ class JobLease(models.Model):
         abstract = True
 
 
+# What an import job sets to let go of its uploads and of the staging rows its dry run
+# kept (a trigger then unlinks the large objects).
+UPLOAD_RELEASED = {
+    "file_oid": None,
+    "members_file_oid": None,
+    "staged_oid": None,
+    "staged_members_oid": None,
+}
+
+
 class ImportJob(JobLease):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -67,6 +77,15 @@ class ImportJob(JobLease):
     )
     members_file_oid = models.PositiveBigIntegerField(
         _("berkas anggota (objek besar)"), null=True, blank=True, editable=False
+    )
+    # A validated dry run's staging rows (PostgreSQL's binary COPY of the two staging
+    # tables), so that its commit re-checks them against the database as it is then
+    # instead of reading and checking the file again; the same lifetime as the upload.
+    staged_oid = models.PositiveBigIntegerField(
+        _("baris teruji (objek besar)"), null=True, blank=True, editable=False
+    )
+    staged_members_oid = models.PositiveBigIntegerField(
+        _("baris anggota teruji (objek besar)"), null=True, blank=True, editable=False
     )
     # What parsing the upload reads (an XLSX's declared uncompressed size): small jobs
     # run in the request, large ones in the worker.

@@ -7,6 +7,12 @@ answers may differ never share an ETag, so a browser that kept another account's
 If-Modified-Since alone names no representation, and a date shared by every scope cannot
 tell them apart.
 
+The ETag names one answer, byte for byte (the 304 it earns is given to whoever presents
+it), so the answer itself is also kept in the process by its ETag (`PublishedAnswers`): a
+second request for the same figures under the same versions and scope costs the version
+query and no build. Nothing stale can be served: a refresh or a boundary load bumps a
+version, which changes every ETag built on it.
+
 Responses carry `Cache-Control: private, no-cache`: a browser keeps them and asks again on
 every use (a 304 costs one small query), a shared proxy keeps nothing, and
 `Vary: Authorization, Cookie, Accept-Language` says what else changes the answer.
@@ -17,9 +23,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
-from django.http import HttpRequest, HttpResponseBase, HttpResponseNotModified
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotModified
 from django.utils.cache import patch_vary_headers
 from django.utils.http import http_date
 from django.utils.translation import get_language
@@ -33,7 +42,7 @@ CACHE_CONTROL = "private, no-cache"
 
 @dataclass(frozen=True)
 class Versions:
-    key: str  # "figures:12,regions:3"
+    key: str  # "figures:12@1764921600.5,regions:3@..."
     changed_at: dt.datetime | None
 
 
@@ -42,7 +51,8 @@ def data_versions(*names: str) -> Versions:
     rows = sorted(
         DataVersion.objects.filter(name__in=names).values_list("name", "version", "changed_at")
     )
-    key = ",".join(f"{name}:{version}" for name, version, _at in rows)
+    # The time too: a version number comes back after a rolled-back bump, its time not.
+    key = ",".join(f"{name}:{version}@{at.timestamp() if at else ''}" for name, version, at in rows)
     changed = max((at for _name, _version, at in rows), default=None)
     return Versions(key=key, changed_at=changed)
 
@@ -104,13 +114,77 @@ def not_modified(*, etag: str, last_modified: dt.datetime | None = None) -> Http
     return with_validators(HttpResponseNotModified(), etag=etag, last_modified=last_modified)
 
 
+class PublishedAnswers:
+    """Answers (body and content type) by their ETag, the least recently used dropped
+    first once they hold more than `limit` bytes of bodies. One per process; thread-safe."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.size = 0
+        self._items: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, etag: str) -> tuple[bytes, str] | None:
+        with self._lock:
+            item = self._items.get(etag)
+            if item is not None:
+                self._items.move_to_end(etag)
+            return item
+
+    def put(self, etag: str, content: bytes, content_type: str) -> None:
+        if len(content) > self.limit // 4:
+            return  # one answer never takes most of the room
+        with self._lock:
+            old = self._items.pop(etag, None)
+            if old is not None:
+                self.size -= len(old[0])
+            self._items[etag] = (content, content_type)
+            self.size += len(content)
+            while self.size > self.limit:
+                _etag, (dropped, _type) = self._items.popitem(last=False)
+                self.size -= len(dropped)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.size = 0
+
+
+ANSWERS = PublishedAnswers(settings.PUBLISHED_ANSWERS_BYTES)
+
+
+def _keep(etag: str, response: HttpResponseBase) -> None:
+    """Keep a built answer: a complete 200 that is not an HTML page (the browsable API
+    carries a CSRF token of its own)."""
+    content_type = response.get("Content-Type", "")
+    if (
+        response.status_code == 200
+        and not response.streaming
+        and not content_type.startswith("text/html")
+    ):
+        ANSWERS.put(etag, response.content, content_type)
+
+
 def conditional(
     request: HttpRequest, names: tuple[str, ...], build, *, representation: str = ""
 ) -> HttpResponseBase:
     """A 304 when the caller already holds this answer under the current versions of
-    `names`, else `build()` with its validators."""
+    `names`; else the answer kept under the same ETag (`ANSWERS`), else `build()`, kept
+    for the next request; with its validators."""
     versions = data_versions(*names)
     etag = request_etag(request, versions, representation=representation)
     if etag_matches(request, etag):
         return not_modified(etag=etag, last_modified=versions.changed_at)
-    return with_validators(build(), etag=etag, last_modified=versions.changed_at)
+    kept = ANSWERS.get(etag) if ANSWERS.limit else None
+    if kept is not None:
+        content, content_type = kept
+        response = HttpResponse(content, content_type=content_type)
+        return with_validators(response, etag=etag, last_modified=versions.changed_at)
+    response = build()
+    if ANSWERS.limit:
+        if hasattr(response, "add_post_render_callback"):
+            # A DRF Response (or a template response) is rendered after the view returns.
+            response.add_post_render_callback(lambda rendered: _keep(etag, rendered))
+        else:
+            _keep(etag, response)
+    return with_validators(response, etag=etag, last_modified=versions.changed_at)

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import translation
 
+from desapresisi import http_cache
 from desapresisi.models import AccessProfile
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN
 from villages.models import Region
@@ -48,6 +49,15 @@ def _plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _no_answers_kept_between_tests():
+    """Each test's database rolls back to the same data versions, under which another
+    test's answers were kept (http_cache.ANSWERS): a test starts with none."""
+    http_cache.ANSWERS.clear()
+    yield
+    http_cache.ANSWERS.clear()
 
 
 @pytest.fixture(autouse=True)

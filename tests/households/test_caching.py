@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from demo.generator import households_generate
+from desapresisi import http_cache
 from desapresisi.db import history_pause
 from desapresisi.models import DataVersion
 from households import tiles
@@ -257,3 +258,40 @@ def test_a_cached_tile_of_a_village_edited_before_its_refresh_is_drawn_live(
     with CaptureQueriesContext(connection) as queries:
         again = client.get(url, headers={"If-None-Match": warm["ETag"]})
     assert again.status_code == 304 and household_queries(queries) == []
+
+
+def test_a_repeated_values_request_is_answered_from_the_kept_answer(personas, as_user):
+    HouseholdFactory.create_batch(2, region_id=PENAJAM_KELURAHAN)
+    indicators_refresh()
+    first = as_user(None).get(VALUES)
+    with CaptureQueriesContext(connection) as queries:
+        again = as_user(None).get(VALUES)
+    assert again.status_code == 200 and again.content == first.content
+    assert again["ETag"] == first["ETag"] and again["Content-Type"] == first["Content-Type"]
+    # The versions were read; neither the rollup nor the area names were.
+    statements = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "desapresisi_dataversion" in statements
+    assert "households_indicatorvalue" not in statements
+    # Another scope gets its own answer (exact figures), never the public's.
+    analyst = as_user(personas["analyst"]).get(VALUES)
+    assert analyst["ETag"] != first["ETag"]
+    # A refresh that changes the figures makes a new answer at once.
+    HouseholdFactory.create_batch(3, region_id=PENAJAM_KELURAHAN)
+    indicators_refresh()
+    after = as_user(None).get(VALUES)
+    assert after["ETag"] != first["ETag"] and after.content != first.content
+
+
+def test_kept_answers_are_dropped_least_recently_used_first():
+    answers = http_cache.PublishedAnswers(limit=100)
+    answers.put('"a"', b"x" * 20, "application/json")
+    answers.put('"b"', b"y" * 20, "application/json")
+    answers.put('"too big"', b"z" * 30, "application/json")  # over a quarter: not kept
+    assert answers.get('"too big"') is None
+    assert answers.get('"a"') == (b"x" * 20, "application/json")  # a is now the newest
+    for name in "cdef":
+        answers.put(f'"{name}"', b"w" * 20, "application/json")
+    assert answers.size <= 100
+    assert answers.get('"b"') is None and answers.get('"a"') is not None
+    answers.clear()
+    assert answers.size == 0 and answers.get('"a"') is None

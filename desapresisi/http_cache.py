@@ -23,7 +23,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -34,7 +36,7 @@ from django.utils.http import http_date
 from django.utils.translation import get_language
 
 from .access import area_codes_for, disclosure_for, role_of, suppression_for
-from .models import DataVersion
+from .models import DataVersion, data_version_bumped
 
 VARY = ("Authorization", "Cookie", "Accept-Language")
 CACHE_CONTROL = "private, no-cache"
@@ -46,8 +48,51 @@ class Versions:
     changed_at: dt.datetime | None
 
 
+class _KeptVersions:
+    """The versions this process read last, per set of names, with when it read them."""
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[str, ...], tuple[float, Versions]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, names: tuple[str, ...], *, ttl: float) -> Versions | None:
+        with self._lock:
+            read_at, versions = self._kept.get(names, (-math.inf, None))
+        return versions if time.monotonic() - read_at < ttl else None
+
+    def put(self, names: tuple[str, ...], versions: Versions) -> None:
+        with self._lock:
+            self._kept[names] = (time.monotonic(), versions)
+
+    def clear(self, **kwargs) -> None:
+        with self._lock:
+            self._kept.clear()
+
+
+VERSIONS = _KeptVersions()
+# A bump made by this process (a refresh run in the web request, a sign-off) is seen at
+# once; one made elsewhere (the worker's refresh, a boundary load) within the time to live.
+data_version_bumped.connect(VERSIONS.clear, dispatch_uid="http-cache-versions")
+
+
 def data_versions(*names: str) -> Versions:
-    """The current versions of these kinds of data, in one query."""
+    """The current versions of these kinds of data: read in one query, and kept in the
+    process for DATA_VERSION_TTL_MS (a dashboard's dozen requests then cost none).
+    Published figures are those of the last refresh anyway, which the worker runs after
+    the writes: a few seconds behind them; this adds at most that time to live."""
+    ttl = settings.DATA_VERSION_TTL_MS / 1000
+    key = tuple(sorted(names))
+    if ttl > 0:
+        kept = VERSIONS.get(key, ttl=ttl)
+        if kept is not None:
+            return kept
+    versions = _versions_read(key)
+    if ttl > 0:
+        VERSIONS.put(key, versions)
+    return versions
+
+
+def _versions_read(names: tuple[str, ...]) -> Versions:
     rows = sorted(
         DataVersion.objects.filter(name__in=names).values_list("name", "version", "changed_at")
     )

@@ -11,8 +11,9 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Now
+from django.dispatch import Signal
 from django.utils.translation import gettext_lazy as _
 
 
@@ -158,6 +159,10 @@ class WorkerHeartbeat(models.Model):
         return f"{self.worker_id} ({self.host}:{self.pid})"
 
 
+# Sent in the process that bumped a DataVersion, once its transaction committed.
+data_version_bumped = Signal()
+
+
 class DataVersion(models.Model):
     """A counter per kind of published data, bumped in the transaction that changes it:
     `figures` by the indicator rollup (every refresh that recomputed something),
@@ -191,3 +196,5 @@ class DataVersion(models.Model):
         )
         if not updated:
             cls.objects.get_or_create(name=name)
+        # This process's readers of the versions (http_cache) forget theirs at once.
+        transaction.on_commit(lambda: data_version_bumped.send(sender=cls, name=name))

@@ -244,6 +244,9 @@ IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 # Published answers (indicator values, areas) kept in each web process by their ETag
 # (desapresisi/http_cache.py); 0 keeps none.
 PUBLISHED_ANSWERS_BYTES = env_int("PUBLISHED_ANSWERS_MB", 32) * 1024 * 1024
+# How long a web process trusts the data versions it read (milliseconds; 0: read them
+# for every request). A refresh made elsewhere is seen within this time.
+DATA_VERSION_TTL_MS = env_int("DATA_VERSION_TTL_MS", 1000)
 # Census import limits (README, "Census import"): rows per sheet, characters per cell,
 # bytes an XLSX may inflate to (all parts; the shared strings, which openpyxl holds in
 # memory whole, on their own), and the parsing size up to which an upload is processed in

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import translation
 
-from desapresisi import http_cache
+from desapresisi import http_cache, throttling
 from desapresisi.models import AccessProfile
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN
 from villages.models import Region
@@ -52,12 +52,26 @@ def _plain_static_storage(settings):
 
 
 @pytest.fixture(autouse=True)
-def _no_answers_kept_between_tests():
+def _versions_read_for_every_request(settings):
+    """Tests change the data versions from outside the request path (a trigger, an
+    update) and ask again at once: every request reads them (test_caching.py tests the
+    time to live itself)."""
+    settings.DATA_VERSION_TTL_MS = 0
+
+
+@pytest.fixture(autouse=True)
+def _nothing_kept_between_tests():
     """Each test's database rolls back to the same data versions, under which another
-    test's answers were kept (http_cache.ANSWERS): a test starts with none."""
+    test's answers were kept (http_cache.ANSWERS), and its rate counts to none, against
+    which another test's leases were taken (throttling.LEASES): a test starts with
+    neither."""
     http_cache.ANSWERS.clear()
+    http_cache.VERSIONS.clear()
+    throttling.LEASES.clear()
     yield
     http_cache.ANSWERS.clear()
+    http_cache.VERSIONS.clear()
+    throttling.LEASES.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 from django.db import OperationalError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
-from desapresisi.throttling import PortalRateThrottle, count_request
+from desapresisi import throttling
+from desapresisi.throttling import PortalRateThrottle, admitted, count_request, lease_size
 from tests.desapresisi.test_access import tile_of
 from tests.factories import PENAJAM_KELURAHAN, HouseholdFactory
 from tests.households.census_import.test_import import family, upload, xlsx
@@ -137,3 +139,37 @@ def test_a_count_of_its_own_commits_asynchronously_and_only_itself():
             assert cursor.fetchone() == ("on",)
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM desapresisi_rate_count")
+
+
+def test_a_process_leases_a_fiftieth_of_the_rate_at_a_time():
+    assert [lease_size(n) for n in (2, 30, 99, 100, 600, 6000)] == [1, 1, 1, 2, 12, 120]
+    with CaptureQueriesContext(connection) as queries:
+        answers = [admitted("lease", 60, 120.0 + i / 100, limit=600)[0] for i in range(25)]
+    assert all(answers)
+    # 25 requests, leases of 12: three writes to the table.
+    assert sum("desapresisi_rate_count" in q["sql"] for q in queries.captured_queries) == 3
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT hits FROM desapresisi_rate_count WHERE key = 'lease'")
+        assert cursor.fetchone() == (36,)  # leased, not all used
+
+
+def test_leases_never_admit_past_the_rate_whatever_the_processes():
+    """Three web processes (their leases apart) share one caller's 100 a minute."""
+    processes = [throttling._Leases() for _ in range(3)]
+    admitted_count = 0
+    for i in range(400):
+        throttling.LEASES = processes[i % 3]
+        admitted_count += admitted("shared", 60, 120.0, limit=100)[0]
+    throttling.LEASES = throttling._Leases()
+    # Refused a little early at worst (one unused lease of 2 per process), never late.
+    assert 100 - 3 * 2 <= admitted_count <= 100
+    # A new window starts afresh.
+    assert admitted("shared", 60, 181.0, limit=100)[0]
+
+
+def test_a_lease_belongs_to_its_window():
+    assert admitted("w", 60, 150.0, limit=600) == (True, 30.0)
+    # The lease taken at 150 s is of the window ending at 180 s: at 185 s a new one.
+    with CaptureQueriesContext(connection) as queries:
+        assert admitted("w", 60, 185.0, limit=600) == (True, 55.0)
+    assert len(queries.captured_queries) == 1

@@ -295,3 +295,31 @@ def test_kept_answers_are_dropped_least_recently_used_first():
     assert answers.get('"b"') is None and answers.get('"a"') is not None
     answers.clear()
     assert answers.size == 0 and answers.get('"a"') is None
+
+
+def test_versions_are_trusted_for_their_time_to_live(
+    settings, monkeypatch, personas, as_user, django_capture_on_commit_callbacks
+):
+    settings.DATA_VERSION_TTL_MS = 1000
+    clock = [1000.0]
+    monkeypatch.setattr(http_cache.time, "monotonic", lambda: clock[0])
+    HouseholdFactory.create_batch(2, region_id=PENAJAM_KELURAHAN)
+    indicators_refresh()
+    first = as_user(None).get(VALUES)
+    with CaptureQueriesContext(connection) as queries:
+        again = as_user(None).get(VALUES)
+    assert again.content == first.content
+    assert not any("desapresisi_dataversion" in q["sql"] for q in queries.captured_queries)
+    # A bump from outside this process (here the area tree's trigger) shows once the
+    # time to live has passed ...
+    Region.objects.filter(code=PENAJAM_KELURAHAN).update(name="Penajam (baru)")
+    assert as_user(None).get(VALUES)["ETag"] == first["ETag"]
+    clock[0] += 1.0
+    renamed = as_user(None).get(VALUES)
+    assert renamed["ETag"] != first["ETag"] and "Penajam (baru)" in renamed.text
+    # ... and a refresh made in this process at once (once it commits).
+    HouseholdFactory.create_batch(3, region_id=PENAJAM_KELURAHAN)
+    with django_capture_on_commit_callbacks(execute=True):
+        indicators_refresh()
+    refreshed = as_user(None).get(VALUES)
+    assert refreshed["ETag"] != renamed["ETag"]

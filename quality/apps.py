@@ -18,11 +18,15 @@ def _load_missing_rules(sender, using="default", **kwargs):
         rules_load(update=False)
 
 
-def _flags_after_refresh(sender, villages=None, **kwargs):
+def _flags_after_refresh(sender, villages=None, later=False, **kwargs):
     """Flags follow the rollup: after every committed refresh, the villages it
-    recomputed (None: all) get their flags rewritten, never a full scan per request."""
-    from .services import flags_refresh  # noqa: PLC0415
+    recomputed (None: all) get their flags rewritten, never a full scan per request;
+    queued for the background worker when the refresh asks for it (`later`)."""
+    from .services import flags_refresh, flags_refresh_task  # noqa: PLC0415
 
+    if later:
+        flags_refresh_task.enqueue(villages=villages)
+        return
     result = flags_refresh(villages=villages)
     logger.info("quality flags: %s flags in %.2f s", result.flags, result.seconds)
 

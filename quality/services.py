@@ -4,6 +4,7 @@ the steps of a village's sign-off."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
+from django_tasks import task
 
 from desapresisi.access import can_accept_flags, can_submit_village, can_verify_village
 from desapresisi.errors import InvalidInput, NotAllowed, NotReady
@@ -32,6 +34,8 @@ from .models import (
     SignOffEvent,
     SignOffStatus,
 )
+
+logger = logging.getLogger(__name__)
 
 DATA_FILE = Path(__file__).resolve().parent / "rules.json"
 
@@ -77,6 +81,13 @@ def _check_sql(rule: Rule, *, villages: list[str] | None, kecamatan: list[str] |
         pairs = previous_periods(periods, rounds)
         params["periods"], params["previous"] = list(pairs), list(pairs.values())
     return sql, params
+
+
+@task()
+def flags_refresh_task(villages: list[str] | None = None) -> None:
+    """`flags_refresh` in the background worker (queued after a large import's refresh)."""
+    result = flags_refresh(villages=villages)
+    logger.info("quality flags: %s flags in %.2f s", result.flags, result.seconds)
 
 
 def flags_refresh(*, villages: list[str] | None = None) -> FlagRefreshResult:

@@ -180,7 +180,8 @@ def census_import(
         )
     if outcome.committed and refresh:
         report(0, 1, "refresh")
-        indicators_refresh()
+        # The figures now; the quality flags of the villages follow in the worker.
+        indicators_refresh(followers_later=True)
     return ImportResult(
         dry_run=dry_run,
         committed=outcome.committed,

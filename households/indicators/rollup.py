@@ -291,7 +291,7 @@ def live_periods() -> LivePeriods:
     return LivePeriods(live=bool(open_codes), period=next(iter(open_codes), None), frozen=frozen)
 
 
-def indicators_refresh(*, full: bool = False) -> RefreshResult:
+def indicators_refresh(*, full: bool = False, followers_later: bool = False) -> RefreshResult:
     """Bring the rollup up to date.
 
     Incremental by default: recomputes the villages that database triggers marked stale
@@ -299,6 +299,11 @@ def indicators_refresh(*, full: bool = False) -> RefreshResult:
     kabupaten and province as sums of village numerators and denominators. `full`
     recomputes everything. Only the live period is written (`live_periods`): a closed
     round's values never change. Concurrent refreshes queue behind an advisory lock.
+
+    After the commit `figures_refreshed` tells the apps that follow the figures (quality
+    flags, verification by data); `followers_later` asks them to queue their work for the
+    background worker instead of doing it now (a large import: its job is done when its
+    figures are, and the flags of a kecamatan take longer than its rollup).
     """
     started = time.perf_counter()
     indicators = list(Indicator.objects.filter(active=True))
@@ -429,16 +434,19 @@ def indicators_refresh(*, full: bool = False) -> RefreshResult:
                 " households_tilecell"
             )
     transaction.on_commit(
-        lambda: figures_refreshed.send_robust(sender=RefreshResult, villages=villages)
+        lambda: figures_refreshed.send_robust(
+            sender=RefreshResult, villages=villages, later=followers_later
+        )
     )
     return RefreshResult(
         villages=len(affected), rows=rows, seconds=time.perf_counter() - started, full=full
     )
 
 
-# Sent once a refresh has committed, with `villages`: the codes refreshed (None: all). Apps
-# that follow the register (programmes: verification by data) listen, so the households app
-# need not know them.
+# Sent once a refresh has committed, with `villages`: the codes refreshed (None: all), and
+# `later`: queue the follow-up work rather than do it in this process now. Apps that follow
+# the register (quality flags, programmes: verification by data) listen, so the households
+# app need not know them.
 figures_refreshed = Signal()
 
 

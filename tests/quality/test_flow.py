@@ -8,17 +8,25 @@ import datetime as dt
 import re
 
 import pytest
+from django_tasks_db.models import DBTaskResult
 
 from households.indicators.rollup import indicators_refresh
 from households.models import Household
 from quality.models import Acceptance, Flag
-from quality.services import flags_refresh
+from quality.services import flags_refresh, flags_refresh_task
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory, point_in_village
 from tests.households.census_import.test_import import household, member, run
 
 pytestmark = pytest.mark.django_db
 
 A, B = PENAJAM_KELURAHAN, BABULU_DESA
+
+
+def worker_runs_queued_flags() -> None:
+    """What the background worker does with the flags an import queued."""
+    for queued in DBTaskResult.objects.filter(task_path="quality.services.flags_refresh_task"):
+        flags_refresh_task.call(*queued.args_kwargs["args"], **queued.args_kwargs["kwargs"])
+        queued.delete()
 
 
 def counts_on_page(html: str) -> dict[str, int]:
@@ -135,6 +143,7 @@ def test_a_messy_but_valid_file_shows_up_rule_by_rule(
         result = run(households, members, user=personas["operator_a"])
     assert not result.errors, [str(e.message) for e in result.errors]
     assert Household.objects.filter(region_id=A).count() == 12
+    worker_runs_queued_flags()
     page = as_user(personas["operator_a"]).get(f"/kualitas/desa/{A}/")
     assert page.status_code == 200
     counts = counts_on_page(page.content.decode())
@@ -178,3 +187,24 @@ def test_the_person_duplicate_check_runs_without_nested_loops_and_restores_the_p
         assert setting(cursor) == "on"
         with planned(cursor, "titik_bertumpuk"):
             assert setting(cursor) == "on"
+
+
+def test_an_imports_flags_follow_in_the_worker(django_capture_on_commit_callbacks):
+    """A census import is done when its figures are; the flags of its villages are queued
+    for the background worker (a kecamatan's flags take longer than its rollup)."""
+    rows = household(
+        "6409010101250001",
+        desil_kesejahteraan="1",
+        **dict.fromkeys(
+            ["penerima_pkh", "penerima_bpnt", "penerima_blt_dd", "penerima_pbi_jk"], "0"
+        ),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        result = run([rows], [member("6409010101250001", 1)])
+    assert result.committed
+    assert not Flag.objects.filter(rule_id="desil_bawah_tanpa_bansos").exists()
+    (queued,) = DBTaskResult.objects.filter(task_path="quality.services.flags_refresh_task")
+    assert queued.args_kwargs["kwargs"] == {"villages": [A]}
+    # The worker's run of it writes them.
+    worker_runs_queued_flags()
+    assert Flag.objects.filter(rule_id="desil_bawah_tanpa_bansos", region_id=A).count() == 1

@@ -24,7 +24,8 @@ BASELINE = "2024-pendataan-sintetis"
 UPDATE = "2025-pemutakhiran-sintetis"
 
 # Probabilities of each change, per household or member (the draw is a hash of the row's
-# id and the seed, so a run is reproducible and needs no Python loop).
+# No. KK or NIK and the seed: a run over the same census is reproducible, whatever ids the
+# rows were given, and needs no Python loop).
 RATES = {
     "latrine_treated": 0.75,  # STBM work finished: a latrine now
     "latrine_untreated": 0.12,  # built on their own
@@ -76,7 +77,7 @@ def _changes_apply(cursor, *, region_code: str, seed: int) -> dict[str, int]:
         UPDATE households_household h
         SET fasilitas_bab = 1, jenis_kloset = 1, pembuangan_tinja = 1
         WHERE {scope} AND h.fasilitas_bab IN (5, 6)
-          AND {_draw("h.id", seed, "latrine")}
+          AND {_draw("h.no_kk", seed, "latrine")}
               < CASE WHEN {latrine} THEN %(latrine_treated)s ELSE %(latrine_untreated)s END
         """,  # noqa: S608 - constants and parameters
         params,
@@ -88,7 +89,7 @@ def _changes_apply(cursor, *, region_code: str, seed: int) -> dict[str, int]:
         SET fasilitas_bab = 6, jenis_kloset = NULL, pembuangan_tinja = NULL,
             tangki_septik_disedot = NULL
         WHERE {scope} AND h.fasilitas_bab IN (1, 2, 3)
-          AND NOT {latrine} AND {_draw("h.id", seed, "backslide")} < %(backslide)s
+          AND NOT {latrine} AND {_draw("h.no_kk", seed, "backslide")} < %(backslide)s
         """,  # noqa: S608 - constants and parameters
         params,
     )
@@ -101,7 +102,7 @@ def _changes_apply(cursor, *, region_code: str, seed: int) -> dict[str, int]:
         WHERE {member_scope} AND m.status_anggota = 1 AND m.partisipasi_sekolah IN (1, 3)
           AND age(DATE '2025-12-31', m.tanggal_lahir) BETWEEN INTERVAL '7 years'
               AND INTERVAL '18 years 11 months'
-          AND {_draw("m.id", seed, "school")}
+          AND {_draw("m.nik", seed, "school")}
               < CASE WHEN {school} THEN %(school_treated)s ELSE %(school_untreated)s END
         """,  # noqa: S608 - constants and parameters
         params,
@@ -114,7 +115,7 @@ def _changes_apply(cursor, *, region_code: str, seed: int) -> dict[str, int]:
             tanggal_status = DATE '2024-08-01' + (m.id %% 300)::int
         WHERE {member_scope} AND m.status_anggota = 1 AND m.hubungan_keluarga <> 1
           AND m.tanggal_lahir < DATE '1964-06-30'
-          AND {_draw("m.id", seed, "death")} < %(death_over_60)s
+          AND {_draw("m.nik", seed, "death")} < %(death_over_60)s
         """,  # noqa: S608 - constants and parameters
         params,
     )
@@ -141,7 +142,7 @@ def _changes_apply(cursor, *, region_code: str, seed: int) -> dict[str, int]:
                      + (h.id %% greatest(1, DATE '2025-12-01' - h.tanggal_survei))::int AS born,
                    CASE WHEN h.id %% 2 = 0 THEN 2 ELSE 1 END AS sex
             FROM households_household h
-            WHERE {scope} AND {_draw("h.id", seed, "birth")} < %(birth)s
+            WHERE {scope} AND {_draw("h.no_kk", seed, "birth")} < %(birth)s
               AND EXISTS (
                   SELECT 1 FROM households_member w
                   WHERE w.household_id = h.id AND w.status_anggota = 1
@@ -165,7 +166,7 @@ def _changes_apply(cursor, *, region_code: str, seed: int) -> dict[str, int]:
                 ORDER BY hashtextextended(r.code || h.id::text, %(seed)s) LIMIT 1
             ) AS target
             FROM households_household h
-            WHERE {scope} AND {_draw("h.id", seed, "move")} < %(move)s
+            WHERE {scope} AND {_draw("h.no_kk", seed, "move")} < %(move)s
         )
         UPDATE households_household h
         SET region_id = moving.target, dusun = '', rw = '', rt = '',

@@ -7,9 +7,11 @@ has already mangled it, and the row is rejected with a message saying so.
 
 Writes are all-or-nothing: validated rows are copied into temporary staging tables and
 upserted with set-based SQL (households on `no_kk`, then members on `nik`), only rows that
-really change are updated, so re-importing a file changes nothing. A dry run does the very
-same work and rolls it back, which is how its counts of new, updated and unchanged rows are
-exact.
+really change are updated, so re-importing a file changes nothing. A dry run reads, checks
+and stages the file the same way, then counts what the upserts would write by the same
+comparisons instead of writing (no row of the tables is locked while an operator reviews
+the preview), and keeps its staging rows for the commit (write.StagedRows), which checks
+them against the database again and writes them.
 
 Errors block the commit; warnings do not. A warning marks a value that is legitimate but
 worth a look, such as a NIK issued in another kecamatan (people move, and a NIK is kept for

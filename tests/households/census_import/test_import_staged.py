@@ -15,7 +15,7 @@ from households.models import Household, ImportJob, ImportStatus, Member
 from households.services import village_write_check
 from tests.factories import PENAJAM_KELURAHAN, HouseholdFactory, MemberFactory
 
-from .test_import import family, upload, xlsx
+from .test_import import family, member, run, upload, xlsx
 
 pytestmark = pytest.mark.django_db
 
@@ -173,3 +173,33 @@ def test_a_dry_run_with_errors_or_warnings_only(personas, as_user):
     assert done["status"] == ImportStatus.DONE
     assert done["warning_count"] == 1 and done["warnings"] == job["warnings"]
     assert done["counts"]["members"]["warnings"] == 1
+
+
+@pytest.mark.parametrize("missing", ["keep", "remove"])
+def test_a_dry_runs_counts_are_what_its_commit_writes(personas, missing):
+    """The dry run counts without writing; the commit writes: the same counts, for new,
+    changed and unchanged households and members, a point moved, a head changed and a
+    member left out of the file."""
+    households, members = two_families()
+    assert run(households, members).committed
+    households[0]["lantai"] = "3"  # changed
+    households[1]["lintang"] = f"{float(households[1]['lintang']) + 0.0001:.6f}"  # moved
+    third, third_members = family(kk="6409010101250003", base=21, seed=3)
+    households += third  # new
+    members[1]["hubungan_keluarga"] = "1"  # the child becomes the head ...
+    members[0]["hubungan_keluarga"] = "4"  # ... and the old head a member
+    members[2]["nama"] = "Nama Baru"  # changed
+    del members[3]  # left out of the file
+    members += [*third_members, member("6409010101250002", 19, head=False)]  # new
+    preview = run(households, members, dry_run=True, missing=missing)
+    assert preview.ok, [str(e.message) for e in preview.errors]
+    assert Household.objects.count() == 2 and Member.objects.count() == 4
+    done = run(households, members, missing=missing)
+    assert done.committed, [str(e.message) for e in done.errors]
+    assert preview.counts == done.counts
+    assert done.counts["households"] == {
+        **done.counts["households"], "new": 1, "updated": 2, "unchanged": 0,
+    }  # fmt: skip
+    assert done.counts["members"]["new"] == 3
+    assert done.counts["members"]["updated"] == 3
+    assert done.counts["members"]["removed"] == (1 if missing == "remove" else 0)

@@ -14,6 +14,7 @@ that own those reads (`services.locations_check`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 from django.db.models import CheckConstraint, Q
@@ -31,6 +32,8 @@ from . import codebook as cb
 TEMPORARY_PREFIX = "0"
 # The earliest birth date and survey date a record may carry (the models' check constraints
 # say so too).
+SIXTEEN_DIGITS = re.compile(r"[0-9]{16}")
+FEWER_DIGITS = re.compile(r"[0-9]{1,15}")
 EARLIEST_BIRTH = dt.date(1900, 1, 1)
 EARLIEST_SURVEY = dt.date(2000, 1, 1)
 
@@ -53,7 +56,7 @@ def identity_problem(text: str, label: str) -> Message | None:
     """The shape of a NIK or No. KK (`label` names which): 16 digits as text. Names the
     usual ways a spreadsheet mangles one (scientific notation, a decimal, lost leading
     zeros), which a number pasted into a form shows just the same."""
-    if re.fullmatch(r"[0-9]{16}", text):
+    if SIXTEEN_DIGITS.fullmatch(text):
         return None
     if _SCIENTIFIC.match(text):
         return Message(
@@ -72,7 +75,7 @@ def identity_problem(text: str, label: str) -> Message | None:
             label=label,
             text=mask_digits(text),
         )
-    if re.fullmatch(r"[0-9]{1,15}", text):
+    if FEWER_DIGITS.fullmatch(text):
         return Message(
             gettext_noop(
                 "%(label)s hanya %(digits)s digit, harus 16: angka 0 di depan kemungkinan "
@@ -108,7 +111,7 @@ def nik_birth_mismatch(nik: str, birth: dt.date, sex: int | None) -> tuple[str, 
     +40 on the day for women). Returns the answer that contradicts the NIK
     ("tanggal_lahir" or "jenis_kelamin") and why, or None. A NIK that is not 16 digits is
     `identity_problem`'s and is not judged here."""
-    if not re.fullmatch(r"[0-9]{16}", nik or ""):
+    if not SIXTEEN_DIGITS.fullmatch(nik or ""):
         return None
     day = int(nik[6:8])
     female = day > 40
@@ -163,10 +166,12 @@ def member_identity_problems(
     return problems
 
 
+@functools.cache
 def skip_rules(model) -> dict[str, tuple[str, tuple[int, ...]]]:
     """{answer: (question, codes)}: an answer asked only when `question` has one of
     `codes`, read from the model's check constraints of the shape
-    `Q(answer__isnull=True) | Q(question__in=codes)` (the questionnaire's skip rules)."""
+    `Q(answer__isnull=True) | Q(question__in=codes)` (the questionnaire's skip rules).
+    Read once per model and process (constraints are code); callers must not change it."""
     found = {}
     for constraint in model._meta.constraints:
         condition = getattr(constraint, "condition", None)

@@ -5,6 +5,7 @@ against what is stored, within the caller's import scope.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -77,7 +78,22 @@ def _coded_hint(column: Column) -> Message:
     )
 
 
+@functools.cache
+def _allowed_codes(variable: str, exclude: tuple[int, ...]) -> frozenset[int]:
+    """The codebook's codes of `variable` (a file in the repository: fixed per process)."""
+    return frozenset(cb.codes(variable, exclude=exclude))
+
+
 def _parse_date(text: str) -> dt.date | None:
+    # The usual YYYY-MM-DD without strptime (a census file has one or two dates a row);
+    # anything else, and an impossible date, goes the slow way (and fails there too).
+    if len(text) == 10 and text[4] == text[7] == "-":
+        year, month, day = text[:4], text[5:7], text[8:]
+        if year.isdigit() and month.isdigit() and day.isdigit():
+            try:
+                return dt.date(int(year), int(month), int(day))
+            except ValueError:
+                pass
     for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
         try:
             return dt.datetime.strptime(text, pattern).date()
@@ -144,9 +160,9 @@ class _Validator:
     def cell(self, sheet: str, number: int, row: dict, mangled: frozenset, column: Column) -> Any:
         text = row.get(column.name, "")
         name = column.name
-        shown = mask_digits(text) if column.kind in ("kk", "nik") else text
 
         def fail(message: Message) -> None:
+            shown = mask_digits(text) if column.kind in ("kk", "nik") else text
             self.error(sheet, number, name, shown, message)
 
         if text == "":
@@ -222,8 +238,8 @@ class _Validator:
             if column.kind == "int" and not -32768 <= value <= 32767:
                 fail(Message(gettext_noop("Angka di luar rentang yang mungkin.")))
                 return None
-            if column.kind == "coded" and value not in cb.codes(
-                column.variable, exclude=column.exclude
+            if column.kind == "coded" and value not in _allowed_codes(
+                column.variable, column.exclude
             ):
                 allowed = ", ".join(map(str, cb.codes(column.variable, exclude=column.exclude)))
                 fail(

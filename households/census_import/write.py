@@ -134,29 +134,39 @@ ANALYZE import_member;
 """
 
 
-def _set_list(columns: list[str], *, skip: tuple[str, ...] = ()) -> tuple[str, str, str]:
-    kept = [c for c in columns if c not in skip]
-    assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in kept)
-    old = ", ".join(f"t.{c}" for c in kept)
-    new = ", ".join(f"EXCLUDED.{c}" for c in kept)
-    return assignments, old, new
+def _assignments(columns: list[str], *, skip: tuple[str, ...] = ()) -> str:
+    return ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in skip)
+
+
+def _household_changed(new: str) -> str:
+    """SQL: the stored household `t` differs from the file's row `new` (EXCLUDED in the
+    upsert, the staging row in a dry run's count: one condition for both). Spreadsheets
+    keep 15 significant digits: a point that moved less than ~0.1 mm is the same point, or
+    a re-imported export would count as changed."""
+    kept = [c for c in household_staging() if c not in ("no_kk", "lokasi")]
+    return f"""(({", ".join(f"t.{c}" for c in kept)})
+                IS DISTINCT FROM ({", ".join(f"{new}.{c}" for c in kept)})
+               OR (t.lokasi IS NULL) <> ({new}.lokasi IS NULL)
+               OR NOT ST_DWithin(t.lokasi, {new}.lokasi, 1e-9))"""
+
+
+def _member_changed(new: str) -> str:
+    """SQL: the stored member `t` differs from the file's row `new` (as above)."""
+    kept = [c for c in member_staging() if c not in ("no_kk", "nik")]
+    return f"""(({", ".join(f"t.{c}" for c in kept)})
+                IS DISTINCT FROM ({", ".join(f"{new}.{c}" for c in kept)}))"""
 
 
 def _upsert_households(cursor) -> tuple[int, int]:
     """(inserted, updated) households; unchanged rows are not touched at all."""
     columns = household_staging()
-    assignments, _old, _new = _set_list(columns, skip=("no_kk",))
-    _unused, old, new = _set_list(columns, skip=("no_kk", "lokasi"))
-    # Spreadsheets keep 15 significant digits: a point that moved less than ~0.1 mm is the
-    # same point, or a re-imported export would count as changed.
+    assignments = _assignments(columns, skip=("no_kk",))
     cursor.execute(
         f"""
         INSERT INTO households_household AS t ({", ".join(columns)}, sumber_data, dibuat, diubah)
         SELECT {", ".join(columns)}, %(source)s, now(), now() FROM import_household
         ON CONFLICT (no_kk) DO UPDATE SET {assignments}, sumber_data = %(source)s, diubah = now()
-        WHERE ({old}) IS DISTINCT FROM ({new})
-           OR (t.lokasi IS NULL) <> (EXCLUDED.lokasi IS NULL)
-           OR NOT ST_DWithin(t.lokasi, EXCLUDED.lokasi, 1e-9)
+        WHERE {_household_changed("EXCLUDED")}
         RETURNING (xmax = 0)
         """,  # noqa: S608 - column names are constants of this module
         {"source": DataSource.IMPORT},
@@ -170,26 +180,18 @@ def _changes_counted(cursor, *, missing_members: str) -> dict[str, int]:
     is not stored are new; stored rows are changed when the upserts' own condition holds
     (the same columns compared, points within 1e-9 degrees the same point). Members of a
     stored household that the file leaves out are removed with missing_members=remove."""
-    columns = household_staging()
-    _unused, old, new = _set_list(columns, skip=("no_kk", "lokasi"))
     cursor.execute(
         f"""
         SELECT count(*) FILTER (WHERE t.id IS NULL),
-               count(*) FILTER (WHERE t.id IS NOT NULL AND (
-                   ({old}) IS DISTINCT FROM ({new.replace("EXCLUDED.", "s.")})
-                   OR (t.lokasi IS NULL) <> (s.lokasi IS NULL)
-                   OR NOT ST_DWithin(t.lokasi, s.lokasi, 1e-9)))
+               count(*) FILTER (WHERE t.id IS NOT NULL AND {_household_changed("s")})
         FROM import_household s LEFT JOIN households_household t ON t.no_kk = s.no_kk
         """  # noqa: S608 - column names are constants of this module
     )
     households_new, households_updated = cursor.fetchone()
-    member_cols = [c for c in member_staging() if c != "no_kk"]
-    _unused, old, new = _set_list(member_cols, skip=("nik",))
     cursor.execute(
         f"""
         SELECT count(*) FILTER (WHERE t.id IS NULL),
-               count(*) FILTER (WHERE t.id IS NOT NULL
-                                AND ({old}) IS DISTINCT FROM ({new.replace("EXCLUDED.", "s.")}))
+               count(*) FILTER (WHERE t.id IS NOT NULL AND {_member_changed("s")})
         FROM import_member s LEFT JOIN households_member t ON t.nik = s.nik
         """  # noqa: S608 - column names are constants of this module
     )
@@ -229,7 +231,7 @@ def _remove_missing_members(cursor) -> int:
 def _upsert_members(cursor) -> tuple[int, int]:
     """(inserted, updated) members, matched on NIK."""
     columns = [c for c in member_staging() if c != "no_kk"]
-    assignments, old, new = _set_list(columns, skip=("nik",))
+    assignments = _assignments(columns, skip=("nik",))
     # A new head is written only after the old one stepped down: the "at most one head"
     # index is checked row by row, not at the end of the statement.
     cursor.execute(
@@ -248,7 +250,7 @@ def _upsert_members(cursor) -> tuple[int, int]:
         FROM import_member s JOIN households_household h ON h.no_kk = s.no_kk
         ORDER BY s.hubungan_keluarga DESC
         ON CONFLICT (nik) DO UPDATE SET {assignments}, diubah = now()
-        WHERE ({old}) IS DISTINCT FROM ({new})
+        WHERE {_member_changed("EXCLUDED")}
         RETURNING (xmax = 0), nik
         """  # noqa: S608 - column names are constants of this module
     )

@@ -9,6 +9,11 @@ class DesapresisiConfig(AppConfig):
     name = "desapresisi"
     verbose_name = _("Akses dan audit")
 
+    def ready(self) -> None:
+        from .callers import connect_signals  # noqa: PLC0415 (app registry ready)
+
+        connect_signals()
+
 
 # Third-party apps named in the portal's language in the admin: their own configurations,
 # with a translated section name only (INSTALLED_APPS points here).

@@ -167,13 +167,15 @@ class DataVersion(models.Model):
     """A counter per kind of published data, bumped in the transaction that changes it:
     `figures` by the indicator rollup (every refresh that recomputed something),
     `regions` by a statement trigger on the area tree, `signoff` by each step of a
-    village's sign-off (what approved-only figures depend on). HTTP validators (ETag,
-    Last-Modified: desapresisi/http_cache.py) and the tile cache are derived from it, so a
-    revisit costs a 304 until the data really changed."""
+    village's sign-off (what approved-only figures depend on), `indicators` by a statement
+    trigger on the indicator definitions. HTTP validators (ETag, Last-Modified:
+    desapresisi/http_cache.py) and the tile cache are derived from it, so a revisit costs
+    a 304 until the data really changed."""
 
     FIGURES = "figures"
     REGIONS = "regions"
     SIGNOFF = "signoff"
+    INDICATORS = "indicators"
 
     name = models.CharField(max_length=20, primary_key=True)
     version = models.BigIntegerField(default=1)

@@ -121,7 +121,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     # After CSRF, so a page form it has parsed is checked too; before anything writes.
     "desapresisi.request_guard.RejectNulMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's AuthenticationMiddleware, the account of a session kept for a moment.
+    "desapresisi.callers.KeptAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -247,6 +248,13 @@ PUBLISHED_ANSWERS_BYTES = env_int("PUBLISHED_ANSWERS_MB", 32) * 1024 * 1024
 # How long a web process trusts the data versions it read (milliseconds; 0: read them
 # for every request). A refresh made elsewhere is seen within this time.
 DATA_VERSION_TTL_MS = env_int("DATA_VERSION_TTL_MS", 1000)
+# How long a web process trusts who a session or a token belongs to, with their access
+# profile (milliseconds; 0: read them for every request): a change to an account, a
+# profile, a token or a session made by another process applies within this time, one
+# made by the same process at once (desapresisi/callers.py).
+ACCESS_TTL_MS = env_int("ACCESS_TTL_MS", 1000)
+# Megabytes of cached map tiles each web process keeps (households/api/tiles.py); 0: none.
+KEPT_TILES_BYTES = env_int("KEPT_TILES_MB", 64) * 1024 * 1024
 # Census import limits (README, "Census import"): rows per sheet, characters per cell,
 # bytes an XLSX may inflate to (all parts; the shared strings, which openpyxl holds in
 # memory whole, on their own), and the parsing size up to which an upload is processed in
@@ -389,7 +397,7 @@ LEAFLET_CONFIG = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "desapresisi.callers.KeptTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -24,12 +24,18 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
+import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.gis.geos import Polygon
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Expression, QuerySet
+
+from desapresisi.http_cache import PublishedAnswers, data_versions
+from desapresisi.models import DataVersion, data_version_bumped
 
 from .models import Household
 
@@ -544,3 +550,62 @@ TILE_FORMAT = hashlib.sha256(
         + [str(n) for n in (DENSE_MAX_ZOOM, MAX_TILE_BYTES)]
     ).encode()
 ).hexdigest()[:16]
+
+
+# --- Tiles kept in the web process ---------------------------------------------------------
+#
+# A tile the cache served is also kept in the process (`KEPT_TILES`, KEPT_TILES_MB), under
+# its variant, its address and the state of the data it was drawn from: the figures, the
+# area tree and the indicators' versions, read as the other published answers read them
+# (trusted for DATA_VERSION_TTL_MS, http_cache.data_versions). Only while no village is
+# marked stale: a marked village may hold households that moved since the tile was drawn,
+# and only the cache's own query (`_CACHE_GET_SQL`) tells which tiles it touches, so from
+# the first mark to the refresh that clears the marks every tile goes through it again.
+# The refresh bumps the figures, which changes the state of every kept tile.
+
+KEPT_TILES = PublishedAnswers(settings.KEPT_TILES_BYTES)
+
+
+class _KeptMarks:
+    """Whether some village is marked stale, as this process read it last, and when."""
+
+    def __init__(self) -> None:
+        self._read: tuple[float, bool] = (-math.inf, True)
+        self._lock = threading.Lock()
+
+    def any(self, *, ttl: float) -> bool:
+        with self._lock:
+            read_at, marked = self._read
+        if time.monotonic() - read_at < ttl:
+            return marked
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM households_dirtyregion)")
+            marked = cursor.fetchone()[0]
+        with self._lock:
+            self._read = (time.monotonic(), marked)
+        return marked
+
+    def clear(self, **kwargs) -> None:
+        with self._lock:
+            self._read = (-math.inf, True)
+
+
+KEPT_MARKS = _KeptMarks()
+# A refresh made by this process is seen at once, as its versions are.
+data_version_bumped.connect(KEPT_MARKS.clear, dispatch_uid="tiles-kept-marks")
+
+KEPT_STATE_VERSIONS = (DataVersion.FIGURES, DataVersion.REGIONS, DataVersion.INDICATORS)
+
+
+def kept_tiles_state() -> str | None:
+    """The state under which tiles kept in the process are valid, or None when none may
+    be served from the process (none kept, or a village marked stale)."""
+    if not KEPT_TILES.limit:
+        return None
+    if KEPT_MARKS.any(ttl=settings.DATA_VERSION_TTL_MS / 1000):
+        return None
+    return data_versions(*KEPT_STATE_VERSIONS).key
+
+
+def kept_tile_key(*, variant: str, z: int, x: int, y: int, state: str) -> str:
+    return f"{variant}/{z}/{x}/{y}@{state}"

@@ -10,8 +10,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import translation
 
-from desapresisi import http_cache, throttling
+from desapresisi import callers, http_cache, throttling
 from desapresisi.models import AccessProfile
+from households.indicators.criteria import KEPT_CRITERIA
+from households.tiles import KEPT_MARKS, KEPT_TILES
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN
 from villages.models import Region
 
@@ -57,6 +59,8 @@ def _versions_read_for_every_request(settings):
     update) and ask again at once: every request reads them (test_caching.py tests the
     time to live itself)."""
     settings.DATA_VERSION_TTL_MS = 0
+    # The same for who a credential belongs to (test_callers.py tests the kept callers).
+    settings.ACCESS_TTL_MS = 0
 
 
 @pytest.fixture(autouse=True)
@@ -68,10 +72,18 @@ def _nothing_kept_between_tests():
     http_cache.ANSWERS.clear()
     http_cache.VERSIONS.clear()
     throttling.LEASES.clear()
+    callers.CALLERS.clear()
+    KEPT_TILES.clear()
+    KEPT_MARKS.clear()
+    KEPT_CRITERIA.clear()
     yield
     http_cache.ANSWERS.clear()
     http_cache.VERSIONS.clear()
     throttling.LEASES.clear()
+    callers.CALLERS.clear()
+    KEPT_TILES.clear()
+    KEPT_MARKS.clear()
+    KEPT_CRITERIA.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,8 @@
 -- A statement that changes published data bumps its DataVersion (the argument names it),
 -- from which HTTP validators are derived (desapresisi/http_cache.py). The function is
 -- created by desapresisi/migrations/0005_data_version, the trigger on the area tree by
--- households/migrations/0024_speed (the kernel's migrations name no domain table).
+-- households/migrations/0024_speed (the kernel's migrations name no domain table), the one
+-- on the indicator definitions by households/migrations/0028_indicator_version.
 
 CREATE OR REPLACE FUNCTION public.desapresisi_data_changed()
  RETURNS trigger
@@ -17,4 +18,7 @@ END $function$
 ;
 
 CREATE TRIGGER region_data_changed AFTER INSERT OR DELETE OR UPDATE ON public.villages_region FOR EACH STATEMENT EXECUTE FUNCTION desapresisi_data_changed('regions')
+;
+
+CREATE TRIGGER indicator_data_changed AFTER INSERT OR DELETE OR UPDATE ON public.households_indicator FOR EACH STATEMENT EXECUTE FUNCTION desapresisi_data_changed('indicators')
 ;

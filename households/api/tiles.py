@@ -25,11 +25,14 @@ from ..models import Household
 from ..selectors import households_for, tile_cells_for
 from ..tiles import (
     CLUSTER_MAX_ZOOM,
+    KEPT_TILES,
     TILE_FORMAT,
     Rendered,
     cluster_tile_rendered,
     household_tile,
     household_tile_rendered,
+    kept_tile_key,
+    kept_tiles_state,
     tile_cache_etag,
     tile_cache_get,
     tile_cache_put,
@@ -125,17 +128,27 @@ class HouseholdTile(GenericAPIView):
         return _tile_response(request, tile, tile_etag(variant, tile))
 
     def _cached(self, request, region: str | None, z: int, x: int, y: int):
-        """An area-only tile from the tile cache, rendered and kept on a miss."""
+        """An area-only tile kept in the process, else from the tile cache, else
+        rendered and put in the cache."""
         user = request.user
         if region:
             region_q(region)  # the filter's check: a 400 naming the field for a bad code
         variant = _variant(user, region)
+        state = kept_tiles_state()
+        kept_key = None
+        if state is not None:
+            kept_key = kept_tile_key(variant=variant, z=z, x=x, y=y, state=state)
+            kept = KEPT_TILES.get(kept_key)
+            if kept is not None:
+                return _tile_response(request, *kept)
         if request.headers.get("If-None-Match"):
             etag = tile_cache_etag(variant=variant, z=z, x=x, y=y)
             if etag is not None and etag_matches(request, etag):
                 return not_modified(etag=etag)
         cached = tile_cache_get(variant=variant, z=z, x=x, y=y)
         if cached is not None:
+            if kept_key is not None:
+                KEPT_TILES.put(kept_key, *cached)
             return _tile_response(request, *cached)
         version = (
             DataVersion.objects.filter(name=DataVersion.FIGURES)

@@ -23,6 +23,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # The API first (no page path starts with api/): its requests are the most frequent.
+    re_path(r"^api/(?P<version>v1)/", include((api_v1, "api"))),
     path("health/", health, name="health"),
     path("health/live/", live, name="health-live"),
     path("metrics", metrics_view, name="metrics"),
@@ -33,7 +35,6 @@ urlpatterns = [
     path("masuk/", auth_views.LoginView.as_view(), name="login"),
     path("keluar/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    re_path(r"^api/(?P<version>v1)/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file, which the CSP allows.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

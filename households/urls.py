@@ -7,6 +7,14 @@ from . import views
 from .api import exports, fieldwork, households, imports, indicators, rounds, tiles
 
 api_urlpatterns = [
+    # The map's and the dashboard's requests first: Django tries the patterns in order, and
+    # these come by the dozen per view (about 0.1 ms each saved; docs/benchmark.md).
+    path(
+        "tiles/households/<int:z>/<int:x>/<int:y>.pbf",
+        tiles.HouseholdTile.as_view(),
+        name="household-tiles",
+    ),
+    path("indicators/values/", indicators.IndicatorValues.as_view(), name="indicator-values"),
     path("households/", households.HouseholdList.as_view(), name="household-list"),
     path("households/<int:pk>/", households.HouseholdDetail.as_view(), name="household-detail"),
     path(
@@ -23,7 +31,6 @@ api_urlpatterns = [
     path("indicators/trend/", rounds.IndicatorTrend.as_view(), name="indicator-trend"),
     path("indicators/changes/", rounds.IndicatorChanges.as_view(), name="indicator-changes"),
     path("indicators/", indicators.IndicatorList.as_view(), name="indicator-list"),
-    path("indicators/values/", indicators.IndicatorValues.as_view(), name="indicator-values"),
     path(
         "indicators/unit-values/<str:code>/",
         indicators.UnitValues.as_view(),
@@ -31,11 +38,6 @@ api_urlpatterns = [
     ),
     path("indicators/<slug:code>/", indicators.IndicatorDetail.as_view(), name="indicator-detail"),
     path("codebook/", indicators.Codebook.as_view(), name="codebook"),
-    path(
-        "tiles/households/<int:z>/<int:x>/<int:y>.pbf",
-        tiles.HouseholdTile.as_view(),
-        name="household-tiles",
-    ),
     path(
         "exports/households.<str:fmt>",
         exports.ExportHouseholds.as_view(),

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from desapresisi.access import COARSE_DECIMALS, area_codes_for, hidden_fields_for
 from desapresisi.errors import InvalidInput
-from villages.codes import is_area_code, subtree_q
+from villages.codes import area_q, is_area_code, subtree_q
 from villages.models import UnitKind, VillageUnit
 
 from . import codebook as cb
@@ -36,6 +36,13 @@ def region_q(code: str, field: str = "region__code") -> Q:
             {"region": _("Kode wilayah tidak valid: %(code)s") % {"code": repr(code)}}
         )
     return subtree_q(code, field)
+
+
+def household_region_q(code: str) -> Q:
+    """`region_q` for households: as equalities their per-level indexes serve in id order
+    (`villages.codes.area_q`)."""
+    region_q(code)  # the same check, the same 400
+    return area_q(code, "region_id")
 
 
 def in_unit(queryset: QuerySet, unit_id: int) -> QuerySet:
@@ -208,7 +215,7 @@ class HouseholdFilter(ScopedFilterSet):
         }
 
     def filter_region(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(region_q(value))
+        return queryset.filter(household_region_q(value))
 
     def filter_indicator(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(spec_q(indicator_for(value, "household").numerator))

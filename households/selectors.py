@@ -36,7 +36,7 @@ from desapresisi.access import (
 from desapresisi.errors import InvalidInput
 from desapresisi.masking import mask_number
 from desapresisi.models import ChangeRecord, Role
-from villages.codes import below_q, is_area_code, subtree_q
+from villages.codes import area_q, below_q, is_area_code, subtree_q
 from villages.models import Level, Region, VillageUnit
 
 from . import codebook as cb
@@ -64,20 +64,22 @@ from .models import (
 # --- Who sees which records: the kernel's area rule over the area-code subtree -----------
 
 
-def _in_areas(user, queryset: QuerySet, field: str) -> QuerySet:
+def _in_areas(user, queryset: QuerySet, field: str, *, rule=subtree_q) -> QuerySet:
     """The rows of `queryset` whose village (`field`, a code) lies in the caller's areas:
     all for administrators, none for callers without a role or without areas."""
     codes = area_codes_for(user)
     if codes is None:
         return queryset
-    return queryset.filter(subtree_q(codes, field)) if codes else queryset.none()
+    return queryset.filter(rule(codes, field)) if codes else queryset.none()
 
 
 def households_for(user, queryset: QuerySet | None = None) -> QuerySet:
     """The households this user may see (named or as points). Every queryset of households
-    passes through here: the API, the dashboard, tiles, exports, imports and the admin."""
+    passes through here: the API, the dashboard, tiles, exports, imports and the admin.
+    The area rule as equalities on the code's leading characters (`area_q`), which the
+    household table's per-level indexes serve in id order."""
     queryset = Household.objects.all() if queryset is None else queryset
-    return _in_areas(user, queryset, "region__code")
+    return _in_areas(user, queryset, "region_id", rule=area_q)
 
 
 def members_for(user, queryset: QuerySet | None = None) -> QuerySet:

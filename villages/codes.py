@@ -14,6 +14,8 @@ from functools import reduce
 from operator import or_
 
 from django.db.models import Q
+from django.db.models.functions import Left
+from django.db.models.lookups import Exact
 
 CODE_PATTERN = r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$"
 CODE_RE = re.compile(CODE_PATTERN)
@@ -35,6 +37,24 @@ def subtree_q(codes: str | list[str], field: str = "code") -> Q:
         Q(**{field: code})
         if len(code) == VILLAGE_CODE_LENGTH
         else Q(**{field: code}) | Q(**{f"{field}__startswith": f"{code}."})
+        for code in codes
+    ]
+    return reduce(or_, clauses)
+
+
+def area_q(codes: str | list[str], field: str) -> Q:
+    """`subtree_q` as equalities: a village's own code, or the leading characters of the
+    code for an area above the villages (`left(field, 5) = '64.09'`: the kabupaten and
+    everything below it, as the codes are fixed-width). For tables indexed on those
+    expressions (the households), where they also give an area's rows in id order."""
+    if isinstance(codes, str):
+        codes = [codes]
+    if not codes:
+        return Q(pk__in=[])
+    clauses = [
+        Q(**{field: code})
+        if len(code) == VILLAGE_CODE_LENGTH
+        else Q(Exact(Left(field, len(code)), code))
         for code in codes
     ]
     return reduce(or_, clauses)

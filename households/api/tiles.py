@@ -19,7 +19,7 @@ from desapresisi.api import HasPortalRole
 from desapresisi.http_cache import etag_for, etag_matches, not_modified, scope_key, with_validators
 from desapresisi.models import DataVersion
 
-from ..filters import HouseholdFilter, region_q
+from ..filters import HouseholdFilter, household_region_q, region_q
 from ..indicators.criteria import map_criteria, map_criteria_conditions
 from ..models import Household
 from ..selectors import households_for, tile_cells_for
@@ -160,7 +160,7 @@ class HouseholdTile(GenericAPIView):
         else:
             queryset = households_for(user)
             if region:
-                queryset = queryset.filter(region_q(region, field="region__code"))
+                queryset = queryset.filter(household_region_q(region))
             rendered = household_tile_rendered(
                 queryset=queryset,
                 criteria=map_criteria_conditions(),

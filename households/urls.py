@@ -11,7 +11,7 @@ api_urlpatterns = [
     # these come by the dozen per view (about 0.1 ms each saved; docs/benchmark.md).
     path(
         "tiles/households/<int:z>/<int:x>/<int:y>.pbf",
-        tiles.HouseholdTile.as_view(),
+        tiles.household_tile_view,
         name="household-tiles",
     ),
     path("indicators/values/", indicators.IndicatorValues.as_view(), name="indicator-values"),

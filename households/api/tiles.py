@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -18,6 +20,7 @@ from desapresisi.access import PRECISE_DECIMALS, disclosure_for
 from desapresisi.api import HasPortalRole
 from desapresisi.http_cache import etag_for, etag_matches, not_modified, scope_key, with_validators
 from desapresisi.models import DataVersion
+from villages.codes import is_area_code
 
 from ..filters import HouseholdFilter, household_region_q, region_q
 from ..indicators.criteria import map_criteria, map_criteria_conditions
@@ -173,3 +176,35 @@ class HouseholdTile(GenericAPIView):
             variant=variant, z=z, x=x, y=y, rendered=rendered, version=version or 0
         )
         return _tile_response(request, rendered.tile, etag)
+
+
+_tile_view = HouseholdTile.as_view()
+
+
+@csrf_exempt  # as DRF's own view: the session's CSRF rule is DRF's (tiles are GET-only)
+@functools.wraps(_tile_view)  # keeps `cls`: the schema and the permission matrix see the DRF view
+def household_tile_view(request, z: int, x: int, y: int, *args, **kwargs):
+    """The map's own request (a signed-in session, its area and nothing else) for a tile
+    this process keeps (`KEPT_TILES`), answered before DRF's dispatch (content
+    negotiation, authenticators, permission and throttle objects: most of a kept tile's
+    cost over a plain view). The same checks as the view's (`IsAuthenticated`,
+    `HasPortalRole`), the same key (`_variant`: the caller's scope); everything else, and
+    every miss, goes to `HouseholdTile`."""
+    user = request.user
+    region = request.GET.get("region")
+    if (
+        request.method == "GET"
+        and "HTTP_AUTHORIZATION" not in request.META  # a token names the caller: DRF's
+        and set(request.GET) <= {"region"}
+        and user.is_authenticated
+        and HasPortalRole().has_permission(request, None)
+        and tile_is_valid(z, x, y)
+        and (region is None or is_area_code(region))
+    ):
+        state = kept_tiles_state()
+        if state is not None:
+            key = kept_tile_key(variant=_variant(user, region), z=z, x=x, y=y, state=state)
+            kept = KEPT_TILES.get(key)
+            if kept is not None:
+                return _tile_response(request, *kept)
+    return _tile_view(request, z, x, y, *args, **kwargs)

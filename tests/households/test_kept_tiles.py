@@ -8,9 +8,11 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
 
 from desapresisi import callers, http_cache
 from households import tiles
+from households.api.tiles import HouseholdTile
 from households.indicators.rollup import indicators_refresh
 from households.models import Household, Indicator
 from tests.factories import BABULU_DESA, PENAJAM_KELURAHAN, HouseholdFactory
@@ -137,3 +139,37 @@ def test_with_no_room_nothing_is_kept(clock, personas, as_user, homes, monkeypat
         client.get(url)
     assert any("households_tilecache" in q["sql"] for q in queries.captured_queries)
     assert tiles.KEPT_TILES.size == 0
+
+
+def test_a_kept_tile_is_answered_before_drf_with_the_same_checks(
+    clock, personas, as_user, homes, monkeypatch
+):
+    dispatched = []
+    original = HouseholdTile.dispatch
+    monkeypatch.setattr(
+        HouseholdTile,
+        "dispatch",
+        lambda self, *a, **k: dispatched.append(1) or original(self, *a, **k),
+    )
+    client = as_user(personas["analyst"])
+    url = url_of(homes[0].lokasi)
+    for _ in range(2):
+        client.get(url)
+    assert len(dispatched) == 2
+    assert points(client.get(url)) == 1 and len(dispatched) == 2  # kept: no dispatch
+    # Anything but the region: DRF's view, as before.
+    assert client.get(url + "?jumlah_anggota__gte=1").status_code == 200 and len(dispatched) == 3
+    # An account without a role: refused by DRF's view, whatever this process keeps.
+    assert as_user(personas["norole"]).get(url).status_code == 403
+    assert as_user(None).get(url).status_code in (401, 403)
+
+
+def test_a_token_names_the_caller_even_beside_a_session(clock, personas, as_user, homes):
+    b = homes[1]  # in Babulu: the analyst's, not operator A's
+    url = url_of(b.lokasi)
+    client = as_user(personas["analyst"])
+    for _ in range(3):
+        assert points(client.get(url)) == 1
+    token = Token.objects.create(user=personas["operator_a"])
+    answer = client.get(url, headers={"Authorization": f"Token {token.key}"})
+    assert points(answer) == 0

@@ -26,20 +26,26 @@ def is_area_code(code: str) -> bool:
     return bool(CODE_RE.match(code))
 
 
-def subtree_q(codes: str | list[str], field: str = "code") -> Q:
-    """Rows whose area (`field`, a code) is one of `codes` or lies below one of them.
-    An empty list selects nothing."""
+def _any_area(codes: str | list[str], field: str, above_villages) -> Q:
+    """Rows whose area (`field`) is one of `codes` or lies below one: a village by its own
+    code, an area above the villages by `above_villages(code)`. No code selects nothing."""
     if isinstance(codes, str):
         codes = [codes]
     if not codes:
         return Q(pk__in=[])
     clauses = [
-        Q(**{field: code})
-        if len(code) == VILLAGE_CODE_LENGTH
-        else Q(**{field: code}) | Q(**{f"{field}__startswith": f"{code}."})
+        Q(**{field: code}) if len(code) == VILLAGE_CODE_LENGTH else above_villages(code)
         for code in codes
     ]
     return reduce(or_, clauses)
+
+
+def subtree_q(codes: str | list[str], field: str = "code") -> Q:
+    """Rows whose area (`field`, a code) is one of `codes` or lies below one of them.
+    An empty list selects nothing."""
+    return _any_area(
+        codes, field, lambda code: Q(**{field: code}) | Q(**{f"{field}__startswith": f"{code}."})
+    )
 
 
 def area_q(codes: str | list[str], field: str) -> Q:
@@ -47,17 +53,7 @@ def area_q(codes: str | list[str], field: str) -> Q:
     code for an area above the villages (`left(field, 5) = '64.09'`: the kabupaten and
     everything below it, as the codes are fixed-width). For tables indexed on those
     expressions (the households), where they also give an area's rows in id order."""
-    if isinstance(codes, str):
-        codes = [codes]
-    if not codes:
-        return Q(pk__in=[])
-    clauses = [
-        Q(**{field: code})
-        if len(code) == VILLAGE_CODE_LENGTH
-        else Q(Exact(Left(field, len(code)), code))
-        for code in codes
-    ]
-    return reduce(or_, clauses)
+    return _any_area(codes, field, lambda code: Q(Exact(Left(field, len(code)), code)))
 
 
 def below_q(code: str, field: str = "code") -> Q:
